@@ -1,0 +1,123 @@
+/**
+ * `flathub-fetch` entry point: parses the command line, runs one command, maps errors to one
+ * line and an exit code. Command modules load lazily so `--help` starts fast.
+ */
+import { parseArgs } from 'node:util';
+import type { Command } from './Command.js';
+import { ExitCode } from './exitCodes.js';
+import { defaultOutput, type Output } from './output.js';
+import { UsageError } from './UsageError.js';
+
+const VERSION = '0.1.0';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  refs: {
+    summary: 'List the refs a remote advertises, with commit, date and sizes',
+    load: async () => (await import('./commands/refs.js')).refs,
+  },
+  deltas: {
+    summary: 'List the static deltas a remote offers, with parts and sizes',
+    load: async () => (await import('./commands/deltas.js')).deltas,
+  },
+  demo: {
+    summary: 'Serve the embedded sample repository locally and show what it offers',
+    load: async () => (await import('./commands/demo.js')).demo,
+  },
+};
+
+export function mainHelp(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length));
+  return `flathub-fetch ${VERSION} — download Flatpak/OSTree content efficiently and see what happens on the wire
+
+Usage: flathub-fetch <command> [options]
+
+Commands:
+${names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n]?.summary}`).join('\n')}
+
+REMOTE is a URL (https://…/repo/, file:///…), a repository directory, a .flatpakrepo file, or
+the name of a remote configured for flatpak; it defaults to Flathub (https://dl.flathub.org/repo/).
+
+Every command takes --json (machine-readable output on stdout) and --help.
+Results go to stdout; progress and diagnostics to stderr. Colour only on a terminal, never with NO_COLOR.
+Set DEBUG=flathub-fetch:* to trace requests (and to get stack traces on errors).
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 verification failure, 130 interrupted.
+
+Examples:
+  flathub-fetch demo
+  flathub-fetch refs 'app/org.gnome.*' --arch x86_64
+  flathub-fetch deltas https://dl.flathub.org/repo/ app/org.gnome.Maps/x86_64/stable
+  flathub-fetch <command> --help
+`;
+}
+
+export async function main(argv: string[], output: Output = defaultOutput()): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    const topic = first === 'help' ? rest[0] : undefined;
+    if (topic !== undefined && COMMANDS[topic] !== undefined) return main([topic, '--help'], output);
+    output.out.write(mainHelp());
+    return first === undefined ? ExitCode.USAGE : ExitCode.OK;
+  }
+  if (first === '--version' || first === '-V') {
+    output.out.write(`${VERSION}\n`);
+    return ExitCode.OK;
+  }
+  const entry = COMMANDS[first];
+  if (entry === undefined) {
+    output.err.write(`flathub-fetch: unknown command "${first}" (see flathub-fetch --help)\n`);
+    return ExitCode.USAGE;
+  }
+  const command = await entry.load();
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSigint);
+  try {
+    let parsed: ReturnType<typeof parseArgs>;
+    try {
+      parsed = parseArgs({
+        args: rest,
+        options: { ...command.options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } },
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (parsed.values.help === true) {
+      output.out.write(`Usage: ${command.usage}\n\n${command.summary}\n\n${command.help}`);
+      return ExitCode.OK;
+    }
+    return await command.run(parsed as Parameters<Command['run']>[0], output, controller.signal);
+  } catch (err) {
+    return reportError(err, command, output, controller.signal);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+function reportError(err: unknown, command: Command, output: Output, signal: AbortSignal): number {
+  if (err instanceof UsageError) {
+    output.err.write(`flathub-fetch ${command.name}: ${err.message}\nUsage: ${command.usage}\n`);
+    return ExitCode.USAGE;
+  }
+  if (signal.aborted) {
+    output.err.write(`flathub-fetch ${command.name}: interrupted\n`);
+    return ExitCode.INTERRUPTED;
+  }
+  const e = err as { code?: string; message?: string; stack?: string };
+  const message = e.message ?? String(err);
+  output.err.write(`flathub-fetch ${command.name}: ${message}\n`);
+  if (process.env.DEBUG !== undefined && e.stack !== undefined) output.err.write(`${e.stack}\n`);
+  if (e.code === 'ERR_INVALID_ARGUMENT') return ExitCode.USAGE;
+  if (
+    e.code === 'ERR_CHECKSUM_MISMATCH' ||
+    e.code === 'ERR_FORMAT' ||
+    e.code?.startsWith('ERR_GVARIANT_') ||
+    e.code === 'ERR_UNSAFE_NAME'
+  ) {
+    return ExitCode.VERIFICATION;
+  }
+  return ExitCode.FAILURE;
+}

@@ -1,0 +1,331 @@
+/**
+ * A remote OSTree/Flatpak repository: its config, summary (classic `summary`, or Flatpak's
+ * `summary.idx` plus the subsummary for an architecture), refs and static deltas.
+ */
+import { gunzipSync } from 'node:zlib';
+import createDebug from 'debug';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+import { type Checksum, parseChecksum, sha256Hex } from '../formats/checksum.js';
+import { parseDeltaIndex } from '../formats/DeltaIndex.js';
+import { type DeltaSuperblock, MAX_SUPERBLOCK_SIZE, parseDeltaSuperblock } from '../formats/DeltaSuperblock.js';
+import { type KeyFile, keyFileBool, keyFileGet, parseKeyFile } from '../formats/KeyFile.js';
+import { deltaIndexPath, deltaSuperblockPath, parseDeltaName, subsummaryPath } from '../formats/paths.js';
+import { parseSummary, type Summary, type SummaryRef } from '../formats/Summary.js';
+import { findSubsummary, parseSummaryIndex, type SummaryIndex } from '../formats/SummaryIndex.js';
+import { lookup } from '../formats/VarDict.js';
+import { HttpClient } from '../http/HttpClient.js';
+import type { Transport } from '../http/Transport.js';
+import type { UndiciTransportOptions } from '../http/UndiciTransport.js';
+import { hostArch } from './hostArch.js';
+
+const debug = createDebug('flathub-fetch:remote');
+
+export interface RemoteOptions {
+  /** Transport to use instead of the default (undici for http(s), files for file://). */
+  transport?: Transport;
+  /** Options of the default undici transport. */
+  http?: UndiciTransportOptions;
+  /** Architecture whose subsummary to read from a Flatpak `summary.idx`. @default this machine's */
+  arch?: string;
+  /** Largest summary / summary.idx / subsummary accepted. @default 64 MiB */
+  maxSummarySize?: number;
+  signal?: AbortSignal;
+}
+
+/** A ref as a remote advertises it. */
+export interface RemoteRef {
+  name: string;
+  commit: Checksum;
+  collectionId: string | null;
+  /** Commit time in seconds, when the summary says. */
+  timestamp: number | null;
+  version: string | null;
+  commitSize: number;
+  /** Flatpak download and installed sizes, from xa.cache / xa.data. */
+  downloadSize: number | null;
+  installedSize: number | null;
+  /** End-of-life message (Flatpak `eol`), or null. */
+  eol: string | null;
+  /** Replacement ref for an end-of-life ref (`eolr`), or null. */
+  eolRebase: string | null;
+  /** The app/runtime metadata keyfile text, when the summary carries it. */
+  metadata: string | null;
+}
+
+export interface RemoteDelta {
+  name: string;
+  from: Checksum | null;
+  to: Checksum;
+  /** SHA-256 of the superblock, as the summary or index declares it. */
+  digest: Checksum;
+  /** Where it was listed. */
+  source: 'summary' | 'delta-index';
+}
+
+export type SummarySource = 'summary' | 'summary.idx' | 'none';
+
+export class Remote {
+  readonly url: string;
+  readonly arch: string;
+  readonly http: HttpClient;
+  readonly config: KeyFile | null;
+  /** The summary used for refs: the classic summary, or the arch's subsummary. */
+  readonly summary: Summary | null;
+  readonly summaryIndex: SummaryIndex | null;
+  readonly summarySource: SummarySource;
+  /** Raw bytes of what was fetched (for signature checks and caching). */
+  readonly summaryBytes: Uint8Array | null;
+  readonly #maxSummary: number;
+
+  private constructor(init: {
+    http: HttpClient;
+    arch: string;
+    config: KeyFile | null;
+    summary: Summary | null;
+    summaryIndex: SummaryIndex | null;
+    summarySource: SummarySource;
+    summaryBytes: Uint8Array | null;
+    maxSummary: number;
+  }) {
+    this.http = init.http;
+    this.url = init.http.base.href;
+    this.arch = init.arch;
+    this.config = init.config;
+    this.summary = init.summary;
+    this.summaryIndex = init.summaryIndex;
+    this.summarySource = init.summarySource;
+    this.summaryBytes = init.summaryBytes;
+    this.#maxSummary = init.maxSummary;
+  }
+
+  /**
+   * Opens a repository: GET config, then summary.idx (Flatpak) and the subsummary for `arch`,
+   * else summary. A repository with neither is still usable: refs resolve through refs/heads/.
+   */
+  static async open(url: string | URL, options: RemoteOptions = {}): Promise<Remote> {
+    const http = new HttpClient(url, {
+      ...(options.transport ? { transport: options.transport } : {}),
+      ...(options.http ? { http: options.http } : {}),
+    });
+    const maxSummary = options.maxSummarySize ?? 64 * 1024 * 1024;
+    const arch = options.arch ?? hostArch();
+    const signal = options.signal;
+    try {
+      const configBytes = await http.get('config', { purpose: 'config', maxBytes: 1024 * 1024, allowMissing: true, signal });
+      const config = configBytes === null ? null : parseKeyFile(new TextDecoder().decode(configBytes), http.resolve('config').href);
+      const idxBytes = await http.get('summary.idx', { purpose: 'summary.idx', maxBytes: maxSummary, allowMissing: true, signal });
+      if (idxBytes !== null) {
+        const index = parseSummaryIndex(idxBytes, http.resolve('summary.idx').href);
+        const entry = findSubsummary(index, arch);
+        let summary: Summary | null = null;
+        let bytes: Uint8Array | null = null;
+        if (entry !== undefined) {
+          bytes = await fetchSubsummary(http, entry.checksum, maxSummary, signal);
+          summary = parseSummary(bytes, http.resolve(subsummaryPath(entry.checksum)).href);
+        }
+        debug('opened %s via summary.idx (%s: %s)', http.base.href, arch, entry?.checksum ?? 'no subsummary');
+        return new Remote({
+          http,
+          arch,
+          config,
+          summary,
+          summaryIndex: index,
+          summarySource: 'summary.idx',
+          summaryBytes: bytes,
+          maxSummary,
+        });
+      }
+      const summaryBytes = await http.get('summary', { purpose: 'summary', maxBytes: maxSummary, allowMissing: true, signal });
+      const summary = summaryBytes === null ? null : parseSummary(summaryBytes, http.resolve('summary').href);
+      debug('opened %s via %s', http.base.href, summary === null ? 'no summary' : 'summary');
+      return new Remote({
+        http,
+        arch,
+        config,
+        summary,
+        summaryIndex: null,
+        summarySource: summary === null ? 'none' : 'summary',
+        summaryBytes,
+        maxSummary,
+      });
+    } catch (err) {
+      await http.close();
+      throw err;
+    }
+  }
+
+  /** True when the server keeps per-commit delta indexes (config or summary says so). */
+  get indexedDeltas(): boolean {
+    const fromConfig = this.config !== null && keyFileBool(this.config, 'core', 'indexed-deltas') === true;
+    const idx = this.summaryIndex !== null && lookup(this.summaryIndex.metadata, 'ostree.summary.indexed-deltas')?.value === true;
+    return fromConfig || idx || this.summary?.indexedDeltas === true;
+  }
+
+  /** The repository's collection ID, if any. */
+  get collectionId(): string | null {
+    return (
+      this.summary?.collectionId ??
+      this.summaryIndex?.collectionId ??
+      (this.config !== null ? (keyFileGet(this.config, 'core', 'collection-id') ?? null) : null)
+    );
+  }
+
+  /** Refs advertised by the summary (empty when the repository has none), sorted by name. */
+  refs(): RemoteRef[] {
+    if (this.summary === null) return [];
+    const out = this.summary.refs.map(toRemoteRef);
+    for (const list of this.summary.collections.values()) out.push(...list.map(toRemoteRef));
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Resolves a ref name (or a 64-hex commit) to a commit. Without a summary entry, reads
+   * `refs/heads/<ref>` as libostree does.
+   */
+  async resolve(ref: string, signal?: AbortSignal): Promise<{ name: string | null; commit: Checksum; ref: RemoteRef | null }> {
+    if (/^[0-9a-f]{64}$/i.test(ref)) return { name: null, commit: parseChecksum(ref), ref: null };
+    const hit = this.refs().find((r) => r.name === ref);
+    if (hit !== undefined) return { name: ref, commit: hit.commit, ref: hit };
+    if (this.summary !== null && this.summarySource === 'summary') {
+      // A summary exists but does not list it; libostree would fail here too, but refs/heads may still have it.
+      debug('ref %s not in summary; trying refs/heads', ref);
+    }
+    if (ref.split('/').some((c) => c === '' || c === '.' || c === '..')) {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `invalid ref name "${ref}"`, {
+        argument: 'ref',
+        value: ref,
+        reason: 'empty, . or .. component',
+      });
+    }
+    const bytes = await this.http.get(`refs/heads/${ref}`, { purpose: 'ref', maxBytes: 4096, allowMissing: true, signal });
+    if (bytes === null) {
+      throw new FlathubFetchError(
+        ErrorCodes.NOT_FOUND,
+        `ref "${ref}" not found at ${this.url} (not in the summary, no refs/heads/${ref})`,
+        {
+          what: `ref ${ref}`,
+          url: this.http.resolve(`refs/heads/${ref}`).href,
+        },
+      );
+    }
+    const text = new TextDecoder().decode(bytes).trim();
+    return { name: ref, commit: parseChecksum(text, `refs/heads/${ref}`), ref: null };
+  }
+
+  /**
+   * Static deltas the remote advertises: the summary's list, plus — when the remote keeps delta
+   * indexes — the index of each commit in `targets` (default: every ref's commit).
+   */
+  async deltas(targets?: readonly Checksum[], signal?: AbortSignal): Promise<RemoteDelta[]> {
+    const out = new Map<string, RemoteDelta>();
+    for (const [name, digest] of this.summary?.deltas ?? []) {
+      const { from, to } = parseDeltaName(name);
+      out.set(name, { name, from, to, digest, source: 'summary' });
+    }
+    if (this.indexedDeltas || this.summarySource === 'summary.idx') {
+      const commits = targets ?? [...new Set(this.refs().map((r) => r.commit))];
+      for (const to of commits) {
+        for (const d of await this.deltaIndex(to, signal)) if (!out.has(d.name)) out.set(d.name, d);
+      }
+    }
+    return [...out.values()];
+  }
+
+  /** Deltas ending at `to` from its delta index (empty when the index is absent). */
+  async deltaIndex(to: Checksum, signal?: AbortSignal): Promise<RemoteDelta[]> {
+    const path = deltaIndexPath(to);
+    const bytes = await this.http.get(path, { purpose: 'delta-index', maxBytes: this.#maxSummary, allowMissing: true, signal });
+    if (bytes === null) return [];
+    const out: RemoteDelta[] = [];
+    for (const [name, digest] of parseDeltaIndex(bytes, this.http.resolve(path).href)) {
+      const { from, to: t } = parseDeltaName(name);
+      out.push({ name, from, to: t, digest, source: 'delta-index' });
+    }
+    return out;
+  }
+
+  /** Fetches and parses a superblock; checks its SHA-256 when `digest` is given. */
+  async superblock(
+    from: Checksum | null,
+    to: Checksum,
+    digest?: Checksum | null,
+    signal?: AbortSignal,
+  ): Promise<DeltaSuperblock & { bytes: Uint8Array }> {
+    const path = deltaSuperblockPath(from, to);
+    const url = this.http.resolve(path).href;
+    const bytes = await this.http.get(path, { purpose: 'superblock', maxBytes: MAX_SUPERBLOCK_SIZE, signal });
+    if (digest !== undefined && digest !== null) {
+      const actual = sha256Hex(bytes);
+      if (actual !== digest) {
+        throw new FlathubFetchError(
+          ErrorCodes.CHECKSUM_MISMATCH,
+          `${url}: superblock SHA-256 ${actual} does not match the advertised ${digest}`,
+          {
+            url,
+            expected: digest,
+            actual,
+          },
+        );
+      }
+    }
+    return { ...parseDeltaSuperblock(bytes, url), bytes };
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}
+
+async function fetchSubsummary(
+  http: HttpClient,
+  checksum: Checksum,
+  maxSize: number,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
+  const path = subsummaryPath(checksum);
+  const url = http.resolve(path).href;
+  const gz = await http.get(path, { purpose: 'subsummary', maxBytes: maxSize, signal });
+  let bytes: Uint8Array;
+  try {
+    bytes = gunzipSync(gz, { maxOutputLength: maxSize });
+  } catch (err) {
+    throw new FlathubFetchError(
+      ErrorCodes.DECOMPRESS,
+      `${url}: gzip data is invalid or too large (${(err as Error).message})`,
+      { what: url, format: 'gzip' },
+      { cause: err },
+    );
+  }
+  const actual = sha256Hex(bytes);
+  if (actual !== checksum) {
+    throw new FlathubFetchError(
+      ErrorCodes.CHECKSUM_MISMATCH,
+      `${url}: uncompressed SHA-256 ${actual} does not match summary.idx's ${checksum}`,
+      {
+        url,
+        expected: checksum,
+        actual,
+      },
+    );
+  }
+  return bytes;
+}
+
+function toRemoteRef(r: SummaryRef): RemoteRef {
+  const eol = r.sparse.find(([k]) => k === 'eol' || k === 'xa.eol')?.[1];
+  const eolr = r.sparse.find(([k]) => k === 'eolr' || k === 'xa.eolr')?.[1];
+  return {
+    name: r.name,
+    commit: r.commit,
+    collectionId: r.collectionId,
+    timestamp: r.timestamp === null ? null : Number(r.timestamp),
+    version: r.version,
+    commitSize: Number(r.commitSize),
+    downloadSize: r.flatpak === null ? null : Number(r.flatpak.downloadSize),
+    installedSize: r.flatpak === null ? null : Number(r.flatpak.installedSize),
+    eol: eol?.type === 's' ? (eol.value as string) : null,
+    eolRebase: eolr?.type === 's' ? (eolr.value as string) : null,
+    metadata: r.flatpak?.metadata ?? null,
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * Stable error codes. They are part of the public API: a code is never renamed or reused.
+ * Each code's `data` shape is documented next to it.
+ */
+export const ErrorCodes = {
+  /** Input ended before the value did. data: { type, offset, need, have } */
+  GVARIANT_TRUNCATED: 'ERR_GVARIANT_TRUNCATED',
+  /** Bytes are not a normal-form serialisation of the type. data: { type, offset, reason } */
+  GVARIANT_MALFORMED: 'ERR_GVARIANT_MALFORMED',
+  /** A GVariant type string is not valid. data: { type, offset } */
+  GVARIANT_BAD_TYPE: 'ERR_GVARIANT_BAD_TYPE',
+  /** A JS value does not fit the GVariant type it is encoded as. data: { type, path } */
+  GVARIANT_BAD_VALUE: 'ERR_GVARIANT_BAD_VALUE',
+  /** A checksum string or byte array is malformed. data: { value } */
+  BAD_CHECKSUM: 'ERR_BAD_CHECKSUM',
+  /** Content does not hash to the name it was fetched or produced as. data: { object?, url?, expected, actual } */
+  CHECKSUM_MISMATCH: 'ERR_CHECKSUM_MISMATCH',
+  /** An OSTree/Flatpak structure is well-formed GVariant but violates the format. data: { what, reason, object?, url? } */
+  FORMAT: 'ERR_FORMAT',
+  /** A declared size is larger than allowed or than the data. data: { what, size, limit } */
+  SIZE_LIMIT: 'ERR_SIZE_LIMIT',
+  /** A file or directory name in a tree is unsafe (/, .., NUL, empty). data: { name, object? } */
+  UNSAFE_NAME: 'ERR_UNSAFE_NAME',
+  /** Decompression failed. data: { what, format } */
+  DECOMPRESS: 'ERR_DECOMPRESS',
+  /** A delta op stream is invalid. data: { part?, offset, op, reason } */
+  DELTA_OP: 'ERR_DELTA_OP',
+  /** A bsdiff patch is invalid. data: { offset, reason } */
+  BSPATCH: 'ERR_BSPATCH',
+  /** A required object or file is absent. data: { what, url?, object? } */
+  NOT_FOUND: 'ERR_NOT_FOUND',
+  /** The server answered with an unexpected HTTP status. data: { url, status, purpose } */
+  HTTP_STATUS: 'ERR_HTTP_STATUS',
+  /** The request failed below HTTP (DNS, refused, reset, TLS). data: { url, purpose, cause } */
+  NETWORK: 'ERR_NETWORK',
+  /** The operation was aborted through its AbortSignal. data: { url? } */
+  ABORTED: 'ERR_ABORTED',
+  /** A bad argument from the caller or the command line. data: { argument, value?, reason } */
+  INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,0 +1,2 @@
+export { FlathubFetchError, isFlathubFetchError } from './FlathubFetchError.js';
+export { ErrorCodes, type ErrorCode } from './codes.js';

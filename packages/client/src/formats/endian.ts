@@ -1,0 +1,24 @@
+/**
+ * OSTree stores several numbers big-endian inside otherwise host-order (little-endian)
+ * GVariants: commit timestamps, dirmeta and file-header uid/gid/mode/rdev/size, per-ref
+ * timestamps. These swap a value read little-endian into its big-endian meaning and back.
+ */
+export function bswap32(v: number): number {
+  return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | ((v >>> 24) & 0xff)) >>> 0;
+}
+
+export function bswap64(v: bigint): bigint {
+  let out = 0n;
+  let x = BigInt.asUintN(64, v);
+  for (let i = 0; i < 8; i++) {
+    out = (out << 8n) | (x & 0xffn);
+    x >>= 8n;
+  }
+  return out;
+}
+
+/** bigint → number, or a FORMAT-style RangeError when it is not a safe integer. */
+export function toSafeNumber(v: bigint, what: string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < 0n) throw new RangeError(`${what} ${v} is out of range`);
+  return Number(v);
+}

@@ -1,0 +1,260 @@
+/**
+ * Runs the op stream of one static-delta part in memory and yields the objects it produces,
+ * each verified against the checksum the part header lists for it.
+ *
+ * Ops (opcode byte, then LEB128 varints):
+ * - `S` open-splice-and-close: metadata `(length, offset)`; content `(mode, xattrs, size, offset)`
+ * - `o` open content `(mode, xattrs, size)`; `w` write `(length, offset)` from the read source
+ *   when one is set, else from the data blob; `r` set read source `(offset of a 32-byte
+ *   checksum in the data blob)`; `R` unset it; `c` close (verify, next object);
+ *   `B` bspatch `(offset, length)` of the data blob against the whole read source.
+ *
+ * Every offset and length is checked before use; a content object's size is bounded by
+ * `maxObjectSize`. Objects the caller already has (`has`) are skipped without reading sources.
+ */
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+import { bspatch } from './bspatch.js';
+import { type Checksum, checksumFromBytes, sha256Hex } from './checksum.js';
+import type { DeltaPartPayload } from './DeltaPart.js';
+import type { DeltaObjectRef, DeltaPartHeader } from './DeltaSuperblock.js';
+import { contentChecksum, type FileInfo, isSymlink, validateFileInfo } from './FileHeader.js';
+import { ObjectType, objectTypeName } from './ObjectType.js';
+import { readVarint } from './varint.js';
+
+export type DeltaOutput =
+  | { readonly kind: 'metadata'; readonly type: ObjectType; readonly checksum: Checksum; readonly bytes: Uint8Array }
+  | { readonly kind: 'content'; readonly type: 1; readonly checksum: Checksum; readonly info: FileInfo; readonly content: Uint8Array };
+
+export interface ExecuteOptions {
+  /** Full uncompressed content of a local content object, for `r` (rollsum and bsdiff sources). */
+  readSource: (checksum: Checksum) => Uint8Array;
+  /** True when the object is already present: it is then skipped, not produced. @default () => false */
+  has?: (object: DeltaObjectRef) => boolean;
+  /** Largest content object accepted. @default 1 GiB */
+  maxObjectSize?: number;
+  /** Names the part in errors. @default "delta part N" */
+  what?: string;
+}
+
+export interface OpCounts {
+  S: number;
+  o: number;
+  w: number;
+  r: number;
+  R: number;
+  c: number;
+  B: number;
+}
+
+/**
+ * Executes the part, calling `emit` for each produced object in order. Returns the op counts.
+ */
+export function executeDeltaPart(
+  header: DeltaPartHeader,
+  payload: DeltaPartPayload,
+  emit: (object: DeltaOutput) => void,
+  options: ExecuteOptions,
+): OpCounts {
+  const what = options.what ?? `delta part ${header.index}`;
+  const has = options.has ?? (() => false);
+  const maxObject = options.maxObjectSize ?? 1024 ** 3;
+  const { ops, data } = payload;
+  const counts: OpCounts = { S: 0, o: 0, w: 0, r: 0, R: 0, c: 0, B: 0 };
+  let pc = 0;
+  let objIndex = 0;
+  let opStart = 0;
+  let opName = '';
+
+  const fail = (reason: string, code: (typeof ErrorCodes)[keyof typeof ErrorCodes] = ErrorCodes.DELTA_OP): never => {
+    throw new FlathubFetchError(code, `${what}: op ${opName || '?'} at byte ${opStart}: ${reason}`, {
+      part: header.index,
+      offset: opStart,
+      op: opName,
+      reason,
+    });
+  };
+  const arg = (): number => {
+    const r = readVarint(ops, pc);
+    if (r === null) return fail('truncated or overlong varint');
+    pc = r.next;
+    return r.value;
+  };
+  const slice = (off: number, len: number, src: Uint8Array, name: string): Uint8Array => {
+    if (!(off >= 0 && len >= 0 && off + len <= src.length)) fail(`${name} range [${off}, +${len}) is outside ${src.length} bytes`);
+    return src.subarray(off, off + len);
+  };
+
+  // State of the content object being written by o/w/B/c.
+  let current: { ref: DeltaObjectRef; info: FileInfo; skip: boolean; buf: Uint8Array; written: number } | null = null;
+  let source: Uint8Array | null = null;
+  let sourceChecksum: Checksum | null = null;
+
+  const nextRef = (): DeltaObjectRef => {
+    const ref = header.objects[objIndex];
+    if (ref === undefined) return fail(`opens object ${objIndex} but the part lists ${header.objects.length}`);
+    return ref;
+  };
+  const fileInfo = (modeIdx: number, xattrIdx: number, size: number, ref: DeltaObjectRef): FileInfo => {
+    const m = payload.modes[modeIdx];
+    const x = payload.xattrs[xattrIdx];
+    if (m === undefined) return fail(`mode index ${modeIdx} out of ${payload.modes.length}`);
+    if (x === undefined) return fail(`xattr index ${xattrIdx} out of ${payload.xattrs.length}`);
+    if (size > maxObject) fail(`object ${ref.checksum} declares ${size} bytes, limit ${maxObject}`, ErrorCodes.SIZE_LIMIT);
+    return { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: '', xattrs: x, size };
+  };
+  const mismatch = (ref: DeltaObjectRef, actual: string): never =>
+    fail(`produced ${objectTypeName(ref.type)} ${actual}, expected ${ref.checksum}`, ErrorCodes.CHECKSUM_MISMATCH);
+  const finishContent = (ref: DeltaObjectRef, info: FileInfo, content: Uint8Array): void => {
+    try {
+      validateFileInfo(info, `${what} object ${ref.checksum}`);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    const actual = contentChecksum(info, content);
+    if (actual !== ref.checksum) mismatch(ref, actual);
+    emit({ kind: 'content', type: ObjectType.FILE, checksum: ref.checksum, info, content: isSymlink(info) ? new Uint8Array(0) : content });
+  };
+  const unsetSource = () => {
+    source = null;
+    sourceChecksum = null;
+  };
+
+  while (pc < ops.length) {
+    opStart = pc;
+    const code = ops[pc++] as number;
+    opName = String.fromCharCode(code);
+    switch (opName) {
+      case 'S': {
+        counts.S++;
+        if (current !== null) fail('previous object is still open');
+        const ref = nextRef();
+        if (ref.type !== ObjectType.FILE) {
+          const len = arg();
+          const off = arg();
+          const bytes = slice(off, len, data, 'metadata');
+          if (!has(ref)) {
+            const actual = sha256Hex(bytes);
+            if (actual !== ref.checksum) mismatch(ref, actual);
+            emit({ kind: 'metadata', type: ref.type, checksum: ref.checksum, bytes });
+          }
+        } else {
+          const modeIdx = arg();
+          const xattrIdx = arg();
+          const size = arg();
+          const off = arg();
+          const bytes = slice(off, size, data, 'content');
+          if (!has(ref)) {
+            const info = fileInfo(modeIdx, xattrIdx, size, ref);
+            if (isSymlink(info)) {
+              let target: string;
+              try {
+                target = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+              } catch {
+                return fail(`symlink target of ${ref.checksum} is not UTF-8`);
+              }
+              finishContent(ref, { ...info, symlinkTarget: target, size: 0 }, new Uint8Array(0));
+            } else {
+              finishContent(ref, info, bytes);
+            }
+          }
+        }
+        unsetSource();
+        objIndex++;
+        break;
+      }
+      case 'o': {
+        counts.o++;
+        if (current !== null) fail('previous object is still open');
+        const ref = nextRef();
+        if (ref.type !== ObjectType.FILE) fail(`opens ${objectTypeName(ref.type)} ${ref.checksum} as content`);
+        const modeIdx = arg();
+        const xattrIdx = arg();
+        const size = arg();
+        const skip = has(ref);
+        const info = fileInfo(modeIdx, xattrIdx, size, ref);
+        current = { ref, info, skip, buf: skip ? new Uint8Array(0) : new Uint8Array(size), written: 0 };
+        break;
+      }
+      case 'w': {
+        counts.w++;
+        const len = arg();
+        const off = arg();
+        if (current === null) return fail('no object is open');
+        const src = source ?? data;
+        const bytes = slice(off, len, src, source !== null ? `read source ${sourceChecksum}` : 'data');
+        if (!current.skip) {
+          if (current.written + len > current.buf.length) fail(`writes past the declared size ${current.buf.length}`);
+          current.buf.set(bytes, current.written);
+          current.written += len;
+        }
+        break;
+      }
+      case 'r': {
+        counts.r++;
+        const off = arg();
+        const csum = checksumFromBytes(slice(off, 32, data, 'read-source checksum'));
+        if (current === null || !current.skip) {
+          try {
+            source = options.readSource(csum);
+          } catch (err) {
+            throw new FlathubFetchError(
+              ErrorCodes.NOT_FOUND,
+              `${what}: read source ${csum} is not available: ${(err as Error).message}`,
+              {
+                what: `read source ${csum}`,
+                object: csum,
+              },
+              { cause: err },
+            );
+          }
+        } else {
+          source = new Uint8Array(0);
+        }
+        sourceChecksum = csum;
+        break;
+      }
+      case 'R':
+        counts.R++;
+        unsetSource();
+        break;
+      case 'B': {
+        counts.B++;
+        const off = arg();
+        const len = arg();
+        const patch = slice(off, len, data, 'bsdiff patch');
+        if (current === null) return fail('no object is open');
+        if (source === null) return fail('bspatch without a read source');
+        if (!current.skip) {
+          current.buf = bspatch(source, patch, current.info.size);
+          current.written = current.info.size;
+        }
+        break;
+      }
+      case 'c': {
+        counts.c++;
+        if (current !== null) {
+          if (!current.skip) {
+            if (current.written !== current.info.size)
+              fail(`object ${current.ref.checksum} got ${current.written} of ${current.info.size} bytes`);
+            finishContent(current.ref, current.info, current.buf);
+          }
+          current = null;
+          objIndex++;
+        } else {
+          fail('close without an open object');
+        }
+        unsetSource();
+        break;
+      }
+      default:
+        fail(`unknown opcode 0x${code.toString(16).padStart(2, '0')}`);
+    }
+  }
+  if (current !== null) fail('op stream ends with an object still open');
+  if (objIndex !== header.objects.length) {
+    opName = 'end';
+    fail(`produced ${objIndex} objects, the part lists ${header.objects.length}`);
+  }
+  return counts;
+}

@@ -1,0 +1,84 @@
+/**
+ * xz (.xz container) support for delta parts.
+ *
+ * `xzUncompressedSize` reads the stream index(es) at the end of the file — the .xz format
+ * requires one and decoders verify the blocks against it — so the output size is known and
+ * bounded before anything is decompressed. `decompressXz` then decodes with @napi-rs/lzma
+ * (see packages/client/README.md "Choices" for the measurement behind the choice) and checks
+ * the result against the index.
+ */
+import { xz } from '@napi-rs/lzma';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+
+function bad(what: string, reason: string): never {
+  throw new FlathubFetchError(ErrorCodes.DECOMPRESS, `${what}: xz data is invalid: ${reason}`, { what, format: 'xz', reason });
+}
+
+function readVli(b: Uint8Array, pos: number, end: number, what: string): [number, number] {
+  let v = 0;
+  let scale = 1;
+  for (let i = 0; i < 9; i++) {
+    if (pos + i >= end) bad(what, 'index ends inside a number');
+    const byte = b[pos + i] as number;
+    v += (byte & 0x7f) * scale;
+    scale *= 128;
+    if ((byte & 0x80) === 0) {
+      if (v > Number.MAX_SAFE_INTEGER) bad(what, 'index number beyond 2^53');
+      return [v, pos + i + 1];
+    }
+  }
+  return bad(what, 'index number longer than 9 bytes');
+}
+
+/** Total uncompressed size declared by the .xz index(es), without decompressing. */
+export function xzUncompressedSize(data: Uint8Array, what = 'xz data'): number {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let end = data.length;
+  let total = 0;
+  let streams = 0;
+  while (end > 0) {
+    // Stream padding: zero bytes in multiples of four, between or after streams.
+    while (end >= 4 && view.getUint32(end - 4, true) === 0) end -= 4;
+    if (end < 24) bad(what, streams === 0 ? 'shorter than an xz stream' : 'bytes before the first stream');
+    if (data[end - 2] !== 0x59 || data[end - 1] !== 0x5a) bad(what, 'missing stream footer magic');
+    const indexSize = (view.getUint32(end - 8, true) + 1) * 4;
+    const indexStart = end - 12 - indexSize;
+    if (indexStart < 12) bad(what, 'index larger than the stream');
+    if (data[indexStart] !== 0) bad(what, 'missing index indicator');
+    let [count, pos] = readVli(data, indexStart + 1, end - 12, what);
+    let blocks = 0;
+    for (let i = 0; i < count; i++) {
+      const [unpadded, p1] = readVli(data, pos, end - 12, what);
+      const [uncompressed, p2] = readVli(data, p1, end - 12, what);
+      pos = p2;
+      blocks += Math.ceil(unpadded / 4) * 4;
+      total += uncompressed;
+      if (total > Number.MAX_SAFE_INTEGER) bad(what, 'uncompressed size beyond 2^53');
+    }
+    count = 0;
+    const streamStart = indexStart - blocks - 12;
+    if (streamStart < 0) bad(what, 'blocks larger than the stream');
+    if (data[streamStart] !== 0xfd || data[streamStart + 1] !== 0x37 || data[streamStart + 2] !== 0x7a)
+      bad(what, 'missing stream header magic');
+    end = streamStart;
+    streams++;
+  }
+  return total;
+}
+
+/** Decompresses a complete .xz file, refusing (before decoding) output larger than `limit`. */
+export function decompressXz(data: Uint8Array, limit: number, what = 'xz data'): Uint8Array {
+  const size = xzUncompressedSize(data, what);
+  if (size > limit) {
+    throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: decompresses to ${size} bytes, limit ${limit}`, { what, size, limit });
+  }
+  let out: Buffer;
+  try {
+    out = xz.decompressSync(data);
+  } catch (err) {
+    return bad(what, (err as Error).message);
+  }
+  if (out.length !== size) bad(what, `decoded ${out.length} bytes, index declares ${size}`);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}

@@ -1,0 +1,2 @@
+export { LocalRepo, type RepoMode } from './LocalRepo.js';
+export { listTree, type TreeEntry } from './listTree.js';

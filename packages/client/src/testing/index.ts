@@ -1,0 +1,1 @@
+export { RepoServer, type RepoServerOptions, type RepoServerLogEntry } from './RepoServer.js';

@@ -1,0 +1,131 @@
+/**
+ * A real nginx serving a directory on loopback, with a JSON access log, for tests that need a
+ * real HTTP server (the same server CI and many mirrors use).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toolPath } from './tools.js';
+
+export interface NginxLogEntry {
+  method: string;
+  uri: string;
+  status: number;
+  bodyBytes: number;
+  bytesSent: number;
+  range: string;
+  connection: number;
+  connectionRequests: number;
+}
+
+export interface NginxServer {
+  url: string;
+  port: number;
+  prefix: string;
+  log(): NginxLogEntry[];
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface NginxOptions {
+  /** Extra directives inside `server { }`. */
+  serverConfig?: string;
+  /** Extra directives inside `http { }`. */
+  httpConfig?: string;
+}
+
+export async function startNginx(root: string, options: NginxOptions = {}): Promise<NginxServer> {
+  const bin = toolPath('nginx');
+  if (bin === null) throw new Error('nginx is not installed');
+  const prefix = mkdtempSync(join(tmpdir(), 'ffetch-nginx-'));
+  const port = await freePort();
+  const user = process.getuid?.() === 0 ? 'user root;' : '';
+  const conf = `
+${user}
+worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+daemon off;
+events { worker_connections 256; }
+http {
+  types { application/octet-stream bin; text/plain txt; }
+  default_type application/octet-stream;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  log_format jsonl escape=json '{"method":"$request_method","uri":"$request_uri","status":$status,"bodyBytes":$body_bytes_sent,"bytesSent":$bytes_sent,"range":"$http_range","connection":$connection,"connectionRequests":$connection_requests}';
+  access_log ${prefix}/access.log jsonl;
+  sendfile on;
+  keepalive_requests 10000;
+  ${options.httpConfig ?? ''}
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+    location / { autoindex off; }
+    ${options.serverConfig ?? ''}
+  }
+}`;
+  writeFileSync(join(prefix, 'nginx.conf'), conf);
+  const child: ChildProcess = spawn(bin, ['-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (c) => {
+    stderr += String(c);
+  });
+  await waitForPort(port, child, () => stderr);
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    prefix,
+    log: () => {
+      const file = join(prefix, 'access.log');
+      if (!existsSync(file)) return [];
+      return readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as NginxLogEntry);
+    },
+    stop: async () => {
+      if (child.exitCode === null) {
+        const done = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await done;
+      }
+      rmSync(prefix, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${stderr()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nginx did not listen on ${port}: ${stderr()}`);
+}
