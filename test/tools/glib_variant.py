@@ -15,8 +15,14 @@ Requests
     -> ``{"hex": <normal-form bytes>, "swapped": <bytes of g_variant_byteswap(), if asked>}``
 ``{"op": "decode", "type": T, "hex": H}``
     ``g_variant_new_from_bytes(T, H, trusted=FALSE)``:
-    -> ``{"normal": g_variant_is_normal_form(), "value": J, "normalHex": <g_variant_get_normal_form() bytes>}``
-    ``value`` is what GLib's getters return, defaults included for non-normal data.
+    -> ``{"normal": g_variant_is_normal_form(), "value": J, "normalHex": <GLib's serialisation of
+    the value>, "readable": true}``. ``value`` is what GLib's getters return, defaults included for
+    non-normal data. ``normalHex`` comes from rebuilding the value with GLib's constructors, since
+    g_variant_get_normal_form() hands back the input itself whenever is_normal_form() says yes
+    (and is_normal_form() passes a few inputs its serialiser never writes, e.g. "" as "(asas)").
+    GLib aborts when it reads some untrusted data nested close to its depth limit of 128 (types
+    deeper than 128 at top level; `()` and dict entries inside deep variants), so for those only
+    ``normal`` is answered: ``{"normal": ..., "value": null, "normalHex": H or null, "readable": false}``.
 ``{"op": "byteswap", "type": T, "hex": H}``
     -> ``{"hex": <bytes of g_variant_byteswap(g_variant_new_from_bytes(T, H, FALSE))>}``
 ``{"op": "type", "type": T}``
@@ -49,12 +55,32 @@ _builders = {}
 _readers = {}
 
 
-def _members(vt):
+def _scan(t, i):
+    """End index of the complete type starting at t[i] (the caller has validated t with GLib)."""
+    c = t[i]
+    if c in "am":
+        return _scan(t, i + 1)
+    if c in "({":
+        close = ")" if c == "(" else "}"
+        i += 1
+        while t[i] != close:
+            i = _scan(t, i)
+        return i + 1
+    return i + 1
+
+
+def _members(t):
+    """Member type strings of tuple or dict-entry type t.
+
+    (PyGObject cannot walk GVariantType.first()/next(): it copies each borrowed member type,
+    so next() runs off the copy. Splitting the string ourselves is simpler.)
+    """
     out = []
-    m = vt.first()
-    while m is not None:
-        out.append(m.dup_string())
-        m = m.next()
+    i = 1
+    while t[i] not in ")}":
+        j = _scan(t, i)
+        out.append(t[i:j])
+        i = j
     return out
 
 
@@ -108,16 +134,16 @@ def _compile_builder(t):
         build = builder(el.dup_string())
         return lambda j: V.new_maybe(el, None if j is None else build(j[0]))
     if vt.is_dict_entry():
-        bk, bv = (builder(m) for m in _members(vt))
+        bk, bv = (builder(m) for m in _members(t))
         return lambda j: V.new_dict_entry(bk(j[0]), bv(j[1]))
     if vt.is_tuple():
-        builds = [builder(m) for m in _members(vt)]
+        builds = [builder(m) for m in _members(t)]
         n = len(builds)
 
         def build_tuple(j):
             if len(j) != n:
                 raise ValueError(f"tuple {t} needs {n} members, got {len(j)}")
-            return V.new_tuple([b(x) for b, x in zip(builds, j)])
+            return V.new_tuple(*[b(x) for b, x in zip(builds, j)])  # PyGObject override takes *elements
 
         return build_tuple
     raise ValueError(f"cannot build type {t!r}")
@@ -130,23 +156,30 @@ def _hex_double(v):
 
 
 _BASIC_READ = {
-    "b": lambda v: v.get_boolean(),
-    "y": lambda v: v.get_byte(),
-    "n": lambda v: v.get_int16(),
-    "q": lambda v: v.get_uint16(),
-    "i": lambda v: v.get_int32(),
-    "u": lambda v: v.get_uint32(),
-    "h": lambda v: v.get_handle(),
-    "x": lambda v: str(v.get_int64()),
-    "t": lambda v: str(v.get_uint64()),
-    "d": _hex_double,
-    "s": lambda v: v.get_string(),
-    "o": lambda v: v.get_string(),
-    "g": lambda v: v.get_string(),
+    "b": lambda v, d: v.get_boolean(),
+    "y": lambda v, d: v.get_byte(),
+    "n": lambda v, d: v.get_int16(),
+    "q": lambda v, d: v.get_uint16(),
+    "i": lambda v, d: v.get_int32(),
+    "u": lambda v, d: v.get_uint32(),
+    "h": lambda v, d: v.get_handle(),
+    "x": lambda v, d: str(v.get_int64()),
+    "t": lambda v, d: str(v.get_uint64()),
+    "d": lambda v, d: _hex_double(v),
+    "s": lambda v, d: v.get_string(),
+    "o": lambda v, d: v.get_string(),
+    "g": lambda v, d: v.get_string(),
 }
+
+MAX_DEPTH = 128  # G_VARIANT_MAX_RECURSION_DEPTH
+
+
+class Unreadable(Exception):
+    """GLib would abort reading this value (see _child)."""
 
 
 def reader(t):
+    """A function (value, depth) -> JSON for type t; depth is the value's nesting depth (top: 0)."""
     f = _readers.get(t)
     if f is None:
         f = _compile_reader(t)
@@ -154,10 +187,20 @@ def reader(t):
     return f
 
 
-def _read_variant(v):
-    c = v.get_variant()
+def _child(v, depth, i, child_type_depth):
+    # g_variant_get_child_value() on untrusted data asserts (aborting the process) that only a
+    # variant can hold a child whose type depth is >= MAX_DEPTH - depth. Variants are checked
+    # against their child's type, but `()` (depth 0) and dict entries (which count only their
+    # value) let a variant pass with a child whose own members are too deep. Refuse to go there.
+    if child_type_depth >= MAX_DEPTH - depth:
+        raise Unreadable()
+    return v.get_child_value(i)
+
+
+def _read_variant(v, depth):
+    c = v.get_variant()  # GLib substitutes `()` itself when the child is too deep
     ct = c.get_type_string()
-    return {"type": ct, "value": reader(ct)(c)}
+    return {"type": ct, "value": reader(ct)(c, depth + 1)}
 
 
 def _compile_reader(t):
@@ -166,17 +209,19 @@ def _compile_reader(t):
     if t == "v":
         return _read_variant
     if t == "ay":
-        return lambda v: _bytes_of(v).hex()
+        return lambda v, d: _bytes_of(v).hex()
     vt = VT.new(t)
-    if vt.is_array():
-        read = reader(vt.element().dup_string())
-        return lambda v: [read(v.get_child_value(i)) for i in range(v.n_children())]
-    if vt.is_maybe():
-        read = reader(vt.element().dup_string())
-        return lambda v: None if v.n_children() == 0 else [read(v.get_child_value(0))]
+    if vt.is_array() or vt.is_maybe():
+        et = vt.element().dup_string()
+        read = reader(et)
+        ed = _depth_of(et, 0)[0]
+        if vt.is_array():
+            return lambda v, d: [read(_child(v, d, i, ed), d + 1) for i in range(v.n_children())]
+        return lambda v, d: None if v.n_children() == 0 else [read(_child(v, d, 0, ed), d + 1)]
     if vt.is_tuple() or vt.is_dict_entry():
-        reads = [reader(m) for m in _members(vt)]
-        return lambda v: [r(v.get_child_value(i)) for i, r in enumerate(reads)]
+        members = _members(t)
+        reads = [(reader(m), _depth_of(m, 0)[0]) for m in members]
+        return lambda v, d: [r(_child(v, d, i, md), d + 1) for i, (r, md) in enumerate(reads)]
     raise ValueError(f"cannot read type {t!r}")
 
 
@@ -208,14 +253,43 @@ def op_encode(req):
     return out
 
 
+def _depth_of(t, i):
+    """(depth, end) of the complete type at t[i], as g_variant_type_info_query_depth() counts."""
+    c = t[i]
+    if c in "am":
+        d, end = _depth_of(t, i + 1)
+        return d + 1, end
+    if c == "{":
+        d, end = _depth_of(t, i + 2)  # GLib counts the value only, not the (basic) key
+        return d + 1, end + 1
+    if c == "(":
+        i += 1
+        best = 0  # so "()" has depth 0, as in GLib
+        while t[i] != ")":
+            d, i = _depth_of(t, i)
+            best = max(best, d + 1)
+        return best, i + 1
+    return 1, i + 1
+
+
 def op_decode(req):
     t = req["type"]
     v = _from_hex(t, req["hex"])
-    return {
-        "normal": v.is_normal_form(),
-        "value": reader(t)(v),
-        "normalHex": _bytes_of(v.get_normal_form()).hex(),
-    }
+    normal = v.is_normal_form()
+    try:
+        value = reader(t)(v, 0)
+    except Unreadable:
+        # GLib would abort reading this (and g_variant_get_normal_form() would too: it reads
+        # through g_variant_get_child_value()). Only is_normal_form() is safe.
+        return {"normal": normal, "value": None, "normalHex": req["hex"] if normal else None, "readable": False}
+    if normal:
+        # g_variant_get_normal_form() returns the value itself when is_normal_form() says so,
+        # which is not always what the serialiser writes (0 bytes pass as "(asas)", whose
+        # serialisation is "00"). Rebuild the value from its parts to get the real one.
+        normal_hex = _bytes_of(builder(t)(value)).hex()
+    else:
+        normal_hex = _bytes_of(v.get_normal_form()).hex()
+    return {"normal": normal, "value": value, "normalHex": normal_hex, "readable": True}
 
 
 def op_byteswap(req):

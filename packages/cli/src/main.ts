@@ -19,6 +19,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'List the static deltas a remote offers, with parts and sizes',
     load: async () => (await import('./commands/deltas.js')).deltas,
   },
+  pull: {
+    summary: 'Pull a ref into a local archive repository (deltas first, verified)',
+    load: async () => (await import('./commands/pull.js')).pullCommand,
+  },
+  checkout: {
+    summary: 'Materialise a commit of a local repository into a directory',
+    load: async () => (await import('./commands/checkout.js')).checkoutCommand,
+  },
   demo: {
     summary: 'Serve the embedded sample repository locally and show what it offers',
     load: async () => (await import('./commands/demo.js')).demo,

@@ -36,7 +36,8 @@ export function table(rows: string[][], right: readonly number[] = []): string {
           if (i === r.length - 1 && !right.includes(i)) return c;
           return right.includes(i) ? pad + c : c + pad;
         })
-        .join('  '),
+        .join('  ')
+        .trimEnd(),
     )
     .join('\n');
 }

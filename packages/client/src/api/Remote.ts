@@ -16,7 +16,7 @@ import { findSubsummary, parseSummaryIndex, type SummaryIndex } from '../formats
 import { lookup } from '../formats/VarDict.js';
 import { HttpClient } from '../http/HttpClient.js';
 import type { Transport } from '../http/Transport.js';
-import type { UndiciTransportOptions } from '../http/UndiciTransport.js';
+import type { HttpClientOptions } from '../http/HttpClientOptions.js';
 import { hostArch } from './hostArch.js';
 
 const debug = createDebug('flathub-fetch:remote');
@@ -24,8 +24,8 @@ const debug = createDebug('flathub-fetch:remote');
 export interface RemoteOptions {
   /** Transport to use instead of the default (undici for http(s), files for file://). */
   transport?: Transport;
-  /** Options of the default undici transport. */
-  http?: UndiciTransportOptions;
+  /** HTTP client options: connections, in-flight limit, retries, timeouts, `onRecord`, … */
+  http?: Omit<HttpClientOptions, 'transport'>;
   /** Architecture whose subsummary to read from a Flatpak `summary.idx`. @default this machine's */
   arch?: string;
   /** Largest summary / summary.idx / subsummary accepted. @default 64 MiB */
@@ -57,10 +57,10 @@ export interface RemoteDelta {
   name: string;
   from: Checksum | null;
   to: Checksum;
-  /** SHA-256 of the superblock, as the summary or index declares it. */
-  digest: Checksum;
-  /** Where it was listed. */
-  source: 'summary' | 'delta-index';
+  /** SHA-256 of the superblock, as the summary or index declares it (null when found by probing). */
+  digest: Checksum | null;
+  /** Where it was found: listed in the summary or a delta index, or probed at its path. */
+  source: 'summary' | 'delta-index' | 'probe';
 }
 
 export type SummarySource = 'summary' | 'summary.idx' | 'none';
@@ -104,17 +104,20 @@ export class Remote {
    * else summary. A repository with neither is still usable: refs resolve through refs/heads/.
    */
   static async open(url: string | URL, options: RemoteOptions = {}): Promise<Remote> {
-    const http = new HttpClient(url, {
-      ...(options.transport ? { transport: options.transport } : {}),
-      ...(options.http ? { http: options.http } : {}),
-    });
+    const http = new HttpClient(url, { ...options.http, ...(options.transport ? { transport: options.transport } : {}) });
     const maxSummary = options.maxSummarySize ?? 64 * 1024 * 1024;
     const arch = options.arch ?? hostArch();
     const signal = options.signal;
     try {
       const configBytes = await http.get('config', { purpose: 'config', maxBytes: 1024 * 1024, allowMissing: true, signal });
       const config = configBytes === null ? null : parseKeyFile(new TextDecoder().decode(configBytes), http.resolve('config').href);
-      const idxBytes = await http.get('summary.idx', { purpose: 'summary.idx', maxBytes: maxSummary, allowMissing: true, signal });
+      const idxBytes = await http.get('summary.idx', {
+        purpose: 'summary.idx',
+        maxBytes: maxSummary,
+        allowMissing: true,
+        acceptEncoding: true,
+        signal,
+      });
       if (idxBytes !== null) {
         const index = parseSummaryIndex(idxBytes, http.resolve('summary.idx').href);
         const entry = findSubsummary(index, arch);
@@ -136,7 +139,13 @@ export class Remote {
           maxSummary,
         });
       }
-      const summaryBytes = await http.get('summary', { purpose: 'summary', maxBytes: maxSummary, allowMissing: true, signal });
+      const summaryBytes = await http.get('summary', {
+        purpose: 'summary',
+        maxBytes: maxSummary,
+        allowMissing: true,
+        acceptEncoding: true,
+        signal,
+      });
       const summary = summaryBytes === null ? null : parseSummary(summaryBytes, http.resolve('summary').href);
       debug('opened %s via %s', http.base.href, summary === null ? 'no summary' : 'summary');
       return new Remote({
@@ -223,7 +232,9 @@ export class Remote {
       const { from, to } = parseDeltaName(name);
       out.set(name, { name, from, to, digest, source: 'summary' });
     }
-    if (this.indexedDeltas || this.summarySource === 'summary.idx') {
+    // A summary that lists deltas lists them all (ostree writes the list unless told not to), so
+    // delta indexes are only read when it lists none: one request fewer per pull.
+    if ((this.indexedDeltas || this.summarySource === 'summary.idx') && out.size === 0) {
       const commits = targets ?? [...new Set(this.refs().map((r) => r.commit))];
       for (const to of commits) {
         for (const d of await this.deltaIndex(to, signal)) if (!out.has(d.name)) out.set(d.name, d);
@@ -254,7 +265,7 @@ export class Remote {
   ): Promise<DeltaSuperblock & { bytes: Uint8Array }> {
     const path = deltaSuperblockPath(from, to);
     const url = this.http.resolve(path).href;
-    const bytes = await this.http.get(path, { purpose: 'superblock', maxBytes: MAX_SUPERBLOCK_SIZE, signal });
+    const bytes = await this.http.get(path, { purpose: 'superblock', maxBytes: MAX_SUPERBLOCK_SIZE, acceptEncoding: true, signal });
     if (digest !== undefined && digest !== null) {
       const actual = sha256Hex(bytes);
       if (actual !== digest) {
@@ -270,6 +281,23 @@ export class Remote {
       }
     }
     return { ...parseDeltaSuperblock(bytes, url), bytes };
+  }
+
+  /**
+   * Looks for a superblock at its well-known path when nothing lists deltas (libostree does the
+   * same): the parsed superblock, or null on 404/403/410.
+   */
+  async probeDelta(from: Checksum | null, to: Checksum, signal?: AbortSignal): Promise<(DeltaSuperblock & { bytes: Uint8Array }) | null> {
+    const path = deltaSuperblockPath(from, to);
+    const bytes = await this.http.get(path, {
+      purpose: 'superblock',
+      maxBytes: MAX_SUPERBLOCK_SIZE,
+      allowMissing: true,
+      acceptEncoding: true,
+      signal,
+    });
+    if (bytes === null) return null;
+    return { ...parseDeltaSuperblock(bytes, this.http.resolve(path).href), bytes };
   }
 
   async close(): Promise<void> {

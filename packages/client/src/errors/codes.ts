@@ -33,10 +33,20 @@ export const ErrorCodes = {
   HTTP_STATUS: 'ERR_HTTP_STATUS',
   /** The request failed below HTTP (DNS, refused, reset, TLS). data: { url, purpose, cause } */
   NETWORK: 'ERR_NETWORK',
+  /** No connection (TCP connect and TLS handshake) within the connect timeout. data: { url, purpose, timeout, attempts } */
+  CONNECT_TIMEOUT: 'ERR_CONNECT_TIMEOUT',
+  /** The request was sent but no response headers arrived within the first-byte timeout. data: { url, purpose, timeout, attempts } */
+  FIRST_BYTE_TIMEOUT: 'ERR_FIRST_BYTE_TIMEOUT',
+  /** A response body stopped arriving for longer than the body-stall timeout. data: { url, purpose, timeout, received, attempts } */
+  BODY_STALL: 'ERR_BODY_STALL',
   /** The operation was aborted through its AbortSignal. data: { url? } */
   ABORTED: 'ERR_ABORTED',
   /** A bad argument from the caller or the command line. data: { argument, value?, reason } */
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
+  /** A filesystem operation on a local repository or checkout failed. data: { op, path, errno? } */
+  FS: 'ERR_FS',
+  /** Something to be created already exists, or a tree names one path twice. data: { path, reason } */
+  PATH_CONFLICT: 'ERR_PATH_CONFLICT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -11,7 +11,7 @@ import type { DeltaPartHeader } from './DeltaSuperblock.js';
 import { bswap32 } from './endian.js';
 import type { Xattrs } from './FileHeader.js';
 import { formatError, withContext } from './formatError.js';
-import { decompressXz } from './xz.js';
+import { decompressXz, decompressXzAsync } from './xz.js';
 
 export const PART_PAYLOAD_TYPE = '(a(uuu)aa(ayay)ayay)';
 const schema = gv(PART_PAYLOAD_TYPE);
@@ -76,6 +76,26 @@ export function decodePartFile(
   const limit = options.maxPayloadSize ?? 2 * uncompressedSize + 64 * 1024 * 1024;
   const body = file.subarray(1);
   const payload = partCompression(file, what) === 'xz' ? decompressXz(body, limit, what) : body;
+  if (payload.length > limit) {
+    throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: payload of ${payload.length} bytes exceeds ${limit}`, {
+      what,
+      size: payload.length,
+      limit,
+    });
+  }
+  return parsePartPayload(payload, what);
+}
+
+/** `decodePartFile` with xz decoding off the main thread. */
+export async function decodePartFileAsync(
+  file: Uint8Array,
+  uncompressedSize: number,
+  what = 'delta part',
+  options: PartDecodeOptions & { signal?: AbortSignal } = {},
+): Promise<DeltaPartPayload> {
+  const limit = options.maxPayloadSize ?? 2 * uncompressedSize + 64 * 1024 * 1024;
+  const body = file.subarray(1);
+  const payload = partCompression(file, what) === 'xz' ? await decompressXzAsync(body, limit, what, options.signal) : body;
   if (payload.length > limit) {
     throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: payload of ${payload.length} bytes exceeds ${limit}`, {
       what,

@@ -20,3 +20,4 @@ export * from './bspatch.js';
 export * from './varint.js';
 export * from './xz.js';
 export * from './KeyFile.js';
+export * from './deltaPartReadSources.js';

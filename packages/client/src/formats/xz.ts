@@ -67,18 +67,40 @@ export function xzUncompressedSize(data: Uint8Array, what = 'xz data'): number {
   return total;
 }
 
-/** Decompresses a complete .xz file, refusing (before decoding) output larger than `limit`. */
-export function decompressXz(data: Uint8Array, limit: number, what = 'xz data'): Uint8Array {
+function checkLimit(data: Uint8Array, limit: number, what: string): number {
   const size = xzUncompressedSize(data, what);
   if (size > limit) {
     throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: decompresses to ${size} bytes, limit ${limit}`, { what, size, limit });
   }
+  return size;
+}
+
+function checkOutput(out: Buffer, size: number, what: string): Uint8Array {
+  if (out.length !== size) bad(what, `decoded ${out.length} bytes, index declares ${size}`);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** Decompresses a complete .xz file, refusing (before decoding) output larger than `limit`. */
+export function decompressXz(data: Uint8Array, limit: number, what = 'xz data'): Uint8Array {
+  const size = checkLimit(data, limit, what);
   let out: Buffer;
   try {
     out = xz.decompressSync(data);
   } catch (err) {
     return bad(what, (err as Error).message);
   }
-  if (out.length !== size) bad(what, `decoded ${out.length} bytes, index declares ${size}`);
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  return checkOutput(out, size, what);
+}
+
+/** The same on libuv's thread pool, so decoding overlaps network and other work. */
+export async function decompressXzAsync(data: Uint8Array, limit: number, what = 'xz data', signal?: AbortSignal): Promise<Uint8Array> {
+  const size = checkLimit(data, limit, what);
+  let out: Buffer;
+  try {
+    out = await xz.decompress(data, signal);
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    return bad(what, (err as Error).message);
+  }
+  return checkOutput(out, size, what);
 }

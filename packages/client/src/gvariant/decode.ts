@@ -6,12 +6,13 @@
  * ERR_GVARIANT_MALFORMED, and input that ends early raises ERR_GVARIANT_TRUNCATED; both name
  * the byte offset and the type being read. With `strict: false` the decoder tolerates what
  * GLib tolerates without changing meaning — non-zero padding, non-minimal framing-offset
- * width, booleans other than 0/1, bytes after a fixed-size value — but still refuses anything
- * out of bounds (where GLib would substitute default values, we raise: see README
- * "Deviations from GLib").
+ * width, booleans other than 0/1 — but still refuses anything out of bounds or of the wrong
+ * size (where GLib would substitute default values, we raise: see README "Deviations from
+ * GLib").
  *
  * Work and allocation are bounded by the input: every element consumes at least one byte or
- * one framing offset, and nesting is limited to 128 levels (GLib's limit).
+ * one framing offset, and nesting is limited as GLib limits it: no value may sit 128 or more
+ * containers deep, and a variant at depth d may not hold a type of depth 128 - d or more.
  */
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
@@ -37,7 +38,8 @@ interface Ctx {
 
 type Reader = (ctx: Ctx, start: number, end: number, depth: number) => unknown;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a string may start with U+FEFF, which is data (TextDecoder drops it by default).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const readers = new Map<string, Reader>();
 
 /** Decodes `bytes` as a value of GVariant type `type`. */
@@ -118,10 +120,39 @@ function compile(t: GVariantType): Reader {
   }
 }
 
-function fixedSizeCheck(ctx: Ctx, t: GVariantType, size: number, start: number, end: number): void {
+function fixedSizeCheck(t: GVariantType, size: number, start: number, end: number): void {
   const have = end - start;
   if (have < size) truncated(t, start, size, have);
-  if (have > size && ctx.strict) malformed(t, start, `fixed-size value of ${size} bytes given ${have} bytes`);
+  // Not only in strict mode: GLib reads a wrongly sized fixed-size value as the default (0, or `()` in a variant).
+  if (have > size) malformed(t, start, `fixed-size value of ${size} bytes given ${have} bytes`);
+}
+
+/** GLib's nesting limit: no value may sit MAX_DEPTH containers deep (the top-level value is at depth 0). */
+function checkChildDepth(t: GVariantType, depth: number, offset: number): void {
+  if (depth + 1 >= MAX_DEPTH) malformed(t, offset, `values nested ${MAX_DEPTH} or more containers deep`);
+}
+
+/**
+ * Depth of a type as GLib counts it (g_variant_type_info_query_depth): basic types and `v` 1,
+ * `()` 0, arrays and maybes 1 + element, tuples 1 + deepest member, dict entries 1 + value.
+ */
+function typeDepth(t: GVariantType): number {
+  switch (t.kind) {
+    case 'basic':
+    case 'variant':
+      return 1;
+    case 'array':
+    case 'maybe':
+      return 1 + typeDepth(t.element);
+    case 'dict-entry':
+      return 1 + typeDepth(t.members[1]);
+    case 'tuple': {
+      if (t.members.length === 0) return 0;
+      let d = 0;
+      for (const m of t.members) d = Math.max(d, typeDepth(m));
+      return 1 + d;
+    }
+  }
 }
 
 function compileFixedBasic(t: Extract<GVariantType, { kind: 'basic' }>): Reader {
@@ -129,50 +160,50 @@ function compileFixedBasic(t: Extract<GVariantType, { kind: 'basic' }>): Reader 
   switch (t.char) {
     case 'b':
       return (ctx, s, e) => {
-        fixedSizeCheck(ctx, t, 1, s, e);
+        fixedSizeCheck(t, 1, s, e);
         const b = ctx.bytes[s] as number;
         if (b > 1 && ctx.strict) malformed(t, s, `boolean byte ${b} is not 0 or 1`);
         return b !== 0;
       };
     case 'y':
       return (ctx, s, e) => {
-        fixedSizeCheck(ctx, t, 1, s, e);
+        fixedSizeCheck(t, 1, s, e);
         return ctx.bytes[s];
       };
     case 'n':
       return (ctx, s, e) => {
-        fixedSizeCheck(ctx, t, size, s, e);
+        fixedSizeCheck(t, size, s, e);
         return ctx.view.getInt16(s, ctx.le);
       };
     case 'q':
       return (ctx, s, e) => {
-        fixedSizeCheck(ctx, t, size, s, e);
+        fixedSizeCheck(t, size, s, e);
         return ctx.view.getUint16(s, ctx.le);
       };
     case 'i':
     case 'h':
       return (ctx, s, e) => {
-        fixedSizeCheck(ctx, t, size, s, e);
+        fixedSizeCheck(t, size, s, e);
         return ctx.view.getInt32(s, ctx.le);
       };
     case 'u':
       return (ctx, s, e) => {
-        fixedSizeCheck(ctx, t, size, s, e);
+        fixedSizeCheck(t, size, s, e);
         return ctx.view.getUint32(s, ctx.le);
       };
     case 'x':
       return (ctx, s, e) => {
-        fixedSizeCheck(ctx, t, size, s, e);
+        fixedSizeCheck(t, size, s, e);
         return ctx.view.getBigInt64(s, ctx.le);
       };
     case 't':
       return (ctx, s, e) => {
-        fixedSizeCheck(ctx, t, size, s, e);
+        fixedSizeCheck(t, size, s, e);
         return ctx.view.getBigUint64(s, ctx.le);
       };
     case 'd':
       return (ctx, s, e) => {
-        fixedSizeCheck(ctx, t, size, s, e);
+        fixedSizeCheck(t, size, s, e);
         return ctx.view.getFloat64(s, ctx.le);
       };
     default:
@@ -231,7 +262,10 @@ function compileVariant(t: GVariantType): Reader {
     } catch {
       return malformed(t, z + 1, `variant type string "${typeText}" is not one complete type`);
     }
-    if (depth + 1 > MAX_DEPTH) malformed(t, s, `variants nested deeper than ${MAX_DEPTH}`);
+    // GLib: a variant at depth d may hold only types of depth < MAX_DEPTH - d (else it reads `()`).
+    if (depth + 1 >= MAX_DEPTH || depth + typeDepth(child) >= MAX_DEPTH) {
+      malformed(t, s, `variant holding "${child.text}" nests deeper than ${MAX_DEPTH} levels`);
+    }
     // The child starts at the variant's start, which is 8-aligned, so absolute alignment holds.
     return new Variant(child.text, readerFor(child)(ctx, s, z, depth + 1));
   };
@@ -240,7 +274,10 @@ function compileVariant(t: GVariantType): Reader {
 function compileArray(t: Extract<GVariantType, { kind: 'array' }>): Reader {
   const el = t.element;
   if (el.kind === 'basic' && el.char === 'y') {
-    return (ctx, s, e) => ctx.bytes.subarray(s, e);
+    return (ctx, s, e, depth) => {
+      if (e > s) checkChildDepth(t, depth, s);
+      return ctx.bytes.subarray(s, e);
+    };
   }
   const read = readerFor(el);
   if (el.fixedSize !== null) {
@@ -249,8 +286,9 @@ function compileArray(t: Extract<GVariantType, { kind: 'array' }>): Reader {
       const size = e - s;
       if (size % es !== 0) malformed(t, s, `array of ${size} bytes is not a multiple of element size ${es}`);
       const n = size / es;
+      if (n > 0) checkChildDepth(t, depth, s);
       const out = new Array<unknown>(n);
-      for (let i = 0; i < n; i++) out[i] = read(ctx, s + i * es, s + (i + 1) * es, depth);
+      for (let i = 0; i < n; i++) out[i] = read(ctx, s + i * es, s + (i + 1) * es, depth + 1);
       return out;
     };
   }
@@ -266,6 +304,7 @@ function compileArray(t: Extract<GVariantType, { kind: 'array' }>): Reader {
     if (tableBytes % w !== 0) malformed(t, s + tableStart, `framing-offset table of ${tableBytes} bytes is not a multiple of ${w}`);
     const n = tableBytes / w;
     if (ctx.strict && containerSize(tableStart, n) !== size) malformed(t, s, 'framing offsets are wider than needed');
+    checkChildDepth(t, depth, s);
     const out = new Array<unknown>(n);
     let pos = s;
     const table = s + tableStart;
@@ -275,7 +314,7 @@ function compileArray(t: Extract<GVariantType, { kind: 'array' }>): Reader {
       if (end > table) truncated(t, end, end - s, tableStart);
       if (end < start) malformed(t, table + i * w, `element ${i} ends (${end - s}) before it starts (${start - s})`);
       checkZero(ctx, t, pos, start, 'padding');
-      out[i] = read(ctx, start, end, depth);
+      out[i] = read(ctx, start, end, depth + 1);
       pos = end;
     }
     return out;
@@ -291,14 +330,16 @@ function compileMaybe(t: Extract<GVariantType, { kind: 'maybe' }>): Reader {
     return (ctx, s, e, depth) => {
       if (e === s) return null;
       if (e - s !== es) malformed(t, s, `maybe of ${e - s} bytes: Nothing is 0 bytes, Just is ${es}`);
-      const v = read(ctx, s, e, depth);
+      checkChildDepth(t, depth, s);
+      const v = read(ctx, s, e, depth + 1);
       return wrap ? [v] : v;
     };
   }
   return (ctx, s, e, depth) => {
     if (e === s) return null;
     if (ctx.bytes[e - 1] !== 0) malformed(t, e - 1, 'Just of a variable-size value lacks its trailing NUL byte');
-    const v = read(ctx, s, e - 1, depth);
+    checkChildDepth(t, depth, s);
+    const v = read(ctx, s, e - 1, depth + 1);
     return wrap ? [v] : v;
   };
 }
@@ -310,7 +351,7 @@ function compileTuple(t: GVariantType, members: readonly GVariantType[]): Reader
     const size = t.fixedSize;
     if (n === 0) {
       return (ctx, s, e) => {
-        fixedSizeCheck(ctx, t, 1, s, e);
+        fixedSizeCheck(t, 1, s, e);
         checkZero(ctx, t, s, s + 1, 'unit');
         return [];
       };
@@ -325,14 +366,15 @@ function compileTuple(t: GVariantType, members: readonly GVariantType[]): Reader
     }
     const bodyEnd = p;
     return (ctx, s, e, depth) => {
-      fixedSizeCheck(ctx, t, size, s, e);
+      fixedSizeCheck(t, size, s, e);
+      checkChildDepth(t, depth, s);
       const out = new Array<unknown>(n);
       let pos = s;
       for (let i = 0; i < n; i++) {
         const ms = s + (layout[i] as number);
         checkZero(ctx, t, pos, ms, 'padding');
         pos = ms + ((members[i] as GVariantType).fixedSize as number);
-        out[i] = (reads[i] as Reader)(ctx, ms, pos, depth);
+        out[i] = (reads[i] as Reader)(ctx, ms, pos, depth + 1);
       }
       checkZero(ctx, t, s + bodyEnd, s + size, 'trailing padding');
       return out;
@@ -346,6 +388,7 @@ function compileTuple(t: GVariantType, members: readonly GVariantType[]): Reader
     const w = size === 0 ? 1 : offsetWidth(size); // an empty container still needs its k offsets: truncated
     const table = e - k * w;
     if (table < s) truncated(t, s, k * w, size);
+    checkChildDepth(t, depth, s);
     const out = new Array<unknown>(n);
     let pos = s;
     for (let i = 0; i < n; i++) {
@@ -365,7 +408,7 @@ function compileTuple(t: GVariantType, members: readonly GVariantType[]): Reader
         if (me < ms) malformed(t, e - (j + 1) * w, `member ${i} ends (${me - s}) before it starts (${ms - s})`);
       }
       checkZero(ctx, t, pos, ms, 'padding');
-      out[i] = (reads[i] as Reader)(ctx, ms, me, depth);
+      out[i] = (reads[i] as Reader)(ctx, ms, me, depth + 1);
       pos = me;
     }
     if (ctx.strict) {

@@ -19,6 +19,8 @@ type Writer = (w: ByteWriter, value: unknown, path: string) => void;
 
 const writers = new Map<string, Writer>();
 const utf8 = new TextEncoder();
+/** In a `u` regex a surrogate pair is one code point, so this matches only unpaired surrogates. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** A growable output buffer. Positions are absolute; the start is taken as 8-aligned. */
 export class ByteWriter {
@@ -223,6 +225,8 @@ function compileBasic(t: Extract<GVariantType, { kind: 'basic' }>): Writer {
       return (w, v, path) => {
         if (typeof v !== 'string') bad(t, path, 'expected a string');
         if (v.includes('\0')) bad(t, path, 'string contains a NUL character');
+        // TextEncoder would silently turn a lone surrogate into U+FFFD: refuse instead.
+        if (LONE_SURROGATE.test(v)) bad(t, path, 'string contains a lone UTF-16 surrogate (not valid Unicode)');
         if (c === 'o' && !isObjectPath(v)) bad(t, path, `"${v}" is not a valid object path`);
         if (c === 'g' && !isSignature(v)) bad(t, path, `"${v}" is not a valid signature`);
         w.reserve(v.length * 3 + 1);

@@ -6,9 +6,11 @@ export function isObjectPath(s: string): boolean {
   return /^(\/[A-Za-z0-9_]+)+$/.test(s);
 }
 
-/** A signature is a (possibly empty) sequence of complete types. */
+/**
+ * A signature is a (possibly empty) sequence of complete types without maybes. GLib sets no
+ * length limit (D-Bus's 255 bytes is a D-Bus message rule, not a GVariant one).
+ */
 export function isSignature(s: string): boolean {
-  if (s.length > 255) return false;
   let p = 0;
   try {
     while (p < s.length) {

@@ -1,55 +1,113 @@
-/** The default transport: an undici Agent (a keep-alive pool per origin). */
-import { Agent } from 'undici';
+/**
+ * The default transport: an undici Agent (a keep-alive pool per origin, HTTP/2 over TLS when the
+ * server offers it by ALPN, optional HTTP/1.1 pipelining), with a connector that observes each new
+ * connection and diagnostics_channel subscribers that report each request's wire events to its
+ * TransportTrace.
+ */
+import type { ConnectionOptions } from 'node:tls';
+import { Agent, type Dispatcher } from 'undici';
+import { BindingHandler } from './BindingHandler.js';
+import { ConnectionRegistry } from './ConnectionRegistry.js';
+import { tracingConnector } from './tracingConnector.js';
 import type { Transport, TransportRequest, TransportResponse } from './Transport.js';
+import type { TraceBinding } from './UndiciTraceBinder.js';
+import { UndiciTraceBinder } from './UndiciTraceBinder.js';
 
 export interface UndiciTransportOptions {
   /** Connections per origin (libostree uses 8). @default 8 */
   connections?: number;
-  /** Requests pipelined per HTTP/1.1 connection. @default 1 */
+  /** Requests pipelined per HTTP/1.1 connection; undici stops pipelining on a connection the server does not keep alive. @default 1 */
   pipelining?: number;
-  /** Connect timeout, ms. @default 30000 */
+  /** Offer HTTP/2 by ALPN on TLS connections. @default true */
+  allowH2?: boolean;
+  /** TCP connect plus TLS handshake, ms; 0 disables. @default 15000 */
   connectTimeout?: number;
-  /** Time to the response headers, ms. @default 30000 */
+  /** From writing the request to the response headers, ms (a request's `timeouts.firstByte` overrides it); 0 disables. @default 30000 */
   headersTimeout?: number;
-  /** Longest pause between body chunks, ms. @default 30000 */
+  /** Longest pause between body chunks, ms (a request's `timeouts.bodyStall` overrides it); 0 disables. @default 30000 */
   bodyTimeout?: number;
+  /** Idle time before a kept-alive connection is closed, ms (a server's Keep-Alive hint can shorten it). @default 30000 */
+  keepAliveTimeout?: number;
+  /** TLS options for new connections (e.g. `ca` for a private CA). @default {} */
+  tls?: ConnectionOptions;
 }
 
 export class UndiciTransport implements Transport {
+  readonly enforcesTimeouts = true;
   readonly #agent: Agent;
+  readonly #dispatcher: Dispatcher;
+  readonly #registry = new ConnectionRegistry();
+  readonly #pending = new WeakMap<object, TraceBinding>();
+  readonly #pipelining: number;
+  /** Origins whose last HTTP/1.1 response kept the connection alive (pipelining is used only for them). */
+  readonly #keepsAlive = new Set<string>();
+  #closed = false;
 
   constructor(options: UndiciTransportOptions = {}) {
+    const allowH2 = options.allowH2 ?? true;
+    this.#pipelining = options.pipelining ?? 1;
     this.#agent = new Agent({
       connections: options.connections ?? 8,
-      pipelining: options.pipelining ?? 1,
-      connectTimeout: options.connectTimeout ?? 30_000,
+      pipelining: this.#pipelining,
+      allowH2,
       headersTimeout: options.headersTimeout ?? 30_000,
       bodyTimeout: options.bodyTimeout ?? 30_000,
-      keepAliveTimeout: 30_000,
+      keepAliveTimeout: options.keepAliveTimeout ?? 30_000,
+      connect: tracingConnector({ ...options.tls, allowH2, timeout: options.connectTimeout ?? 15_000 }, this.#registry),
     });
+    const pending = this.#pending;
+    this.#dispatcher = this.#agent.compose((dispatch) => (opts, handler) => {
+      const binding = pending.get(opts);
+      return dispatch(opts, binding === undefined ? handler : new BindingHandler(handler, binding));
+    });
+    UndiciTraceBinder.retain();
   }
 
   async request(req: TransportRequest): Promise<TransportResponse> {
-    const res = await this.#agent.request({
+    const opts: Dispatcher.RequestOptions = {
       origin: req.url.origin,
       path: `${req.url.pathname}${req.url.search}`,
       method: req.method,
       headers: req.headers,
       signal: req.signal,
-    });
+      ...(req.timeouts ? { headersTimeout: req.timeouts.firstByte, bodyTimeout: req.timeouts.bodyStall } : {}),
+      // undici holds further requests on a connection until a GET's response headers arrive
+      // ("blocking"); once the origin has shown it keeps connections alive, let them pipeline.
+      ...(this.#pipelining > 1 && this.#keepsAlive.has(req.url.origin) ? { blocking: false } : {}),
+    };
+    if (req.trace !== undefined) this.#pending.set(opts, { trace: req.trace, registry: this.#registry });
+    const res = await this.#dispatcher.request(opts);
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(res.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+    if (/\bclose\b/i.test(headers.connection ?? '')) this.#keepsAlive.delete(req.url.origin);
+    else this.#keepsAlive.add(req.url.origin);
     return {
       status: res.statusCode,
       headers,
-      body: res.body,
+      body: settled(res.body),
       dispose: () => {
-        res.body.destroy();
+        // Drain a small remainder so the connection stays reusable; dump() destroys past the limit.
+        res.body.on('error', () => {});
+        res.body.dump({ limit: 64 * 1024 }).catch(() => {});
       },
     };
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    UndiciTraceBinder.release();
     await this.#agent.close();
   }
+}
+
+/**
+ * The body, ending one event-loop turn after the last chunk: undici hands a kept-alive HTTP/1.1
+ * connection back to its pool on the next `setImmediate` after a response completes, so a caller
+ * that sends its next request as soon as this body ends reuses the connection instead of making
+ * the pool open another.
+ */
+async function* settled(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* body;
+  await new Promise((resolve) => setImmediate(resolve));
 }

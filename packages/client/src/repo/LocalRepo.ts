@@ -1,21 +1,43 @@
 /**
- * An OSTree repository on disk (archive-z2 for writing; archive and bare modes for reading).
- * This module reads: config, refs, loose objects (verified on request). Writing arrives with
- * the pull engine.
+ * An OSTree repository on disk: archive-z2 for writing; archive and bare modes for reading.
+ *
+ * Reading: config, refs, loose objects (verified on request), commit trees.
+ * Writing (used by the pull engine): every object is verified before it is stored, written to
+ * `tmp/` and renamed into `objects/XX/`, so `objects/` never holds a partial or unverified
+ * object; content objects are compressed/inflated and hashed in worker threads (see
+ * {@link LocalRepoOptions}). Writes of the same object may run concurrently (also from
+ * several processes): the rename is atomic and a duplicate is a no-op.
+ *
+ * Call `close()` when done: it waits for writes already started, then terminates the workers.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import createDebug from 'debug';
+import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum, sha256Hex } from '../formats/checksum.js';
 import { type Commit, parseCommit } from '../formats/Commit.js';
 import { type DirMeta, parseDirMeta } from '../formats/DirMeta.js';
 import { type DirTree, parseDirTree } from '../formats/DirTree.js';
-import { contentChecksum, type FileInfo } from '../formats/FileHeader.js';
-import { readFilez } from '../formats/Filez.js';
+import { type FileInfo, isSymlink, validateFileInfo } from '../formats/FileHeader.js';
 import { type KeyFile, keyFileGet, parseKeyFile } from '../formats/KeyFile.js';
 import { ObjectType, objectTypeName } from '../formats/ObjectType.js';
 import { objectPath } from '../formats/paths.js';
+import { addRemoteToConfig } from './addRemoteToConfig.js';
+import { atomicWriteFile } from './atomicWriteFile.js';
+import { type CheckoutOptions, type CheckoutResult, checkoutCommit } from './checkoutCommit.js';
+import { ContentCodec } from './ContentCodec.js';
+import { type CreateRepoOptions, createRepoLayout } from './createRepoLayout.js';
+import { errnoOf, fsError } from './fsError.js';
+import { type LocalRepoOptions, type ResolvedLocalRepoOptions, resolveLocalRepoOptions } from './LocalRepoOptions.js';
+import { ObjectIndex } from './ObjectIndex.js';
+import { RefStore } from './RefStore.js';
+import type { RefLocation } from './refPath.js';
+import { syncDir } from './syncDir.js';
+import { verifyCommit, type VerifyCommitOptions, type VerifyCommitResult } from './verifyCommit.js';
+import { verifyCommitMeta, verifyMetadataObject } from './verifyMetadataObject.js';
+
+const debug = createDebug('flathub-fetch:repo');
 
 export type RepoMode = 'archive' | 'bare' | 'bare-user' | 'bare-user-only';
 
@@ -23,42 +45,118 @@ export class LocalRepo {
   readonly path: string;
   readonly config: KeyFile;
   readonly mode: RepoMode;
+  readonly options: ResolvedLocalRepoOptions;
+  readonly #index = new ObjectIndex();
+  #indexLoad: Promise<ReadonlySet<string>> | null = null;
+  /** Writes in progress by object key; a second write of the same object waits for the first. */
+  readonly #inflight = new Map<string, Promise<void>>();
+  readonly #codec: ContentCodec;
+  /** `objects/XX` directories known to exist. */
+  readonly #dirs = new Set<string>();
+  /** Directories whose new entries are not yet fsynced (fsync policy 'object'). */
+  readonly #dirtyDirs = new Set<string>();
+  readonly #refs: RefStore;
+  /** Public write calls not yet settled (`close()` waits for them). */
+  readonly #pending = new Set<Promise<unknown>>();
 
-  private constructor(path: string, config: KeyFile) {
+  private constructor(path: string, config: KeyFile, options: ResolvedLocalRepoOptions) {
     this.path = path;
     this.config = config;
+    this.options = options;
     const m = keyFileGet(config, 'core', 'mode') ?? 'bare';
     this.mode = m === 'archive-z2' || m === 'archive' ? 'archive' : (m as RepoMode);
+    this.#codec = new ContentCodec(options);
+    this.#refs = new RefStore(path, options.fsync === 'object');
   }
 
-  static async open(path: string): Promise<LocalRepo> {
+  /** Opens an existing repository (ERR_NOT_FOUND when `path/config` is missing). */
+  static async open(path: string, options: LocalRepoOptions = {}): Promise<LocalRepo> {
+    const resolved = resolveLocalRepoOptions(options);
     let text: string;
     try {
       text = await readFile(join(path, 'config'), 'utf8');
     } catch (err) {
-      throw new FlathubFetchError(
-        ErrorCodes.NOT_FOUND,
-        `${path} is not an OSTree repository (no config: ${(err as NodeJS.ErrnoException).code})`,
-        {
-          what: 'repository',
-          path,
-        },
-      );
+      throw new FlathubFetchError(ErrorCodes.NOT_FOUND, `${path} is not an OSTree repository (no config: ${errnoOf(err)})`, {
+        what: 'repository',
+        path,
+      });
     }
-    return new LocalRepo(path, parseKeyFile(text, join(path, 'config')));
+    return new LocalRepo(path, parseKeyFile(text, join(path, 'config')), resolved);
+  }
+
+  /**
+   * Creates a new archive repository (like `ostree init --mode=archive`, plus `ostree remote
+   * add --no-gpg-verify` when `remote` is given). ERR_PATH_CONFLICT if one exists at `path`.
+   */
+  static async create(path: string, options: CreateRepoOptions & LocalRepoOptions = {}): Promise<LocalRepo> {
+    const resolved = resolveLocalRepoOptions(options);
+    const exists = await stat(join(path, 'config')).then(
+      () => true,
+      () => false,
+    );
+    if (exists) {
+      throw new FlathubFetchError(ErrorCodes.PATH_CONFLICT, `${path}: a repository already exists there`, {
+        path,
+        reason: 'repository exists',
+      });
+    }
+    await createRepoLayout(path, options, resolved.fsync === 'object');
+    debug('created archive repository %s', path);
+    return LocalRepo.open(path, options);
+  }
+
+  /**
+   * Opens the repository at `path`, creating it when there is none. An existing repository
+   * must be in `mode` when one is given (ERR_INVALID_ARGUMENT); a `remote` missing from its
+   * config is added, one with a different URL is ERR_PATH_CONFLICT.
+   */
+  static async openOrCreate(path: string, options: CreateRepoOptions & LocalRepoOptions = {}): Promise<LocalRepo> {
+    const resolved = resolveLocalRepoOptions(options);
+    const exists = await stat(join(path, 'config')).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) {
+      await createRepoLayout(path, options, resolved.fsync === 'object');
+      debug('created archive repository %s', path);
+    }
+    let repo = await LocalRepo.open(path, options);
+    if (exists && options.mode !== undefined && repo.mode !== options.mode) {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${path} is a ${repo.mode} repository, not ${options.mode}`, {
+        argument: 'mode',
+        value: options.mode,
+        reason: `existing repository is ${repo.mode}`,
+      });
+    }
+    if (
+      exists &&
+      options.remote !== undefined &&
+      (await addRemoteToConfig(path, repo.config, options.remote, resolved.fsync === 'object'))
+    ) {
+      debug('added remote %s (%s) to %s', options.remote.name, options.remote.url, path);
+      repo = await LocalRepo.open(path, options);
+    }
+    return repo;
+  }
+
+  /** Live content worker threads (0 until a large content object is processed, and after `close()`). */
+  get workerThreads(): number {
+    return this.#codec.threads;
   }
 
   objectFile(type: ObjectType, checksum: Checksum): string {
     return join(this.path, objectPath(checksum, type, this.mode === 'archive' ? 'archive' : 'bare'));
   }
 
+  // ---------------------------------------------------------------- reading
+
   /** Raw bytes of a loose object, or null when absent. */
   async readObjectBytes(type: ObjectType, checksum: Checksum): Promise<Uint8Array | null> {
     try {
       return new Uint8Array(await readFile(this.objectFile(type, checksum)));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
+      if (errnoOf(err) === 'ENOENT') return null;
+      throw fsError('read', this.objectFile(type, checksum), err);
     }
   }
 
@@ -99,41 +197,381 @@ export class LocalRepo {
     return parseDirMeta(await this.readMetadata(ObjectType.DIR_META, checksum), `dirmeta ${checksum}`);
   }
 
-  /** Reads a content object (archive mode) and verifies its checksum. */
+  /** Reads a content object (archive mode) and verifies its checksum; large ones are inflated off-thread. */
   async readContent(checksum: Checksum): Promise<{ info: FileInfo; content: Uint8Array }> {
-    if (this.mode !== 'archive') throw new Error(`reading content from ${this.mode} repositories is not supported`);
     const file = this.objectFile(ObjectType.FILE, checksum);
-    const obj = readFilez(await this.#required(ObjectType.FILE, checksum), file);
-    const actual = contentChecksum(obj.info, obj.content);
-    if (actual !== checksum) {
+    const r = await this.#codec.decode(await this.#requiredContent(checksum), file);
+    this.#assertContentChecksum(file, checksum, r.checksum);
+    return { info: r.info, content: r.content };
+  }
+
+  /** Verifies a content object (inflate + hash, nothing kept) and returns its file info. */
+  async verifyContent(checksum: Checksum): Promise<FileInfo> {
+    const file = this.objectFile(ObjectType.FILE, checksum);
+    const r = await this.#codec.verify(await this.#requiredContent(checksum), file);
+    this.#assertContentChecksum(file, checksum, r.checksum);
+    return r.info;
+  }
+
+  async #requiredContent(checksum: Checksum): Promise<Uint8Array> {
+    if (this.mode !== 'archive') {
+      throw new FlathubFetchError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `${this.path}: reading content from ${this.mode} repositories is not supported`,
+        {
+          argument: 'repository',
+          value: this.path,
+          reason: `mode ${this.mode}`,
+        },
+      );
+    }
+    return this.#required(ObjectType.FILE, checksum);
+  }
+
+  #assertContentChecksum(file: string, expected: Checksum, actual: Checksum): void {
+    if (actual !== expected) {
       throw new FlathubFetchError(ErrorCodes.CHECKSUM_MISMATCH, `${file}: content hashes to ${actual}`, {
-        object: checksum,
-        expected: checksum,
+        object: expected,
+        expected,
         actual,
       });
     }
-    return obj;
   }
 
-  /** Ref → commit for every ref under refs/heads (and refs/remotes/<r>/ as `r:ref`, refs/mirrors). */
-  async listRefs(): Promise<Map<string, Checksum>> {
-    const out = new Map<string, Checksum>();
-    const walk = async (dir: string, prefix: string): Promise<void> => {
-      let entries: import('node:fs').Dirent[];
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await walk(p, `${prefix}${e.name}/`);
-        else out.set(`${prefix}${e.name}`, parseChecksum((await readFile(p, 'utf8')).trim(), p));
-      }
-    };
-    await walk(join(this.path, 'refs', 'heads'), '');
-    const remotes = join(this.path, 'refs', 'remotes');
-    for (const r of await readdir(remotes).catch(() => [] as string[])) await walk(join(remotes, r), `${r}:`);
-    return out;
+  // ---------------------------------------------------------------- presence
+
+  #key(type: ObjectType, checksum: Checksum): string {
+    return ObjectIndex.key(type, checksum, this.mode === 'archive' ? 'archive' : 'bare');
   }
+
+  /** Whether a loose object exists (one `stat`; updates the index when it does). */
+  async has(type: ObjectType, checksum: Checksum): Promise<boolean> {
+    try {
+      await stat(this.objectFile(type, checksum));
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return false;
+      throw fsError('stat', this.objectFile(type, checksum), err);
+    }
+    this.#index.add(this.#key(type, checksum));
+    return true;
+  }
+
+  /**
+   * Scans `objects/` once into memory so `hasCached` can answer synchronously. Returns the set
+   * of `<checksum>.<ext>` names (a live view: later writes appear in it). Calling it again
+   * returns the same set without rescanning.
+   */
+  loadObjectIndex(): Promise<ReadonlySet<string>> {
+    this.#indexLoad ??= (async () => {
+      const t = Date.now();
+      await this.#index.load(join(this.path, 'objects'));
+      debug('object index of %s: %d objects in %d ms', this.path, this.#index.keys.size, Date.now() - t);
+      return this.#index.keys;
+    })();
+    return this.#indexLoad;
+  }
+
+  /**
+   * Synchronous presence check against the index (objects found by `loadObjectIndex()` or
+   * written/seen since). ERR_INVALID_ARGUMENT before `loadObjectIndex()` has completed.
+   */
+  hasCached(type: ObjectType, checksum: Checksum): boolean {
+    if (!this.#index.loaded) {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.path}: hasCached() before loadObjectIndex() completed`, {
+        argument: 'hasCached',
+        reason: 'object index not loaded',
+      });
+    }
+    return this.#index.has(this.#key(type, checksum));
+  }
+
+  // ---------------------------------------------------------------- writing objects
+
+  /**
+   * Stores a commit, dirtree or dirmeta after checking that its SHA-256 is `checksum`
+   * (ERR_CHECKSUM_MISMATCH) and that it decodes as `type` (ERR_GVARIANT_* / ERR_FORMAT /
+   * ERR_UNSAFE_NAME). `COMMIT_META` is passed on to `writeCommitMeta`. Resolves true when this
+   * call stored the object, false when it was already present.
+   */
+  writeMetadata(type: ObjectType, checksum: Checksum, bytes: Uint8Array): Promise<boolean> {
+    return this.#track(this.#writeMetadata(type, checksum, bytes));
+  }
+
+  async #writeMetadata(type: ObjectType, checksum: Checksum, bytes: Uint8Array): Promise<boolean> {
+    this.#assertWritable();
+    const c = parseChecksum(checksum, `${objectTypeName(type)} checksum`);
+    if (type === ObjectType.COMMIT_META) {
+      await this.#writeCommitMeta(c, bytes);
+      return true;
+    }
+    verifyMetadataObject(type, c, bytes);
+    return this.#store(type, c, [bytes], false);
+  }
+
+  /**
+   * Stores a content object given its file info and content: checks that they hash to
+   * `checksum`, then writes the `.filez` (raw deflate, `compressionLevel`). Hashing and
+   * compression run in a worker for content of `inlineDeflateBelow` bytes or more.
+   */
+  writeContent(checksum: Checksum, info: FileInfo, content: Uint8Array): Promise<boolean> {
+    return this.#track(this.#writeContent(checksum, info, content));
+  }
+
+  async #writeContent(checksum: Checksum, info: FileInfo, content: Uint8Array): Promise<boolean> {
+    this.#assertWritable();
+    const c = parseChecksum(checksum, 'content checksum');
+    const what = `file ${c}`;
+    validateFileInfo({ ...info, size: isSymlink(info) ? 0 : content.length }, what);
+    if (isSymlink(info) ? content.length !== 0 : info.size !== content.length) {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${what}: info.size ${info.size} but ${content.length} content bytes`, {
+        argument: 'content',
+        value: content.length,
+        reason: 'size does not match info.size',
+      });
+    }
+    const key = this.#key(ObjectType.FILE, c);
+    if (this.#index.has(key) || this.#inflight.has(key)) {
+      // Already stored or being stored: still refuse wrong bytes, but skip the compression.
+      const { checksum: actual } = await this.#codec.encode(info, content, { expected: c, compress: false });
+      if (actual !== c) throw mismatch(what, c, actual);
+      if (await this.#settled(key)) return false;
+    }
+    const { checksum: actual, filez } = await this.#codec.encode(info, content, { expected: c, compress: true });
+    if (actual !== c || filez === null) throw mismatch(what, c, actual);
+    return this.#store(ObjectType.FILE, c, filez, false);
+  }
+
+  /**
+   * Stores a `.filez` as fetched, after inflating it (bounded by its header's size, off-thread
+   * from `inlineInflateBelow` bytes) and checking that it hashes to `checksum`. Bytes that are
+   * not that object — wrong hash, but also a broken header or deflate stream, or more content
+   * than the header declares — are ERR_CHECKSUM_MISMATCH (the decoder's error as `cause`), so a
+   * fetcher can treat every kind of corruption alike; a declared size above `maxObjectSize` is
+   * ERR_SIZE_LIMIT.
+   */
+  writeFilez(checksum: Checksum, filez: Uint8Array): Promise<boolean> {
+    return this.#track(this.#writeFilez(checksum, filez));
+  }
+
+  async #writeFilez(checksum: Checksum, filez: Uint8Array): Promise<boolean> {
+    this.#assertWritable();
+    const c = parseChecksum(checksum, 'content checksum');
+    const what = `file ${c}`;
+    let actual: Checksum;
+    try {
+      ({ checksum: actual } = await this.#codec.verify(filez, what));
+    } catch (err) {
+      throw undecodable(what, c, err);
+    }
+    if (actual !== c) throw mismatch(what, c, actual);
+    return this.#store(ObjectType.FILE, c, [filez], false);
+  }
+
+  /**
+   * Stores detached metadata (`.commitmeta`, an `a{sv}` of signatures and bindings) of commit
+   * `checksum`. It is not content-addressed, so it replaces any previous one.
+   */
+  writeCommitMeta(checksum: Checksum, bytes: Uint8Array): Promise<void> {
+    return this.#track(this.#writeCommitMeta(checksum, bytes));
+  }
+
+  async #writeCommitMeta(checksum: Checksum, bytes: Uint8Array): Promise<void> {
+    this.#assertWritable();
+    const c = parseChecksum(checksum, 'commit checksum');
+    verifyCommitMeta(c, bytes);
+    await this.#store(ObjectType.COMMIT_META, c, [bytes], true);
+  }
+
+  /**
+   * Writes one object; false when it is already known present (or another write of it, awaited
+   * here, succeeded). `replace` (commitmeta) always writes.
+   */
+  async #store(type: ObjectType, checksum: Checksum, chunks: Uint8Array[], replace: boolean): Promise<boolean> {
+    const key = this.#key(type, checksum);
+    for (let running = this.#inflight.get(key); !replace; running = this.#inflight.get(key)) {
+      if (this.#index.has(key)) return false;
+      if (running === undefined) break;
+      await running.catch(() => undefined);
+    }
+    // No await between the check above and registering this write below.
+    const dest = this.objectFile(type, checksum);
+    const dir = dirname(dest);
+    const write = (async () => {
+      await this.#ensureObjectDir(dir);
+      await atomicWriteFile(dest, chunks, { tmpDir: join(this.path, 'tmp'), fsync: this.options.fsync === 'object' });
+      this.#index.add(key);
+      if (this.options.fsync === 'object') this.#dirtyDirs.add(dir);
+    })();
+    if (!replace) this.#inflight.set(key, write);
+    try {
+      await write;
+    } finally {
+      if (this.#inflight.get(key) === write) this.#inflight.delete(key);
+    }
+    return true;
+  }
+
+  /** Waits for an in-flight write of `key` (ignoring its failure); true when the object is then known present. */
+  async #settled(key: string): Promise<boolean> {
+    await this.#inflight.get(key)?.catch(() => undefined);
+    return this.#index.has(key);
+  }
+
+  async #ensureObjectDir(dir: string): Promise<void> {
+    if (this.#dirs.has(dir)) return;
+    try {
+      await mkdir(dir);
+      if (this.options.fsync === 'object') this.#dirtyDirs.add(join(this.path, 'objects'));
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw fsError('mkdir', dir, err);
+    }
+    this.#dirs.add(dir);
+  }
+
+  #assertWritable(): void {
+    if (this.mode !== 'archive') {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.path}: writing to ${this.mode} repositories is not supported`, {
+        argument: 'repository',
+        value: this.path,
+        reason: `mode ${this.mode}`,
+      });
+    }
+  }
+
+  /**
+   * Makes every object written so far durable (fsync of the directories that received new
+   * entries). Called by `writeRef` and `clearPartial`; a no-op with fsync policy 'none'.
+   */
+  async flush(): Promise<void> {
+    if (this.options.fsync !== 'object') return;
+    const dirs = [...this.#dirtyDirs].sort((a, b) => b.length - a.length);
+    this.#dirtyDirs.clear();
+    for (const d of dirs) await syncDir(d);
+  }
+
+  // ---------------------------------------------------------------- partial commits
+
+  #partialFile(commit: Checksum): string {
+    return join(this.path, 'state', `${parseChecksum(commit, 'commit checksum')}.commitpartial`);
+  }
+
+  /** Marks `commit` as incomplete (`state/<commit>.commitpartial`, as ostree does during a pull). */
+  async markPartial(commit: Checksum): Promise<void> {
+    const file = this.#partialFile(commit);
+    await mkdir(dirname(file), { recursive: true }).catch((err: unknown) => {
+      throw fsError('mkdir', dirname(file), err);
+    });
+    const fsync = this.options.fsync === 'object';
+    await atomicWriteFile(file, [], { tmpDir: join(this.path, 'tmp'), fsync });
+    if (fsync) await syncDir(dirname(file));
+  }
+
+  /** Removes the partial marker once every object of `commit` is written (flushes first). */
+  async clearPartial(commit: Checksum): Promise<void> {
+    const file = this.#partialFile(commit);
+    await this.flush();
+    try {
+      await unlink(file);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return;
+      throw fsError('unlink', file, err);
+    }
+    if (this.options.fsync === 'object') await syncDir(dirname(file));
+  }
+
+  async isPartial(commit: Checksum): Promise<boolean> {
+    const file = this.#partialFile(commit);
+    try {
+      await stat(file);
+      return true;
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return false;
+      throw fsError('stat', file, err);
+    }
+  }
+
+  // ---------------------------------------------------------------- refs
+
+  /**
+   * Points `ref` at `commit`: `refs/remotes/<remote>/<ref>` when `remote` is given, else
+   * `refs/heads/<ref>`. Objects written before are flushed first; the ref file is replaced
+   * atomically. Names are validated (ERR_INVALID_ARGUMENT; no `.`/`..` components).
+   */
+  async writeRef(ref: string, commit: Checksum, location: RefLocation = {}): Promise<void> {
+    await this.flush();
+    const c = await this.#refs.write(ref, commit, location);
+    debug('ref %s%s -> %s', location.remote === undefined ? '' : `${location.remote}:`, ref, c);
+  }
+
+  /** The commit `ref` points at, or null when there is no such ref. */
+  readRef(ref: string, location: RefLocation = {}): Promise<Checksum | null> {
+    return this.#refs.read(ref, location);
+  }
+
+  /**
+   * Like `ostree rev-parse`: a 64-hex commit is returned as is; `remote:ref` is looked up in
+   * `refs/remotes/<remote>/`; a plain ref in `refs/heads/`, then in every remote
+   * (ERR_INVALID_ARGUMENT when remotes disagree). ERR_NOT_FOUND when nothing matches.
+   */
+  resolveRef(refOrCommit: string): Promise<Checksum> {
+    return this.#refs.resolve(refOrCommit);
+  }
+
+  /** Ref → commit for every ref under refs/heads (and refs/remotes/<r>/ as `r:ref`). */
+  listRefs(): Promise<Map<string, Checksum>> {
+    return this.#refs.list();
+  }
+
+  // ---------------------------------------------------------------- trees
+
+  /** Materialises `commit` into the new directory `dest` (see `checkoutCommit`). */
+  checkout(commit: Checksum, dest: string, options: CheckoutOptions = {}): Promise<CheckoutResult> {
+    return checkoutCommit(this, commit, dest, options);
+  }
+
+  /** Checks that every object reachable from `commit` exists and verifies (see `verifyCommit`). */
+  verifyCommit(commit: Checksum, options: VerifyCommitOptions = {}): Promise<VerifyCommitResult> {
+    return verifyCommit(this, commit, options);
+  }
+
+  /**
+   * Waits for the writes already started (so work done before an abort is kept), then
+   * terminates the worker threads. The repository stays usable (workers are re-created on demand).
+   */
+  async close(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.#codec.close();
+  }
+
+  #track<T>(write: Promise<T>): Promise<T> {
+    this.#pending.add(write);
+    const done = () => void this.#pending.delete(write);
+    write.then(done, done);
+    return write;
+  }
+}
+
+/** A decode failure of bytes claimed to be object `expected` → ERR_CHECKSUM_MISMATCH (policy limits and non-format errors pass through). */
+function undecodable(what: string, expected: Checksum, err: unknown): unknown {
+  if (!isFlathubFetchError(err)) return err;
+  const policyLimit = err.code === 'ERR_SIZE_LIMIT' && Number(err.data.size) > Number(err.data.limit);
+  const corruption = ['ERR_FORMAT', 'ERR_DECOMPRESS', 'ERR_SIZE_LIMIT', 'ERR_GVARIANT_TRUNCATED', 'ERR_GVARIANT_MALFORMED'].includes(
+    err.code,
+  );
+  if (policyLimit || !corruption) return err;
+  const reason = err.message.startsWith(`${what}: `) ? err.message.slice(what.length + 2) : err.message;
+  return new FlathubFetchError(
+    ErrorCodes.CHECKSUM_MISMATCH,
+    `${what}: bytes do not decode as this object (${reason})`,
+    { object: expected, expected, actual: null, reason },
+    { cause: err },
+  );
+}
+
+function mismatch(what: string, expected: Checksum, actual: Checksum): FlathubFetchError {
+  return new FlathubFetchError(ErrorCodes.CHECKSUM_MISMATCH, `${what}: content hashes to ${actual}`, {
+    object: expected,
+    expected,
+    actual,
+  });
 }

@@ -49,7 +49,7 @@ async function* walk(repo: LocalRepo, path: string, tree: Checksum, meta: Checks
     if (child.dir !== undefined) {
       yield* walk(repo, p, child.dir.tree, child.dir.meta);
     } else {
-      const { info } = await repo.readContent(child.file as Checksum);
+      const info = await repo.verifyContent(child.file as Checksum);
       yield {
         kind: isSymlink(info) ? 'symlink' : 'file',
         path: p,

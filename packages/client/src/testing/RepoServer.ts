@@ -9,6 +9,8 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve, sep } from 'node:path';
+import { Transform } from 'node:stream';
+import type { Fault, FaultPolicy } from './Fault.js';
 
 export interface RepoServerLogEntry {
   method: string;
@@ -17,6 +19,8 @@ export interface RepoServerLogEntry {
   /** Body bytes sent. */
   bytes: number;
   range: string | null;
+  /** The fault injected into this response, if any. */
+  fault: Fault['kind'] | null;
   /** Milliseconds since the server started. */
   at: number;
 }
@@ -31,6 +35,8 @@ export interface RepoServerOptions {
    * (to inject a fault), false to serve the file normally.
    */
   onRequest?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
+  /** Fault injection: decides per request (with its per-path attempt number) what goes wrong. */
+  faults?: FaultPolicy;
 }
 
 export class RepoServer {
@@ -39,10 +45,14 @@ export class RepoServer {
   readonly #server: Server;
   readonly #options: RepoServerOptions;
   readonly #started = performance.now();
+  readonly #attempts = new Map<string, number>();
+  /** Replace the fault policy at run time (e.g. between phases of a test). */
+  faults: FaultPolicy | undefined;
 
   private constructor(root: string, options: RepoServerOptions) {
     this.root = resolve(root);
     this.#options = options;
+    this.faults = options.faults;
     this.#server = createServer((req, res) => {
       void this.#handle(req, res);
     });
@@ -71,18 +81,50 @@ export class RepoServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0] as string);
-    const entry: RepoServerLogEntry = { method: req.method ?? 'GET', path, status: 0, bytes: 0, range: req.headers.range ?? null, at: 0 };
-    res.on('finish', () => {
+    const entry: RepoServerLogEntry = {
+      method: req.method ?? 'GET',
+      path,
+      status: 0,
+      bytes: 0,
+      range: req.headers.range ?? null,
+      at: 0,
+      fault: null,
+    };
+    let logged = false;
+    const record = () => {
+      if (logged) return;
+      logged = true;
       entry.status = res.statusCode;
       entry.at = performance.now() - this.#started;
       this.log.push(entry);
-    });
+    };
+    res.on('finish', record);
+    res.on('close', record);
     const countBytes = (n: number) => {
       entry.bytes += n;
     };
     try {
       if (this.#options.onRequest !== undefined && (await this.#options.onRequest(req, res, path))) return;
-      await this.#serveFile(req, res, path, countBytes);
+      const attempt = (this.#attempts.get(path) ?? 0) + 1;
+      this.#attempts.set(path, attempt);
+      const fault = this.faults?.({ method: req.method ?? 'GET', path, attempt, headers: req.headers }) ?? null;
+      entry.fault = fault?.kind ?? null;
+      if (fault !== null && fault.kind === 'status') {
+        const body = fault.body ?? '';
+        res.writeHead(fault.status, {
+          'content-length': String(Buffer.byteLength(body)),
+          'content-type': 'text/plain',
+          ...(fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {}),
+          ...(fault.headers ?? {}),
+        });
+        res.end(body);
+        return;
+      }
+      if (fault !== null && fault.kind === 'first-byte-delay') {
+        await new Promise((r) => setTimeout(r, fault.ms));
+        if (res.destroyed) return;
+      }
+      await this.#serveFile(req, res, path, countBytes, fault);
     } catch {
       if (!res.headersSent) {
         res.statusCode = 500;
@@ -93,7 +135,13 @@ export class RepoServer {
     }
   }
 
-  async #serveFile(req: IncomingMessage, res: ServerResponse, path: string, count: (n: number) => void): Promise<void> {
+  async #serveFile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    count: (n: number) => void,
+    fault: Fault | null = null,
+  ): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-length': '0' }).end();
       return;
@@ -136,8 +184,10 @@ export class RepoServer {
         status = 206;
       }
     }
+    let length = end - start + 1;
+    if (fault?.kind === 'truncate' && !fault.lie) length = Math.min(length, fault.keep);
     const headers: Record<string, string> = {
-      'content-length': String(end - start + 1),
+      'content-length': String(length),
       'content-type': 'application/octet-stream',
       'accept-ranges': 'bytes',
       'last-modified': mtime.toUTCString(),
@@ -150,8 +200,63 @@ export class RepoServer {
       return;
     }
     const stream = createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
-    stream.on('data', (c) => count(c.length));
     stream.on('error', () => res.destroy());
-    stream.pipe(res);
+    // Destroy the socket itself: after res.end() the response no longer owns it (keep-alive).
+    const socket = req.socket;
+    const counted = stream.pipe(faultTransform(fault, () => socket.destroy()));
+    counted.on('data', (c: Buffer) => count(c.length));
+    counted.pipe(res);
   }
+}
+
+/** Applies a body fault to the stream of a file: reset, corruption, truncation, slowness, stall. */
+function faultTransform(fault: Fault | null, destroy: () => void): Transform {
+  let sent = 0;
+  let stalled = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (fault === null) return done(null, chunk);
+      switch (fault.kind) {
+        case 'reset': {
+          const room = fault.after - sent;
+          if (room <= 0) return destroy();
+          const part = chunk.subarray(0, room);
+          sent += part.length;
+          this.push(part);
+          if (sent >= fault.after) setTimeout(destroy, 5);
+          return done();
+        }
+        case 'corrupt': {
+          const copy = Buffer.from(chunk);
+          for (let i = 0; i < copy.length; i += 97) copy[i] = (copy[i] as number) ^ 0x5a;
+          return done(null, copy);
+        }
+        case 'truncate': {
+          const room = Math.max(0, fault.keep - sent);
+          const part = chunk.subarray(0, room);
+          sent += part.length;
+          if (part.length > 0) this.push(part);
+          if (sent >= fault.keep && fault.lie) setTimeout(destroy, 5);
+          return done();
+        }
+        case 'slow': {
+          const delay = (chunk.length / fault.bytesPerSecond) * 1000;
+          return setTimeout(() => done(null, chunk), delay);
+        }
+        case 'stall': {
+          if (!stalled && sent + chunk.length > fault.after) {
+            stalled = true;
+            const room = Math.max(0, fault.after - sent);
+            this.push(chunk.subarray(0, room));
+            sent += chunk.length;
+            return setTimeout(() => done(null, chunk.subarray(room)), fault.ms);
+          }
+          sent += chunk.length;
+          return done(null, chunk);
+        }
+        default:
+          return done(null, chunk);
+      }
+    },
+  });
 }

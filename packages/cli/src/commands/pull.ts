@@ -1,0 +1,129 @@
+import { type PullEvent, type PullResult, pull, resolveRemoteUrl } from '@flathub-fetch/client';
+import type { Command } from '../Command.js';
+import { ExitCode } from '../exitCodes.js';
+import { bold, dim, formatBytes, type Output, table, writeJson } from '../output.js';
+import { ProgressBar } from '../progressBar.js';
+import { splitRemote } from '../remoteArgs.js';
+import { UsageError } from '../UsageError.js';
+
+/** A compact, stable JSON summary of a pull (the full per-request records come with the diagnostics exports). */
+export function pullSummary(r: PullResult) {
+  const byPurpose: Record<string, number> = {};
+  let wire = 0;
+  let retries = 0;
+  let errors = 0;
+  for (const q of r.requests) {
+    byPurpose[q.purpose] = (byPurpose[q.purpose] ?? 0) + 1;
+    wire += q.wireBytes;
+    if (q.attempt > 1) retries++;
+    if (q.error !== null) errors++;
+  }
+  return {
+    remote: r.remote,
+    ref: r.ref,
+    commit: r.commit,
+    repo: r.repo,
+    strategy: r.strategy,
+    plan: { strategy: r.plan.strategy, reason: r.plan.reason, alternatives: r.plan.alternatives },
+    objects: r.objects,
+    partsSkipped: r.partsSkipped,
+    partsRecovered: r.partsRecovered,
+    requests: { total: r.requests.length, byPurpose, retries, errors },
+    bytes: { wire },
+    durationMs: Math.round(r.durationMs),
+  };
+}
+
+export function renderPull(o: Output, r: PullResult): void {
+  const s = pullSummary(r);
+  o.out.write(`${bold(o, 'Pulled')} ${r.ref ?? r.commit} → ${r.commit.slice(0, 12)} into ${r.repo}\n`);
+  o.out.write(`strategy: ${s.strategy} — ${r.plan.reason}\n`);
+  const rows = [['PURPOSE', 'REQUESTS'].map((h) => bold(o, h))];
+  for (const [k, v] of Object.entries(s.requests.byPurpose).sort((a, b) => b[1] - a[1])) rows.push([k, String(v)]);
+  o.out.write(`${table(rows, [1])}\n`);
+  o.out.write(
+    `${s.requests.total} requests (${s.requests.retries} retries, ${s.requests.errors} errors), ${formatBytes(s.bytes.wire)}, ` +
+      `${s.objects.fromDelta} objects from deltas, ${s.objects.loose} loose, ${s.objects.present} already present, ${(s.durationMs / 1000).toFixed(2)} s\n`,
+  );
+}
+
+export const pullCommand: Command = {
+  name: 'pull',
+  summary: 'Pull a ref (or REF@COMMIT) into a local archive repository: static deltas first, every object verified.',
+  usage:
+    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--no-deltas | --require-deltas] [--connections N] [--remote-name NAME | --mirror] [--json]',
+  help: `The pull plans first (a delta from your newest complete local commit, a from-scratch delta, or
+per-object fetches — whichever costs least), then downloads with retries on transient failures,
+verifies every object and writes an ostree-compatible archive-z2 repository (created if missing).
+An interrupted pull resumes without re-fetching what was verified.
+
+Options:
+  --repo DIR           local repository (required)
+  --no-deltas          fetch objects only
+  --require-deltas     fail unless a static delta can be used
+  --connections N      connections per server (default 8)
+  --remote-name NAME   write the ref to refs/remotes/NAME/ (default: origin)
+  --mirror             write the ref to refs/heads/ instead
+  --json               print a JSON summary: {remote, ref, commit, repo, strategy, plan, objects,
+                       partsSkipped, partsRecovered, requests: {total, byPurpose, retries, errors},
+                       bytes: {wire}, durationMs}
+
+A progress line is shown on stderr when it is a terminal.
+
+Examples:
+  flathub-fetch pull app/org.gnome.Maps/x86_64/stable --repo ./repo
+  flathub-fetch pull https://example.org/repo/ app/org.example.App/x86_64/stable@<commit> --repo ./repo --json
+`,
+  options: {
+    repo: { type: 'string' },
+    'no-deltas': { type: 'boolean' },
+    'require-deltas': { type: 'boolean' },
+    connections: { type: 'string' },
+    'remote-name': { type: 'string' },
+    mirror: { type: 'boolean' },
+    arch: { type: 'string' },
+  },
+  async run(args, o, signal) {
+    const { remote, rest } = splitRemote(args.positionals, 1);
+    if (rest.length !== 1) throw new UsageError(rest.length === 0 ? 'missing REF' : `unexpected argument "${rest[1]}"`);
+    const repo = args.values.repo as string | undefined;
+    if (repo === undefined) throw new UsageError('--repo DIR is required');
+    if (args.values['no-deltas'] === true && args.values['require-deltas'] === true)
+      throw new UsageError('--no-deltas and --require-deltas exclude each other');
+    const connections = args.values.connections === undefined ? undefined : Number(args.values.connections);
+    if (connections !== undefined && (!Number.isInteger(connections) || connections < 1))
+      throw new UsageError(`--connections must be a positive integer, got "${args.values.connections}"`);
+    const bar = o.err.isTTY === true && args.values.json !== true ? new ProgressBar(o.err) : null;
+    const onEvent = (e: PullEvent) => {
+      if (bar === null) return;
+      if (e.type === 'progress') bar.update(e.progress);
+      else if (e.type === 'plan') {
+        bar.clear();
+        o.err.write(dim(o, `plan: ${e.plan.strategy} — ${e.plan.reason}\n`));
+      } else if (e.type === 'part-fallback') {
+        bar.clear();
+        o.err.write(dim(o, `delta part ${e.part} failed (${e.reason}); fetching its objects individually\n`));
+      }
+    };
+    const arch = args.values.arch as string | undefined;
+    try {
+      const result = await pull({
+        url: resolveRemoteUrl(remote).url,
+        ref: rest[0] as string,
+        repo,
+        deltas: args.values['no-deltas'] === true ? 'never' : args.values['require-deltas'] === true ? 'require' : 'prefer',
+        remote: args.values.mirror === true ? null : ((args.values['remote-name'] as string | undefined) ?? 'origin'),
+        ...(connections !== undefined ? { connections } : {}),
+        ...(arch ? { arch } : {}),
+        signal,
+        onEvent,
+      });
+      bar?.clear();
+      if (args.values.json === true) writeJson(o, pullSummary(result));
+      else renderPull(o, result);
+      return ExitCode.OK;
+    } finally {
+      bar?.clear();
+    }
+  },
+};

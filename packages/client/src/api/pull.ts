@@ -1,0 +1,122 @@
+/**
+ * `pull()`: bring a ref (or commit) of a remote repository into a local archive repository,
+ * static deltas first, every object verified, every request recorded.
+ *
+ * Order of work (crash-safe: an interrupted pull leaves the commit marked partial and every
+ * object written verified, so the next pull resumes without re-fetching them):
+ * open remote → resolve target → plan → mark partial → delta (commit, parts, fallbacks) →
+ * walk the commit and fetch anything still missing → clear partial → write the ref.
+ */
+import createDebug from 'debug';
+import { isFlathubFetchError } from '../errors/FlathubFetchError.js';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+import { type Checksum, parseChecksum } from '../formats/checksum.js';
+import { applyDelta } from '../pull/applyDelta.js';
+import { ObjectFetcher } from '../pull/ObjectFetcher.js';
+import type { PullContext } from '../pull/PullContext.js';
+import { type PullOptions, resolvePullOptions } from '../pull/PullOptions.js';
+import { planPull } from '../pull/planPull.js';
+import { ProgressTracker } from '../pull/ProgressTracker.js';
+import type { PullResult } from '../pull/PullResult.js';
+import { LocalRepo } from '../repo/LocalRepo.js';
+import { Remote } from './Remote.js';
+
+const debug = createDebug('flathub-fetch:pull');
+
+/** Splits `REF@COMMIT` (an older commit of a ref, as in ostree) or a bare commit. */
+export function parsePullTarget(spec: string): { ref: string | null; commit: Checksum | null } {
+  const at = spec.lastIndexOf('@');
+  if (at > 0) return { ref: spec.slice(0, at), commit: parseChecksum(spec.slice(at + 1), `commit in "${spec}"`) };
+  if (/^[0-9a-fA-F]{64}$/.test(spec)) return { ref: null, commit: parseChecksum(spec) };
+  return { ref: spec, commit: null };
+}
+
+export async function pull(options: PullOptions): Promise<PullResult> {
+  const o = resolvePullOptions(options);
+  const tracker = new ProgressTracker(o.onEvent);
+  const remote = await Remote.open(o.url, {
+    ...(o.transport ? { transport: o.transport } : {}),
+    ...(o.arch ? { arch: o.arch } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    http: {
+      ...o.http,
+      connections: o.connections,
+      maxInFlight: o.maxInFlight,
+      retry: typeof o.http.retry === 'object' ? { ...o.http.retry, retries: o.retries } : o.retries,
+      onRecord: (r) => tracker.onRecord(r),
+    },
+  });
+  let repo: LocalRepo | null = null;
+  try {
+    const spec = parsePullTarget(o.ref);
+    const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
+    repo = await LocalRepo.openOrCreate(o.repo, { mode: 'archive' });
+    const ctx: PullContext = { remote, repo, tracker, maxInFlight: o.maxInFlight, partConcurrency: o.partConcurrency, signal: o.signal };
+    const { plan, superblocks } = await planPull({
+      remote,
+      repo,
+      target,
+      ref: spec.ref,
+      deltas: o.deltas,
+      fullPlan: o.fullPlan,
+      costModel: o.costModel,
+      parallelism: o.maxInFlight,
+      signal: o.signal,
+    });
+    o.onEvent({ type: 'plan', plan });
+    debug('plan: %s (%s)', plan.strategy, plan.reason);
+    const fetcher = new ObjectFetcher(ctx);
+    let strategy = plan.strategy;
+    let fromDelta = 0;
+    let partsSkipped = 0;
+    let partsRecovered = 0;
+    if (plan.strategy !== 'up-to-date') {
+      await repo.markPartial(target);
+      if (plan.chosen?.delta != null) {
+        const name = plan.chosen.delta;
+        try {
+          const sb = superblocks.get(name) ?? (await remote.superblock(plan.chosen.from, target, plan.superblockDigest, o.signal));
+          const outcome = await applyDelta(ctx, sb, fetcher);
+          fromDelta = outcome.objectsFromDelta;
+          partsSkipped = outcome.partsSkipped;
+          partsRecovered = outcome.partsRecovered;
+        } catch (err) {
+          // A broken superblock (missing, corrupt) is not fatal unless deltas are required.
+          if (o.deltas === 'require' || o.signal?.aborted || !isFlathubFetchError(err) || err.code === 'ERR_ABORTED') throw err;
+          debug('delta %s failed (%s): falling back to objects', name, err.message);
+          tracker.emitEvent({ type: 'part-fallback', part: -1, reason: err.message });
+          strategy = 'objects';
+        }
+      }
+      tracker.setPhase(strategy === 'objects' ? 'objects' : 'verify');
+      await fetcher.fetchCommitTree(target);
+      await repo.clearPartial(target);
+    }
+    if (spec.ref !== null) await repo.writeRef(spec.ref, target, o.remote === null ? {} : { remote: o.remote });
+    tracker.setPhase('done');
+    const result: PullResult = {
+      remote: remote.url,
+      ref: spec.ref,
+      commit: target,
+      repo: o.repo,
+      plan,
+      strategy,
+      objects: { fromDelta, loose: fetcher.fetched, present: fetcher.present },
+      partsSkipped,
+      partsRecovered,
+      requests: tracker.records,
+      durationMs: tracker.elapsedMs,
+    };
+    o.onEvent({ type: 'done', result });
+    return result;
+  } catch (err) {
+    if (o.signal?.aborted && !(isFlathubFetchError(err) && err.code === 'ERR_ABORTED')) {
+      throw new FlathubFetchError(ErrorCodes.ABORTED, `pull of ${o.ref} from ${remote.url} aborted`, { url: remote.url }, { cause: err });
+    }
+    throw err;
+  } finally {
+    await remote.close();
+    await repo?.close();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Options of HttpClient. Every field is optional and documents its default; `resolveHttpOptions()`
+ * turns them into `ResolvedHttpClientOptions` in one place and rejects bad values.
+ */
+import type { RequestRecord } from './RequestRecord.js';
+import type { Transport } from './Transport.js';
+import type { UndiciTransportOptions } from './UndiciTransport.js';
+
+export interface RetryOptions {
+  /** Retries per request after the first attempt (0 disables retrying). @default 5 */
+  retries?: number;
+  /** Shortest backoff, ms: retry n waits a uniformly random time in [minDelay, min(maxDelay, minDelay·factor^n)] ("full jitter" above the floor). @default 250 */
+  minDelay?: number;
+  /** Longest backoff, ms. @default 30_000 */
+  maxDelay?: number;
+  /** Growth of the backoff ceiling per retry. @default 2 */
+  factor?: number;
+  /** HTTP statuses that are retried. 403/404/410 (missing) never are. @default [408, 429, 500, 502, 503, 504] */
+  statuses?: readonly number[];
+  /** Longest `Retry-After` honoured, ms; a longer one is cut to this. @default 60_000 */
+  maxRetryAfter?: number;
+  /** Retries this client may spend in total (a per-pull budget); once spent, failures are final. @default 500 */
+  budget?: number;
+}
+
+export interface TimeoutOptions {
+  /** TCP connect plus TLS handshake, ms (`ERR_CONNECT_TIMEOUT`); 0 disables. @default 15_000 */
+  connect?: number;
+  /** From sending the request to the response headers, ms (`ERR_FIRST_BYTE_TIMEOUT`); 0 disables. @default 30_000 */
+  firstByte?: number;
+  /** Longest wait for the next body chunk, ms (`ERR_BODY_STALL`); 0 disables. @default 30_000 */
+  bodyStall?: number;
+}
+
+export interface HttpClientOptions {
+  /** Transport to use instead of the default (UndiciTransport for http(s), FileTransport for file://). The client does not close a supplied transport. @default undefined */
+  transport?: Transport;
+  /** Low-level options of the default UndiciTransport; they override what is derived from `connections`, `pipelining`, `allowHttp2` and `timeouts`. @default {} */
+  http?: UndiciTransportOptions;
+  /** Connections per origin (libostree uses 8). @default 8 */
+  connections?: number;
+  /** HTTP/1.1 pipelining depth per connection (used only while the server keeps the connection alive). @default 1 */
+  pipelining?: number;
+  /** Requests in flight at once on this client; more wait in a FIFO queue. @default 16 */
+  maxInFlight?: number;
+  /** Offer HTTP/2 on TLS connections (ALPN). @default true */
+  allowHttp2?: boolean;
+  /** Retry policy, or just the number of retries. @default see RetryOptions */
+  retry?: number | RetryOptions;
+  /** @default see TimeoutOptions */
+  timeouts?: TimeoutOptions;
+  /** User-Agent header. @default 'flathub-fetch/0.1.0' */
+  userAgent?: string;
+  /** Called once per attempt when it ends (errors it throws are ignored). @default undefined */
+  onRecord?: (record: RequestRecord) => void;
+  /** Random source in [0, 1) for backoff jitter (tests inject one). @default Math.random */
+  random?: () => number;
+  /** Waits `ms` (tests inject one that records the delay); must reject when `signal` aborts. @default a timer that honours the signal */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** `Required<HttpClientOptions>` with every default applied (absent `transport`/`onRecord` are null). */
+export interface ResolvedHttpClientOptions {
+  transport: Transport | null;
+  http: UndiciTransportOptions;
+  connections: number;
+  pipelining: number;
+  maxInFlight: number;
+  allowHttp2: boolean;
+  retry: Required<RetryOptions>;
+  timeouts: Required<TimeoutOptions>;
+  userAgent: string;
+  onRecord: ((record: RequestRecord) => void) | null;
+  random: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+}

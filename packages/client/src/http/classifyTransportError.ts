@@ -1,0 +1,85 @@
+/**
+ * Sorts an error thrown by a transport (while waiting for the response, or while reading the
+ * body) into a RequestErrorClass, and says whether retrying can help. Recognises Node errno
+ * codes, undici's error codes and FlathubFetchError codes of the timeout family.
+ */
+import { isFlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+import type { RequestErrorClass } from './RequestRecord.js';
+
+export interface TransportErrorClass {
+  errorClass: RequestErrorClass;
+  retryable: boolean;
+  /** The most specific code found (errno, undici or ours), or null. */
+  code: string | null;
+}
+
+/** The peer reset the connection. */
+const RESET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+/** The connection closed (cleanly or not) before the response was complete. */
+const CLOSED = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ERR_STREAM_PREMATURE_CLOSE']);
+const TRANSIENT = new Set([
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'EAI_AGAIN',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'ERR_HTTP2_STREAM_ERROR',
+  'ERR_HTTP2_SESSION_ERROR',
+  'ERR_HTTP2_GOAWAY_SESSION',
+  'ERR_HTTP2_STREAM_CANCEL',
+  'ERR_HTTP2_INVALID_SESSION',
+  'ERR_HTTP2_ERROR',
+]);
+
+/**
+ * @param midBody the response headers had arrived (a broken connection then means a cut-off body)
+ */
+export function classifyTransportError(err: unknown, midBody: boolean): TransportErrorClass {
+  const code = errorCode(err);
+  if (isFlathubFetchError(err)) {
+    if (err.code === ErrorCodes.CONNECT_TIMEOUT) return { errorClass: 'connect-timeout', retryable: true, code };
+    if (err.code === ErrorCodes.FIRST_BYTE_TIMEOUT) return { errorClass: 'first-byte-timeout', retryable: true, code };
+    if (err.code === ErrorCodes.BODY_STALL) return { errorClass: 'body-stall', retryable: true, code };
+    if (err.code === ErrorCodes.ABORTED) return { errorClass: 'aborted', retryable: false, code };
+  }
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return { errorClass: 'connect-timeout', retryable: true, code };
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return { errorClass: 'first-byte-timeout', retryable: true, code };
+    case 'UND_ERR_BODY_TIMEOUT':
+      return { errorClass: 'body-stall', retryable: true, code };
+    case 'ECONNREFUSED':
+      return { errorClass: 'refused', retryable: true, code };
+    case 'ENOTFOUND':
+    case 'EAI_NONAME':
+    case 'EAI_FAIL':
+      return { errorClass: 'dns', retryable: false, code };
+    case 'EAI_AGAIN':
+      return { errorClass: 'dns', retryable: true, code };
+  }
+  if (code !== null && RESET.has(code)) return { errorClass: 'reset', retryable: true, code };
+  if (code !== null && CLOSED.has(code)) return { errorClass: midBody ? 'truncated' : 'reset', retryable: true, code };
+  if (
+    code !== null &&
+    (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || /CERT|SELF_SIGNED|UNABLE_TO_/.test(code) || code === 'EPROTO')
+  ) {
+    return { errorClass: 'tls', retryable: false, code };
+  }
+  if (code !== null && TRANSIENT.has(code)) return { errorClass: midBody ? 'truncated' : 'other', retryable: true, code };
+  // llhttp parse errors (HPE_*) and "other side closed" variants: a broken proxy or connection.
+  if (code?.startsWith('HPE_')) return { errorClass: 'other', retryable: true, code };
+  return { errorClass: 'other', retryable: false, code };
+}
+
+/** The error's own code, or its cause's. */
+function errorCode(err: unknown): string | null {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '') return code;
+  }
+  return null;
+}

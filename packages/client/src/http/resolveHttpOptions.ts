@@ -1,0 +1,125 @@
+/** Applies HttpClient's defaults in one place and rejects bad option values. */
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+import type { HttpClientOptions, ResolvedHttpClientOptions, RetryOptions, TimeoutOptions } from './HttpClientOptions.js';
+import { sleepWithSignal } from './sleepWithSignal.js';
+
+export const DEFAULT_USER_AGENT = 'flathub-fetch/0.1.0';
+
+export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = Object.freeze({
+  retries: 5,
+  minDelay: 250,
+  maxDelay: 30_000,
+  factor: 2,
+  statuses: Object.freeze([408, 429, 500, 502, 503, 504]),
+  maxRetryAfter: 60_000,
+  budget: 500,
+});
+
+export const DEFAULT_TIMEOUTS: Readonly<Required<TimeoutOptions>> = Object.freeze({
+  connect: 15_000,
+  firstByte: 30_000,
+  bodyStall: 30_000,
+});
+
+/** Every option key; adding an option without handling it here is a type error. */
+const OPTION_KEYS: { [K in keyof HttpClientOptions]-?: true } = {
+  transport: true,
+  http: true,
+  connections: true,
+  pipelining: true,
+  maxInFlight: true,
+  allowHttp2: true,
+  retry: true,
+  timeouts: true,
+  userAgent: true,
+  onRecord: true,
+  random: true,
+  sleep: true,
+};
+
+/** Node timers overflow past this many ms. */
+const MAX_TIMER = 2 ** 31 - 1;
+
+export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHttpClientOptions {
+  for (const key of Object.keys(options)) {
+    if (!(key in OPTION_KEYS)) throw invalid(key, (options as Record<string, unknown>)[key], 'unknown HttpClient option');
+  }
+  const retry: RetryOptions = typeof options.retry === 'number' ? { retries: options.retry } : (options.retry ?? {});
+  const resolvedRetry: Required<RetryOptions> = {
+    retries: integer('retry.retries', retry.retries, DEFAULT_RETRY.retries, 0),
+    minDelay: duration('retry.minDelay', retry.minDelay, DEFAULT_RETRY.minDelay),
+    maxDelay: duration('retry.maxDelay', retry.maxDelay, DEFAULT_RETRY.maxDelay),
+    factor: finite('retry.factor', retry.factor, DEFAULT_RETRY.factor, 1),
+    statuses: statuses(retry.statuses),
+    maxRetryAfter: duration('retry.maxRetryAfter', retry.maxRetryAfter, DEFAULT_RETRY.maxRetryAfter),
+    budget: integer('retry.budget', retry.budget, DEFAULT_RETRY.budget, 0),
+  };
+  if (resolvedRetry.maxDelay < resolvedRetry.minDelay)
+    throw invalid('retry.maxDelay', resolvedRetry.maxDelay, 'smaller than retry.minDelay');
+  const t = options.timeouts ?? {};
+  const fn = <F>(name: string, v: F | undefined): F | null => {
+    if (v !== undefined && typeof v !== 'function') throw invalid(name, v, 'not a function');
+    return v ?? null;
+  };
+  if (options.transport !== undefined && (typeof options.transport !== 'object' || typeof options.transport.request !== 'function')) {
+    throw invalid('transport', options.transport, 'not a Transport');
+  }
+  if (options.userAgent !== undefined && (typeof options.userAgent !== 'string' || /[\r\n]/.test(options.userAgent))) {
+    throw invalid('userAgent', options.userAgent, 'not a single-line string');
+  }
+  return {
+    transport: options.transport ?? null,
+    http: options.http ?? {},
+    connections: integer('connections', options.connections, 8, 1),
+    pipelining: integer('pipelining', options.pipelining, 1, 1),
+    maxInFlight: integer('maxInFlight', options.maxInFlight, 16, 1),
+    allowHttp2: options.allowHttp2 ?? true,
+    retry: resolvedRetry,
+    timeouts: {
+      connect: duration('timeouts.connect', t.connect, DEFAULT_TIMEOUTS.connect),
+      firstByte: duration('timeouts.firstByte', t.firstByte, DEFAULT_TIMEOUTS.firstByte),
+      bodyStall: duration('timeouts.bodyStall', t.bodyStall, DEFAULT_TIMEOUTS.bodyStall),
+    },
+    userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
+    onRecord: fn('onRecord', options.onRecord),
+    random: fn('random', options.random) ?? Math.random,
+    sleep: fn('sleep', options.sleep) ?? sleepWithSignal,
+  };
+}
+
+function integer(name: string, v: number | undefined, d: number, min: number): number {
+  const x = v ?? d;
+  if (!Number.isSafeInteger(x) || x < min) throw invalid(name, v, `not an integer ≥ ${min}`);
+  return x;
+}
+
+function finite(name: string, v: number | undefined, d: number, min: number): number {
+  const x = v ?? d;
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < min) throw invalid(name, v, `not a finite number ≥ ${min}`);
+  return x;
+}
+
+function duration(name: string, v: number | undefined, d: number): number {
+  const x = v ?? d;
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || x > MAX_TIMER)
+    throw invalid(name, v, `not a duration in ms (0 … ${MAX_TIMER})`);
+  return x;
+}
+
+function statuses(v: readonly number[] | undefined): readonly number[] {
+  if (v === undefined) return DEFAULT_RETRY.statuses;
+  if (!Array.isArray(v) || v.some((s) => !Number.isInteger(s) || s < 100 || s > 599))
+    throw invalid('retry.statuses', v, 'not a list of HTTP statuses');
+  const missing = v.filter((s) => s === 403 || s === 404 || s === 410);
+  if (missing.length > 0) throw invalid('retry.statuses', v, '403, 404 and 410 mean "missing" and are never retried');
+  return Object.freeze([...v]);
+}
+
+function invalid(argument: string, value: unknown, reason: string): FlathubFetchError {
+  return new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `HttpClient option ${argument}: ${reason} (got ${String(value)})`, {
+    argument,
+    value,
+    reason,
+  });
+}

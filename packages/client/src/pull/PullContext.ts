@@ -1,0 +1,21 @@
+/**
+ * Shared state of one pull: the remote's HTTP client, the local repository, limits, the
+ * progress tracker and the abort signal.
+ */
+import type { Remote } from '../api/Remote.js';
+import type { LocalRepo } from '../repo/LocalRepo.js';
+import type { ProgressTracker } from './ProgressTracker.js';
+
+export interface PullContext {
+  remote: Remote;
+  repo: LocalRepo;
+  tracker: ProgressTracker;
+  maxInFlight: number;
+  partConcurrency: number;
+  signal: AbortSignal | undefined;
+}
+
+/** Largest metadata object accepted (libostree's OSTREE_MAX_METADATA_SIZE is 128 MiB for commits/dirtrees). */
+export const MAX_METADATA_SIZE = 128 * 1024 * 1024;
+/** Largest loose content object accepted when no size is declared. */
+export const MAX_CONTENT_SIZE = 8 * 1024 * 1024 * 1024;

@@ -1,0 +1,96 @@
+/**
+ * Options of `pull()`, each with its default, resolved in one place (`resolvePullOptions`).
+ */
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+import type { HttpClientOptions } from '../http/HttpClientOptions.js';
+import type { Transport } from '../http/Transport.js';
+import type { PullEvent } from './PullEvent.js';
+
+export type DeltaPolicy = 'prefer' | 'never' | 'require';
+
+export interface PullOptions {
+  /** Remote repository URL (http, https or file). */
+  url: string;
+  /** Ref to pull, `REF@COMMIT` for an older commit, or a 64-hex commit. */
+  ref: string;
+  /** Local repository directory (created as archive-z2 when missing). */
+  repo: string;
+  /** Remote name: the ref is written to refs/remotes/<remote>/<ref>; null writes refs/heads/<ref> (mirror). @default 'origin' */
+  remote?: string | null;
+  /** Static deltas: prefer them, never use them, or fail without one. @default 'prefer' */
+  deltas?: DeltaPolicy;
+  /** Connections per origin. @default 8 */
+  connections?: number;
+  /** HTTP requests in flight at once. @default 16 */
+  maxInFlight?: number;
+  /** Delta parts downloaded and applied at once (bounds memory: each part is held while applied). @default 2 */
+  partConcurrency?: number;
+  /** Retries per request for transient failures. @default 5 */
+  retries?: number;
+  /** Architecture for Flatpak summary.idx subsummaries. @default this machine's */
+  arch?: string;
+  /** Fetch every alternative's superblock to price the plan exactly (the `plan` command does). @default false */
+  fullPlan?: boolean;
+  /** Cost model used to compare alternatives: assumed bandwidth (bytes/s) and round trip (ms). @default 6_250_000 and 50 */
+  costModel?: { bandwidth?: number; rttMs?: number };
+  /** Further HTTP client options (timeouts, retry policy, pipelining, HTTP/2); `connections`, `maxInFlight` and `retries` above take precedence. */
+  http?: Omit<HttpClientOptions, 'transport' | 'onRecord'>;
+  transport?: Transport;
+  signal?: AbortSignal;
+  onEvent?: (event: PullEvent) => void;
+}
+
+export type ResolvedPullOptions = Required<Omit<PullOptions, 'transport' | 'signal' | 'onEvent' | 'arch' | 'costModel' | 'http'>> & {
+  http: Omit<HttpClientOptions, 'transport' | 'onRecord'>;
+  transport: Transport | undefined;
+  signal: AbortSignal | undefined;
+  onEvent: (event: PullEvent) => void;
+  arch: string | undefined;
+  costModel: { bandwidth: number; rttMs: number };
+};
+
+export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
+  const positive = (name: string, v: number | undefined, d: number): number => {
+    const x = v ?? d;
+    if (!Number.isInteger(x) || x < 1) {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${name} must be a positive integer, got ${String(v)}`, {
+        argument: name,
+        value: v,
+        reason: 'not a positive integer',
+      });
+    }
+    return x;
+  };
+  if (typeof o.url !== 'string' || o.url === '') throw invalid('url', o.url, 'required');
+  if (typeof o.ref !== 'string' || o.ref === '') throw invalid('ref', o.ref, 'required');
+  if (typeof o.repo !== 'string' || o.repo === '') throw invalid('repo', o.repo, 'required');
+  const deltas = o.deltas ?? 'prefer';
+  if (!['prefer', 'never', 'require'].includes(deltas)) throw invalid('deltas', deltas, 'expected prefer, never or require');
+  return {
+    url: o.url,
+    ref: o.ref,
+    repo: o.repo,
+    remote: o.remote === undefined ? 'origin' : o.remote,
+    deltas,
+    connections: positive('connections', o.connections, 8),
+    maxInFlight: positive('maxInFlight', o.maxInFlight, 16),
+    partConcurrency: positive('partConcurrency', o.partConcurrency, 2),
+    retries: o.retries ?? 5,
+    fullPlan: o.fullPlan ?? false,
+    costModel: { bandwidth: o.costModel?.bandwidth ?? 6_250_000, rttMs: o.costModel?.rttMs ?? 50 },
+    arch: o.arch,
+    http: o.http ?? {},
+    transport: o.transport,
+    signal: o.signal,
+    onEvent: o.onEvent ?? (() => {}),
+  };
+}
+
+function invalid(argument: string, value: unknown, reason: string): FlathubFetchError {
+  return new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${argument}: ${reason} (got ${JSON.stringify(value)})`, {
+    argument,
+    value,
+    reason,
+  });
+}

@@ -1,0 +1,29 @@
+import type { Checksum } from '../formats/checksum.js';
+import type { RequestRecord } from '../http/RequestRecord.js';
+import type { PullPlan } from './PullPlan.js';
+
+export interface PullResult {
+  remote: string;
+  ref: string | null;
+  commit: Checksum;
+  repo: string;
+  plan: PullPlan;
+  /** Strategy actually carried out (a failing delta can fall back to objects). */
+  strategy: PullPlan['strategy'];
+  objects: {
+    /** Objects produced by delta parts. */
+    fromDelta: number;
+    /** Objects fetched individually (fallbacks, per-object pulls, recovery of failed parts). */
+    loose: number;
+    /** Reachable objects already present locally. */
+    present: number;
+  };
+  /** Delta parts skipped because every object they produce was present. */
+  partsSkipped: number;
+  /** Delta parts whose objects were fetched individually after the part kept failing. */
+  partsRecovered: number;
+  /** One record per HTTP attempt, in completion order. */
+  requests: RequestRecord[];
+  /** Wall time, milliseconds. */
+  durationMs: number;
+}

@@ -1,0 +1,150 @@
+/**
+ * The delta executor: given a verified superblock, writes the target commit (and its detached
+ * metadata), downloads parts a few at a time, verifies each part's SHA-256, decodes it (xz off
+ * the main thread), loads the local objects its `r` ops read, runs its ops (every produced
+ * object verified by the executor) and writes the objects into the archive repository, rebuilding
+ * `.filez`. Parts whose objects are all present are skipped; fallback objects are fetched loose.
+ * A part that keeps failing is replaced by fetching its objects individually.
+ *
+ * Memory: at most `partConcurrency` parts (file + payload + produced objects) at once.
+ */
+import createDebug from 'debug';
+import pLimit from 'p-limit';
+import { isFlathubFetchError } from '../errors/FlathubFetchError.js';
+import type { Checksum } from '../formats/checksum.js';
+import { decodePartFileAsync, verifyPartFile } from '../formats/DeltaPart.js';
+import { deltaPartReadSources } from '../formats/deltaPartReadSources.js';
+import type { DeltaPartHeader, DeltaSuperblock } from '../formats/DeltaSuperblock.js';
+import { superblockCommitMeta } from '../formats/DeltaSuperblock.js';
+import { type DeltaOutput, executeDeltaPart } from '../formats/executeDeltaPart.js';
+import { ObjectType } from '../formats/ObjectType.js';
+import { deltaPartPath } from '../formats/paths.js';
+import { serializeDetachedMetadata } from '../formats/Signatures.js';
+import type { ObjectFetcher } from './ObjectFetcher.js';
+import type { PullContext } from './PullContext.js';
+
+const debug = createDebug('flathub-fetch:delta');
+
+export interface DeltaOutcome {
+  objectsFromDelta: number;
+  partsSkipped: number;
+  partsRecovered: number;
+}
+
+export async function applyDelta(
+  ctx: PullContext,
+  sb: DeltaSuperblock & { bytes: Uint8Array },
+  fetcher: ObjectFetcher,
+): Promise<DeltaOutcome> {
+  const { repo, tracker, signal } = ctx;
+  const outcome: DeltaOutcome = { objectsFromDelta: 0, partsSkipped: 0, partsRecovered: 0 };
+  const has = (o: { type: ObjectType; checksum: Checksum }) => repo.hasCached(o.type, o.checksum);
+
+  // Totals are known up front from the superblock.
+  const todo = sb.parts.filter((p) => !p.objects.every(has));
+  outcome.partsSkipped = sb.parts.length - todo.length;
+  const fallbacks = sb.fallbacks.filter((f) => !has(f));
+  tracker.expect(
+    todo.filter((p) => !sb.inlineParts.has(p.index)).reduce((n, p) => n + p.size, 0),
+    todo.reduce((n, p) => n + p.objects.filter((o) => !has(o)).length, 0) +
+      fallbacks.length +
+      (has({ type: ObjectType.COMMIT, checksum: sb.to }) ? 0 : 1),
+  );
+
+  // The commit and its signatures travel in the superblock.
+  const meta = superblockCommitMeta(sb);
+  if (meta !== null && !repo.hasCached(ObjectType.COMMIT_META, sb.to)) await repo.writeCommitMeta(sb.to, serializeDetachedMetadata(meta));
+  if (!repo.hasCached(ObjectType.COMMIT, sb.to)) {
+    await repo.writeMetadata(ObjectType.COMMIT, sb.to, sb.commitBytes);
+    tracker.objectDone();
+  }
+
+  tracker.setPhase('delta');
+  const limit = pLimit(ctx.partConcurrency);
+  const partResults = todo.map((p) =>
+    limit(async () => {
+      try {
+        outcome.objectsFromDelta += await applyPart(ctx, sb, p);
+      } catch (err) {
+        if (signal?.aborted || !isRecoverable(err)) throw err;
+        // The part keeps failing (missing on a mirror, corrupt, undecodable): its objects are
+        // still available loose.
+        const reason = (err as Error).message;
+        debug('part %d failed (%s): fetching its %d objects individually', p.index, reason, p.objects.length);
+        tracker.emitEvent({ type: 'part-fallback', part: p.index, reason });
+        outcome.partsRecovered++;
+        await fetcher.fetchAll(p.objects.filter((o) => !has(o)));
+      }
+    }),
+  );
+  const fallbackResult = fetcher.fetchAll(fallbacks.map((f) => ({ type: f.type, checksum: f.checksum, size: f.size })));
+  await Promise.all([...partResults, fallbackResult]);
+  return outcome;
+}
+
+function isRecoverable(err: unknown): boolean {
+  return (
+    isFlathubFetchError(err) &&
+    [
+      'ERR_HTTP_STATUS',
+      'ERR_NOT_FOUND',
+      'ERR_NETWORK',
+      'ERR_CHECKSUM_MISMATCH',
+      'ERR_SIZE_LIMIT',
+      'ERR_DECOMPRESS',
+      'ERR_DELTA_OP',
+      'ERR_BSPATCH',
+      'ERR_FORMAT',
+      'ERR_GVARIANT_MALFORMED',
+      'ERR_GVARIANT_TRUNCATED',
+      'ERR_FIRST_BYTE_TIMEOUT',
+      'ERR_BODY_STALL',
+      'ERR_CONNECT_TIMEOUT',
+    ].includes(err.code)
+  );
+}
+
+async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartHeader): Promise<number> {
+  const { repo, remote, signal } = ctx;
+  const path = deltaPartPath(sb.from, sb.to, part.index);
+  const what = remote.http.resolve(path).href;
+  let file = sb.inlineParts.get(part.index);
+  if (file !== undefined) {
+    verifyPartFile(file, part, `${what} (inline)`);
+  } else {
+    file = await remote.http.get(path, {
+      purpose: 'delta-part',
+      maxBytes: part.size,
+      expectedSize: part.size,
+      signal,
+      verify: (body: Uint8Array) => verifyPartFile(body, part, what),
+    });
+  }
+  const payload = await decodePartFileAsync(file, part.uncompressedSize, what, signal ? { signal } : {});
+  file = undefined;
+  const has = (o: { type: ObjectType; checksum: Checksum }) => repo.hasCached(o.type, o.checksum);
+  const sources = new Map<Checksum, Uint8Array>();
+  for (const c of deltaPartReadSources(part, payload, has)) sources.set(c, (await repo.readContent(c)).content);
+  const produced: DeltaOutput[] = [];
+  executeDeltaPart(part, payload, (o) => produced.push(o), {
+    what,
+    has,
+    readSource: (c) => {
+      const s = sources.get(c);
+      if (s === undefined) throw new Error(`read source ${c} was not preloaded`);
+      return s;
+    },
+  });
+  const writes = pLimit(8);
+  await Promise.all(
+    produced.map((o) =>
+      writes(async () => {
+        if (o.kind === 'metadata') await repo.writeMetadata(o.type, o.checksum, o.bytes);
+        else await repo.writeContent(o.checksum, o.info, o.content);
+        ctx.tracker.objectDone();
+      }),
+    ),
+  );
+  debug('part %d: %d objects written', part.index, produced.length);
+  return produced.length;
+}

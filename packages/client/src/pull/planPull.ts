@@ -1,0 +1,287 @@
+/**
+ * The planner: given the target commit, what the remote offers and what the local repository
+ * holds, choose between a from-revision delta, a from-scratch delta and per-object fetches,
+ * and explain the choice with the cost of every alternative.
+ *
+ * Rules (libostree's, plus one): use a delta from the newest complete local commit that a delta
+ * starts at; otherwise a from-scratch delta; otherwise objects. Unlike libostree, a from-scratch
+ * delta is also weighed against the from-revision delta or the objects still missing when a
+ * local commit exists, with a simple cost model (bytes ÷ bandwidth + requests × RTT ÷ parallelism);
+ * parts whose objects are all present are priced at zero, since the executor skips them.
+ */
+import createDebug from 'debug';
+import type { Remote, RemoteDelta } from '../api/Remote.js';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+import type { Checksum } from '../formats/checksum.js';
+import type { DeltaSuperblock } from '../formats/DeltaSuperblock.js';
+import { ObjectType } from '../formats/ObjectType.js';
+import { deltaName, deltaSuperblockPath } from '../formats/paths.js';
+import type { LocalRepo } from '../repo/LocalRepo.js';
+import type { DeltaPolicy } from './PullOptions.js';
+import type { PlanAlternative, PullPlan } from './PullPlan.js';
+
+const debug = createDebug('flathub-fetch:plan');
+
+export interface PlanInput {
+  remote: Remote;
+  repo: LocalRepo;
+  target: Checksum;
+  ref: string | null;
+  deltas: DeltaPolicy;
+  fullPlan: boolean;
+  costModel: { bandwidth: number; rttMs: number };
+  parallelism: number;
+  signal?: AbortSignal | undefined;
+}
+
+export interface PlanOutput {
+  plan: PullPlan;
+  /** Superblocks fetched while planning, by delta name (the executor reuses them). */
+  superblocks: Map<string, DeltaSuperblock & { bytes: Uint8Array }>;
+}
+
+type Sb = DeltaSuperblock & { bytes: Uint8Array };
+
+export async function planPull(input: PlanInput): Promise<PlanOutput> {
+  const { remote, repo, target } = input;
+  const index = await repo.loadObjectIndex();
+  const has = (type: ObjectType, c: Checksum) => repo.hasCached(type, c);
+  const superblocks = new Map<string, Sb>();
+  const base = { remote: remote.url, ref: input.ref, target, superblockDigest: null as Checksum | null };
+
+  // Complete local commits, newest first: candidates for from-revision deltas.
+  const local: Array<{ commit: Checksum; timestamp: bigint }> = [];
+  for (const name of index) {
+    if (!name.endsWith('.commit')) continue;
+    const c = name.slice(0, 64);
+    if (await repo.isPartial(c)) continue;
+    try {
+      local.push({ commit: c, timestamp: (await repo.readCommit(c)).timestamp });
+    } catch {
+      // An unreadable local commit is not a delta source.
+    }
+  }
+  local.sort((a, b) => (a.timestamp > b.timestamp ? -1 : a.timestamp < b.timestamp ? 1 : 0));
+  const localCommits = local.map((l) => l.commit);
+
+  if (has(ObjectType.COMMIT, target) && !(await repo.isPartial(target))) {
+    return {
+      plan: {
+        ...base,
+        strategy: 'up-to-date',
+        reason: `commit ${target} is already complete locally`,
+        chosen: null,
+        alternatives: [],
+        localCommits,
+      },
+      superblocks,
+    };
+  }
+
+  // What deltas end at the target: summary list and delta index; probe paths when neither exists.
+  let offered: RemoteDelta[] = [];
+  if (input.deltas !== 'never') {
+    offered = (await remote.deltas([target], input.signal)).filter((d) => d.to === target);
+    if (offered.length === 0 && !remote.indexedDeltas && (remote.summary === null || remote.summary.deltas.size === 0)) {
+      for (const f of [...localCommits.slice(0, 1), null]) {
+        const sb = await remote.probeDelta(f, target, input.signal);
+        if (sb === null) continue;
+        const d: RemoteDelta = { name: deltaName(f, target), from: f, to: target, digest: null, source: 'probe' };
+        offered.push(d);
+        superblocks.set(d.name, sb);
+      }
+    }
+  }
+  const scratch = offered.find((d) => d.from === null) ?? null;
+  const fromDelta = localCommits.map((c) => offered.find((d) => d.from === c)).find((d) => d !== undefined) ?? null;
+  debug('target %s: %d deltas offered, scratch=%s, from=%s', target, offered.length, scratch !== null, fromDelta?.from ?? null);
+
+  const fetchSb = async (d: RemoteDelta): Promise<Sb> => {
+    let sb = superblocks.get(d.name);
+    if (sb === undefined) {
+      sb = await remote.superblock(d.from, d.to, d.digest, input.signal);
+      superblocks.set(d.name, sb);
+    }
+    return sb;
+  };
+
+  const { bandwidth, rttMs } = input.costModel;
+  const cost = (a: PlanAlternative) =>
+    a.bytes === null || a.requests === null
+      ? Number.POSITIVE_INFINITY
+      : a.bytes / bandwidth + (a.requests * rttMs) / 1000 / input.parallelism;
+
+  const deltaAlternative = (strategy: 'delta-from' | 'delta-scratch', d: RemoteDelta | null, sb: Sb | null): PlanAlternative => {
+    if (d === null) {
+      return {
+        strategy,
+        available: false,
+        delta: null,
+        from: null,
+        requests: null,
+        bytes: null,
+        estimate: 'unknown',
+        note:
+          input.deltas === 'never'
+            ? 'deltas disabled'
+            : strategy === 'delta-from'
+              ? 'no delta from a complete local commit'
+              : 'no from-scratch delta offered',
+      };
+    }
+    if (sb === null) {
+      return {
+        strategy,
+        available: true,
+        delta: d.name,
+        from: d.from,
+        requests: null,
+        bytes: null,
+        estimate: 'unknown',
+        note: 'superblock not fetched',
+      };
+    }
+    let requests = 1;
+    let bytes = sb.bytes.length;
+    let skipped = 0;
+    for (const p of sb.parts) {
+      if (p.objects.every((o) => has(o.type, o.checksum))) {
+        skipped++;
+        continue;
+      }
+      if (!sb.inlineParts.has(p.index)) requests++;
+      bytes += p.size;
+    }
+    const fallbacks = sb.fallbacks.filter((f) => !has(f.type, f.checksum));
+    requests += fallbacks.length;
+    bytes += fallbacks.reduce((n, f) => n + f.size, 0);
+    const note = `${sb.parts.length} parts (${skipped} skippable), ${fallbacks.length} fallback objects`;
+    return { strategy, available: true, delta: d.name, from: d.from, requests, bytes, estimate: 'exact', note };
+  };
+
+  // Price the alternatives. A from-revision delta is fetched when it exists; the scratch delta
+  // when it is the only delta, when asked for a full plan, or when it may beat the alternative.
+  let fromSb: Sb | null = null;
+  let scratchSb: Sb | null = null;
+  if (fromDelta !== null) fromSb = await fetchSb(fromDelta);
+  if (scratch !== null && (fromDelta === null || input.fullPlan)) scratchSb = await fetchSb(scratch);
+  let fromAlt = deltaAlternative('delta-from', fromDelta, fromSb);
+  if (scratch !== null && scratchSb === null && fromSb !== null) {
+    // Only worth a request when the from-delta is big compared with what the ref downloads.
+    const size = remote.refs().find((r) => r.commit === target)?.downloadSize ?? null;
+    if (size === null || (fromAlt.bytes ?? 0) > size / 2) scratchSb = await fetchSb(scratch);
+  }
+  fromAlt = deltaAlternative('delta-from', fromDelta, fromSb);
+  const scratchAlt = deltaAlternative('delta-scratch', scratch, scratchSb);
+  const objectsAlt = objectsAlternative(
+    remote,
+    target,
+    localCommits.length > 0,
+    scratchSb ?? fromSb,
+    has,
+    fromSb !== null && scratchSb === null,
+  );
+  const alternatives = [fromAlt, scratchAlt, objectsAlt];
+
+  let chosen: PlanAlternative;
+  let reason: string;
+  if (input.deltas === 'never') {
+    chosen = objectsAlt;
+    reason = 'static deltas disabled: fetching objects';
+  } else if (fromAlt.available && (!scratchAlt.available || cost(fromAlt) <= cost(scratchAlt))) {
+    chosen = fromAlt;
+    reason = `delta from local commit ${fromAlt.from} (the newest complete local commit a delta starts at)`;
+    if (scratchAlt.available && scratchAlt.bytes !== null)
+      reason += `; cheaper than the from-scratch delta (${fmt(fromAlt)} vs ${fmt(scratchAlt)})`;
+  } else if (scratchAlt.available && fromAlt.available) {
+    chosen = scratchAlt;
+    reason = `from-scratch delta is cheaper than the delta from ${fromAlt.from} (${fmt(scratchAlt)} vs ${fmt(fromAlt)})`;
+  } else if (scratchAlt.available) {
+    if (localCommits.length > 0 && cost(objectsAlt) < cost(scratchAlt)) {
+      chosen = objectsAlt;
+      reason = `few objects are missing: fetching them (${fmt(objectsAlt)}) beats the from-scratch delta (${fmt(scratchAlt)})`;
+    } else {
+      chosen = scratchAlt;
+      reason =
+        localCommits.length > 0
+          ? `no delta from a local commit; the from-scratch delta (${fmt(scratchAlt)}) beats fetching the missing objects (${fmt(objectsAlt)})`
+          : 'no local commit: from-scratch delta';
+    }
+  } else {
+    if (input.deltas === 'require') {
+      throw new FlathubFetchError(ErrorCodes.NOT_FOUND, `no static delta to ${target} at ${remote.url} (deltas required)`, {
+        what: `static delta to ${target}`,
+        url: remote.http.resolve(deltaSuperblockPath(null, target)).href,
+      });
+    }
+    chosen = objectsAlt;
+    reason =
+      offered.length > 0
+        ? 'no usable delta (none from a complete local commit, none from scratch): fetching objects'
+        : 'the remote offers no static delta to this commit: fetching objects';
+  }
+  const digest = chosen.delta === null ? null : (offered.find((d) => d.name === chosen.delta)?.digest ?? null);
+  return {
+    plan: { ...base, superblockDigest: digest, strategy: chosen.strategy, reason, chosen, alternatives, localCommits },
+    superblocks,
+  };
+}
+
+function fmt(a: PlanAlternative): string {
+  return `${a.requests ?? '?'} requests, ${a.bytes ?? '?'} bytes`;
+}
+
+/**
+ * Per-object cost. With a superblock at hand (from scratch: every object of the target; from a
+ * revision: the objects new since it) the missing objects are counted exactly and their bytes
+ * approximated by the delta's compressed sizes; without one only the commit is known.
+ */
+function objectsAlternative(
+  remote: Remote,
+  target: Checksum,
+  hasLocal: boolean,
+  sb: Sb | null,
+  has: (type: ObjectType, c: Checksum) => boolean,
+  partialList: boolean,
+): PlanAlternative {
+  const ref = remote.refs().find((r) => r.commit === target);
+  if (sb === null) {
+    return {
+      strategy: 'objects',
+      available: true,
+      delta: null,
+      from: null,
+      requests: null,
+      bytes: ref?.downloadSize ?? null,
+      estimate: 'unknown',
+      note: `object count unknown until the tree is walked${ref?.downloadSize ? '; bytes from the summary’s download size' : ''}`,
+    };
+  }
+  let missing = 2; // commit + commitmeta probe
+  let bytes = 0;
+  for (const p of sb.parts) {
+    const miss = p.objects.filter((o) => !has(o.type, o.checksum)).length;
+    missing += miss;
+    // Loose objects are deflate, not xz: a little bigger than their share of the part.
+    if (p.objects.length > 0) bytes += Math.round((p.size * miss * 1.3) / p.objects.length);
+  }
+  for (const f of sb.fallbacks) {
+    if (!has(f.type, f.checksum)) {
+      missing++;
+      bytes += f.size;
+    }
+  }
+  return {
+    strategy: 'objects',
+    available: true,
+    delta: null,
+    from: null,
+    requests: missing,
+    bytes,
+    estimate: partialList || !hasLocal ? 'approximate' : 'approximate',
+    note: partialList
+      ? 'objects new since the delta’s source commit (others assumed present)'
+      : 'objects listed by the from-scratch superblock that are missing locally',
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * A small pool of worker threads for the CPU-heavy part of content objects (deflate, inflate,
+ * SHA-256), so that it overlaps network and disk I/O instead of blocking the event loop.
+ *
+ * Workers are spawned on demand up to `size`, kept while the pool lives, and unref'd while
+ * idle (an idle pool never keeps the process alive). A worker that dies fails only its own
+ * job; the next job spawns a replacement. `close()` terminates every worker and fails queued
+ * jobs; the pool can be used again afterwards (it respawns lazily).
+ */
+import { Worker } from 'node:worker_threads';
+import createDebug from 'debug';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+import { CONTENT_WORKER_SOURCE } from './contentWorkerSource.js';
+
+const debug = createDebug('flathub-fetch:repo');
+
+export type WorkerRequest =
+  | { op: 'encode'; header: Uint8Array; content: Uint8Array; expected: string | null; compress: boolean; level: number }
+  | { op: 'inflate'; header: Uint8Array; payload: Uint8Array; size: number; keep: boolean };
+
+export type WorkerReply =
+  | { ok: true; checksum: string; data: Uint8Array | null }
+  | { ok: false; kind: 'too-large' | 'short' | 'zlib'; message: string; length?: number };
+
+interface Job {
+  id: number;
+  request: WorkerRequest;
+  transfer: ArrayBuffer[];
+  resolve(reply: WorkerReply): void;
+  reject(err: unknown): void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
+
+export class ContentWorkerPool {
+  readonly size: number;
+  #slots: Slot[] = [];
+  #queue: Job[] = [];
+  #nextId = 1;
+
+  constructor(size: number) {
+    this.size = Math.max(1, Math.floor(size));
+  }
+
+  /** Number of live worker threads (0 until the first job). */
+  get threads(): number {
+    return this.#slots.length;
+  }
+
+  /**
+   * Runs one request. Byte arrays in `request` are transferred when listed in `transfer`
+   * (the caller must not use them afterwards), otherwise copied.
+   */
+  run(request: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    return new Promise<WorkerReply>((resolve, reject) => {
+      this.#queue.push({ id: this.#nextId++, request, transfer, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    const slots = this.#slots;
+    const queued = this.#queue;
+    this.#slots = [];
+    this.#queue = [];
+    const closed = new FlathubFetchError(ErrorCodes.ABORTED, 'content worker pool closed', {});
+    for (const job of queued) job.reject(closed);
+    for (const s of slots) s.job?.reject(closed);
+    if (slots.length > 0) debug('terminating %d content worker(s)', slots.length);
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  #dispatch(): void {
+    while (this.#queue.length > 0) {
+      let slot = this.#slots.find((s) => s.job === null);
+      if (slot === undefined) {
+        if (this.#slots.length >= this.size) return;
+        slot = this.#spawn();
+      }
+      const job = this.#queue.shift() as Job;
+      slot.job = job;
+      slot.worker.ref();
+      try {
+        slot.worker.postMessage({ id: job.id, ...job.request }, job.transfer);
+      } catch (err) {
+        slot.job = null;
+        slot.worker.unref();
+        job.reject(err);
+      }
+    }
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(CONTENT_WORKER_SOURCE, { eval: true, name: 'flathub-fetch content' });
+    const slot: Slot = { worker, job: null };
+    worker.on('message', (msg: WorkerReply & { id: number }) => {
+      const job = slot.job;
+      if (job === null || job.id !== msg.id) return;
+      slot.job = null;
+      worker.unref();
+      const { id: _id, ...reply } = msg;
+      job.resolve(reply as WorkerReply);
+      this.#dispatch();
+    });
+    const fail = (err: unknown): void => {
+      const i = this.#slots.indexOf(slot);
+      if (i === -1) return;
+      this.#slots.splice(i, 1);
+      debug('content worker failed: %s', err instanceof Error ? err.message : String(err));
+      const job = slot.job;
+      slot.job = null;
+      job?.reject(err instanceof Error ? err : new Error(`content worker exited (${String(err)})`));
+      this.#dispatch();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`content worker exited with code ${code}`)));
+    this.#slots.push(slot);
+    debug('spawned content worker %d/%d', this.#slots.length, this.size);
+    return slot;
+  }
+}

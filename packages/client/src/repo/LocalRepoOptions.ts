@@ -1,0 +1,71 @@
+/** Options of a local repository: how objects are written and where the CPU work runs. */
+import { availableParallelism } from 'node:os';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+
+/**
+ * When written files are flushed to stable storage.
+ * - `'object'`: every object, ref, marker and config file is fsynced before it is renamed into
+ *   place, so no crash or power loss can leave a truncated object under `objects/`; the object
+ *   directories touched since the last ref write are fsynced before a ref is written or a
+ *   partial marker cleared, so a durable ref never points at objects a power loss could drop.
+ * - `'none'`: no fsync at all (scratch repositories, tests, or a caller that syncs itself).
+ *   A process crash still never leaves a half-written object (tmp + rename).
+ */
+export type FsyncPolicy = 'object' | 'none';
+
+export interface LocalRepoOptions {
+  /** See {@link FsyncPolicy}. @default 'object' */
+  fsync?: FsyncPolicy;
+  /**
+   * Worker threads that compress, inflate and hash content objects. Created on first use,
+   * terminated by `close()`. @default Math.min(2, os.availableParallelism())
+   */
+  workers?: number;
+  /**
+   * Content smaller than this (bytes, uncompressed) is deflated and hashed on the calling
+   * thread: below it, posting to a worker costs more main-thread time than the work itself.
+   * @default 4096
+   */
+  inlineDeflateBelow?: number;
+  /**
+   * `.filez` whose declared size is below this are inflated and hashed on the calling thread
+   * (inflating is ~3× cheaper than deflating, so the break-even is higher). @default 16384
+   */
+  inlineInflateBelow?: number;
+  /** zlib level for `.filez` written from content (ostree uses 6). @default 6 */
+  compressionLevel?: number;
+  /** Largest content object accepted, in bytes. @default 2 ** 32 */
+  maxObjectSize?: number;
+}
+
+export type ResolvedLocalRepoOptions = Required<LocalRepoOptions>;
+
+export function resolveLocalRepoOptions(options: LocalRepoOptions = {}): ResolvedLocalRepoOptions {
+  const o: ResolvedLocalRepoOptions = {
+    fsync: options.fsync ?? 'object',
+    workers: options.workers ?? Math.min(2, availableParallelism()),
+    inlineDeflateBelow: options.inlineDeflateBelow ?? 4096,
+    inlineInflateBelow: options.inlineInflateBelow ?? 16384,
+    compressionLevel: options.compressionLevel ?? 6,
+    maxObjectSize: options.maxObjectSize ?? 2 ** 32,
+  };
+  if (o.fsync !== 'object' && o.fsync !== 'none') invalid('fsync', o.fsync, "must be 'object' or 'none'");
+  if (!Number.isInteger(o.workers) || o.workers < 1) invalid('workers', o.workers, 'must be an integer >= 1');
+  if (!(o.inlineDeflateBelow >= 0)) invalid('inlineDeflateBelow', o.inlineDeflateBelow, 'must be >= 0');
+  if (!(o.inlineInflateBelow >= 0)) invalid('inlineInflateBelow', o.inlineInflateBelow, 'must be >= 0');
+  if (!Number.isInteger(o.compressionLevel) || o.compressionLevel < 0 || o.compressionLevel > 9) {
+    invalid('compressionLevel', o.compressionLevel, 'must be an integer 0..9');
+  }
+  if (!Number.isSafeInteger(o.maxObjectSize) || o.maxObjectSize < 0)
+    invalid('maxObjectSize', o.maxObjectSize, 'must be a safe integer >= 0');
+  return o;
+}
+
+function invalid(argument: string, value: unknown, reason: string): never {
+  throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `LocalRepo option ${argument}=${String(value)}: ${reason}`, {
+    argument,
+    value,
+    reason,
+  });
+}

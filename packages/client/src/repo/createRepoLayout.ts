@@ -1,0 +1,87 @@
+/**
+ * Creates the on-disk layout of an archive repository as `ostree init --mode=archive` does
+ * (checked against ostree 2022.7): `objects/ tmp/ tmp/cache/ refs/heads refs/remotes
+ * refs/mirrors state/ extensions/` and a `config` written last (atomically), so a directory
+ * with a `config` is always a complete repository.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+import { atomicWriteFile } from './atomicWriteFile.js';
+import { fsError } from './fsError.js';
+import { assertRefName } from './refPath.js';
+
+export interface RemoteConfig {
+  /** Remote name (one ref fragment: `[-._A-Za-z0-9]+`). */
+  name: string;
+  url: string;
+}
+
+export interface CreateRepoOptions {
+  /** Only archive (archive-z2) repositories can be written. @default 'archive' */
+  mode?: 'archive';
+  /** `core.collection-id`. @default undefined (none) */
+  collectionId?: string;
+  /** A `[remote "name"]` section with `url=` and `gpg-verify=false` (as `ostree remote add --no-gpg-verify`). */
+  remote?: RemoteConfig;
+}
+
+export const REPO_DIRS = [
+  'objects',
+  'tmp',
+  'tmp/cache',
+  'refs',
+  'refs/heads',
+  'refs/remotes',
+  'refs/mirrors',
+  'state',
+  'extensions',
+] as const;
+
+/** The `config` text ostree writes for these options. */
+export function repoConfigText(options: CreateRepoOptions = {}): string {
+  let text = '[core]\nrepo_version=1\nmode=archive-z2\n';
+  if (options.collectionId !== undefined) {
+    assertConfigValue('collectionId', options.collectionId);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(options.collectionId)) {
+      invalid('collectionId', options.collectionId, 'must be a reverse-DNS name (at least two dot-separated elements)');
+    }
+    text += `collection-id=${options.collectionId}\n`;
+  }
+  if (options.remote !== undefined) text += remoteSectionText(options.remote);
+  return text;
+}
+
+/** `\n[remote "name"]\nurl=…\ngpg-verify=false\n`, as `ostree remote add --no-gpg-verify` appends it. */
+export function remoteSectionText(remote: RemoteConfig): string {
+  assertRefName(remote.name, 'remote');
+  assertConfigValue('remote.url', remote.url);
+  return `\n[remote "${remote.name}"]\nurl=${remote.url}\ngpg-verify=false\n`;
+}
+
+export async function createRepoLayout(path: string, options: CreateRepoOptions = {}, fsync = true): Promise<void> {
+  if (options.mode !== undefined && options.mode !== 'archive') invalid('mode', options.mode, "only 'archive' repositories can be created");
+  const config = repoConfigText(options);
+  for (const d of ['', ...REPO_DIRS]) {
+    const dir = join(path, d);
+    try {
+      await mkdir(dir, { recursive: d === '' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError('mkdir', dir, err);
+    }
+  }
+  await atomicWriteFile(join(path, 'config'), [new TextEncoder().encode(config)], { tmpDir: join(path, 'tmp'), fsync });
+}
+
+function assertConfigValue(argument: string, value: string): void {
+  if (value.length === 0 || /[\n\r\0]/.test(value) || value !== value.trim()) invalid(argument, value, 'must be a non-empty single line');
+}
+
+function invalid(argument: string, value: unknown, reason: string): never {
+  throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `create repository: ${argument} ${JSON.stringify(value)} ${reason}`, {
+    argument,
+    value,
+    reason,
+  });
+}

@@ -1,0 +1,472 @@
+/**
+ * The write side of LocalRepo on temp directories, fed with every object of the committed
+ * `archive` fixture repository (made by the real ostree): layout, verified atomic writes,
+ * refusal of corrupt bytes (nothing in objects/, nothing left in tmp/), the object index,
+ * concurrent writes of one object, inline vs worker parity, partial markers and refs.
+ */
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { isFlathubFetchError } from '../src/errors/FlathubFetchError.js';
+import type { Checksum } from '../src/formats/checksum.js';
+import { encodeFilezHeader, type FileInfo, S_IFREG } from '../src/formats/FileHeader.js';
+import { readFilez } from '../src/formats/Filez.js';
+import { ObjectType } from '../src/formats/ObjectType.js';
+import { objectPath } from '../src/formats/paths.js';
+import { LocalRepo, type LocalRepoOptions, listTree, REPO_DIRS, repoConfigText } from '../src/repo/index.js';
+import { COMMITTED_FIXTURES } from '../../../test/support/fixtures.js';
+
+const FIXTURE = join(COMMITTED_FIXTURES, 'repos', 'archive');
+const EXT: Record<string, ObjectType> = {
+  commit: ObjectType.COMMIT,
+  dirtree: ObjectType.DIR_TREE,
+  dirmeta: ObjectType.DIR_META,
+  commitmeta: ObjectType.COMMIT_META,
+  filez: ObjectType.FILE,
+};
+
+interface FixtureObject {
+  type: ObjectType;
+  checksum: Checksum;
+  bytes: Uint8Array;
+}
+
+async function fixtureObjects(repo: string): Promise<FixtureObject[]> {
+  const out: FixtureObject[] = [];
+  for (const d of (await readdir(join(repo, 'objects'))).sort()) {
+    for (const f of (await readdir(join(repo, 'objects', d))).sort()) {
+      const [rest, ext] = f.split('.') as [string, string];
+      const type = EXT[ext];
+      if (type === undefined) throw new Error(`unexpected object ${f}`);
+      out.push({ type, checksum: d + rest, bytes: new Uint8Array(await readFile(join(repo, 'objects', d, f))) });
+    }
+  }
+  return out;
+}
+
+let root: string;
+let objects: FixtureObject[];
+let heads: Map<string, Checksum>;
+let n = 0;
+const fresh = async (options: LocalRepoOptions = {}) => LocalRepo.create(join(root, `repo-${n++}`), { fsync: 'none', ...options });
+const tmpEntries = async (repo: LocalRepo) => (await readdir(join(repo.path, 'tmp'))).filter((e) => e !== 'cache');
+/** Byte equality without vitest's element-by-element deep equality (slow on megabytes). */
+const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'ff-repo-write-'));
+  objects = await fixtureObjects(FIXTURE);
+  heads = await (await LocalRepo.open(FIXTURE)).listRefs();
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const byType = (t: ObjectType) => objects.filter((o) => o.type === t);
+/** A content object of at least `min` bytes (worker path) or below `max` (inline path). */
+const content = (pred: (size: number) => boolean) => {
+  for (const o of byType(ObjectType.FILE)) {
+    const f = readFilez(o.bytes);
+    if ((f.info.mode & 0o170000) === S_IFREG && pred(f.info.size)) return { ...o, ...f };
+  }
+  throw new Error('no such fixture object');
+};
+
+describe('create / open', () => {
+  test('layout and config are those of `ostree init --mode=archive` (+ `remote add --no-gpg-verify`)', async () => {
+    const repo = await fresh();
+    for (const d of REPO_DIRS) expect((await stat(join(repo.path, d))).isDirectory(), d).toBe(true);
+    expect(await readFile(join(repo.path, 'config'), 'utf8')).toBe('[core]\nrepo_version=1\nmode=archive-z2\n');
+    expect(repo.mode).toBe('archive');
+    expect(repoConfigText({ collectionId: 'org.example.Repo', remote: { name: 'origin', url: 'https://example.com/repo' } })).toBe(
+      '[core]\nrepo_version=1\nmode=archive-z2\ncollection-id=org.example.Repo\n\n[remote "origin"]\nurl=https://example.com/repo\ngpg-verify=false\n',
+    );
+    await expect(LocalRepo.create(repo.path)).rejects.toMatchObject({ code: 'ERR_PATH_CONFLICT' });
+    await expect(LocalRepo.open(join(root, 'nothing-here'))).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+    expect(() => repoConfigText({ collectionId: 'nodots' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => repoConfigText({ remote: { name: '../x', url: 'u' } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+
+  test('openOrCreate creates once, then opens; adds a missing remote, refuses a different URL', async () => {
+    const path = join(root, `ooc-${n++}`);
+    const a = await LocalRepo.openOrCreate(path, { mode: 'archive', fsync: 'none' });
+    expect(a.mode).toBe('archive');
+    const b = await LocalRepo.openOrCreate(path, { mode: 'archive', remote: { name: 'flathub', url: 'https://dl.flathub.org/repo/' } });
+    expect(b.config.get('remote "flathub"')?.get('url')).toBe('https://dl.flathub.org/repo/');
+    expect(b.config.get('remote "flathub"')?.get('gpg-verify')).toBe('false');
+    const text = await readFile(join(path, 'config'), 'utf8');
+    await LocalRepo.openOrCreate(path, { remote: { name: 'flathub', url: 'https://dl.flathub.org/repo/' } });
+    expect(await readFile(join(path, 'config'), 'utf8')).toBe(text);
+    await expect(LocalRepo.openOrCreate(path, { remote: { name: 'flathub', url: 'https://elsewhere/' } })).rejects.toMatchObject({
+      code: 'ERR_PATH_CONFLICT',
+    });
+    expect(await tmpEntries(b)).toEqual([]);
+  });
+
+  test('maxObjectSize: a larger declared size is ERR_SIZE_LIMIT (a policy limit, not corruption)', async () => {
+    const repo = await fresh({ maxObjectSize: 1000 });
+    const big = content((s) => s > 1000);
+    await expect(repo.writeFilez(big.checksum, big.bytes)).rejects.toMatchObject({ code: 'ERR_SIZE_LIMIT' });
+    expect(await tmpEntries(repo)).toEqual([]);
+  });
+
+  test('options are validated', async () => {
+    await expect(fresh({ workers: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(fresh({ fsync: 'sometimes' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+});
+
+describe('writing every object of the fixture', () => {
+  test('as fetched (writeMetadata, writeFilez, writeCommitMeta): byte-identical objects, every commit verifies', async () => {
+    const repo = await fresh({ fsync: 'object' });
+    try {
+      const results = await Promise.all(
+        objects.map((o) =>
+          o.type === ObjectType.FILE
+            ? repo.writeFilez(o.checksum, o.bytes)
+            : o.type === ObjectType.COMMIT_META
+              ? repo.writeCommitMeta(o.checksum, o.bytes).then(() => true)
+              : repo.writeMetadata(o.type, o.checksum, o.bytes),
+        ),
+      );
+      expect(results.every((r) => r)).toBe(true);
+      for (const o of objects) {
+        expect(sameBytes(await readFile(join(repo.path, objectPath(o.checksum, o.type))), o.bytes), o.checksum).toBe(true);
+      }
+      for (const [ref, c] of heads) {
+        await repo.writeRef(ref, c);
+        const v = await repo.verifyCommit(c);
+        expect(v, ref).toMatchObject({ ok: true, missing: [], corrupt: [], partial: false });
+      }
+      expect(await repo.listRefs()).toEqual(heads);
+      expect(await tmpEntries(repo)).toEqual([]);
+      // A second write of any object is a no-op.
+      const again = await Promise.all(
+        objects.slice(0, 10).map((o) => (o.type === ObjectType.FILE ? repo.writeFilez(o.checksum, o.bytes) : false)),
+      );
+      expect(again.every((r) => r === false)).toBe(true);
+    } finally {
+      await repo.close();
+    }
+  });
+
+  test('from content (writeContent after readFilez): our own deflate output reads back to the same trees', async () => {
+    const repo = await fresh();
+    const fixture = await LocalRepo.open(FIXTURE);
+    try {
+      for (const o of objects) {
+        if (o.type === ObjectType.FILE) {
+          const { info, content } = readFilez(o.bytes);
+          expect(await repo.writeContent(o.checksum, info, content)).toBe(true);
+        } else if (o.type === ObjectType.COMMIT_META) await repo.writeCommitMeta(o.checksum, o.bytes);
+        else expect(await repo.writeMetadata(o.type, o.checksum, o.bytes)).toBe(true);
+      }
+      expect(repo.workerThreads).toBeGreaterThan(0);
+      for (const o of byType(ObjectType.FILE)) {
+        const ours = readFilez(new Uint8Array(await readFile(join(repo.path, objectPath(o.checksum, o.type)))));
+        const theirs = readFilez(o.bytes);
+        expect(ours.info).toEqual(theirs.info);
+        expect(sameBytes(ours.content, theirs.content), o.checksum).toBe(true);
+      }
+      for (const c of heads.values()) {
+        expect((await repo.verifyCommit(c)).ok).toBe(true);
+        const a: unknown[] = [];
+        const b: unknown[] = [];
+        for await (const e of listTree(repo, c)) a.push(e);
+        for await (const e of listTree(fixture, c)) b.push(e);
+        expect(a).toEqual(b);
+      }
+      expect(await tmpEntries(repo)).toEqual([]);
+    } finally {
+      await repo.close();
+      await fixture.close();
+      expect(repo.workerThreads).toBe(0);
+    }
+  });
+
+  test('inline and worker paths produce identical .filez bytes and identical errors', async () => {
+    const inline = await fresh({ inlineDeflateBelow: Number.POSITIVE_INFINITY, inlineInflateBelow: Number.POSITIVE_INFINITY });
+    const worker = await fresh({ inlineDeflateBelow: 0, inlineInflateBelow: 0, workers: 2 });
+    try {
+      for (const o of byType(ObjectType.FILE)) {
+        const { info, content } = readFilez(o.bytes);
+        await inline.writeContent(o.checksum, info, content);
+        await worker.writeContent(o.checksum, info, content);
+        const p = objectPath(o.checksum, o.type);
+        expect(sameBytes(await readFile(join(worker.path, p)), await readFile(join(inline.path, p))), o.checksum).toBe(true);
+      }
+      expect(inline.workerThreads).toBe(0);
+      expect(worker.workerThreads).toBeGreaterThanOrEqual(1);
+      expect(worker.workerThreads).toBeLessThanOrEqual(2);
+      const big = content((s) => s > 100_000);
+      const bad = big.bytes.slice();
+      bad[bad.length - 10] = (bad[bad.length - 10] as number) ^ 0x55;
+      const errs = await Promise.all(
+        [inline, worker].map((r) =>
+          r.writeFilez(big.checksum, bad).then(
+            () => null,
+            (e: unknown) => `${(e as { code: string }).code} ${(e as { cause?: { code?: string } }).cause?.code}`,
+          ),
+        ),
+      );
+      expect(errs[0]).not.toBeNull();
+      expect(errs[1]).toBe(errs[0]);
+    } finally {
+      await inline.close();
+      await worker.close();
+    }
+  });
+});
+
+describe('caller-owned bytes', () => {
+  test('Node Buffers (views, pooled slabs) passed to the worker path are never detached or altered', async () => {
+    const repo = await fresh({ inlineDeflateBelow: 0, inlineInflateBelow: 0 });
+    try {
+      const big = content((s) => s > 100_000);
+      // A Buffer that is a view into a larger ArrayBuffer (as HTTP bodies and delta payloads are).
+      const slab = Buffer.alloc(big.bytes.length + 64, 0x7a);
+      big.bytes.forEach((b, i) => {
+        slab[32 + i] = b;
+      });
+      const filez = slab.subarray(32, 32 + big.bytes.length);
+      const before = Buffer.from(filez);
+      expect(await repo.writeFilez(big.checksum, filez)).toBe(true);
+      expect(filez.length).toBe(before.length);
+      expect(filez.equals(before)).toBe(true);
+      expect(sameBytes(await readFile(join(repo.path, objectPath(big.checksum, ObjectType.FILE))), before)).toBe(true);
+
+      const small = content((s) => s > 30 && s < 4000);
+      const pooled = Buffer.from(small.content); // small Buffers come from the shared pool
+      const other = Buffer.from('untouched pool neighbour');
+      const repo2 = await fresh({ inlineDeflateBelow: 0, inlineInflateBelow: 0 });
+      expect(await repo2.writeContent(small.checksum, small.info, pooled)).toBe(true);
+      expect(sameBytes(pooled, small.content)).toBe(true);
+      expect(other.toString()).toBe('untouched pool neighbour');
+      expect(sameBytes((await repo2.readContent(small.checksum)).content, small.content)).toBe(true);
+      await repo2.close();
+    } finally {
+      await repo.close();
+    }
+  });
+});
+
+describe('refusing bad bytes', () => {
+  let repo: LocalRepo;
+  beforeAll(async () => {
+    repo = await fresh();
+  });
+  afterAll(async () => repo.close());
+
+  const flip = (b: Uint8Array, at: number) => {
+    const c = b.slice();
+    const i = at < 0 ? c.length + at : at;
+    c[i] = (c[i] as number) ^ 0x01;
+    return c;
+  };
+  /** The write fails with one of `codes`, and leaves nothing in objects/ or tmp/. */
+  const refused = async (write: Promise<unknown>, type: ObjectType, checksum: Checksum, codes: string[]) => {
+    const err = await write.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isFlathubFetchError(err), String(err)).toBe(true);
+    expect(codes).toContain((err as { code: string }).code);
+    expect(await exists(join(repo.path, objectPath(checksum, type)))).toBe(false);
+    expect(await tmpEntries(repo)).toEqual([]);
+  };
+
+  test('metadata: flipped byte → ERR_CHECKSUM_MISMATCH; right hash, wrong type → a decode error', async () => {
+    for (const t of [ObjectType.COMMIT, ObjectType.DIR_TREE, ObjectType.DIR_META]) {
+      const o = byType(t)[0] as FixtureObject;
+      await refused(repo.writeMetadata(t, o.checksum, flip(o.bytes, 3)), t, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
+      await refused(repo.writeMetadata(t, o.checksum, o.bytes.subarray(1)), t, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
+    }
+    const tree = byType(ObjectType.DIR_TREE).find((o) => o.bytes.length > 40) as FixtureObject;
+    await refused(repo.writeMetadata(ObjectType.COMMIT, tree.checksum, tree.bytes), ObjectType.COMMIT, tree.checksum, [
+      'ERR_GVARIANT_MALFORMED',
+      'ERR_GVARIANT_TRUNCATED',
+      'ERR_FORMAT',
+      'ERR_BAD_CHECKSUM',
+    ]);
+    const commit = byType(ObjectType.COMMIT)[0] as FixtureObject;
+    await refused(repo.writeMetadata(ObjectType.DIR_META, commit.checksum, commit.bytes), ObjectType.DIR_META, commit.checksum, [
+      'ERR_GVARIANT_MALFORMED',
+      'ERR_GVARIANT_TRUNCATED',
+      'ERR_FORMAT',
+    ]);
+    await expect(repo.writeMetadata(ObjectType.COMMIT, 'xyz', commit.bytes)).rejects.toMatchObject({ code: 'ERR_BAD_CHECKSUM' });
+    await expect(repo.writeCommitMeta(commit.checksum, new Uint8Array([1, 2, 3]))).rejects.toMatchObject({
+      code: expect.stringMatching(/^ERR_GVARIANT/),
+    });
+  });
+
+  for (const [label, pred] of [
+    ['small (inline)', (s: number) => s > 100 && s < 4096],
+    ['large (worker)', (s: number) => s > 100_000],
+  ] as const) {
+    test(`content, ${label}: corrupt, truncated, misnamed and bomb .filez; wrong content or mode`, async () => {
+      const o = content(pred);
+      const other = content((s) => s !== o.info.size && s > 0);
+      // Every kind of corrupt .filez is "not this object", whatever the decoder tripped on.
+      const mismatch = ['ERR_CHECKSUM_MISMATCH'];
+      await refused(repo.writeFilez(o.checksum, flip(o.bytes, -5)), ObjectType.FILE, o.checksum, mismatch);
+      await refused(repo.writeFilez(o.checksum, flip(o.bytes, 2)), ObjectType.FILE, o.checksum, mismatch);
+      await refused(
+        repo.writeFilez(o.checksum, o.bytes.subarray(0, Math.floor(o.bytes.length / 2))),
+        ObjectType.FILE,
+        o.checksum,
+        mismatch,
+      );
+      await refused(repo.writeFilez(o.checksum, o.bytes.subarray(0, 5)), ObjectType.FILE, o.checksum, mismatch);
+      await refused(repo.writeFilez(o.checksum, other.bytes), ObjectType.FILE, o.checksum, mismatch);
+      // Header says size bytes; the deflate stream holds 64× more: refused without inflating it all.
+      const bomb = Buffer.concat([encodeFilezHeader(o.info), deflateRawSync(Buffer.alloc(o.info.size * 64, 0x61))]);
+      await refused(repo.writeFilez(o.checksum, bomb), ObjectType.FILE, o.checksum, mismatch);
+      await expect(repo.writeFilez(o.checksum, bomb)).rejects.toMatchObject({ cause: { code: 'ERR_SIZE_LIMIT' } });
+      await refused(repo.writeContent(o.checksum, o.info, flip(o.content, 7)), ObjectType.FILE, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
+      const chmod: FileInfo = { ...o.info, mode: o.info.mode ^ 0o111 };
+      await refused(repo.writeContent(o.checksum, chmod, o.content), ObjectType.FILE, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
+      await refused(repo.writeContent(o.checksum, { ...o.info, size: o.info.size + 1 }, o.content), ObjectType.FILE, o.checksum, [
+        'ERR_INVALID_ARGUMENT',
+      ]);
+      // And the genuine bytes are then accepted.
+      expect(await repo.writeFilez(o.checksum, o.bytes)).toBe(true);
+      await expect(repo.writeContent(o.checksum, o.info, flip(o.content, 7))).rejects.toMatchObject({ code: 'ERR_CHECKSUM_MISMATCH' });
+    });
+  }
+});
+
+describe('presence and concurrency', () => {
+  test('object index: hasCached needs loadObjectIndex, then answers synchronously and follows writes', async () => {
+    const writer = await fresh();
+    const meta = objects.filter((o) => o.type !== ObjectType.FILE && o.type !== ObjectType.COMMIT_META);
+    for (const o of meta) await writer.writeMetadata(o.type, o.checksum, o.bytes);
+    const reader = await LocalRepo.open(writer.path);
+    const first = meta[0] as FixtureObject;
+    expect(() => reader.hasCached(first.type, first.checksum)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    const index = await reader.loadObjectIndex();
+    expect(index.size).toBe(meta.length);
+    expect(await reader.loadObjectIndex()).toBe(index);
+    for (const o of meta) expect(reader.hasCached(o.type, o.checksum)).toBe(true);
+    expect([...index].every((k) => /^[0-9a-f]{64}\.(commit|dirtree|dirmeta)$/.test(k))).toBe(true);
+    const f = byType(ObjectType.FILE)[0] as FixtureObject;
+    expect(reader.hasCached(ObjectType.FILE, f.checksum)).toBe(false);
+    expect(await reader.has(ObjectType.FILE, f.checksum)).toBe(false);
+    await reader.writeFilez(f.checksum, f.bytes);
+    expect(reader.hasCached(ObjectType.FILE, f.checksum)).toBe(true);
+    expect(index.has(`${f.checksum}.filez`)).toBe(true);
+    expect(await writer.has(ObjectType.FILE, f.checksum)).toBe(true);
+    await reader.close();
+  });
+
+  test('concurrent writes of one object: one stores it, the rest are no-ops; two instances race safely', async () => {
+    const repo = await fresh();
+    const big = content((s) => s > 100_000);
+    const tree = byType(ObjectType.DIR_TREE)[0] as FixtureObject;
+    const results = await Promise.all([
+      repo.writeFilez(big.checksum, big.bytes),
+      repo.writeContent(big.checksum, big.info, big.content),
+      repo.writeFilez(big.checksum, big.bytes),
+      repo.writeContent(big.checksum, big.info, big.content),
+      repo.writeMetadata(tree.type, tree.checksum, tree.bytes),
+      repo.writeMetadata(tree.type, tree.checksum, tree.bytes),
+    ]);
+    expect(results.slice(0, 4).filter((r) => r)).toHaveLength(1);
+    expect(results.slice(4).filter((r) => r)).toHaveLength(1);
+    expect(await readdir(join(repo.path, 'objects', big.checksum.slice(0, 2)))).toContain(`${big.checksum.slice(2)}.filez`);
+    expect(sameBytes((await repo.readContent(big.checksum)).content, big.content)).toBe(true);
+
+    const other = await LocalRepo.open(repo.path);
+    const all = byType(ObjectType.FILE);
+    await Promise.all(all.flatMap((o) => [repo.writeFilez(o.checksum, o.bytes), other.writeFilez(o.checksum, o.bytes)]));
+    for (const o of all) expect((await other.verifyContent(o.checksum)).size).toBe(readFilez(o.bytes).info.size);
+    expect(await tmpEntries(repo)).toEqual([]);
+    await Promise.all([repo.close(), other.close()]);
+  });
+});
+
+describe('close()', () => {
+  test('waits for writes already started, then stops the workers; the repository stays usable', async () => {
+    const repo = await fresh({ inlineInflateBelow: 0 });
+    const files = byType(ObjectType.FILE);
+    const writes = files.map((o) => repo.writeFilez(o.checksum, o.bytes));
+    await repo.close();
+    expect(repo.workerThreads).toBe(0);
+    const settled = await Promise.allSettled(writes);
+    expect(settled.every((r) => r.status === 'fulfilled')).toBe(true);
+    await repo.loadObjectIndex();
+    for (const o of files) expect(repo.hasCached(ObjectType.FILE, o.checksum)).toBe(true);
+    const big = content((s) => s > 100_000);
+    expect((await repo.verifyContent(big.checksum)).size).toBe(big.info.size);
+    await repo.close();
+  });
+});
+
+describe('partial commits and refs', () => {
+  test('markPartial / isPartial / clearPartial use state/<commit>.commitpartial', async () => {
+    const repo = await fresh({ fsync: 'object' });
+    const c = [...heads.values()][0] as Checksum;
+    expect(await repo.isPartial(c)).toBe(false);
+    await repo.markPartial(c);
+    expect(await repo.isPartial(c)).toBe(true);
+    expect((await stat(join(repo.path, 'state', `${c}.commitpartial`))).size).toBe(0);
+    await repo.clearPartial(c);
+    await repo.clearPartial(c);
+    expect(await repo.isPartial(c)).toBe(false);
+    expect(await readdir(join(repo.path, 'state'))).toEqual([]);
+  });
+
+  test('writeRef / readRef / listRefs, local and per remote; bad names refused', async () => {
+    const repo = await fresh();
+    const [a, b] = [...heads.values()] as [Checksum, Checksum];
+    await repo.writeRef('app/org.example.Hello/x86_64/stable', a);
+    await repo.writeRef('app/org.example.Hello/x86_64/stable', b, { remote: 'origin' });
+    await repo.writeRef('app/org.example.Hello/x86_64/stable', a);
+    expect(await readFile(join(repo.path, 'refs/heads/app/org.example.Hello/x86_64/stable'), 'utf8')).toBe(`${a}\n`);
+    expect(await readFile(join(repo.path, 'refs/remotes/origin/app/org.example.Hello/x86_64/stable'), 'utf8')).toBe(`${b}\n`);
+    expect(await repo.readRef('app/org.example.Hello/x86_64/stable')).toBe(a);
+    expect(await repo.readRef('app/org.example.Hello/x86_64/stable', { remote: 'origin' })).toBe(b);
+    expect(await repo.readRef('nope')).toBeNull();
+    expect(await repo.resolveRef('app/org.example.Hello/x86_64/stable')).toBe(a);
+    expect(await repo.resolveRef('origin:app/org.example.Hello/x86_64/stable')).toBe(b);
+    expect(await repo.resolveRef(b.toUpperCase())).toBe(b);
+    await repo.writeRef('only/remote', b, { remote: 'origin' });
+    expect(await repo.resolveRef('only/remote')).toBe(b);
+    await expect(repo.resolveRef('nope')).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+    await repo.writeRef('only/remote', a, { remote: 'other' });
+    await expect(repo.resolveRef('only/remote')).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(await repo.listRefs()).toEqual(
+      new Map([
+        ['app/org.example.Hello/x86_64/stable', a],
+        ['origin:app/org.example.Hello/x86_64/stable', b],
+        ['origin:only/remote', b],
+        ['other:only/remote', a],
+      ]),
+    );
+    for (const bad of ['', '..', 'a/../../x', '/abs', 'a//b', 'a/', 'sp ace', 'a\nb']) {
+      await expect(repo.writeRef(bad, a), bad).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    }
+    for (const bad of ['..', 'a/b', '']) {
+      await expect(repo.writeRef('x', a, { remote: bad }), bad).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    }
+    await expect(repo.writeRef('x', 'not-a-checksum')).rejects.toMatchObject({ code: 'ERR_BAD_CHECKSUM' });
+    expect(await tmpEntries(repo)).toEqual([]);
+  });
+
+  test('writing to a non-archive repository is refused', async () => {
+    const path = join(root, `bare-${n++}`);
+    await LocalRepo.create(path, { fsync: 'none' });
+    await writeFile(join(path, 'config'), '[core]\nrepo_version=1\nmode=bare\n');
+    const repo = await LocalRepo.open(path);
+    const o = byType(ObjectType.DIR_META)[0] as FixtureObject;
+    await expect(repo.writeMetadata(o.type, o.checksum, o.bytes)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(LocalRepo.openOrCreate(path, { mode: 'archive' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+});

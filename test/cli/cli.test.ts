@@ -1,0 +1,149 @@
+/**
+ * End-to-end: the built `flathub-fetch` bin against fixture repositories served by nginx (and
+ * the embedded sample via `demo`), with and without --json, asserting output content.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
+import { type NginxServer, startNginx } from '../support/nginx.js';
+import { checkout, copyRepo, treeManifest } from '../support/ostree.js';
+import { describeWithTools } from '../support/tools.js';
+
+const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
+const set = fixtureSets().at(-1);
+if (set === undefined) throw new Error('no fixtures');
+const m = set.manifest.repos;
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('--help lists every command; each command has --help with usage and examples', () => {
+  const top = run(['--help']);
+  expect(top.code).toBe(0);
+  for (const c of ['refs', 'deltas', 'pull', 'checkout', 'demo']) {
+    expect(top.stdout).toContain(`  ${c} `);
+    const h = run([c, '--help']);
+    expect(h.code, c).toBe(0);
+    expect(h.stdout).toMatch(new RegExp(`^Usage: flathub-fetch ${c}`));
+    expect(h.stdout).toContain('Example');
+  }
+  expect(top.stdout).toContain('Exit codes: 0 ok, 1 failure, 2 usage error, 3 verification failure');
+});
+
+test('usage errors exit 2 with one line', () => {
+  const r = run(['nope']);
+  expect(r.code).toBe(2);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  const bad = run(['refs', '--bogus']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("Unknown option '--bogus'");
+  const remote = run(['refs', './does-not-exist.flatpakrepo']);
+  expect(remote.code).toBe(2);
+  expect(remote.stderr).toContain('does-not-exist.flatpakrepo');
+});
+
+test('an unreachable remote fails with exit 1 and one line naming the URL and cause', () => {
+  const r = run(['refs', 'http://127.0.0.1:9/repo/']);
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim()).toMatch(
+    /^flathub-fetch refs: GET http:\/\/127\.0\.0\.1:9\/repo\/config: connection refused \(ECONNREFUSED\) \(after 6 attempts\)$/,
+  );
+});
+
+test('demo serves the embedded sample and shows its refs and deltas', () => {
+  const human = run(['demo']);
+  expect(human.code).toBe(0);
+  expect(human.stdout).toContain('app/org.example.Hello/x86_64/stable');
+  expect(human.stdout).toContain('scratch');
+  expect(human.stdout).toMatch(/Static deltas/);
+  const json = JSON.parse(run(['demo', '--json']).stdout);
+  expect(json.refs.summarySource).toBe('summary.idx');
+  expect(json.refs.refs.length).toBeGreaterThan(0);
+  expect(json.deltas.deltas.some((d: { from: string | null }) => d.from === null)).toBe(true);
+  expect(json.deltas.deltas.every((d: { error: string | null; parts: number }) => d.error === null && d.parts >= 1)).toBe(true);
+});
+
+describeWithTools(['nginx', 'ostree'], 'CLI against nginx-served fixtures', () => {
+  let nginx: NginxServer;
+  beforeAll(async () => {
+    nginx = await startNginx(`${set.root}/repos`);
+  });
+  afterAll(async () => nginx?.stop());
+
+  test('refs: table and --json list what ostree rev-parse says', () => {
+    const url = `${nginx.url}archive/`;
+    const human = run(['refs', url]);
+    expect(human.code).toBe(0);
+    for (const [ref, commit] of Object.entries(m.archive?.heads ?? {}))
+      expect(human.stdout).toMatch(new RegExp(`^${ref} +${commit.slice(0, 12)} `, 'm'));
+    const json = JSON.parse(run(['refs', url, '--json']).stdout);
+    expect(Object.fromEntries(json.refs.map((r: { name: string; commit: string }) => [r.name, r.commit]))).toEqual(m.archive?.heads);
+    const glob = JSON.parse(run(['refs', url, 'runtime/*', '--json']).stdout);
+    expect(glob.refs.map((r: { name: string }) => r.name)).toEqual(['runtime/org.example.Platform/x86_64/1']);
+  });
+
+  test('deltas --json: every delta with its parts and fallbacks as the superblock says', () => {
+    const json = JSON.parse(run(['deltas', `${nginx.url}archive/`, '--json']).stdout);
+    const expected = new Map(m.archive?.deltas.map((d) => [d.name, d]));
+    expect(json.deltas.length).toBe(expected.size);
+    for (const d of json.deltas) {
+      const e = expected.get(d.name);
+      expect(e, d.name).toBeDefined();
+      expect(d.parts).toBe(e?.parts);
+      expect(d.fallbacks).toBe(e?.fallback_count);
+      expect(d.error).toBeNull();
+    }
+    const swapped = JSON.parse(run(['deltas', `${nginx.url}archive-swapped/`, '--json']).stdout);
+    expect(swapped.deltas.every((d: { endianness: string }) => d.endianness.startsWith('big'))).toBe(true);
+  });
+
+  test('pull then checkout: table and --json output, files on disk equal the server tree', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffetch-cli-'));
+    try {
+      const repo = join(dir, 'repo');
+      const ref = 'app/org.example.Hello/x86_64/stable';
+      const head = m.archive?.heads[ref] as string;
+      const human = run(['pull', `${nginx.url}archive/`, ref, '--repo', repo]);
+      expect(human.code, human.stderr).toBe(0);
+      expect(human.stdout).toContain(`Pulled ${ref} → ${head.slice(0, 12)}`);
+      expect(human.stdout).toContain('strategy: delta-scratch');
+      expect(human.stdout).toMatch(/delta-part +\d+/);
+      const again = JSON.parse(run(['pull', `${nginx.url}archive/`, ref, '--repo', repo, '--json']).stdout);
+      expect(again.strategy).toBe('up-to-date');
+      expect(again.commit).toBe(head);
+      const objects = JSON.parse(
+        run(['pull', `${nginx.url}archive/`, ref, '--repo', join(dir, 'objects'), '--no-deltas', '--json']).stdout,
+      );
+      expect(objects.strategy).toBe('objects');
+      expect(objects.requests.byPurpose.file).toBeGreaterThan(0);
+      expect(objects.requests.byPurpose['delta-part']).toBeUndefined();
+      const co = run(['checkout', '--repo', repo, ref, join(dir, 'tree'), '--json']);
+      expect(co.code, co.stderr).toBe(0);
+      expect(JSON.parse(co.stdout)).toEqual({ repo, ref, commit: head, dest: join(dir, 'tree') });
+      expect(treeManifest(join(dir, 'tree'))).toEqual(treeManifest(checkout(copyRepo(set.repoPath('archive')), head)));
+      const missing = run(['pull', `${nginx.url}archive/`, 'app/nope/x86_64/stable', '--repo', repo]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+      expect(missing.stderr).toContain('refs/heads/app/nope/x86_64/stable');
+      expect(run(['pull', `${nginx.url}archive/`, ref]).code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('flatpak remote with --arch aarch64 reads that subsummary', () => {
+    const json = JSON.parse(run(['refs', `${nginx.url}flatpak/`, '--arch', 'aarch64', '--json']).stdout);
+    expect(json.arch).toBe('aarch64');
+    expect(json.refs.map((r: { name: string }) => r.name)).toContain('app/org.example.Hello/aarch64/stable');
+    expect(json.refs.some((r: { name: string }) => r.name.includes('x86_64'))).toBe(false);
+  });
+});

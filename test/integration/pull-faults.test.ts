@@ -1,0 +1,207 @@
+/**
+ * Pulls through a misbehaving server (RepoServer fault injection): transient 503s, resets
+ * mid-body, first-byte stalls and corrupt bodies are ridden through with correct content;
+ * persistent corruption fails with one clear line naming the object and URL, and nothing
+ * corrupt ever lands in objects/. Interrupted pulls resume without re-fetching verified objects.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { FlathubFetchError, isFlathubFetchError, pull, readFilez, contentChecksum, sha256Hex } from '../../packages/client/src/index.js';
+import { randomFaults, RepoServer } from '../../packages/client/src/testing/index.js';
+import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
+import { checkout, copyRepo, fsck, treeManifest } from '../support/ostree.js';
+import { describeWithTools } from '../support/tools.js';
+import { readFileSync } from 'node:fs';
+
+const set = fixtureSets().at(-1);
+if (set === undefined) throw new Error('no fixtures');
+const m = set.manifest.repos;
+const APP = 'app/org.example.Hello/x86_64/stable';
+const HEAD = m.archive?.heads[APP] as string;
+
+/** Every object file under objects/ verifies against its name. */
+function assertNoCorruptObjects(repo: string): number {
+  let n = 0;
+  const dir = join(repo, 'objects');
+  if (!existsSync(dir)) return 0;
+  for (const p of readdirSync(dir)) {
+    for (const f of readdirSync(join(dir, p))) {
+      const [rest, ext] = f.split('.') as [string, string];
+      const bytes = new Uint8Array(readFileSync(join(dir, p, f)));
+      if (ext === 'filez') {
+        const { info, content } = readFilez(bytes);
+        expect(contentChecksum(info, content), f).toBe(p + rest);
+      } else if (ext !== 'commitmeta') {
+        expect(sha256Hex(bytes), f).toBe(p + rest);
+      }
+      n++;
+    }
+  }
+  return n;
+}
+
+describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'ffetch-faults-'));
+  const serverRepo = copyRepo(set.repoPath('archive'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const expected = () => treeManifest(checkout(serverRepo, HEAD));
+
+  test('20% 503s, resets mid-body and first-byte stalls: the pull completes with correct content', async () => {
+    for (const deltas of ['prefer', 'never'] as const) {
+      const server = await RepoServer.start(set.repoPath('archive'), {
+        faults: randomFaults({ seed: 7, p503: 0.2, pReset: 0.05, pStall: 0.05, stallMs: 1200, maxFaultsPerPath: 2 }),
+      });
+      try {
+        const repo = join(tmp, `faults-${deltas}`);
+        const result = await pull({
+          url: server.url,
+          ref: APP,
+          repo,
+          deltas,
+          retries: 5,
+          http: { timeouts: { firstByte: 500 }, retry: { minDelay: 1, maxDelay: 20 } },
+        });
+        expect(result.commit).toBe(HEAD);
+        const faults = server.log.filter((e) => e.fault !== null).length;
+        expect(faults, 'the policy injected faults').toBeGreaterThan(0);
+        expect(result.requests.filter((r) => r.error !== null).length).toBeGreaterThanOrEqual(1);
+        fsck(repo);
+        expect(treeManifest(checkout(repo, HEAD))).toEqual(expected());
+        assertNoCorruptObjects(repo);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
+  test('a corrupt body is detected and re-fetched', async () => {
+    const file = m.archive?.deltas.find((d) => d.from === null && d.to === HEAD)?.fallback_checksums[0] as string;
+    const corruptPath = `/objects/${file.slice(0, 2)}/${file.slice(2)}.filez`;
+    const server = await RepoServer.start(set.repoPath('archive'), {
+      faults: (ctx) => (ctx.path === corruptPath && ctx.attempt === 1 ? { kind: 'corrupt' } : null),
+    });
+    try {
+      const repo = join(tmp, 'corrupt-once');
+      const result = await pull({ url: server.url, ref: APP, repo });
+      expect(server.log.filter((e) => e.path === corruptPath).map((e) => e.fault)).toEqual(['corrupt', null]);
+      expect(result.requests.some((r) => r.error?.class === 'checksum-mismatch')).toBe(true);
+      expect(treeManifest(checkout(repo, HEAD))).toEqual(expected());
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('persistent corruption fails with one line naming the object and URL; nothing corrupt is written', async () => {
+    const file = m.archive?.deltas.find((d) => d.from === null && d.to === HEAD)?.fallback_checksums[0] as string;
+    const corruptPath = `/objects/${file.slice(0, 2)}/${file.slice(2)}.filez`;
+    const server = await RepoServer.start(set.repoPath('archive'), {
+      faults: (ctx) => (ctx.path === corruptPath ? { kind: 'corrupt' } : null),
+    });
+    try {
+      const repo = join(tmp, 'corrupt-always');
+      const err = await pull({ url: server.url, ref: APP, repo }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FlathubFetchError);
+      expect(isFlathubFetchError(err, 'ERR_CHECKSUM_MISMATCH')).toBe(true);
+      const msg = (err as Error).message;
+      expect(msg.split('\n')).toHaveLength(1);
+      expect(msg).toContain(`${server.url}${corruptPath.slice(1)}`);
+      expect(msg).toContain(file);
+      expect(existsSync(join(repo, corruptPath))).toBe(false);
+      assertNoCorruptObjects(repo);
+      // The commit stays marked partial.
+      expect(existsSync(join(repo, 'state', `${HEAD}.commitpartial`))).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a delta part that keeps failing is replaced by fetching its objects individually', async () => {
+    const delta = m.archive?.deltas.find((d) => d.from === null && d.to === HEAD);
+    if (delta === undefined) throw new Error('no delta');
+    const partPath = `/${delta.path}/0`;
+    const server = await RepoServer.start(set.repoPath('archive'), {
+      faults: (ctx) => (ctx.path === partPath ? { kind: 'status', status: 404 } : null),
+    });
+    try {
+      const repo = join(tmp, 'part-missing');
+      const result = await pull({ url: server.url, ref: APP, repo });
+      expect(result.partsRecovered).toBe(1);
+      expect(result.objects.loose).toBeGreaterThanOrEqual(delta.parts_meta[0]?.nobjects ?? 1);
+      expect(treeManifest(checkout(repo, HEAD))).toEqual(expected());
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('abort mid-pull, then rerun: completes and re-fetches nothing already verified', async () => {
+    const server = await RepoServer.start(set.repoPath('archive'), {
+      faults: (ctx) => (ctx.path.startsWith('/objects/') ? { kind: 'slow', bytesPerSecond: 200_000 } : null),
+    });
+    try {
+      const repo = join(tmp, 'abort');
+      const controller = new AbortController();
+      let abortedAt = 0;
+      const err = await pull({
+        url: server.url,
+        ref: APP,
+        repo,
+        deltas: 'never',
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'progress' && e.progress.objects.done >= 8 && abortedAt === 0) {
+            abortedAt = e.progress.objects.done;
+            controller.abort();
+          }
+        },
+      }).catch((e: unknown) => e);
+      expect(isFlathubFetchError(err, 'ERR_ABORTED')).toBe(true);
+      const before = assertNoCorruptObjects(repo);
+      expect(before).toBeGreaterThan(0);
+      expect(existsSync(join(repo, 'state', `${HEAD}.commitpartial`))).toBe(true);
+      // Objects verified and written before the abort (they are in objects/ now).
+      const written = new Set<string>();
+      for (const p of readdirSync(join(repo, 'objects')))
+        for (const f of readdirSync(join(repo, 'objects', p))) written.add(`/objects/${p}/${f}`);
+      const n = server.log.length;
+      server.faults = undefined;
+      const result = await pull({ url: server.url, ref: APP, repo, deltas: 'never' });
+      // None of them is requested again.
+      expect(server.log.slice(n).filter((e) => written.has(e.path))).toEqual([]);
+      expect(result.objects.present).toBeGreaterThan(0);
+      expect(existsSync(join(repo, 'state', `${HEAD}.commitpartial`))).toBe(false);
+      expect(treeManifest(checkout(repo, HEAD))).toEqual(expected());
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('kill -9 of the CLI mid-pull, then rerun: the repository is consistent and the pull completes', async () => {
+    const server = await RepoServer.start(set.repoPath('archive'), {
+      faults: (ctx) => (ctx.path.startsWith('/objects/') ? { kind: 'slow', bytesPerSecond: 100_000 } : null),
+    });
+    try {
+      const repo = join(tmp, 'kill9');
+      const child = spawn(
+        process.execPath,
+        [join(REPO_ROOT, 'packages/cli/dist/bin.js'), 'pull', server.url, APP, '--repo', repo, '--no-deltas'],
+        { stdio: 'ignore' },
+      );
+      const deadline = Date.now() + 20_000;
+      while (server.log.filter((e) => e.path.startsWith('/objects/') && e.status === 200).length < 6 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      assertNoCorruptObjects(repo);
+      expect(existsSync(join(repo, 'state', `${HEAD}.commitpartial`))).toBe(true);
+      server.faults = undefined;
+      await pull({ url: server.url, ref: APP, repo, deltas: 'never' });
+      fsck(repo);
+      expect(treeManifest(checkout(repo, HEAD))).toEqual(expected());
+    } finally {
+      await server.close();
+    }
+  });
+});

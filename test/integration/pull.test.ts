@@ -1,0 +1,141 @@
+/**
+ * The pull engine against repositories made by the real ostree/flatpak tools, served by nginx:
+ * request counts from nginx's own log, `ostree fsck` on our repository, and `ostree checkout`
+ * of our repository equal to the server's, byte for byte.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { pull } from '../../packages/client/src/index.js';
+import { fixtureSets } from '../support/fixtures.js';
+import { type NginxServer, startNginx } from '../support/nginx.js';
+import { checkout, copyRepo, fsck, treeManifest } from '../support/ostree.js';
+import { describeWithTools } from '../support/tools.js';
+
+const set = fixtureSets().at(-1);
+if (set === undefined) throw new Error('no fixtures');
+const m = set.manifest.repos;
+const APP = 'app/org.example.Hello/x86_64/stable';
+
+describeWithTools(['nginx', 'ostree'], `pull over nginx (${set.name} fixtures)`, () => {
+  let nginx: NginxServer;
+  const serverCopies = new Map<string, string>();
+  const tmp = mkdtempSync(join(tmpdir(), 'ffetch-pull-'));
+  beforeAll(async () => {
+    nginx = await startNginx(`${set.root}/repos`);
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+  const url = (repo: string) => `${nginx.url}${repo}/`;
+  const newRepo = (name: string) => join(tmp, name);
+  const since = () => {
+    const n = nginx.log().length;
+    return () => nginx.log().slice(n);
+  };
+  /** The server's repository as ostree sees it (a copy with git's dropped empty dirs restored). */
+  const server = (repo: string) => {
+    let c = serverCopies.get(repo);
+    if (c === undefined) {
+      c = copyRepo(set.repoPath(repo));
+      serverCopies.set(repo, c);
+    }
+    return c;
+  };
+  const expectSameCheckout = (ours: string, repo: string, commit: string) => {
+    expect(fsck(ours)).toContain('Verifying content integrity');
+    expect(treeManifest(checkout(ours, commit))).toEqual(treeManifest(checkout(server(repo), commit)));
+  };
+
+  test('fresh pull uses the from-scratch delta: metadata + superblock + parts + fallbacks, nothing loose', async () => {
+    const log = since();
+    const repo = newRepo('fresh');
+    const head = m.archive?.heads[APP] as string;
+    const delta = m.archive?.deltas.find((d) => d.from === null && d.to === head);
+    if (delta === undefined) throw new Error('fixture lacks the scratch delta');
+    const result = await pull({ url: url('archive'), ref: APP, repo });
+    expect(result.strategy).toBe('delta-scratch');
+    expect(result.commit).toBe(head);
+    const uris = log().map((e) => e.uri.replace('/archive/', ''));
+    const parts = uris.filter((u) => u.startsWith(delta.path) && /\/\d+$/.test(u));
+    expect(parts).toHaveLength(delta.parts);
+    const loose = uris.filter((u) => u.startsWith('objects/'));
+    // Only the fallback objects are fetched loose: the commit came in the superblock.
+    expect(loose.sort()).toEqual(delta.fallback_checksums.map((c) => `objects/${c.slice(0, 2)}/${c.slice(2)}.filez`).sort());
+    // The summary lists the deltas, so no delta index is needed.
+    expect(uris.filter((u) => !u.startsWith('objects/') && !u.startsWith('deltas/'))).toEqual(['config', 'summary.idx', 'summary']);
+    expect(uris.length).toBe(3 + 1 + delta.parts + delta.fallback_count);
+    expect(result.requests.length).toBe(uris.length);
+    expectSameCheckout(repo, 'archive', head);
+  });
+
+  test('update pulls use from-revision deltas with bsdiff and rollsum ops', async () => {
+    const repo = newRepo('update');
+    const [a1, a2, a3] = (m.archive?.refs[APP] ?? []) as [string, string, string];
+    const first = await pull({ url: url('archive'), ref: `${APP}@${a1}`, repo });
+    expect(first.commit).toBe(a1);
+    const log = since();
+    const second = await pull({ url: url('archive'), ref: `${APP}@${a2}`, repo });
+    expect(second.strategy).toBe('delta-from');
+    expect(second.plan.chosen?.from).toBe(a1);
+    const d12 = m.archive?.deltas.find((d) => d.from === a1 && d.to === a2);
+    expect(d12?.has_bsdiff_ops && d12.has_rollsum_ops).toBe(true);
+    expect(log().filter((e) => e.uri.includes('/objects/'))).toEqual([]);
+    expectSameCheckout(repo, 'archive', a2);
+    const log3 = since();
+    const third = await pull({ url: url('archive'), ref: APP, repo });
+    expect(third.strategy).toBe('delta-from');
+    expect(third.plan.chosen?.from).toBe(a2);
+    expect(log3().length).toBeLessThanOrEqual(7);
+    expectSameCheckout(repo, 'archive', a3);
+  });
+
+  test('--no-deltas pulls every object individually and verifies', async () => {
+    const repo = newRepo('objects');
+    const log = since();
+    const head = m.archive?.heads[APP] as string;
+    const result = await pull({ url: url('archive'), ref: APP, repo, deltas: 'never' });
+    expect(result.strategy).toBe('objects');
+    expect(log().some((e) => e.uri.includes('/deltas/'))).toBe(false);
+    expect(result.objects.fromDelta).toBe(0);
+    expect(result.objects.loose).toBeGreaterThan(10);
+    expectSameCheckout(repo, 'archive', head);
+  });
+
+  test('a repository without a summary: ref via refs/heads, delta found by probing its path', async () => {
+    const repo = newRepo('nosummary');
+    const [ref, head] = Object.entries(m.nosummary?.heads ?? {})[0] as [string, string];
+    const log = since();
+    const result = await pull({ url: url('nosummary'), ref, repo });
+    expect(result.commit).toBe(head);
+    expect(result.strategy).toBe('delta-scratch');
+    expect(log().map((e) => e.uri)).toContain(`/nosummary/refs/heads/${ref}`);
+    expectSameCheckout(repo, 'nosummary', head);
+  });
+
+  test('inline and byte-swapped deltas', async () => {
+    for (const name of ['archive-inline', 'archive-swapped']) {
+      const repo = newRepo(name);
+      const head = m[name]?.heads[APP] as string;
+      const result = await pull({ url: url(name), ref: APP, repo });
+      expect(result.strategy, name).toBe('delta-scratch');
+      expectSameCheckout(repo, name, head);
+    }
+  });
+
+  test('a Flatpak repository through summary.idx and delta indexes', async () => {
+    const repo = newRepo('flatpak');
+    const head = m.flatpak?.heads[APP] as string;
+    const log = since();
+    const result = await pull({ url: url('flatpak'), ref: APP, repo, arch: 'x86_64' });
+    expect(result.commit).toBe(head);
+    expect(result.strategy).toBe('delta-scratch');
+    expect(log().map((e) => e.uri.replace('/flatpak/', ''))).toContain('summary.idx');
+    expectSameCheckout(repo, 'flatpak', head);
+    // The commit's GPG signatures came inside the superblock and were stored as .commitmeta.
+    const metaDir = join(repo, 'objects', head.slice(0, 2));
+    expect(readdirSync(metaDir)).toContain(`${head.slice(2)}.commitmeta`);
+  });
+});
