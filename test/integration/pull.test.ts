@@ -138,4 +138,40 @@ describeWithTools(['nginx', 'ostree'], `pull over nginx (${set.name} fixtures)`,
     const metaDir = join(repo, 'objects', head.slice(0, 2));
     expect(readdirSync(metaDir)).toContain(`${head.slice(2)}.commitmeta`);
   });
+
+  test('a local commit with no delta from it: the plan prices the from-scratch delta against the missing objects', async () => {
+    const repo = newRepo('weigh');
+    const [v1, , v3] = (m.flatpak?.refs[APP] ?? []) as [string, string, string];
+    await pull({ url: url('flatpak'), ref: `${APP}@${v1}`, repo, arch: 'x86_64' });
+    const events: Array<{ bytes: { done: number; total: number }; objects: { done: number; total: number } }> = [];
+    const result = await pull({
+      url: url('flatpak'),
+      ref: APP,
+      repo,
+      arch: 'x86_64',
+      onEvent: (e) => e.type === 'progress' && events.push(e.progress),
+    });
+    expect(result.commit).toBe(v3);
+    const byStrategy = Object.fromEntries(result.plan.alternatives.map((a) => [a.strategy, a]));
+    expect(byStrategy['delta-from']?.available).toBe(false);
+    expect(byStrategy['delta-scratch']?.available).toBe(true);
+    expect(byStrategy['delta-scratch']?.estimate).toBe('exact');
+    expect(byStrategy.objects?.requests).toBeGreaterThan(0);
+    expect(['delta-scratch', 'objects']).toContain(result.plan.strategy);
+    expect(result.plan.reason).toMatch(/beats/);
+    expectSameCheckout(repo, 'flatpak', v3);
+    // Progress never runs backwards: totals only grow and done never exceeds total.
+    expect(events.length).toBeGreaterThan(0);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i] as (typeof events)[number];
+      expect(e.bytes.done).toBeLessThanOrEqual(e.bytes.total);
+      expect(e.objects.done).toBeLessThanOrEqual(e.objects.total);
+      if (i > 0) {
+        const p = events[i - 1] as (typeof events)[number];
+        expect(e.bytes.total).toBeGreaterThanOrEqual(p.bytes.total);
+        expect(e.bytes.done).toBeGreaterThanOrEqual(p.bytes.done);
+        expect(e.objects.total).toBeGreaterThanOrEqual(p.objects.total);
+      }
+    }
+  });
 });

@@ -3,6 +3,10 @@
  * tools report them, Flatpak's summary.idx path, refs/heads without a summary, and the exact
  * requests made (from nginx's own access log).
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { isFlathubFetchError, Remote } from '../../packages/client/src/index.js';
 import { fixtureSets } from '../support/fixtures.js';
@@ -100,6 +104,29 @@ describeWithTools(['nginx'], `Remote over nginx (${set.name} fixtures)`, () => {
       expect((err as Error).message).toContain(`${url('archive')}deltas/`);
     } finally {
       await remote.close();
+    }
+  });
+
+  test('subsummary cache: a summary delta updates an older cached subsummary; unchanged costs no request', async () => {
+    const sub = m.flatpak?.subsummaries?.x86_64?.digest as string;
+    const deltaFile = m.flatpak?.summary_deltas?.find((f) => f.endsWith(`-${sub}.delta`));
+    if (deltaFile === undefined) throw new Error('fixture lacks a summary delta to the x86_64 subsummary');
+    const old = deltaFile.split('-')[0] as string;
+    const cacheDir = mkdtempSync(join(tmpdir(), 'ffetch-subcache-'));
+    try {
+      writeFileSync(join(cacheDir, old), gunzipSync(readFileSync(join(set.repoPath('flatpak'), 'summaries', `${old}.gz`))));
+      const log = since();
+      const remote = await Remote.open(url('flatpak'), { arch: 'x86_64', cacheDir });
+      await remote.close();
+      expect(log().map((e) => e.uri.replace('/flatpak/', ''))).toEqual(['config', 'summary.idx', `summaries/${deltaFile}`]);
+      expect(remote.refs().map((r) => r.commit)).toContain(m.flatpak?.heads['app/org.example.Hello/x86_64/stable']);
+      const log2 = since();
+      const again = await Remote.open(url('flatpak'), { arch: 'x86_64', cacheDir });
+      await again.close();
+      expect(log2().map((e) => e.uri.replace('/flatpak/', ''))).toEqual(['config', 'summary.idx']);
+      expect(again.refs()).toEqual(remote.refs());
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
     }
   });
 });

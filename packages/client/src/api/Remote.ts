@@ -10,14 +10,16 @@ import { type Checksum, parseChecksum, sha256Hex } from '../formats/checksum.js'
 import { parseDeltaIndex } from '../formats/DeltaIndex.js';
 import { type DeltaSuperblock, MAX_SUPERBLOCK_SIZE, parseDeltaSuperblock } from '../formats/DeltaSuperblock.js';
 import { type KeyFile, keyFileBool, keyFileGet, parseKeyFile } from '../formats/KeyFile.js';
-import { deltaIndexPath, deltaSuperblockPath, parseDeltaName, subsummaryPath } from '../formats/paths.js';
+import { deltaIndexPath, deltaSuperblockPath, parseDeltaName, subsummaryPath, summaryDeltaPath } from '../formats/paths.js';
 import { parseSummary, type Summary, type SummaryRef } from '../formats/Summary.js';
-import { findSubsummary, parseSummaryIndex, type SummaryIndex } from '../formats/SummaryIndex.js';
+import { findSubsummary, parseSummaryIndex, type SubsummaryEntry, type SummaryIndex } from '../formats/SummaryIndex.js';
+import { applySummaryDelta } from '../formats/SummaryDelta.js';
 import { lookup } from '../formats/VarDict.js';
 import { HttpClient } from '../http/HttpClient.js';
 import type { Transport } from '../http/Transport.js';
 import type { HttpClientOptions } from '../http/HttpClientOptions.js';
 import { hostArch } from './hostArch.js';
+import { SubsummaryCache } from './SubsummaryCache.js';
 
 const debug = createDebug('flathub-fetch:remote');
 
@@ -31,6 +33,11 @@ export interface RemoteOptions {
   /** Largest summary / summary.idx / subsummary accepted. @default 64 MiB */
   maxSummarySize?: number;
   signal?: AbortSignal;
+  /**
+   * Directory caching Flatpak subsummaries between opens: an unchanged subsummary costs no
+   * request and a changed one only its summary delta. @default no cache
+   */
+  cacheDir?: string;
 }
 
 /** A ref as a remote advertises it. */
@@ -124,7 +131,8 @@ export class Remote {
         let summary: Summary | null = null;
         let bytes: Uint8Array | null = null;
         if (entry !== undefined) {
-          bytes = await fetchSubsummary(http, entry.checksum, maxSummary, signal);
+          const cache = options.cacheDir === undefined ? null : new SubsummaryCache(options.cacheDir);
+          bytes = await loadSubsummary(http, entry, cache, maxSummary, signal);
           summary = parseSummary(bytes, http.resolve(subsummaryPath(entry.checksum)).href);
         }
         debug('opened %s via summary.idx (%s: %s)', http.base.href, arch, entry?.checksum ?? 'no subsummary');
@@ -303,6 +311,48 @@ export class Remote {
   async close(): Promise<void> {
     await this.http.close();
   }
+}
+
+/**
+ * The subsummary `entry` names: from the cache when unchanged; else by applying a summary delta
+ * to a cached older subsummary the index lists in its history (the result must hash to the
+ * index's checksum); else the whole `.gz`. Whatever was obtained is cached.
+ */
+async function loadSubsummary(
+  http: HttpClient,
+  entry: SubsummaryEntry,
+  cache: SubsummaryCache | null,
+  maxSize: number,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
+  if (cache !== null) {
+    const hit = await cache.get(entry.checksum);
+    if (hit !== null) {
+      debug('subsummary %s from cache', entry.checksum);
+      return hit;
+    }
+    for (const old of entry.history) {
+      const base = await cache.get(old);
+      if (base === null) continue;
+      const path = summaryDeltaPath(old, entry.checksum);
+      try {
+        const gz = await http.get(path, { purpose: 'summary-delta', maxBytes: maxSize, allowMissing: true, signal });
+        if (gz === null) break;
+        const out = applySummaryDelta(base, gunzipSync(gz, { maxOutputLength: maxSize }), maxSize, http.resolve(path).href);
+        if (sha256Hex(out) !== entry.checksum) throw new Error('result does not match summary.idx');
+        debug('subsummary %s from summary delta %s (%d bytes)', entry.checksum, path, gz.length);
+        await cache.put(entry.checksum, out);
+        return out;
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        debug('summary delta %s unusable (%s): fetching the whole subsummary', path, (err as Error).message);
+        break;
+      }
+    }
+  }
+  const bytes = await fetchSubsummary(http, entry.checksum, maxSize, signal);
+  await cache?.put(entry.checksum, bytes);
+  return bytes;
 }
 
 async function fetchSubsummary(

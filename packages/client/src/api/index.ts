@@ -13,3 +13,4 @@ export type { PullOptions, DeltaPolicy } from '../pull/PullOptions.js';
 export type { PullEvent, PullProgress } from '../pull/PullEvent.js';
 export type { PullPlan, PlanAlternative, PullStrategy } from '../pull/PullPlan.js';
 export type { PullResult } from '../pull/PullResult.js';
+export { SubsummaryCache } from './SubsummaryCache.js';

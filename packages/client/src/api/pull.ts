@@ -7,6 +7,7 @@
  * open remote → resolve target → plan → mark partial → delta (commit, parts, fallbacks) →
  * walk the commit and fetch anything still missing → clear partial → write the ref.
  */
+import { join } from 'node:path';
 import createDebug from 'debug';
 import { isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
@@ -39,6 +40,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     ...(o.transport ? { transport: o.transport } : {}),
     ...(o.arch ? { arch: o.arch } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
+    cacheDir: join(o.repo, 'tmp', 'cache', 'flathub-fetch', 'summaries'),
     http: {
       ...o.http,
       connections: o.connections,
