@@ -1,13 +1,5 @@
 /** Seeded input mutation for parser fuzzing (bit flips, byte sets, truncation, insertion, splicing, length-field bumps). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x100000000;
-  };
-}
+export { seededRandom as rng } from '../../packages/client/src/testing/Fault.js';
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x20, 0x40];
 

@@ -4,47 +4,16 @@
  * decompression bombs and corrupt streams are refused.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compress as zstdCompress } from 'zstd-napi';
 import { ErrorCodes } from '../src/errors/codes.js';
 import { FlathubFetchError } from '../src/errors/FlathubFetchError.js';
 import { decodeBody } from '../src/http/decodeBody.js';
-import { HttpClient } from '../src/http/HttpClient.js';
-import type { RequestRecord } from '../src/http/RequestRecord.js';
+import { scriptedHttp } from './support/scriptedHttp.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse, attempt: number) => void;
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function serve(handler: Handler): Promise<{ base: string; requests: IncomingMessage[] }> {
-  const requests: IncomingMessage[] = [];
-  const server = createServer((req, res) => {
-    requests.push(req);
-    handler(req, res, requests.length - 1);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/repo/`, requests };
-}
-
-function client(base: string) {
-  const records: RequestRecord[] = [];
-  const http = new HttpClient(base, { sleep: async () => {}, onRecord: (r) => records.push(r) });
-  cleanups.push(() => http.close());
-  return { http, records };
-}
+const { serve, client } = scriptedHttp();
 
 async function rejection(p: Promise<unknown>): Promise<FlathubFetchError> {
   try {

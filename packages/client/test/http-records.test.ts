@@ -6,45 +6,17 @@
  */
 import { lookup } from 'node:dns/promises';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createSecureServer } from 'node:http2';
 import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpClient } from '../src/http/HttpClient.js';
-import type { HttpClientOptions } from '../src/http/HttpClientOptions.js';
+import { scriptedHttp } from './support/scriptedHttp.js';
 import type { RequestRecord, RequestTimings } from '../src/http/RequestRecord.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse, attempt: number) => void;
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function serve(handler: Handler): Promise<{ port: number; base: string }> {
-  let n = 0;
-  const server = createServer((req, res) => handler(req, res, n++));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
-  return { port, base: `http://127.0.0.1:${port}/repo/` };
-}
-
-function client(base: string | URL, options: HttpClientOptions = {}) {
-  const records: RequestRecord[] = [];
-  const http = new HttpClient(base, { sleep: async () => {}, onRecord: (r) => records.push(r), ...options });
-  cleanups.push(() => http.close());
-  return { http, records };
-}
+const { serve, client, cleanups } = scriptedHttp();
 
 const ORDER: (keyof RequestTimings)[] = [
   'queued',

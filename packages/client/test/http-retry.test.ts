@@ -1,62 +1,17 @@
-/**
- * HttpClient retry policy against real servers on 127.0.0.1 with scripted per-attempt faults:
- * retryable statuses, Retry-After, missing files, the retry budget, verification failures,
- * connection errors, the in-flight limit and aborts. Backoff delays are recorded through the
- * `sleep` injection point instead of being slept.
- */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../src/errors/codes.js';
 import { FlathubFetchError } from '../src/errors/FlathubFetchError.js';
 import { backoffDelay } from '../src/http/backoffDelay.js';
 import { HttpClient } from '../src/http/HttpClient.js';
-import type { HttpClientOptions } from '../src/http/HttpClientOptions.js';
+import { scriptedHttp } from './support/scriptedHttp.js';
 import { parseRetryAfter } from '../src/http/parseRetryAfter.js';
-import type { RequestRecord } from '../src/http/RequestRecord.js';
 import { DEFAULT_RETRY } from '../src/http/resolveHttpOptions.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse, attempt: number) => void;
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { serve, client, cleanups } = scriptedHttp();
 
 /** A server on 127.0.0.1:0 calling `handler` with the 0-based number of the request. */
-async function serve(handler: Handler): Promise<{ base: string; port: number; requests: IncomingMessage[] }> {
-  const requests: IncomingMessage[] = [];
-  const server = createServer((req, res) => {
-    requests.push(req);
-    handler(req, res, requests.length - 1);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
-  return { base: `http://127.0.0.1:${port}/repo/`, port, requests };
-}
 
 /** A client whose backoff sleeps are recorded, not slept, plus its records. */
-function client(base: string, options: HttpClientOptions = {}) {
-  const records: RequestRecord[] = [];
-  const sleeps: number[] = [];
-  const http = new HttpClient(base, {
-    random: () => 0,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
-    onRecord: (r) => records.push(r),
-    ...options,
-  });
-  cleanups.push(() => http.close());
-  return { http, records, sleeps };
-}
 
 async function rejection(p: Promise<unknown>): Promise<FlathubFetchError> {
   try {

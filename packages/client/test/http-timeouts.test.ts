@@ -5,46 +5,16 @@
  * never accepts, so further SYNs go unanswered) and a TLS handshake that never completes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../src/errors/codes.js';
 import { FlathubFetchError } from '../src/errors/FlathubFetchError.js';
 import { HttpClient } from '../src/http/HttpClient.js';
-import type { HttpClientOptions } from '../src/http/HttpClientOptions.js';
+import { scriptedHttp } from './support/scriptedHttp.js';
 import type { RequestRecord } from '../src/http/RequestRecord.js';
 import type { Transport } from '../src/http/Transport.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse, attempt: number) => void;
-
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function serve(handler: Handler): Promise<{ base: string; requests: IncomingMessage[] }> {
-  const requests: IncomingMessage[] = [];
-  const server = createServer((req, res) => {
-    requests.push(req);
-    handler(req, res, requests.length - 1);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/repo/`, requests };
-}
-
-function client(base: string, options: HttpClientOptions = {}) {
-  const records: RequestRecord[] = [];
-  const http = new HttpClient(base, { random: () => 0, sleep: async () => {}, onRecord: (r) => records.push(r), ...options });
-  cleanups.push(() => http.close());
-  return { http, records };
-}
+const { serve, client, cleanups } = scriptedHttp();
 
 async function rejection(p: Promise<unknown>): Promise<FlathubFetchError> {
   try {

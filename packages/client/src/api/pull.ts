@@ -13,6 +13,7 @@ import { isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum } from '../formats/checksum.js';
+import { objectPath } from '../formats/paths.js';
 import { applyDelta } from '../pull/applyDelta.js';
 import { ObjectFetcher } from '../pull/ObjectFetcher.js';
 import type { PullContext } from '../pull/PullContext.js';
@@ -73,12 +74,17 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     let fromDelta = 0;
     let partsSkipped = 0;
     let partsRecovered = 0;
+    let delta: PullResult['delta'];
     if (plan.strategy !== 'up-to-date') {
       await repo.markPartial(target);
       if (plan.chosen?.delta != null) {
         const name = plan.chosen.delta;
         try {
           const sb = superblocks.get(name) ?? (await remote.superblock(plan.chosen.from, target, plan.superblockDigest, o.signal));
+          delta = {
+            name,
+            parts: sb.parts.map((p) => ({ index: p.index, inline: sb.inlineParts.has(p.index), objects: p.objects.map((x) => objectPath(x.checksum, x.type)) })),
+          };
           const outcome = await applyDelta(ctx, sb, fetcher);
           fromDelta = outcome.objectsFromDelta;
           partsSkipped = outcome.partsSkipped;
@@ -107,6 +113,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
       objects: { fromDelta, loose: fetcher.fetched, present: fetcher.present },
       partsSkipped,
       partsRecovered,
+      ...(delta !== undefined ? { delta } : {}),
       requests: tracker.records,
       durationMs: tracker.elapsedMs,
     };

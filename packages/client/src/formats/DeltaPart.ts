@@ -66,16 +66,12 @@ export function verifyPartFile(file: Uint8Array, header: DeltaPartHeader, what =
   }
 }
 
-/** Decompresses (bounded) and decodes a part file. */
-export function decodePartFile(
-  file: Uint8Array,
-  uncompressedSize: number,
-  what = 'delta part',
-  options: PartDecodeOptions = {},
-): DeltaPartPayload {
-  const limit = options.maxPayloadSize ?? 2 * uncompressedSize + 64 * 1024 * 1024;
-  const body = file.subarray(1);
-  const payload = partCompression(file, what) === 'xz' ? decompressXz(body, limit, what) : body;
+/** Payload bound: the header's uncompressed size counts objects, not the payload (see options). */
+function payloadLimit(uncompressedSize: number, options: PartDecodeOptions): number {
+  return options.maxPayloadSize ?? 2 * uncompressedSize + 64 * 1024 * 1024;
+}
+
+function checkedPayload(payload: Uint8Array, limit: number, what: string): DeltaPartPayload {
   if (payload.length > limit) {
     throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: payload of ${payload.length} bytes exceeds ${limit}`, {
       what,
@@ -86,6 +82,18 @@ export function decodePartFile(
   return parsePartPayload(payload, what);
 }
 
+/** Decompresses (bounded) and decodes a part file. */
+export function decodePartFile(
+  file: Uint8Array,
+  uncompressedSize: number,
+  what = 'delta part',
+  options: PartDecodeOptions = {},
+): DeltaPartPayload {
+  const limit = payloadLimit(uncompressedSize, options);
+  const body = file.subarray(1);
+  return checkedPayload(partCompression(file, what) === 'xz' ? decompressXz(body, limit, what) : body, limit, what);
+}
+
 /** `decodePartFile` with xz decoding off the main thread. */
 export async function decodePartFileAsync(
   file: Uint8Array,
@@ -93,17 +101,13 @@ export async function decodePartFileAsync(
   what = 'delta part',
   options: PartDecodeOptions & { signal?: AbortSignal } = {},
 ): Promise<DeltaPartPayload> {
-  const limit = options.maxPayloadSize ?? 2 * uncompressedSize + 64 * 1024 * 1024;
+  const limit = payloadLimit(uncompressedSize, options);
   const body = file.subarray(1);
-  const payload = partCompression(file, what) === 'xz' ? await decompressXzAsync(body, limit, what, options.signal) : body;
-  if (payload.length > limit) {
-    throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: payload of ${payload.length} bytes exceeds ${limit}`, {
-      what,
-      size: payload.length,
-      limit,
-    });
-  }
-  return parsePartPayload(payload, what);
+  return checkedPayload(
+    partCompression(file, what) === 'xz' ? await decompressXzAsync(body, limit, what, options.signal) : body,
+    limit,
+    what,
+  );
 }
 
 export function parsePartPayload(payload: Uint8Array, what = 'delta part payload'): DeltaPartPayload {

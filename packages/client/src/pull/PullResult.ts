@@ -22,6 +22,11 @@ export interface PullResult {
   partsSkipped: number;
   /** Delta parts whose objects were fetched individually after the part kept failing. */
   partsRecovered: number;
+  /**
+   * The delta carried out, with the objects each part produces (`objects/ab/cd….ext` paths), so
+   * diagnostics can spot loose fetches of objects a part already delivered. Absent without a delta.
+   */
+  delta?: { name: string; parts: Array<{ index: number; inline: boolean; objects: string[] }> };
   /** One record per HTTP attempt, in completion order. */
   requests: RequestRecord[];
   /** Wall time, milliseconds. */
