@@ -65,6 +65,7 @@ class Link {
   }
 
   activate(flow) {
+    if (flow.closed || flow.pending.length === 0) return;
     if (!flow.isActive) {
       flow.isActive = true;
       this.active.push(flow);
@@ -83,6 +84,12 @@ class Link {
       if (this.rr >= this.active.length) this.rr = 0;
       const flow = this.active[this.rr];
       const head = flow.pending[0];
+      if (flow.closed || head === undefined) {
+        // Torn down (reset) while queued.
+        flow.isActive = false;
+        this.active.splice(this.rr, 1);
+        continue;
+      }
       const start = Math.max(this.linkFree, head.arrival);
       if (head.fin) {
         flow.pending.shift();

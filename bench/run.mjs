@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/run.mjs [summary|objects|xz|sha256 …]
+// node bench/run.mjs [summary|objects|xz|sha256|pull …]
 //
 // node bench/run.mjs --report   re-renders bench/out/results.md from results.json
 //
@@ -9,7 +9,8 @@
 // (the tables in the shape BENCHMARKS.md uses). `npm run bench` builds first.
 //
 // Knobs: BENCH_REPS / BENCH_WARMUP override repetitions; BENCH_OFFLINE=1 skips installing the
-// alternative xz decoders into bench/out/xz-alt; BENCH_QUIET_WAIT=SECONDS waits (up to that
+// alternative xz decoders into bench/out/xz-alt; BENCH_PULL_RTT / BENCH_PULL_MBIT set the pull
+// benchmark's emulated link (default 20 ms, 400 Mbit/s); BENCH_QUIET_WAIT=SECONDS waits (up to that
 // long) before each benchmark until other processes use under 15 % of the CPUs. The CPU share
 // other processes used just before each benchmark is recorded either way (`otherCpuBefore`).
 import { spawnSync } from 'node:child_process';
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { BENCH, cpuBusy, DIST, fmtMs, fmtRatio, machine, measureCmd, OUT } from './lib/harness.mjs';
 import { markdown } from './lib/report.mjs';
 
-const ALL = ['summary', 'objects', 'xz', 'sha256'];
+const ALL = ['summary', 'objects', 'xz', 'sha256', 'pull'];
 if (process.argv.includes('--report')) {
   // Re-render bench/out/results.md from results.json without running anything.
   const saved = JSON.parse(readFileSync(join(OUT, 'results.json'), 'utf8'));

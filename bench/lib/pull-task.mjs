@@ -2,7 +2,8 @@
 // @flathub-fetch/client (packages/client/dist) in a fresh process, for the pull benchmark.
 //
 // Prints JSON: `ms` (the pull() call alone, measured here), `durationMs` (the library's own),
-// `rssKb` (this process's peak RSS), the strategy, object counts, the plan's reason, the
+// `rssKb` (this process's peak RSS), `cpuMs` (user and system CPU of the whole process, all
+// threads, start and import included), the strategy, object counts, the plan's reason, the
 // progress phases' start times, the progress samples ([ms, phase, objects done, bytes done],
 // throttled by the library to ~10 per second), and every request record condensed (times relative to the
 // start of the pull() call).
@@ -49,6 +50,7 @@ process.stdout.write(
     ms,
     durationMs: result.durationMs,
     rssKb: process.resourceUsage().maxRSS,
+    cpuMs: (({ user, system }) => ({ user: user / 1000, system: system / 1000 }))(process.cpuUsage()),
     strategy: result.strategy,
     reason: result.plan.reason,
     objects: result.objects,

@@ -3,7 +3,7 @@
  * request counts from nginx's own log, `ostree fsck` on our repository, and `ostree checkout`
  * of our repository equal to the server's, byte for byte.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -65,9 +65,32 @@ describeWithTools(['nginx', 'ostree'], `pull over nginx (${set.name} fixtures)`,
     // Only the fallback objects are fetched loose: the commit came in the superblock.
     expect(loose.sort()).toEqual(delta.fallback_checksums.map((c) => `objects/${c.slice(0, 2)}/${c.slice(2)}.filez`).sort());
     // The summary lists the deltas, so no delta index is needed.
-    expect(uris.filter((u) => !u.startsWith('objects/') && !u.startsWith('deltas/'))).toEqual(['config', 'summary.idx', 'summary']);
-    expect(uris.length).toBe(3 + 1 + delta.parts + delta.fallback_count);
+    expect(uris.filter((u) => !u.startsWith('objects/') && !u.startsWith('deltas/')).sort()).toEqual([
+      'config',
+      'summary',
+      'summary.idx',
+      'summary.sig',
+    ]);
+    expect(uris.length).toBe(4 + 1 + delta.parts + delta.fallback_count);
     expect(result.requests.length).toBe(uris.length);
+    expectSameCheckout(repo, 'archive', head);
+  });
+
+  test('delta parts whose objects are all present are skipped', async () => {
+    const head = m.archive?.heads[APP] as string;
+    const delta = m.archive?.deltas.find((d) => d.from === null && d.to === head);
+    const donor = newRepo('donor');
+    await pull({ url: url('archive'), ref: APP, repo: donor, deltas: 'never' });
+    // A repository holding every object of the commit but the commit itself.
+    const repo = newRepo('skip');
+    cpSync(donor, repo, { recursive: true });
+    rmSync(join(repo, 'objects', head.slice(0, 2), `${head.slice(2)}.commit`));
+    rmSync(join(repo, 'refs', 'remotes', 'origin'), { recursive: true, force: true });
+    const log = since();
+    const result = await pull({ url: url('archive'), ref: APP, repo });
+    expect(result.strategy).toBe('delta-scratch');
+    expect(result.partsSkipped).toBe(delta?.parts);
+    expect(log().filter((e) => /\/deltas\/.+\/\d+$/.test(e.uri) || e.uri.includes('/objects/'))).toEqual([]);
     expectSameCheckout(repo, 'archive', head);
   });
 

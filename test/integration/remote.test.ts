@@ -35,11 +35,18 @@ describeWithTools(['nginx'], `Remote over nginx (${set.name} fixtures)`, () => {
     try {
       expect(remote.summarySource).toBe('summary');
       expect(Object.fromEntries(remote.refs().map((r) => [r.name, r.commit]))).toEqual(m.archive?.heads);
-      expect(log().map((e) => [e.uri.replace('/archive/', ''), e.status])).toEqual([
+      // config ∥ summary.idx, then summary ∥ summary.sig (404: this repository is unsigned).
+      expect(
+        log()
+          .map((e) => [e.uri.replace('/archive/', ''), e.status])
+          .sort(),
+      ).toEqual([
         ['config', 200],
-        ['summary.idx', 404],
         ['summary', 200],
+        ['summary.idx', 404],
+        ['summary.sig', 404],
       ]);
+      expect(remote.signature).toBeNull();
       const deltas = await remote.deltas();
       expect(deltas.map((d) => d.name).sort()).toEqual(m.archive?.deltas.map((d) => d.name).sort());
       for (const d of deltas) {
@@ -57,7 +64,14 @@ describeWithTools(['nginx'], `Remote over nginx (${set.name} fixtures)`, () => {
     try {
       expect(remote.summarySource).toBe('summary.idx');
       const sub = m.flatpak?.subsummaries?.x86_64;
-      expect(log().map((e) => e.uri.replace('/flatpak/', ''))).toEqual(['config', 'summary.idx', `summaries/${sub?.digest}.gz`]);
+      expect(
+        log()
+          .map((e) => e.uri.replace('/flatpak/', ''))
+          .sort(),
+      ).toEqual(['config', 'summary.idx', 'summary.idx.sig', `summaries/${sub?.digest}.gz`].sort());
+      // summary.idx.sig: OpenPGP signatures over summary.idx, from the real flatpak tools.
+      expect(remote.signature?.file).toBe('summary.idx.sig');
+      expect(remote.signature?.parsed.gpgSignatures.length).toBeGreaterThan(0);
       const refs = remote.refs();
       expect(refs.length).toBeGreaterThan(0);
       for (const r of refs) {
@@ -118,15 +132,38 @@ describeWithTools(['nginx'], `Remote over nginx (${set.name} fixtures)`, () => {
       const log = since();
       const remote = await Remote.open(url('flatpak'), { arch: 'x86_64', cacheDir });
       await remote.close();
-      expect(log().map((e) => e.uri.replace('/flatpak/', ''))).toEqual(['config', 'summary.idx', `summaries/${deltaFile}`]);
+      expect(
+        log()
+          .map((e) => e.uri.replace('/flatpak/', ''))
+          .sort(),
+      ).toEqual(['config', 'summary.idx', 'summary.idx.sig', `summaries/${deltaFile}`].sort());
       expect(remote.refs().map((r) => r.commit)).toContain(m.flatpak?.heads['app/org.example.Hello/x86_64/stable']);
       const log2 = since();
       const again = await Remote.open(url('flatpak'), { arch: 'x86_64', cacheDir });
       await again.close();
-      expect(log2().map((e) => e.uri.replace('/flatpak/', ''))).toEqual(['config', 'summary.idx']);
+      expect(
+        log2()
+          .map((e) => e.uri.replace('/flatpak/', ''))
+          .sort(),
+      ).toEqual(['config', 'summary.idx', 'summary.idx.sig']);
       expect(again.refs()).toEqual(remote.refs());
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a signed classic repository: summary.sig is fetched alongside the summary and parsed', async () => {
+    const remote = await Remote.open(url('signed'));
+    try {
+      expect(remote.signature?.file).toBe('summary.sig');
+      expect(remote.signature?.parsed.gpgSignatures.length).toBeGreaterThan(0);
+      // The signature is an OpenPGP packet: a new-format (0xC2) or old-format (0x88/0x89) signature tag.
+      expect([0x88, 0x89, 0xc2]).toContain(remote.signature?.parsed.gpgSignatures[0]?.[0]);
+      const unsigned = await Remote.open(url('archive'), { signatures: false });
+      expect(unsigned.signature).toBeNull();
+      await unsigned.close();
+    } finally {
+      await remote.close();
     }
   });
 });

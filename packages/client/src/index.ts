@@ -10,3 +10,4 @@ export * from './formats/index.js';
 export * from './http/index.js';
 export * from './api/index.js';
 export * from './repo/index.js';
+export * from './diagnostics/index.js';

@@ -1,4 +1,17 @@
-import { type PullEvent, type PullResult, pull, resolveRemoteUrl } from '@flathub-fetch/client';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import {
+  buildReport,
+  type PullEvent,
+  type PullResult,
+  pull,
+  renderSummaryTable,
+  resolveRemoteUrl,
+  toHAR,
+  toJSON,
+  toNDJSON,
+  toPrometheus,
+} from '@flathub-fetch/client';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { bold, dim, formatBytes, type Output, table, writeJson } from '../output.js';
@@ -45,13 +58,34 @@ export function renderPull(o: Output, r: PullResult): void {
     `${s.requests.total} requests (${s.requests.retries} retries, ${s.requests.errors} errors), ${formatBytes(s.bytes.wire)}, ` +
       `${s.objects.fromDelta} objects from deltas, ${s.objects.loose} loose, ${s.objects.present} already present, ${(s.durationMs / 1000).toFixed(2)} s\n`,
   );
+  o.out.write(`\n${renderSummaryTable(buildReport(r)).join('\n')}\n`);
+}
+
+/** The `--json` document: the diagnostics report (schema flathub-fetch/pull-report@1) with the summary's keys kept. */
+export function pullJson(r: PullResult) {
+  const report = toJSON(buildReport(r));
+  const s = pullSummary(r);
+  return {
+    ...report,
+    plan: { ...report.plan, ...s.plan },
+    requests: { ...report.requests, ...s.requests },
+    bytes: { ...report.bytes, ...s.bytes },
+    durationMs: s.durationMs,
+  };
+}
+
+/** Writes a file atomically (temporary name, then rename), as node_exporter's textfile collector wants. */
+async function writeAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
 }
 
 export const pullCommand: Command = {
   name: 'pull',
   summary: 'Pull a ref (or REF@COMMIT) into a local archive repository: static deltas first, every object verified.',
   usage:
-    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--no-deltas | --require-deltas] [--connections N] [--remote-name NAME | --mirror] [--json]',
+    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--no-deltas | --require-deltas] [--connections N] [--remote-name NAME | --mirror] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
   help: `The pull plans first (a delta from your newest complete local commit, a from-scratch delta, or
 per-object fetches — whichever costs least), then downloads with retries on transient failures,
 verifies every object and writes an ostree-compatible archive-z2 repository (created if missing).
@@ -64,11 +98,19 @@ Options:
   --connections N      connections per server (default 8)
   --remote-name NAME   write the ref to refs/remotes/NAME/ (default: origin)
   --mirror             write the ref to refs/heads/ instead
-  --json               print a JSON summary: {remote, ref, commit, repo, strategy, plan, objects,
-                       partsSkipped, partsRecovered, requests: {total, byPurpose, retries, errors},
-                       bytes: {wire}, durationMs}
+  --json               print the JSON report (schema "flathub-fetch/pull-report@1", documented in
+                       the client's diagnostics/SCHEMA.md): remote, ref, commit, repo, strategy, plan,
+                       objects, requests {total, byPurpose, byStatus, retries, errors, ideal, …},
+                       bytes {wire, decoded, …}, waste, errors, retries, connections, latency,
+                       throughput, slowest, entries[] (one per HTTP attempt), durationMs
+  --events FILE|-      stream pull events as NDJSON (one JSON object per line: plan, request,
+                       progress, part-fallback, done) to FILE, or stdout with "-"
+  --har FILE           write every HTTP attempt as HAR 1.2 (open in browser dev tools or a HAR viewer)
+  --metrics FILE       write Prometheus text metrics (flathub_fetch_*) for node_exporter's textfile
+                       collector; written atomically (temporary file, then rename)
 
-A progress line is shown on stderr when it is a terminal.
+A progress line is shown on stderr when it is a terminal. The human output ends with a table of
+requests, errors, bytes and latency per purpose, waste, connection reuse and the slowest requests.
 
 Examples:
   flathub-fetch pull app/org.gnome.Maps/x86_64/stable --repo ./repo
@@ -82,6 +124,9 @@ Examples:
     'remote-name': { type: 'string' },
     mirror: { type: 'boolean' },
     arch: { type: 'string' },
+    events: { type: 'string' },
+    har: { type: 'string' },
+    metrics: { type: 'string' },
   },
   async run(args, o, signal) {
     const { remote, rest } = splitRemote(args.positionals, 1);
@@ -93,8 +138,14 @@ Examples:
     const connections = args.values.connections === undefined ? undefined : Number(args.values.connections);
     if (connections !== undefined && (!Number.isInteger(connections) || connections < 1))
       throw new UsageError(`--connections must be a positive integer, got "${args.values.connections}"`);
-    const bar = o.err.isTTY === true && args.values.json !== true ? new ProgressBar(o.err) : null;
+    const eventsPath = args.values.events as string | undefined;
+    if (eventsPath === '-' && args.values.json === true)
+      throw new UsageError('--events - and --json both write to stdout; give --events a FILE');
+    const events: NodeJS.WritableStream | WriteStream | null =
+      eventsPath === undefined ? null : eventsPath === '-' ? o.out : createWriteStream(eventsPath);
+    const bar = o.err.isTTY === true && args.values.json !== true && eventsPath !== '-' ? new ProgressBar(o.err) : null;
     const onEvent = (e: PullEvent) => {
+      events?.write(toNDJSON(e));
       if (bar === null) return;
       if (e.type === 'progress') bar.update(e.progress);
       else if (e.type === 'plan') {
@@ -119,11 +170,19 @@ Examples:
         onEvent,
       });
       bar?.clear();
-      if (args.values.json === true) writeJson(o, pullSummary(result));
-      else renderPull(o, result);
+      const har = args.values.har as string | undefined;
+      const metrics = args.values.metrics as string | undefined;
+      if (har !== undefined || metrics !== undefined) {
+        const report = buildReport(result);
+        if (har !== undefined) await writeAtomic(har, `${JSON.stringify(toHAR(report), null, 2)}\n`);
+        if (metrics !== undefined) await writeAtomic(metrics, toPrometheus(report, result.ref === null ? {} : { ref: result.ref }));
+      }
+      if (args.values.json === true) writeJson(o, pullJson(result));
+      else if (eventsPath !== '-') renderPull(o, result);
       return ExitCode.OK;
     } finally {
       bar?.clear();
+      if (events !== null && events !== o.out) await new Promise<void>((resolve) => (events as WriteStream).end(resolve));
     }
   },
 };

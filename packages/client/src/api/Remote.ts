@@ -15,6 +15,7 @@ import { parseSummary, type Summary, type SummaryRef } from '../formats/Summary.
 import { findSubsummary, parseSummaryIndex, type SubsummaryEntry, type SummaryIndex } from '../formats/SummaryIndex.js';
 import { applySummaryDelta } from '../formats/SummaryDelta.js';
 import { lookup } from '../formats/VarDict.js';
+import { type DetachedMetadata, parseDetachedMetadata } from '../formats/Signatures.js';
 import { HttpClient } from '../http/HttpClient.js';
 import type { Transport } from '../http/Transport.js';
 import type { HttpClientOptions } from '../http/HttpClientOptions.js';
@@ -38,6 +39,8 @@ export interface RemoteOptions {
    * request and a changed one only its summary delta. @default no cache
    */
   cacheDir?: string;
+  /** Fetch `summary.sig` / `summary.idx.sig` alongside the summary (in parallel). @default true */
+  signatures?: boolean;
 }
 
 /** A ref as a remote advertises it. */
@@ -72,6 +75,22 @@ export interface RemoteDelta {
 
 export type SummarySource = 'summary' | 'summary.idx' | 'none';
 
+export interface RemoteSignature {
+  file: 'summary.sig' | 'summary.idx.sig';
+  bytes: Uint8Array;
+  parsed: DetachedMetadata;
+}
+
+async function fetchSignature(
+  http: HttpClient,
+  file: RemoteSignature['file'],
+  signal: AbortSignal | undefined,
+): Promise<RemoteSignature | null> {
+  const bytes = await http.get(file, { purpose: file, maxBytes: 1024 * 1024, allowMissing: true, signal });
+  if (bytes === null) return null;
+  return { file, bytes, parsed: parseDetachedMetadata(bytes, http.resolve(file).href) };
+}
+
 export class Remote {
   readonly url: string;
   readonly arch: string;
@@ -81,8 +100,17 @@ export class Remote {
   readonly summary: Summary | null;
   readonly summaryIndex: SummaryIndex | null;
   readonly summarySource: SummarySource;
-  /** Raw bytes of what was fetched (for signature checks and caching). */
+  /** Raw bytes of the summary used for refs (the classic summary or the subsummary). */
   readonly summaryBytes: Uint8Array | null;
+  /** Raw bytes of summary.idx, when the remote has one. */
+  readonly indexBytes: Uint8Array | null;
+  /**
+   * The detached signatures of what was opened (`summary.sig` over the summary, or
+   * `summary.idx.sig` over summary.idx; subsummaries are authenticated through the index's
+   * checksums), or null when the remote publishes none. Verification is the caller's (mirror
+   * checks, `--verify`).
+   */
+  readonly signature: RemoteSignature | null;
   readonly #maxSummary: number;
 
   private constructor(init: {
@@ -93,6 +121,8 @@ export class Remote {
     summaryIndex: SummaryIndex | null;
     summarySource: SummarySource;
     summaryBytes: Uint8Array | null;
+    indexBytes: Uint8Array | null;
+    signature: RemoteSignature | null;
     maxSummary: number;
   }) {
     this.http = init.http;
@@ -103,12 +133,16 @@ export class Remote {
     this.summaryIndex = init.summaryIndex;
     this.summarySource = init.summarySource;
     this.summaryBytes = init.summaryBytes;
+    this.indexBytes = init.indexBytes;
+    this.signature = init.signature;
     this.#maxSummary = init.maxSummary;
   }
 
   /**
-   * Opens a repository: GET config, then summary.idx (Flatpak) and the subsummary for `arch`,
-   * else summary. A repository with neither is still usable: refs resolve through refs/heads/.
+   * Opens a repository: GET config and summary.idx (Flatpak) together, then the subsummary for
+   * `arch` (cached, by summary delta, or whole) and summary.idx.sig; else summary and
+   * summary.sig together. A repository with no summary is still usable: refs resolve through
+   * refs/heads/.
    */
   static async open(url: string | URL, options: RemoteOptions = {}): Promise<Remote> {
     const http = new HttpClient(url, { ...options.http, ...(options.transport ? { transport: options.transport } : {}) });
@@ -116,25 +150,23 @@ export class Remote {
     const arch = options.arch ?? hostArch();
     const signal = options.signal;
     try {
-      const configBytes = await http.get('config', { purpose: 'config', maxBytes: 1024 * 1024, allowMissing: true, signal });
+      // config and summary.idx together: one round trip for what every open needs.
+      const [configBytes, idxBytes] = await Promise.all([
+        http.get('config', { purpose: 'config', maxBytes: 1024 * 1024, allowMissing: true, signal }),
+        http.get('summary.idx', { purpose: 'summary.idx', maxBytes: maxSummary, allowMissing: true, acceptEncoding: true, signal }),
+      ]);
       const config = configBytes === null ? null : parseKeyFile(new TextDecoder().decode(configBytes), http.resolve('config').href);
-      const idxBytes = await http.get('summary.idx', {
-        purpose: 'summary.idx',
-        maxBytes: maxSummary,
-        allowMissing: true,
-        acceptEncoding: true,
-        signal,
-      });
+      const wantSignature = options.signatures ?? true;
       if (idxBytes !== null) {
         const index = parseSummaryIndex(idxBytes, http.resolve('summary.idx').href);
         const entry = findSubsummary(index, arch);
-        let summary: Summary | null = null;
-        let bytes: Uint8Array | null = null;
-        if (entry !== undefined) {
-          const cache = options.cacheDir === undefined ? null : new SubsummaryCache(options.cacheDir);
-          bytes = await loadSubsummary(http, entry, cache, maxSummary, signal);
-          summary = parseSummary(bytes, http.resolve(subsummaryPath(entry.checksum)).href);
-        }
+        const cache = options.cacheDir === undefined ? null : new SubsummaryCache(options.cacheDir);
+        const [bytes, signature] = await Promise.all([
+          entry === undefined ? null : loadSubsummary(http, entry, cache, maxSummary, signal),
+          wantSignature ? fetchSignature(http, 'summary.idx.sig', signal) : null,
+        ]);
+        const summary =
+          bytes === null || entry === undefined ? null : parseSummary(bytes, http.resolve(subsummaryPath(entry.checksum)).href);
         debug('opened %s via summary.idx (%s: %s)', http.base.href, arch, entry?.checksum ?? 'no subsummary');
         return new Remote({
           http,
@@ -144,16 +176,15 @@ export class Remote {
           summaryIndex: index,
           summarySource: 'summary.idx',
           summaryBytes: bytes,
+          indexBytes: idxBytes,
+          signature,
           maxSummary,
         });
       }
-      const summaryBytes = await http.get('summary', {
-        purpose: 'summary',
-        maxBytes: maxSummary,
-        allowMissing: true,
-        acceptEncoding: true,
-        signal,
-      });
+      const [summaryBytes, signature] = await Promise.all([
+        http.get('summary', { purpose: 'summary', maxBytes: maxSummary, allowMissing: true, acceptEncoding: true, signal }),
+        wantSignature ? fetchSignature(http, 'summary.sig', signal) : null,
+      ]);
       const summary = summaryBytes === null ? null : parseSummary(summaryBytes, http.resolve('summary').href);
       debug('opened %s via %s', http.base.href, summary === null ? 'no summary' : 'summary');
       return new Remote({
@@ -164,6 +195,8 @@ export class Remote {
         summaryIndex: null,
         summarySource: summary === null ? 'none' : 'summary',
         summaryBytes,
+        indexBytes: null,
+        signature: summary === null ? null : signature,
         maxSummary,
       });
     } catch (err) {

@@ -1,4 +1,4 @@
-export { Remote, type RemoteOptions, type RemoteRef, type RemoteDelta, type SummarySource } from './Remote.js';
+export { Remote, type RemoteOptions, type RemoteRef, type RemoteDelta, type RemoteSignature, type SummarySource } from './Remote.js';
 export { hostArch } from './hostArch.js';
 export {
   resolveRemoteUrl,

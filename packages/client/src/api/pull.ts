@@ -83,7 +83,11 @@ export async function pull(options: PullOptions): Promise<PullResult> {
           const sb = superblocks.get(name) ?? (await remote.superblock(plan.chosen.from, target, plan.superblockDigest, o.signal));
           delta = {
             name,
-            parts: sb.parts.map((p) => ({ index: p.index, inline: sb.inlineParts.has(p.index), objects: p.objects.map((x) => objectPath(x.checksum, x.type)) })),
+            parts: sb.parts.map((p) => ({
+              index: p.index,
+              inline: sb.inlineParts.has(p.index),
+              objects: p.objects.map((x) => objectPath(x.checksum, x.type)),
+            })),
           };
           const outcome = await applyDelta(ctx, sb, fetcher);
           fromDelta = outcome.objectsFromDelta;

@@ -193,6 +193,9 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
     }
     const status = res.status;
     rec.response(status, res.headers);
+    // Error pages are read (up to 64 KiB) and counted, so records match the server's byte
+    // counts and the connection stays reusable; a longer error body is cut off by dispose().
+    if (status !== 200 && status !== 206) await drainCounted(res, rec, 64 * 1024, ac.signal);
 
     if (MISSING_STATUSES.has(status)) {
       if (spec.allowMissing) return { kind: 'missing' };
@@ -357,5 +360,24 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
     // A body left half-read cannot be drained usefully: tear the exchange down.
     if (readingBody && !ac.signal.aborted) ac.abort(new Error('attempt ended'));
     res?.dispose();
+  }
+}
+
+async function drainCounted(res: TransportResponse, rec: AttemptRecorder, limit: number, signal: AbortSignal): Promise<void> {
+  let total = 0;
+  // An error body that stalls must not hold the attempt: give up on it after 2 s.
+  const timer = setTimeout(() => res.dispose(), 2000);
+  try {
+    for await (const chunk of res.body) {
+      if (signal.aborted) return;
+      total += chunk.length;
+      rec.wire(chunk.length);
+      rec.body(chunk.length);
+      if (total >= limit) return;
+    }
+  } catch {
+    // A broken error body changes nothing about the outcome.
+  } finally {
+    clearTimeout(timer);
   }
 }

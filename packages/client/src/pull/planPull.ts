@@ -174,14 +174,7 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
   }
   fromAlt = deltaAlternative('delta-from', fromDelta, fromSb);
   const scratchAlt = deltaAlternative('delta-scratch', scratch, scratchSb);
-  const objectsAlt = objectsAlternative(
-    remote,
-    target,
-    localCommits.length > 0,
-    scratchSb ?? fromSb,
-    has,
-    fromSb !== null && scratchSb === null,
-  );
+  const objectsAlt = objectsAlternative(remote, target, scratchSb ?? fromSb, has, fromSb !== null && scratchSb === null);
   const alternatives = [fromAlt, scratchAlt, objectsAlt];
 
   let chosen: PlanAlternative;
@@ -240,7 +233,6 @@ function fmt(a: PlanAlternative): string {
 function objectsAlternative(
   remote: Remote,
   target: Checksum,
-  hasLocal: boolean,
   sb: Sb | null,
   has: (type: ObjectType, c: Checksum) => boolean,
   partialList: boolean,
@@ -279,7 +271,7 @@ function objectsAlternative(
     from: null,
     requests: missing,
     bytes,
-    estimate: partialList || !hasLocal ? 'approximate' : 'approximate',
+    estimate: 'approximate',
     note: partialList
       ? 'objects new since the delta’s source commit (others assumed present)'
       : 'objects listed by the from-scratch superblock that are missing locally',

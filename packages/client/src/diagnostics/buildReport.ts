@@ -1,0 +1,265 @@
+/**
+ * `buildReport()`: everything an operator wants to know about one pull, computed from its
+ * `RequestRecord`s alone (pure; no I/O). Definitions of each figure are in `SCHEMA.md`.
+ */
+import { deltaPartPath, parseDeltaName } from '../formats/paths.js';
+import type { RequestRecord } from '../http/RequestRecord.js';
+import type { PullResult } from '../pull/PullResult.js';
+import { latencyStats, round } from './latencyStats.js';
+import {
+  type BuildReportOptions,
+  PULL_REPORT_SCHEMA,
+  type LatencyPair,
+  type PullReport,
+  type SlowRequest,
+  type WastedFetch,
+} from './PullReport.js';
+
+/** Purposes that fetch repository metadata (counted once per distinct URL in the ideal request count). */
+const METADATA_PURPOSES: ReadonlySet<string> = new Set([
+  'config',
+  'summary',
+  'summary.sig',
+  'summary.idx',
+  'summary.idx.sig',
+  'subsummary',
+  'summary-delta',
+  'delta-index',
+  'ref',
+]);
+const OBJECT_PATH = /objects\/[0-9a-f]{2}\/[0-9a-f]{62}\.[a-z-]+$/;
+
+const inc = (m: Record<string, number>, k: string, n = 1) => {
+  m[k] = (m[k] ?? 0) + n;
+};
+const is2xx = (r: RequestRecord) => r.status !== null && r.status >= 200 && r.status < 300;
+const pathOf = (url: string) => {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+};
+const firstByteMs = (r: RequestRecord) =>
+  r.timings.firstByte !== null && r.timings.requestSent !== null ? r.timings.firstByte - r.timings.requestSent : null;
+const totalMs = (r: RequestRecord) => (r.timings.done !== null ? r.timings.done - r.timings.queued : null);
+const rangeStart = (range: string | null) => {
+  const m = range === null ? null : /^bytes=(\d+)-/.exec(range);
+  return m ? Number(m[1]) : 0;
+};
+
+export function buildReport(result: PullResult, options: BuildReportOptions = {}): PullReport {
+  const { slowest: slowestN = 10, bucketMs = 100 } = options;
+  const records = result.requests;
+
+  const byPurpose: Record<string, number> = {};
+  const byStatus: Record<string, number> = {};
+  const bytesByPurpose: Record<string, { wire: number; decoded: number }> = {};
+  const errorsByClass: Record<string, number> = {};
+  const errorsByStatus: Record<string, number> = {};
+  const retriesByReason: Record<string, number> = {};
+  let wire = 0;
+  let decoded = 0;
+  let headers = 0;
+  let errors = 0;
+  let retries = 0;
+  const connections = new Set<number>();
+  let known = 0;
+  let reused = 0;
+  const lastAttempt = new Map<number, RequestRecord>();
+  for (const r of records) {
+    inc(byPurpose, r.purpose);
+    inc(byStatus, r.status === null ? 'none' : String(r.status));
+    const b = bytesByPurpose[r.purpose] ?? { wire: 0, decoded: 0 };
+    bytesByPurpose[r.purpose] = b;
+    b.wire += r.wireBytes;
+    b.decoded += r.bodyBytes;
+    wire += r.wireBytes;
+    decoded += r.bodyBytes;
+    headers += r.headerBytes;
+    if (r.error !== null) {
+      errors++;
+      inc(errorsByClass, r.error.class);
+      inc(errorsByStatus, r.status === null ? 'none' : String(r.status));
+    }
+    if (r.attempt > 1) {
+      retries++;
+      inc(retriesByReason, r.retryOf ?? 'unknown');
+    }
+    if (r.connectionId !== null) connections.add(r.connectionId);
+    if (r.connectionReused !== null) {
+      known++;
+      if (r.connectionReused) reused++;
+    }
+    const prev = lastAttempt.get(r.requestId);
+    if (prev === undefined || prev.attempt < r.attempt) lastAttempt.set(r.requestId, r);
+  }
+  const abandoned = [...lastAttempt.values()].filter((r) => r.error !== null && !r.willRetry).length;
+
+  const waste = wasteOf(result);
+  const metadataUrls = new Set(records.filter((r) => METADATA_PURPOSES.has(r.purpose)).map((r) => r.url));
+  const planned = result.plan.strategy === 'up-to-date' ? 0 : (result.plan.chosen?.requests ?? null);
+  const ideal = planned === null ? null : planned + metadataUrls.size;
+
+  const pair = (rs: readonly RequestRecord[]): LatencyPair => ({
+    firstByte: latencyStats(rs.map(firstByteMs).filter((x): x is number => x !== null)),
+    total: latencyStats(rs.map(totalMs).filter((x): x is number => x !== null)),
+  });
+  const latencyByPurpose: Record<string, LatencyPair> = {};
+  for (const p of Object.keys(byPurpose).sort()) latencyByPurpose[p] = pair(records.filter((r) => r.purpose === p));
+
+  const startedAt = records.length === 0 ? null : Math.min(...records.map((r) => r.timings.queued));
+  const slowest: SlowRequest[] = [...records]
+    .sort((a, b) => (totalMs(b) ?? -1) - (totalMs(a) ?? -1) || a.id - b.id)
+    .slice(0, Math.max(0, slowestN))
+    .map((r) => {
+      const fb = firstByteMs(r);
+      const t = totalMs(r);
+      return {
+        id: r.id,
+        url: r.url,
+        purpose: r.purpose,
+        attempt: r.attempt,
+        status: r.status,
+        wireBytes: r.wireBytes,
+        firstByteMs: fb === null ? null : round(fb),
+        totalMs: t === null ? null : round(t),
+        error: r.error?.class ?? null,
+      };
+    });
+
+  return {
+    schema: PULL_REPORT_SCHEMA,
+    remote: result.remote,
+    ref: result.ref,
+    commit: result.commit,
+    repo: result.repo,
+    strategy: result.strategy,
+    plan: {
+      strategy: result.plan.strategy,
+      reason: result.plan.reason,
+      chosen: result.plan.chosen,
+      alternatives: result.plan.alternatives,
+    },
+    objects: { ...result.objects },
+    partsSkipped: result.partsSkipped,
+    partsRecovered: result.partsRecovered,
+    durationMs: round(result.durationMs),
+    startedAt: startedAt === null ? null : round(startedAt),
+    startedDateTime: startedAt === null ? null : new Date(performance.timeOrigin + startedAt).toISOString(),
+    requests: {
+      total: records.length,
+      ok: records.length - errors,
+      errors,
+      retries,
+      logical: lastAttempt.size,
+      abandoned,
+      byPurpose,
+      byStatus,
+      ideal,
+      excess: ideal === null ? null : records.length - ideal,
+    },
+    bytes: { wire, decoded, headers, byPurpose: bytesByPurpose },
+    waste,
+    errors: { total: errors, byClass: errorsByClass, byStatus: errorsByStatus },
+    retries: { total: retries, byReason: retriesByReason },
+    connections: { distinct: connections.size, known, reused, reuseRatio: known === 0 ? null : reused / known },
+    latency: { ...pair(records), byPurpose: latencyByPurpose },
+    throughput: { bucketMs, buckets: startedAt === null ? [] : throughputBuckets(records, startedAt, bucketMs) },
+    slowest,
+    entries: records.map((r) => ({
+      ...r,
+      timings: { ...r.timings },
+      cacheHeaders: { ...r.cacheHeaders },
+      error: r.error && { ...r.error },
+    })),
+  };
+}
+
+function wasteOf(result: PullResult): PullReport['waste'] {
+  const records = result.requests;
+  const items: WastedFetch[] = [];
+  const item = (kind: WastedFetch['kind'], r: RequestRecord, bytes: number) =>
+    items.push({ kind, id: r.id, url: r.url, purpose: r.purpose, status: r.status, bytes });
+
+  // Failed attempts: their bytes are wasted, except what the next attempt resumed from (Range).
+  const byRequest = new Map<number, RequestRecord[]>();
+  for (const r of records) {
+    const list = byRequest.get(r.requestId);
+    if (list === undefined) byRequest.set(r.requestId, [r]);
+    else list.push(r);
+  }
+  for (const r of records) {
+    if (r.error === null) continue;
+    const next = byRequest.get(r.requestId)?.find((x) => x.attempt === r.attempt + 1);
+    const kept = next?.range != null ? Math.min(r.wireBytes, Math.max(0, rangeStart(next.range) - rangeStart(r.range))) : 0;
+    item('failed', r, r.wireBytes - kept);
+  }
+
+  // Objects delivered by delta parts that were actually fetched (or inline).
+  const delta = result.delta;
+  const fromParts = new Set<string>();
+  if (delta !== undefined) {
+    const { from, to } = parseDeltaName(delta.name);
+    const fetched = new Set(records.filter((r) => r.purpose === 'delta-part' && r.error === null && is2xx(r)).map((r) => pathOf(r.url)));
+    for (const p of delta.parts) {
+      const partPath = `/${deltaPartPath(from, to, p.index)}`;
+      const delivered = p.inline || [...fetched].some((u) => u.endsWith(partPath));
+      if (delivered) for (const o of p.objects) fromParts.add(o);
+    }
+  }
+
+  // Successful fetches: duplicates first, then loose objects a part already delivered.
+  const seen = new Set<string>();
+  for (const r of records) {
+    if (r.error !== null || r.method !== 'GET' || !is2xx(r)) continue;
+    if (seen.has(r.url)) {
+      item('duplicate', r, r.wireBytes);
+      continue;
+    }
+    seen.add(r.url);
+    const m = OBJECT_PATH.exec(pathOf(r.url));
+    if (m !== null && r.purpose !== 'delta-part' && fromParts.has(m[0])) item('loose-in-delta', r, r.wireBytes);
+  }
+
+  const sum = (kind: WastedFetch['kind']) => {
+    const xs = items.filter((i) => i.kind === kind);
+    return { requests: xs.length, bytes: xs.reduce((n, i) => n + i.bytes, 0) };
+  };
+  return {
+    requests: items.length,
+    bytes: items.reduce((n, i) => n + i.bytes, 0),
+    failed: sum('failed'),
+    duplicates: sum('duplicate'),
+    looseInDelta: { checked: delta !== undefined, ...sum('loose-in-delta') },
+    items,
+  };
+}
+
+/** Spreads each attempt's wire bytes evenly over its receive window, in integer bytes per bucket. */
+function throughputBuckets(records: readonly RequestRecord[], start: number, bucketMs: number): number[] {
+  const buckets: number[] = [];
+  const add = (i: number, n: number) => {
+    while (buckets.length <= i) buckets.push(0);
+    buckets[i] = (buckets[i] as number) + n;
+  };
+  for (const r of records) {
+    if (r.wireBytes === 0) continue;
+    const t = r.timings;
+    const s = Math.max(start, t.firstByte ?? t.requestSent ?? t.queued);
+    const e = Math.max(s, t.lastByte ?? t.done ?? s);
+    const first = Math.floor((s - start) / bucketMs);
+    const last = Math.floor((e - start) / bucketMs);
+    if (last === first) {
+      add(first, r.wireBytes);
+      continue;
+    }
+    let given = 0;
+    for (let i = first; i <= last; i++) {
+      const upTo = i === last ? r.wireBytes : Math.round((r.wireBytes * (start + (i + 1) * bucketMs - s)) / (e - s));
+      add(i, upTo - given);
+      given = upTo;
+    }
+  }
+  return buckets;
+}
