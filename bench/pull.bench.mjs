@@ -29,7 +29,9 @@ import { BENCH, ensureBuilt, fmtMs, fmtRss, loadClient, OUT, reps, row, runStand
 import { startNginx } from './lib/nginx.mjs';
 
 const PULL_TASK = join(BENCH, 'lib', 'pull-task.mjs');
-const WORK = join(OUT, 'pull-work');
+// Where the pulled repositories go (each removed after its run): on disk by default, like a real
+// pull; BENCH_PULL_DIR=/dev/shm/… takes the disk out of the measurement (tmpfs: fsync is free).
+const WORK = process.env.BENCH_PULL_DIR ?? join(OUT, 'pull-work');
 const REF = 'bench/pull';
 const GNU_TIME = '/usr/bin/time';
 
@@ -279,6 +281,27 @@ function objectsBreakdown(report) {
   };
 }
 
+/** One-line summaries of the diagnosis, for the notes. */
+function diagnosisNotes(dg, limit, link) {
+  const d = dg.delta;
+  const u = dg.update;
+  const o = dg.objects;
+  const p = dg.objectsPipelined;
+  const chain = (t) =>
+    t.chain
+      .map(
+        (c) =>
+          `${c.purpose}${c.status === 404 ? ' (404)' : ''}${c.newConnection ? ' [new conn]' : ''} sent ${c.requestSent} → first byte ${c.firstByte}`,
+      )
+      .join(', ');
+  return [
+    `ours, delta (last run, ms from the pull() call): ${chain(d)}; parts + fallback sent at ${d.firstBulkSent} (ideal ${3 * link.rttMs}); last byte ${d.lastByte} (${(d.lastByte / limit.delta.ms).toFixed(2)}× the limit: the network part); first objects written ${d.firstObjectsWrittenBy}, all ${d.objectsWritten} by ${d.allObjectsWrittenBy}; returned at ${d.end}: ${d.afterLastByte} ms after the last byte; process CPU ${Math.round(d.cpuMs.user)} ms user + ${Math.round(d.cpuMs.system)} ms system`,
+    `ours, update: ${chain(u)}; part sent at ${u.firstBulkSent}, last byte ${u.lastByte}; ${u.objectsWritten} objects written by ${u.allObjectsWrittenBy}; returned at ${u.end}`,
+    `ours, no deltas: ${o.requests} requests on ${o.connections} connections, ${o.requestsPerSecond} requests/s; per request (median): waits ${o.waitForConnection} ms for a free connection, ${o.requestToFirstByte} ms request → first byte, ${o.verifyAndWrite} ms verify + write after the last byte; ${o.idleGapOnConnection} ms idle between responses on a connection; connections busy ${Math.round(o.connectionBusyShare * 100)} % of the time`,
+    `ours, no deltas, pipelined: ${p.requestsPerSecond} requests/s, ${p.pipelinedRequests} requests sent before the previous response on their connection ended; ${p.verifyAndWrite} ms median verify + write after the last byte (requests now wait for local CPU and disk work, not for the network)`,
+  ];
+}
+
 // ---- the benchmark ----------------------------------------------------------------------------
 
 export default async function bench() {
@@ -299,8 +322,10 @@ export default async function bench() {
 
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
-  const nginx = await startNginx(repoDir);
-  const proxy = await spawnLinkProxy({ upstreamPort: nginx.port, ...link });
+  // Server and link get a higher CPU priority (nice -10, when root): on this 2-core machine they
+  // stand in for other machines and must not slow down when the client saturates the cores.
+  const nginx = await startNginx(repoDir, { nice: -10 });
+  const proxy = await spawnLinkProxy({ upstreamPort: nginx.port, ...link, nice: -10 });
   const runs = {};
   const record = (key, run) => {
     runs[key] ??= [];
@@ -324,6 +349,8 @@ export default async function bench() {
     let seq = 0;
     for (let rep = 0; rep < n; rep++) {
       for (const c of cases) {
+        // The pipelined variant is for the record: one run (BENCH_REPS ≥ 5 gives it more).
+        if (c.ostree === null && rep >= Math.max(1, n - 4)) continue;
         const order = c.ostree === null ? ['ours'] : rep % 2 === 0 ? ['ours', 'ostree'] : ['ostree', 'ours'];
         for (const who of order) {
           const dest = join(WORK, `${c.id}-${who}-${seq++}`);
@@ -339,6 +366,12 @@ export default async function bench() {
             run = { wallMs: o.ms, pullMs: null, rssKb: o.rssKb, cpuMs: o.cpuMs, report: null };
           }
           run.wire = summarizeLog(nginx.entriesSince(mark));
+          // Untimed: the pull must have brought the head commit.
+          const got =
+            who === 'ours'
+              ? run.report.commit
+              : spawnSync('ostree', ['rev-parse', `--repo=${dest}`, `r:${REF}`], { encoding: 'utf8' }).stdout.trim();
+          if (got !== info.head) throw new Error(`${c.id}/${who}: pulled ${got}, expected ${info.head}`);
           const extra = who === 'ours' ? ` (pull() ${fmtMs(run.pullMs)}, ${run.report.strategy})` : '';
           const cpu = run.cpuMs === null ? '' : `, CPU ${fmtMs(run.cpuMs)}`;
           console.log(
@@ -352,6 +385,7 @@ export default async function bench() {
   } finally {
     await proxy.close();
     await nginx.stop();
+    rmSync(WORK, { recursive: true, force: true });
   }
 
   // ---- summarize ----
@@ -462,7 +496,7 @@ export default async function bench() {
   return {
     name: 'pull',
     title: 'pull() vs ostree pull over an emulated link (nginx behind a delay/bandwidth proxy)',
-    input: { repo: info, facts, link },
+    input: { repo: info, facts, link, workDir: WORK },
     link: { ...link, calibration: calibration.rows },
     limits: limit,
     summary,
@@ -483,6 +517,7 @@ export default async function bench() {
     rows,
     targets: { t1, t2, t3 },
     notes: [
+      ...diagnosisNotes(diagnosis, limit, link),
       `link: RTT ${link.rttMs} ms, ${link.mbit} Mbit/s per direction (bench/linkProxy.mjs); self-check: ${calibration.rows.map((x) => `${x.what} ${x.measuredMs.toFixed(1)} ms (expected ${x.expectedMs.toFixed(1)})`).join('; ')}`,
       'ratio = ostree time / our time, both whole processes; the limit multiples of ours use the pull() call alone (Node start + import ≈ 0.2 s more)',
       `peak RSS: ours ${fmtRss(d.rssKb)} (delta) / ${fmtRss(o.rssKb)} (objects); ostree ${fmtRss(summary['delta/ostree'].rssKb)} / ${fmtRss(oRef.rssKb)}`,

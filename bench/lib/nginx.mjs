@@ -25,7 +25,7 @@ export function nginxBinary() {
   return null;
 }
 
-export async function startNginx(root) {
+export async function startNginx(root, { nice = 0 } = {}) {
   const bin = nginxBinary();
   if (bin === null) throw new Error('nginx is not installed');
   const prefix = mkdtempSync(join(tmpdir(), 'ffetch-bench-nginx-'));
@@ -59,12 +59,20 @@ http {
   }
 }`;
   writeFileSync(join(prefix, 'nginx.conf'), conf);
-  const child = spawn(bin, ['-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const args = ['-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf')];
+  // `nice` < 0 (when allowed): on a small machine the server should behave as if it had its own
+  // CPU, not slow down when the client under test saturates the cores. nice execs nginx (same pid).
+  const child =
+    nice === 0 || !existsSync('/usr/bin/nice')
+      ? spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn('/usr/bin/nice', ['-n', String(nice), bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Never leave it running if this process ends without stop() (an uncaught error).
+  const onExit = () => child.kill('SIGTERM');
+  process.on('exit', onExit);
   let stderr = '';
   child.stderr.on('data', (c) => {
-    stderr += String(c);
+    // GNU nice warns (and runs the command anyway) when it may not raise the priority.
+    if (!/nice: cannot set niceness/.test(String(c))) stderr += String(c);
   });
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -105,6 +113,7 @@ http {
         .map((l) => JSON.parse(l));
     },
     stop: async () => {
+      process.off('exit', onExit);
       if (child.exitCode === null) {
         const done = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');

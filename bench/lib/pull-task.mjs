@@ -51,6 +51,7 @@ process.stdout.write(
     durationMs: result.durationMs,
     rssKb: process.resourceUsage().maxRSS,
     cpuMs: (({ user, system }) => ({ user: user / 1000, system: system / 1000 }))(process.cpuUsage()),
+    commit: result.commit,
     strategy: result.strategy,
     reason: result.plan.reason,
     objects: result.objects,

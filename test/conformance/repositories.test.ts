@@ -104,6 +104,41 @@ for (const set of fixtureSets()) {
           }
         });
 
+        if (repo.summary) {
+          test('the summary equals ostree summary --view: refs, versions, timestamps, mode, last-modified, deltas', () => {
+            const view = set.golden(name, 'summary-view.txt');
+            const summary = parseSummary(new Uint8Array(readFileSync(join(dir, 'summary'))));
+            const iso = (t: bigint | null) => (t === null ? null : new Date(Number(t) * 1000).toISOString().replace('.000Z', '+00'));
+            const blocks = [
+              ...view.matchAll(
+                /^\* (\S+)\n {4}Latest Commit \([^)]*\):\n {6}([0-9a-f]{64})\n(?: {4}Version \(ostree\.commit\.version\): (.*)\n)?(?: {4}Timestamp \(ostree\.commit\.timestamp\): (.*)\n)?/gm,
+              ),
+            ];
+            expect(blocks.length).toBe(summary.refs.length);
+            for (const [, ref, commit, version, ts] of blocks) {
+              const r = summary.refs.find((x) => x.name === ref);
+              expect(r?.commit, ref).toBe(commit);
+              expect(r?.version ?? undefined, ref).toBe(version);
+              expect(iso(r?.timestamp ?? null) ?? undefined, ref).toBe(ts);
+            }
+            const mode = /^Repository Mode \(ostree\.summary\.mode\): (.*)$/m.exec(view)?.[1];
+            expect(summary.mode ?? undefined).toBe(mode);
+            const lastModified = /^Last-Modified \(ostree\.summary\.last-modified\): (.*)$/m.exec(view)?.[1];
+            expect(iso(summary.lastModified) ?? undefined).toBe(lastModified);
+            const deltaLine = /^Static Deltas \(ostree\.static-deltas\): \{(.*)\}$/m.exec(view)?.[1];
+            const deltas = new Map(
+              [...(deltaLine ?? '').matchAll(/'([0-9a-f-]+)': <\[byte ([^\]]*)\]>/g)].map(([, n, bytes]) => [
+                n as string,
+                (bytes as string)
+                  .split(', ')
+                  .map((b) => b.replace('0x', ''))
+                  .join(''),
+              ]),
+            );
+            expect(new Map(summary.deltas)).toEqual(deltas);
+          });
+        }
+
         test('commits and full tree walks equal ostree ls -R', async () => {
           const local = await LocalRepo.open(dir);
           for (const [checksum, info] of Object.entries(repo.commits)) {

@@ -13,6 +13,7 @@
 import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import createDebug from 'debug';
+import pLimit from 'p-limit';
 import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum, sha256Hex } from '../formats/checksum.js';
@@ -33,7 +34,7 @@ import { type LocalRepoOptions, type ResolvedLocalRepoOptions, resolveLocalRepoO
 import { ObjectIndex } from './ObjectIndex.js';
 import { RefStore } from './RefStore.js';
 import type { RefLocation } from './refPath.js';
-import { syncDir } from './syncDir.js';
+import { syncDir, syncFile } from './syncDir.js';
 import { verifyCommit, type VerifyCommitOptions, type VerifyCommitResult } from './verifyCommit.js';
 import { verifyCommitMeta, verifyMetadataObject } from './verifyMetadataObject.js';
 
@@ -53,7 +54,9 @@ export class LocalRepo {
   readonly #codec: ContentCodec;
   /** `objects/XX` directories known to exist. */
   readonly #dirs = new Set<string>();
-  /** Directories whose new entries are not yet fsynced (fsync policy 'object'). */
+  /** Object files written but not yet fsynced (fsync policy 'commit'). */
+  readonly #unsynced: string[] = [];
+  /** Directories whose new entries are not yet fsynced. */
   readonly #dirtyDirs = new Set<string>();
   readonly #refs: RefStore;
   /** Public write calls not yet settled (`close()` waits for them). */
@@ -66,7 +69,7 @@ export class LocalRepo {
     const m = keyFileGet(config, 'core', 'mode') ?? 'bare';
     this.mode = m === 'archive-z2' || m === 'archive' ? 'archive' : (m as RepoMode);
     this.#codec = new ContentCodec(options);
-    this.#refs = new RefStore(path, options.fsync === 'object');
+    this.#refs = new RefStore(path, options.fsync !== 'none');
   }
 
   /** Opens an existing repository (ERR_NOT_FOUND when `path/config` is missing). */
@@ -100,7 +103,7 @@ export class LocalRepo {
         reason: 'repository exists',
       });
     }
-    await createRepoLayout(path, options, resolved.fsync === 'object');
+    await createRepoLayout(path, options, resolved.fsync !== 'none');
     debug('created archive repository %s', path);
     return LocalRepo.open(path, options);
   }
@@ -117,7 +120,7 @@ export class LocalRepo {
       () => false,
     );
     if (!exists) {
-      await createRepoLayout(path, options, resolved.fsync === 'object');
+      await createRepoLayout(path, options, resolved.fsync !== 'none');
       debug('created archive repository %s', path);
     }
     let repo = await LocalRepo.open(path, options);
@@ -128,11 +131,7 @@ export class LocalRepo {
         reason: `existing repository is ${repo.mode}`,
       });
     }
-    if (
-      exists &&
-      options.remote !== undefined &&
-      (await addRemoteToConfig(path, repo.config, options.remote, resolved.fsync === 'object'))
-    ) {
+    if (exists && options.remote !== undefined && (await addRemoteToConfig(path, repo.config, options.remote, resolved.fsync !== 'none'))) {
       debug('added remote %s (%s) to %s', options.remote.name, options.remote.url, path);
       repo = await LocalRepo.open(path, options);
     }
@@ -400,7 +399,8 @@ export class LocalRepo {
       await this.#ensureObjectDir(dir);
       await atomicWriteFile(dest, chunks, { tmpDir: join(this.path, 'tmp'), fsync: this.options.fsync === 'object' });
       this.#index.add(key);
-      if (this.options.fsync === 'object') this.#dirtyDirs.add(dir);
+      if (this.options.fsync === 'commit') this.#unsynced.push(dest);
+      if (this.options.fsync !== 'none') this.#dirtyDirs.add(dir);
     })();
     if (!replace) this.#inflight.set(key, write);
     try {
@@ -421,7 +421,7 @@ export class LocalRepo {
     if (this.#dirs.has(dir)) return;
     try {
       await mkdir(dir);
-      if (this.options.fsync === 'object') this.#dirtyDirs.add(join(this.path, 'objects'));
+      if (this.options.fsync !== 'none') this.#dirtyDirs.add(join(this.path, 'objects'));
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') throw fsError('mkdir', dir, err);
     }
@@ -443,10 +443,14 @@ export class LocalRepo {
    * entries). Called by `writeRef` and `clearPartial`; a no-op with fsync policy 'none'.
    */
   async flush(): Promise<void> {
-    if (this.options.fsync !== 'object') return;
+    if (this.options.fsync === 'none') return;
+    const files = this.#unsynced.splice(0);
     const dirs = [...this.#dirtyDirs].sort((a, b) => b.length - a.length);
     this.#dirtyDirs.clear();
-    for (const d of dirs) await syncDir(d);
+    // Many fsyncs in flight let the filesystem commit them in a few journal transactions.
+    const limit = pLimit(32);
+    await Promise.all(files.map((f) => limit(() => syncFile(f))));
+    await Promise.all(dirs.map((d) => limit(() => syncDir(d))));
   }
 
   // ---------------------------------------------------------------- partial commits
@@ -461,7 +465,7 @@ export class LocalRepo {
     await mkdir(dirname(file), { recursive: true }).catch((err: unknown) => {
       throw fsError('mkdir', dirname(file), err);
     });
-    const fsync = this.options.fsync === 'object';
+    const fsync = this.options.fsync !== 'none';
     await atomicWriteFile(file, [], { tmpDir: join(this.path, 'tmp'), fsync });
     if (fsync) await syncDir(dirname(file));
   }
@@ -476,7 +480,7 @@ export class LocalRepo {
       if (errnoOf(err) === 'ENOENT') return;
       throw fsError('unlink', file, err);
     }
-    if (this.options.fsync === 'object') await syncDir(dirname(file));
+    if (this.options.fsync !== 'none') await syncDir(dirname(file));
   }
 
   async isPartial(commit: Checksum): Promise<boolean> {

@@ -5,6 +5,12 @@ import { ErrorCodes } from '../errors/codes.js';
 
 /**
  * When written files are flushed to stable storage.
+ * - `'commit'` (default, libostree's model): objects are written without waiting for the disk;
+ *   before a ref is written or a partial marker cleared, every object written since the last
+ *   flush and the directories that received them are fsynced together (in parallel, so the
+ *   filesystem coalesces them), then the ref/marker itself is fsynced. A durable ref never points
+ *   at objects a power loss could drop; a power loss in the middle of a pull can leave objects
+ *   of the still-partial commit incomplete, as with libostree.
  * - `'object'`: every object, ref, marker and config file is fsynced before it is renamed into
  *   place, so no crash or power loss can leave a truncated object under `objects/`; the object
  *   directories touched since the last ref write are fsynced before a ref is written or a
@@ -12,10 +18,10 @@ import { ErrorCodes } from '../errors/codes.js';
  * - `'none'`: no fsync at all (scratch repositories, tests, or a caller that syncs itself).
  *   A process crash still never leaves a half-written object (tmp + rename).
  */
-export type FsyncPolicy = 'object' | 'none';
+export type FsyncPolicy = 'commit' | 'object' | 'none';
 
 export interface LocalRepoOptions {
-  /** See {@link FsyncPolicy}. @default 'object' */
+  /** See {@link FsyncPolicy}. @default 'commit' */
   fsync?: FsyncPolicy;
   /**
    * Worker threads that compress, inflate and hash content objects. Created on first use,
@@ -43,14 +49,14 @@ export type ResolvedLocalRepoOptions = Required<LocalRepoOptions>;
 
 export function resolveLocalRepoOptions(options: LocalRepoOptions = {}): ResolvedLocalRepoOptions {
   const o: ResolvedLocalRepoOptions = {
-    fsync: options.fsync ?? 'object',
+    fsync: options.fsync ?? 'commit',
     workers: options.workers ?? Math.min(2, availableParallelism()),
     inlineDeflateBelow: options.inlineDeflateBelow ?? 4096,
     inlineInflateBelow: options.inlineInflateBelow ?? 16384,
     compressionLevel: options.compressionLevel ?? 6,
     maxObjectSize: options.maxObjectSize ?? 2 ** 32,
   };
-  if (o.fsync !== 'object' && o.fsync !== 'none') invalid('fsync', o.fsync, "must be 'object' or 'none'");
+  if (o.fsync !== 'commit' && o.fsync !== 'object' && o.fsync !== 'none') invalid('fsync', o.fsync, "must be 'commit', 'object' or 'none'");
   if (!Number.isInteger(o.workers) || o.workers < 1) invalid('workers', o.workers, 'must be an integer >= 1');
   if (!(o.inlineDeflateBelow >= 0)) invalid('inlineDeflateBelow', o.inlineDeflateBelow, 'must be >= 0');
   if (!(o.inlineInflateBelow >= 0)) invalid('inlineInflateBelow', o.inlineInflateBelow, 'must be >= 0');

@@ -16,3 +16,17 @@ export async function syncDir(dir: string): Promise<void> {
     throw fsError('fsync', dir, err);
   }
 }
+
+/** fsync of a file already written and renamed into place. */
+export async function syncFile(file: string): Promise<void> {
+  try {
+    const fh = await open(file, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    throw fsError('fsync', file, err);
+  }
+}
