@@ -3,6 +3,7 @@
  * per-ref metadata, plus repository metadata (static deltas, collection map, Flatpak caches).
  * Also used for Flatpak subsummaries (`summaries/<sha>.gz`, uncompressed).
  */
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { gv } from '../gvariant/schema.js';
 import type { Variant } from '../gvariant/Variant.js';
 import { type Checksum, checksumFromBytes } from './checksum.js';
@@ -97,22 +98,36 @@ function parseRefs(
   what: string,
 ): SummaryRef[] {
   return raw.map(([name, [commitSize, csum, md]]) => {
-    const refWhat = `${what} ref ${name}`;
-    const xaData = lookupTyped<[bigint, bigint, string]>(md, 'xa.data', '(tts)', refWhat);
-    const ts = lookupBigEndianU64(md, 'ostree.commit.timestamp', refWhat) ?? lookupBigEndianU64(md, 'ot.ts', refWhat) ?? null;
-    const sparse = sparseCache.get(name) ?? md.filter(([k]) => k.startsWith('xa.') && k !== 'xa.data');
-    return {
-      name,
-      commit: checksumFromBytes(csum, `commit of ref ${name}`),
-      commitSize,
-      timestamp: ts,
-      version: lookupString(md, 'ostree.commit.version', refWhat) ?? null,
-      flatpak: xaData !== undefined ? toRefData(xaData) : (xaCache.get(name) ?? null),
-      sparse,
-      collectionId,
-      metadata: md,
-    };
+    // Per-ref labels are built only when something fails (thousands of refs, most of the time none).
+    try {
+      const xaData = lookupTyped<[bigint, bigint, string]>(md, 'xa.data', '(tts)', what);
+      const ts = lookupBigEndianU64(md, 'ostree.commit.timestamp', what) ?? lookupBigEndianU64(md, 'ot.ts', what) ?? null;
+      let sparse = sparseCache.get(name);
+      if (sparse === undefined) {
+        sparse = [];
+        for (const entry of md) if (entry[0].startsWith('xa.') && entry[0] !== 'xa.data') sparse.push(entry);
+      }
+      return {
+        name,
+        commit: checksumFromBytes(csum, 'commit'),
+        commitSize,
+        timestamp: ts,
+        version: lookupString(md, 'ostree.commit.version', what) ?? null,
+        flatpak: xaData !== undefined ? toRefData(xaData) : (xaCache.get(name) ?? null),
+        sparse,
+        collectionId,
+        metadata: md,
+      };
+    } catch (err) {
+      throw withRef(err, name);
+    }
   });
+}
+
+/** Re-labels an error raised while reading one ref so that it names the ref. */
+function withRef(err: unknown, name: string): unknown {
+  if (!(err instanceof FlathubFetchError)) return err;
+  return new FlathubFetchError(err.code, `ref ${name}: ${err.message}`, { ...err.data, ref: name }, { cause: err.cause });
 }
 
 function toRefData([installed, download, metadata]: [bigint, bigint, string]): FlatpakRefData {
