@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TIMING_PHASES } from '../../packages/client/src/http/RequestRecord.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   buildReport,
@@ -40,20 +41,7 @@ const sortKeys = (xs: string[]) => [...xs].sort();
 
 /** Phases present are non-negative and never decrease in declaration order. */
 function expectSaneTimings(r: RequestRecord): void {
-  const order = [
-    'queued',
-    'dispatched',
-    'dnsStart',
-    'dnsEnd',
-    'connectStart',
-    'connectEnd',
-    'tlsStart',
-    'tlsEnd',
-    'requestSent',
-    'firstByte',
-    'lastByte',
-    'done',
-  ] as const;
+  const order = TIMING_PHASES;
   let last = Number.NEGATIVE_INFINITY;
   for (const k of order) {
     const v = r.timings[k];

@@ -9,21 +9,10 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { compress as zstdCompress } from 'zstd-napi';
 import { ErrorCodes } from '../src/errors/codes.js';
-import { FlathubFetchError } from '../src/errors/FlathubFetchError.js';
 import { decodeBody } from '../src/http/decodeBody.js';
-import { scriptedHttp } from './support/scriptedHttp.js';
+import { rejection, scriptedHttp } from './support/scriptedHttp.js';
 
 const { serve, client } = scriptedHttp();
-
-async function rejection(p: Promise<unknown>): Promise<FlathubFetchError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(FlathubFetchError);
-    return err as FlathubFetchError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Compressible "metadata": repeated text with some noise. */
 const SUMMARY = Buffer.concat(

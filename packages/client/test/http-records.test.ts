@@ -13,25 +13,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { HttpClient } from '../src/http/HttpClient.js';
+import { TIMING_PHASES } from '../src/http/RequestRecord.js';
 import { scriptedHttp } from './support/scriptedHttp.js';
-import type { RequestRecord, RequestTimings } from '../src/http/RequestRecord.js';
+import type { RequestRecord } from '../src/http/RequestRecord.js';
 
 const { serve, client, cleanups } = scriptedHttp();
 
-const ORDER: (keyof RequestTimings)[] = [
-  'queued',
-  'dispatched',
-  'dnsStart',
-  'dnsEnd',
-  'connectStart',
-  'connectEnd',
-  'tlsStart',
-  'tlsEnd',
-  'requestSent',
-  'firstByte',
-  'lastByte',
-  'done',
-];
+const ORDER = TIMING_PHASES;
 
 /** Non-null phases never decrease, and all lie within [queued, done]. */
 function expectOrdered(r: RequestRecord): void {

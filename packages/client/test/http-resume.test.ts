@@ -11,10 +11,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../src/errors/codes.js';
-import { FlathubFetchError } from '../src/errors/FlathubFetchError.js';
 import { FileTransport } from '../src/http/FileTransport.js';
 import { HttpClient } from '../src/http/HttpClient.js';
-import { scriptedHttp } from './support/scriptedHttp.js';
+import { rejection, scriptedHttp } from './support/scriptedHttp.js';
 import type { RequestRecord } from '../src/http/RequestRecord.js';
 import type { Transport } from '../src/http/Transport.js';
 
@@ -56,16 +55,6 @@ function serveRange(req: IncomingMessage, res: ServerResponse, body: Buffer, eta
   }
   res.writeHead(200, { etag, 'content-length': body.length });
   res.end(body);
-}
-
-async function rejection(p: Promise<unknown>): Promise<FlathubFetchError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(FlathubFetchError);
-    return err as FlathubFetchError;
-  }
-  throw new Error('expected a rejection');
 }
 
 const BODY = randomBytes(512 * 1024);

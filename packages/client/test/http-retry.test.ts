@@ -3,7 +3,7 @@ import { ErrorCodes } from '../src/errors/codes.js';
 import { FlathubFetchError } from '../src/errors/FlathubFetchError.js';
 import { backoffDelay } from '../src/http/backoffDelay.js';
 import { HttpClient } from '../src/http/HttpClient.js';
-import { scriptedHttp } from './support/scriptedHttp.js';
+import { rejection, scriptedHttp } from './support/scriptedHttp.js';
 import { parseRetryAfter } from '../src/http/parseRetryAfter.js';
 import { DEFAULT_RETRY } from '../src/http/resolveHttpOptions.js';
 
@@ -12,16 +12,6 @@ const { serve, client, cleanups } = scriptedHttp();
 /** A server on 127.0.0.1:0 calling `handler` with the 0-based number of the request. */
 
 /** A client whose backoff sleeps are recorded, not slept, plus its records. */
-
-async function rejection(p: Promise<unknown>): Promise<FlathubFetchError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(FlathubFetchError);
-    return err as FlathubFetchError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
 

@@ -8,23 +8,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../src/errors/codes.js';
-import { FlathubFetchError } from '../src/errors/FlathubFetchError.js';
 import { HttpClient } from '../src/http/HttpClient.js';
-import { scriptedHttp } from './support/scriptedHttp.js';
+import { rejection, scriptedHttp } from './support/scriptedHttp.js';
 import type { RequestRecord } from '../src/http/RequestRecord.js';
 import type { Transport } from '../src/http/Transport.js';
 
 const { serve, client, cleanups } = scriptedHttp();
-
-async function rejection(p: Promise<unknown>): Promise<FlathubFetchError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(FlathubFetchError);
-    return err as FlathubFetchError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('HttpClient timeouts', () => {
   it('first-byte stall: ERR_FIRST_BYTE_TIMEOUT, and a retry succeeds', async () => {

@@ -6,7 +6,7 @@
  * the timings never run backwards.
  */
 import { pickCacheHeaders } from './pickCacheHeaders.js';
-import type { RequestErrorClass, RequestRecord, RequestTimings } from './RequestRecord.js';
+import { type RequestErrorClass, type RequestRecord, TIMING_PHASES } from './RequestRecord.js';
 import type { RequestPurpose } from './Transport.js';
 import type { TransportConnection, TransportTrace } from './TransportTrace.js';
 
@@ -20,20 +20,7 @@ export interface AttemptInit {
   retryOf: string | null;
 }
 
-const ORDER: readonly (keyof RequestTimings)[] = [
-  'queued',
-  'dispatched',
-  'dnsStart',
-  'dnsEnd',
-  'connectStart',
-  'connectEnd',
-  'tlsStart',
-  'tlsEnd',
-  'requestSent',
-  'firstByte',
-  'lastByte',
-  'done',
-];
+const ORDER = TIMING_PHASES;
 
 export class AttemptRecorder implements TransportTrace {
   readonly #r: RequestRecord;

@@ -83,3 +83,19 @@ export interface RequestRecord {
   /** Cache/CDN response headers (age, x-cache, x-cache-hits, x-cache-status, via, x-served-by, x-varnish, x-timer, server, fastly-*, etag, last-modified, cache-control, cf-cache-status). */
   cacheHeaders: Record<string, string>;
 }
+
+/** The timing phases in the order they happen (a phase that did not happen is null). */
+export const TIMING_PHASES: readonly (keyof RequestTimings)[] = [
+  'queued',
+  'dispatched',
+  'dnsStart',
+  'dnsEnd',
+  'connectStart',
+  'connectEnd',
+  'tlsStart',
+  'tlsEnd',
+  'requestSent',
+  'firstByte',
+  'lastByte',
+  'done',
+];

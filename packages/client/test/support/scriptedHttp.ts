@@ -5,7 +5,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import { FlathubFetchError } from '../../src/errors/FlathubFetchError.js';
 import { HttpClient } from '../../src/http/HttpClient.js';
 import type { HttpClientOptions } from '../../src/http/HttpClientOptions.js';
 import type { RequestRecord } from '../../src/http/RequestRecord.js';
@@ -53,4 +54,15 @@ export function scriptedHttp() {
   }
 
   return { serve, client, cleanups };
+}
+
+/** The FlathubFetchError a promise rejects with (fails the test if it resolves or throws another kind). */
+export async function rejection(p: Promise<unknown>): Promise<FlathubFetchError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(FlathubFetchError);
+    return err as FlathubFetchError;
+  }
+  throw new Error('expected a rejection');
 }
