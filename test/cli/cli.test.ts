@@ -39,6 +39,12 @@ test('--help lists every command; each command has --help with usage and example
   expect(top.stdout).toContain('Exit codes: 0 ok, 1 failure, 2 usage error, 3 verification failure');
 });
 
+test('`npx flathub-fetch --help` works from the repository root after setup', () => {
+  const r = spawnSync('npx', ['--no-install', 'flathub-fetch', '--help'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toContain('Usage: flathub-fetch <command> [options]');
+});
+
 test('usage errors exit 2 with one line', () => {
   const r = run(['nope']);
   expect(r.code).toBe(2);
