@@ -76,6 +76,17 @@ test('demo serves the embedded sample and shows its refs and deltas', () => {
   expect(json.refs.refs.length).toBeGreaterThan(0);
   expect(json.deltas.deltas.some((d: { from: string | null }) => d.from === null)).toBe(true);
   expect(json.deltas.deltas.every((d: { error: string | null; parts: number }) => d.error === null && d.parts >= 1)).toBe(true);
+  // The app pulled both ways: the delta pull makes fewer requests and delivers objects from the delta.
+  const [withDeltas, without] = json.pulls as Array<{
+    strategy: string;
+    requests: { total: number };
+    objects: { fromDelta: number; loose: number };
+  }>;
+  expect(withDeltas?.strategy).toBe('delta-scratch');
+  expect(without?.strategy).toBe('objects');
+  expect(withDeltas?.requests.total).toBeLessThan(without?.requests.total ?? 0);
+  expect(withDeltas?.objects.fromDelta).toBeGreaterThan(0);
+  expect(human.stdout).toMatch(/requests +\d+ +\d+/);
 });
 
 describeWithTools(['nginx', 'ostree'], 'CLI against nginx-served fixtures', () => {
