@@ -28,7 +28,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./commands/checkout.js')).checkoutCommand,
   },
   demo: {
-    summary: 'Serve the embedded sample repository locally and show what it offers',
+    summary: 'Serve the embedded sample repository locally: refs, deltas, a pull with and without deltas',
     load: async () => (await import('./commands/demo.js')).demo,
   },
 };
