@@ -23,6 +23,9 @@ export interface NginxLogEntry {
 export interface NginxServer {
   url: string;
   port: number;
+  /** `https://127.0.0.1:PORT/` when started with `tls`, else null. */
+  tlsUrl: string | null;
+  tlsPort: number | null;
   prefix: string;
   log(): NginxLogEntry[];
   stop(): Promise<void>;
@@ -45,6 +48,8 @@ export interface NginxOptions {
   serverConfig?: string;
   /** Extra directives inside `http { }`. */
   httpConfig?: string;
+  /** Also listen with TLS on a second port (same root and log), optionally offering HTTP/2 by ALPN. */
+  tls?: { cert: string; key: string; http2?: boolean };
 }
 
 export async function startNginx(root: string, options: NginxOptions = {}): Promise<NginxServer> {
@@ -52,6 +57,13 @@ export async function startNginx(root: string, options: NginxOptions = {}): Prom
   if (bin === null) throw new Error('nginx is not installed');
   const prefix = mkdtempSync(join(tmpdir(), 'ffetch-nginx-'));
   const port = await freePort();
+  const tlsPort = options.tls === undefined ? null : await freePort();
+  const tlsListen =
+    options.tls === undefined
+      ? ''
+      : `listen 127.0.0.1:${tlsPort} ssl${options.tls.http2 === true ? ' http2' : ''};
+    ssl_certificate ${options.tls.cert};
+    ssl_certificate_key ${options.tls.key};`;
   const user = process.getuid?.() === 0 ? 'user root;' : '';
   const conf = `
 ${user}
@@ -75,6 +87,7 @@ http {
   ${options.httpConfig ?? ''}
   server {
     listen 127.0.0.1:${port};
+    ${tlsListen}
     root ${root};
     location / { autoindex off; }
     ${options.serverConfig ?? ''}
@@ -89,9 +102,12 @@ http {
     stderr += String(c);
   });
   await waitForPort(port, child, () => stderr);
+  if (tlsPort !== null) await waitForPort(tlsPort, child, () => stderr);
   return {
     url: `http://127.0.0.1:${port}/`,
     port,
+    tlsUrl: tlsPort === null ? null : `https://127.0.0.1:${tlsPort}/`,
+    tlsPort,
     prefix,
     log: () => {
       const file = join(prefix, 'access.log');

@@ -114,7 +114,8 @@ export async function pull(options: PullOptions): Promise<PullResult> {
       repo: o.repo,
       plan,
       strategy,
-      objects: { fromDelta, loose: fetcher.fetched, present: fetcher.present },
+      // The final tree walk finds the delta's objects present too: they are not "already present".
+      objects: { fromDelta, loose: fetcher.fetched, present: Math.max(0, fetcher.present - fromDelta) },
       partsSkipped,
       partsRecovered,
       ...(delta !== undefined ? { delta } : {}),

@@ -26,6 +26,7 @@ import type { PullContext } from './PullContext.js';
 const debug = createDebug('flathub-fetch:delta');
 
 export interface DeltaOutcome {
+  /** Objects written from the delta: part outputs, plus the commit carried in the superblock. */
   objectsFromDelta: number;
   partsSkipped: number;
   partsRecovered: number;
@@ -56,6 +57,7 @@ export async function applyDelta(
   if (meta !== null && !repo.hasCached(ObjectType.COMMIT_META, sb.to)) await repo.writeCommitMeta(sb.to, serializeDetachedMetadata(meta));
   if (!repo.hasCached(ObjectType.COMMIT, sb.to)) {
     await repo.writeMetadata(ObjectType.COMMIT, sb.to, sb.commitBytes);
+    outcome.objectsFromDelta++;
     tracker.objectDone();
   }
 
