@@ -1,4 +1,9 @@
-/** Events a pull emits, in order: plan, then progress (many), then done. */
+/**
+ * Events a pull emits, as things happen: `request` (one per HTTP attempt) and `progress` events
+ * from the start — the requests that open the remote and price the plan (config, summaries,
+ * signatures, delta indexes, superblocks) come before `plan` — then `plan`, then the pull's
+ * requests, progress and any `part-fallback`, and last `done`.
+ */
 import type { RequestRecord } from '../http/RequestRecord.js';
 import type { PullPlan } from './PullPlan.js';
 import type { PullResult } from './PullResult.js';

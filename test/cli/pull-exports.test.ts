@@ -1,0 +1,147 @@
+/**
+ * The built CLI's `pull` exports against a real nginx: `--json` (schema, request count and wire
+ * bytes equal to nginx's access log), `--har` (valid HAR 1.2, one entry per request), `--metrics`
+ * (Prometheus text whose request counter sums to the request count), `--events FILE` (NDJSON from
+ * `plan` to `done`), `--events -` (NDJSON on stdout), and a usage error for `--events` without a value.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
+import { type NginxLogEntry, type NginxServer, startNginx } from '../support/nginx.js';
+import { describeWithTools } from '../support/tools.js';
+
+const require = createRequire(import.meta.url);
+const harValidator = require('har-validator') as { har(data: unknown): Promise<unknown> };
+const parsePrometheus = require('parse-prometheus-text-format') as (
+  text: string,
+) => Array<{ name: string; type: string; metrics: Array<{ value?: string; labels?: Record<string, string> }> }>;
+
+const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
+const set = fixtureSets().at(-1);
+if (set === undefined) throw new Error('no fixtures');
+const APP = 'app/org.example.Hello/x86_64/stable';
+const HEAD = set.manifest.repos.archive?.heads[APP] as string;
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `type`, or `request:<purpose>` for request events. */
+const label = (e: { type: string } & Record<string, unknown>): string =>
+  e.type === 'request' ? `request:${(e.record as { purpose?: string } | undefined)?.purpose}` : e.type;
+
+const ndjson = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as { type: string } & Record<string, unknown>);
+
+describeWithTools(['nginx'], `cli pull exports from nginx (${set.name} fixtures)`, () => {
+  let nginx: NginxServer;
+  /** Event types of the `--events FILE` and `--events -` runs, for the ordering test. */
+  const streams: Record<string, string[]> = {};
+  const tmp = mkdtempSync(join(tmpdir(), 'ffetch-cli-exports-'));
+  beforeAll(async () => {
+    nginx = await startNginx(`${set.root}/repos`);
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function logSince(start: number, n: number): Promise<NginxLogEntry[]> {
+    const deadline = Date.now() + 3000;
+    let log = nginx.log().slice(start);
+    while (log.length < n && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      log = nginx.log().slice(start);
+    }
+    return log;
+  }
+
+  test('--json, --har, --metrics and --events FILE agree with nginx and with each other', async () => {
+    const f = (n: string) => join(tmp, n);
+    const start = nginx.log().length;
+    const r = run([
+      'pull',
+      `${nginx.url}archive/`,
+      APP,
+      '--repo',
+      f('repo'),
+      '--json',
+      '--har',
+      f('pull.har'),
+      '--metrics',
+      f('pull.prom'),
+      '--events',
+      f('events.ndjson'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as { schema: string; commit: string; requests: { total: number }; bytes: { wire: number } };
+    expect(json.schema).toBe('flathub-fetch/pull-report@1');
+    expect(json.commit).toBe(HEAD);
+    const total = json.requests.total;
+    expect(total).toBeGreaterThan(0);
+    const log = await logSince(start, total);
+    expect(total).toBe(log.length);
+    expect(json.bytes.wire).toBe(log.reduce((n, e) => n + e.bodyBytes, 0));
+
+    const har = JSON.parse(readFileSync(f('pull.har'), 'utf8')) as { log: { entries: unknown[] } };
+    await expect(harValidator.har(har)).resolves.toBeDefined();
+    expect(har.log.entries).toHaveLength(total);
+
+    const families = parsePrometheus(readFileSync(f('pull.prom'), 'utf8'));
+    const requests = families.find((x) => x.name === 'flathub_fetch_requests_total');
+    expect(requests?.type).toBe('COUNTER');
+    expect((requests?.metrics ?? []).reduce((n, x) => n + Number(x.value), 0)).toBe(total);
+
+    const events = ndjson(readFileSync(f('events.ndjson'), 'utf8'));
+    streams.file = events.map(label);
+    expect(events.filter((e) => e.type === 'plan')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'request')).toHaveLength(total);
+    expect(events.at(-1)?.type).toBe('done');
+  });
+
+  test('--events - streams only NDJSON on stdout, ending with done', () => {
+    const r = run(['pull', `${nginx.url}archive/`, APP, '--repo', join(tmp, 'repo-stdout'), '--events', '-']);
+    expect(r.code, r.stderr).toBe(0);
+    // Every stdout line is an event (no human summary mixed in).
+    const events = ndjson(r.stdout);
+    streams.stdout = events.map(label);
+    expect(events.filter((e) => e.type === 'plan')).toHaveLength(1);
+    expect(events.at(-1)?.type).toBe('done');
+  });
+
+  // PullEvent.ts: the requests that open the remote and price the plan (repository metadata and
+  // superblocks) are reported live, before the plan; every delta-part or object request comes after it.
+  test('the event stream (file and stdout): only metadata requests before the plan, then the pull, then done', () => {
+    expect(Object.keys(streams).sort(), 'both runs above completed').toEqual(['file', 'stdout']);
+    const planning =
+      /^(request|progress)(:(config|summary|summary\.sig|summary\.idx|summary\.idx\.sig|subsummary|summary-delta|delta-index|superblock|ref))?$/;
+    for (const [name, labels] of Object.entries(streams)) {
+      const at = labels.indexOf('plan');
+      expect(at, name).toBeGreaterThanOrEqual(0);
+      for (const l of labels.slice(0, at)) expect(l, `${name}: before the plan`).toMatch(planning);
+      expect(
+        labels.slice(at + 1).some((l) => /^request:(delta-part|fallback|file|dirtree|dirmeta|commit)$/.test(l)),
+        name,
+      ).toBe(true);
+      expect(labels.at(-1)).toBe('done');
+    }
+  });
+
+  test('--events without a value is a usage error (exit 2)', () => {
+    const r = run(['pull', `${nginx.url}archive/`, APP, '--repo', join(tmp, 'repo-usage'), '--events']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('--events');
+  });
+});
