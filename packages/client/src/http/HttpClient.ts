@@ -277,7 +277,7 @@ export class HttpClient {
 
   #emit(record: RequestRecord): void {
     const cb = this.options.onRecord;
-    if (cb === null) return;
+    if (cb === null || !this.options.recording) return;
     try {
       cb(record);
     } catch (err) {

@@ -53,6 +53,12 @@ export interface HttpClientOptions {
   userAgent?: string;
   /** Called once per attempt when it ends (errors it throws are ignored). @default undefined */
   onRecord?: (record: RequestRecord) => void;
+  /**
+   * Trace each attempt on the wire (DNS/connect/TLS phases, connection ids, body chunks) and
+   * deliver records. Off, requests are not traced and `onRecord` is not called: the baseline
+   * the recording-overhead benchmark compares against. @default true
+   */
+  recording?: boolean;
   /** Random source in [0, 1) for backoff jitter (tests inject one). @default Math.random */
   random?: () => number;
   /** Waits `ms` (tests inject one that records the delay); must reject when `signal` aborts. @default a timer that honours the signal */
@@ -71,6 +77,7 @@ export interface ResolvedHttpClientOptions {
   timeouts: Required<TimeoutOptions>;
   userAgent: string;
   onRecord: ((record: RequestRecord) => void) | null;
+  recording: boolean;
   random: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }

@@ -34,6 +34,7 @@ const OPTION_KEYS: { [K in keyof HttpClientOptions]-?: true } = {
   timeouts: true,
   userAgent: true,
   onRecord: true,
+  recording: true,
   random: true,
   sleep: true,
 };
@@ -83,6 +84,7 @@ export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHtt
     },
     userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
     onRecord: fn('onRecord', options.onRecord),
+    recording: options.recording ?? true,
     random: fn('random', options.random) ?? Math.random,
     sleep: fn('sleep', options.sleep) ?? sleepWithSignal,
   };

@@ -181,7 +181,7 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
     armFirstByte();
     try {
       res = await raceSignal(
-        transport.request({ url, method: 'GET', headers, signal: ac.signal, trace: rec, timeouts }),
+        transport.request({ url, method: 'GET', headers, signal: ac.signal, ...(options.recording ? { trace: rec } : {}), timeouts }),
         ac.signal,
         () => ac.signal.reason,
       );
