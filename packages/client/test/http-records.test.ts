@@ -273,3 +273,12 @@ describe('RequestRecord', () => {
     expect(new TextDecoder().decode(await http.get('x', { purpose: 'other', maxBytes: 10 }))).toBe('fine');
   });
 });
+
+it('recording: false fetches the same bytes but traces nothing and delivers no records', async () => {
+  const body = Buffer.from('x'.repeat(1000));
+  const { base } = await serve((_req, res) => res.end(body));
+  const { http, records } = client(base, { recording: false });
+  const got = await http.get('a', { purpose: 'file', maxBytes: 10_000 });
+  expect(Buffer.from(got).equals(body)).toBe(true);
+  expect(records).toEqual([]);
+});
