@@ -1,6 +1,6 @@
 /**
- * Timings measure the wire: a RepoServer that holds one object's response for 300 ms (fault
- * `first-byte-delay`) shows up as firstByte − requestSent ≈ 300 ms on that object's record (within
+ * Timings measure the wire: a RepoServer that holds one object's response for 600 ms (fault
+ * `first-byte-delay`) shows up as firstByte − requestSent ≈ 600 ms on that object's record (within
  * 10 %), while every other record waits far less; every record's phases stay ordered.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +20,7 @@ const archive = set.manifest.repos.archive;
 if (archive === undefined) throw new Error('fixture lacks the archive repo');
 const HEAD = archive.heads[APP] as string;
 const DIRTREE = archive.commits[HEAD]?.root_dirtree as string;
-const DELAY = 300;
+const DELAY = 600;
 
 const pathOf = (url: string) => new URL(url).pathname;
 
