@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
-import { type NginxLogEntry, type NginxServer, startNginx } from '../support/nginx.js';
+import { type NginxServer, startNginx } from '../support/nginx.js';
 import { describeWithTools } from '../support/tools.js';
 
 const require = createRequire(import.meta.url);
@@ -58,16 +58,6 @@ describeWithTools(['nginx'], `cli pull exports from nginx (${set.name} fixtures)
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function logSince(start: number, n: number): Promise<NginxLogEntry[]> {
-    const deadline = Date.now() + 3000;
-    let log = nginx.log().slice(start);
-    while (log.length < n && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-      log = nginx.log().slice(start);
-    }
-    return log;
-  }
-
   test('--json, --har, --metrics and --events FILE agree with nginx and with each other', async () => {
     const f = (n: string) => join(tmp, n);
     const start = nginx.log().length;
@@ -91,7 +81,7 @@ describeWithTools(['nginx'], `cli pull exports from nginx (${set.name} fixtures)
     expect(json.commit).toBe(HEAD);
     const total = json.requests.total;
     expect(total).toBeGreaterThan(0);
-    const log = await logSince(start, total);
+    const log = await nginx.logSince(start, total);
     expect(total).toBe(log.length);
     expect(json.bytes.wire).toBe(log.reduce((n, e) => n + e.bodyBytes, 0));
 

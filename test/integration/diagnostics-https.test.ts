@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { TIMING_PHASES } from '../../packages/client/src/http/RequestRecord.js';
 import { buildReport, harTimings, pull, type RequestRecord } from '../../packages/client/src/index.js';
 import { fixtureSets } from '../support/fixtures.js';
-import { type NginxLogEntry, type NginxServer, startNginx } from '../support/nginx.js';
+import { type NginxServer, startNginx } from '../support/nginx.js';
 import { makeTestCertificates, type TestCertificates } from '../support/tls.js';
 import { describeWithTools } from '../support/tools.js';
+import { expectOrderedTimings } from '../support/timings.js';
 
 const set = fixtureSets().at(-1);
 if (set === undefined) throw new Error('no fixtures');
@@ -22,16 +22,9 @@ const APP = 'app/org.example.Hello/x86_64/stable';
 const HEAD = set.manifest.repos.archive?.heads[APP] as string;
 const CONNECTION_PHASES = ['dnsStart', 'dnsEnd', 'connectStart', 'connectEnd', 'tlsStart', 'tlsEnd'] as const;
 
-function expectOrderedTimings(r: RequestRecord): void {
-  let last = Number.NEGATIVE_INFINITY;
-  for (const k of TIMING_PHASES) {
-    const v = r.timings[k];
-    if (v === null) continue;
-    expect(v, `${r.url} ${k}`).toBeGreaterThanOrEqual(0);
-    expect(v, `${r.url} ${k} after the previous phase`).toBeGreaterThanOrEqual(last);
-    last = v;
-  }
-  expect(r.timings.done, r.url).not.toBeNull();
+/** Ordered phases, and HAR phases that add up to the record's total. */
+function expectSaneTimings(r: RequestRecord): void {
+  expectOrderedTimings(r);
   // The HAR phases (non-negative; -1 only for "did not happen") sum to the record's total.
   const h = harTimings(r);
   for (const v of [h.blocked, h.send, h.wait, h.receive]) expect(v, r.url).toBeGreaterThanOrEqual(0);
@@ -58,16 +51,6 @@ describeWithTools(['nginx', 'openssl'], `diagnostics over https from nginx (${se
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function logSince(nginx: NginxServer, start: number, n: number): Promise<NginxLogEntry[]> {
-    const deadline = Date.now() + 3000;
-    let log = nginx.log().slice(start);
-    while (log.length < n && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-      log = nginx.log().slice(start);
-    }
-    return log;
-  }
-
   for (const [kind, version] of [
     ['h2', '2'],
     ['h1', '1.1'],
@@ -85,13 +68,13 @@ describeWithTools(['nginx', 'openssl'], `diagnostics over https from nginx (${se
       expect(result.commit).toBe(HEAD);
       const records = result.requests;
       expect(records.length).toBeGreaterThan(3);
-      const log = await logSince(nginx, start, records.length);
+      const log = await nginx.logSince(start, records.length);
       expect(records.length).toBe(log.length);
       for (const r of records) {
         expect(r.error, r.url).toBeNull();
         expect(r.url.startsWith('https://')).toBe(true);
         expect(r.httpVersion, r.url).toBe(version);
-        expectOrderedTimings(r);
+        expectSaneTimings(r);
       }
 
       // The first request on each connection opened it: DNS/connect/TLS there and only there.

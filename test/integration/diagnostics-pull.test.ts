@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TIMING_PHASES } from '../../packages/client/src/http/RequestRecord.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   buildReport,
@@ -21,8 +20,9 @@ import {
 } from '../../packages/client/src/index.js';
 import { RepoServer } from '../../packages/client/src/testing/index.js';
 import { fixtureSets } from '../support/fixtures.js';
-import { type NginxLogEntry, type NginxServer, startNginx } from '../support/nginx.js';
+import { type NginxServer, startNginx } from '../support/nginx.js';
 import { describeWithTools } from '../support/tools.js';
+import { expectOrderedTimings } from '../support/timings.js';
 
 const require = createRequire(import.meta.url);
 const harValidator = require('har-validator') as { har(data: unknown): Promise<unknown> };
@@ -38,20 +38,6 @@ const HEAD = m.archive?.heads[APP] as string;
 
 const pathOf = (url: string) => new URL(url).pathname;
 const sortKeys = (xs: string[]) => [...xs].sort();
-
-/** Phases present are non-negative and never decrease in declaration order. */
-function expectSaneTimings(r: RequestRecord): void {
-  const order = TIMING_PHASES;
-  let last = Number.NEGATIVE_INFINITY;
-  for (const k of order) {
-    const v = r.timings[k];
-    if (v === null) continue;
-    expect(v, `${r.url} ${k}`).toBeGreaterThanOrEqual(0);
-    expect(v, `${r.url} ${k} after the previous phase`).toBeGreaterThanOrEqual(last);
-    last = v;
-  }
-  expect(r.timings.done, r.url).not.toBeNull();
-}
 
 async function expectValidHar(
   report: PullReport,
@@ -92,24 +78,13 @@ describeWithTools(['nginx'], `diagnostics over nginx (${set.name} fixtures)`, ()
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  /** nginx writes its log line after the response: wait until it holds `n` new lines. */
-  async function logSince(start: number, n: number): Promise<NginxLogEntry[]> {
-    const deadline = Date.now() + 3000;
-    let log = nginx.log().slice(start);
-    while (log.length < n && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-      log = nginx.log().slice(start);
-    }
-    return log;
-  }
-
   for (const deltas of ['prefer', 'never'] as const) {
     test(`clean pull (deltas: ${deltas}): report, HAR and metrics equal nginx's log`, async () => {
       const start = nginx.log().length;
       const result: PullResult = await pull({ url: `${nginx.url}archive/`, ref: APP, repo: join(tmp, deltas), deltas });
       expect(result.strategy).toBe(deltas === 'prefer' ? 'delta-scratch' : 'objects');
       const report = buildReport(result);
-      const log = await logSince(start, report.requests.total);
+      const log = await nginx.logSince(start, report.requests.total);
       expect(report.requests.total).toBe(log.length);
       // Every response's body bytes equal nginx's, error pages (its 404 page for a missing
       // summary.idx or .commitmeta probe) included.
@@ -134,7 +109,7 @@ describeWithTools(['nginx'], `diagnostics over nginx (${set.name} fixtures)`, ()
       const nginxConnections = new Set(log.map((e) => e.connection)).size;
       expect(report.connections.distinct).toBe(nginxConnections);
       expect(report.connections.reused).toBe(log.filter((e) => e.connectionRequests > 1).length);
-      for (const r of report.entries) expectSaneTimings(r);
+      for (const r of report.entries) expectOrderedTimings(r);
       expect(report.latency.firstByte.count).toBe(report.requests.total);
       expect(report.throughput.buckets.reduce((a, b) => a + b, 0)).toBe(serverBytes);
       await expectValidHar(report, serverKeys, key);
@@ -197,7 +172,7 @@ describeWithTools([], `diagnostics under injected faults (${set.name} fixtures)`
       expect(report.waste.failed.bytes).toBe(
         corruptBytes + (resumed?.range != null ? resetBytes - Math.min(resetBytes, Number(/\d+/.exec(resumed.range)?.[0])) : resetBytes),
       );
-      for (const r of report.entries) expectSaneTimings(r);
+      for (const r of report.entries) expectOrderedTimings(r);
       await expectValidHar(report, serverKeys, exact);
       expectPrometheusMatches(
         report,

@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { TIMING_PHASES } from '../../packages/client/src/http/RequestRecord.js';
 import { pull, type RequestRecord } from '../../packages/client/src/index.js';
 import { RepoServer } from '../../packages/client/src/testing/index.js';
 import { fixtureSets } from '../support/fixtures.js';
 import { describeWithTools } from '../support/tools.js';
+import { expectOrderedTimings } from '../support/timings.js';
 
 const set = fixtureSets().at(-1);
 if (set === undefined) throw new Error('no fixtures');
@@ -23,18 +23,6 @@ const DIRTREE = archive.commits[HEAD]?.root_dirtree as string;
 const DELAY = 600;
 
 const pathOf = (url: string) => new URL(url).pathname;
-
-function expectOrderedTimings(r: RequestRecord): void {
-  let last = Number.NEGATIVE_INFINITY;
-  for (const k of TIMING_PHASES) {
-    const v = r.timings[k];
-    if (v === null) continue;
-    expect(v, `${r.url} ${k}`).toBeGreaterThanOrEqual(0);
-    expect(v, `${r.url} ${k} after the previous phase`).toBeGreaterThanOrEqual(last);
-    last = v;
-  }
-  expect(r.timings.done, r.url).not.toBeNull();
-}
 
 describeWithTools([], `request timings under a first-byte delay (${set.name} fixtures)`, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'ffetch-timing-'));

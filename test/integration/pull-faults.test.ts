@@ -22,6 +22,22 @@ const m = set.manifest.repos;
 const APP = 'app/org.example.Hello/x86_64/stable';
 const HEAD = m.archive?.heads[APP] as string;
 
+/** Server paths (`/objects/XX/…`) of every object file in the repository. */
+function _objectPaths(repo: string): Set<string> {
+  const out = new Set<string>();
+  for (const p of readdirSync(join(repo, 'objects'))) for (const f of readdirSync(join(repo, 'objects', p))) out.add(`/objects/${p}/${f}`);
+  return out;
+}
+
+/** Server paths (`/objects/XX/…`) of every object file in the repository. */
+function objectPaths(repo: string): Set<string> {
+  const out = new Set<string>();
+  for (const p of readdirSync(join(repo, 'objects'))) {
+    for (const f of readdirSync(join(repo, 'objects', p))) out.add(`/objects/${p}/${f}`);
+  }
+  return out;
+}
+
 /** Every object file under objects/ verifies against its name. */
 function assertNoCorruptObjects(repo: string): number {
   let n = 0;
@@ -162,9 +178,7 @@ describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => 
       expect(before).toBeGreaterThan(0);
       expect(existsSync(join(repo, 'state', `${HEAD}.commitpartial`))).toBe(true);
       // Objects verified and written before the abort (they are in objects/ now).
-      const written = new Set<string>();
-      for (const p of readdirSync(join(repo, 'objects')))
-        for (const f of readdirSync(join(repo, 'objects', p))) written.add(`/objects/${p}/${f}`);
+      const written = objectPaths(repo);
       const n = server.log.length;
       server.faults = undefined;
       const result = await pull({ url: server.url, ref: APP, repo, deltas: 'never' });
@@ -196,9 +210,7 @@ describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => 
       await new Promise((r) => child.once('exit', r));
       expect(assertNoCorruptObjects(repo)).toBeGreaterThan(0);
       expect(existsSync(join(repo, 'state', `${HEAD}.commitpartial`))).toBe(true);
-      const written = new Set<string>();
-      for (const p of readdirSync(join(repo, 'objects')))
-        for (const f of readdirSync(join(repo, 'objects', p))) written.add(`/objects/${p}/${f}`);
+      const written = objectPaths(repo);
       const n = server.log.length;
       server.faults = undefined;
       await pull({ url: server.url, ref: APP, repo, deltas: 'never' });

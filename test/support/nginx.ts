@@ -28,6 +28,8 @@ export interface NginxServer {
   tlsPort: number | null;
   prefix: string;
   log(): NginxLogEntry[];
+  /** Log entries after the first `start`, waiting up to 3 s for at least `n` (nginx logs after responding). */
+  logSince(start: number, n: number): Promise<NginxLogEntry[]>;
   stop(): Promise<void>;
 }
 
@@ -103,19 +105,29 @@ http {
   });
   await waitForPort(port, child, () => stderr);
   if (tlsPort !== null) await waitForPort(tlsPort, child, () => stderr);
+  const readLog = (): NginxLogEntry[] => {
+    const file = join(prefix, 'access.log');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as NginxLogEntry);
+  };
   return {
     url: `http://127.0.0.1:${port}/`,
     port,
     tlsUrl: tlsPort === null ? null : `https://127.0.0.1:${tlsPort}/`,
     tlsPort,
     prefix,
-    log: () => {
-      const file = join(prefix, 'access.log');
-      if (!existsSync(file)) return [];
-      return readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => l.length > 0)
-        .map((l) => JSON.parse(l) as NginxLogEntry);
+    log: readLog,
+    logSince: async (start, n) => {
+      const deadline = Date.now() + 3000;
+      let log = readLog().slice(start);
+      while (log.length < n && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        log = readLog().slice(start);
+      }
+      return log;
     },
     stop: async () => {
       if (child.exitCode === null) {

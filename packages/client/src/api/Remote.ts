@@ -237,10 +237,8 @@ export class Remote {
     if (/^[0-9a-f]{64}$/i.test(ref)) return { name: null, commit: parseChecksum(ref), ref: null };
     const hit = this.refs().find((r) => r.name === ref);
     if (hit !== undefined) return { name: ref, commit: hit.commit, ref: hit };
-    if (this.summary !== null && this.summarySource === 'summary') {
-      // A summary exists but does not list it; libostree would fail here too, but refs/heads may still have it.
-      debug('ref %s not in summary; trying refs/heads', ref);
-    }
+    // Not in the summary (or no summary): refs/heads/ may still have it.
+    debug('ref %s not in the summary; trying refs/heads', ref);
     if (ref.split('/').some((c) => c === '' || c === '.' || c === '..')) {
       throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `invalid ref name "${ref}"`, {
         argument: 'ref',

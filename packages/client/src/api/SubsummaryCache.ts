@@ -3,7 +3,7 @@
  * of the remote can fetch a small summary delta (`summaries/<old>-<new>.delta`) instead of the
  * whole subsummary — or nothing at all when it has not changed. Entries are verified on read.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Checksum, sha256Hex } from '../formats/checksum.js';
 
@@ -37,7 +37,6 @@ export class SubsummaryCache {
       await rename(tmp, join(this.dir, checksum));
       const names = (await readdir(this.dir)).filter((n) => /^[0-9a-f]{64}$/.test(n));
       if (names.length > this.keep) {
-        const { stat } = await import('node:fs/promises');
         const aged = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(this.dir, n))).mtimeMs })));
         aged.sort((a, b) => a.t - b.t);
         for (const { n } of aged.slice(0, aged.length - this.keep)) if (n !== checksum) await rm(join(this.dir, n), { force: true });

@@ -9,8 +9,7 @@
  */
 import { join } from 'node:path';
 import createDebug from 'debug';
-import { isFlathubFetchError } from '../errors/FlathubFetchError.js';
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum } from '../formats/checksum.js';
 import { objectPath } from '../formats/paths.js';

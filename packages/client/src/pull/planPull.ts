@@ -166,13 +166,12 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
   let scratchSb: Sb | null = null;
   if (fromDelta !== null) fromSb = await fetchSb(fromDelta);
   if (scratch !== null && (fromDelta === null || input.fullPlan)) scratchSb = await fetchSb(scratch);
-  let fromAlt = deltaAlternative('delta-from', fromDelta, fromSb);
+  const fromAlt = deltaAlternative('delta-from', fromDelta, fromSb);
   if (scratch !== null && scratchSb === null && fromSb !== null) {
     // Only worth a request when the from-delta is big compared with what the ref downloads.
     const size = remote.refs().find((r) => r.commit === target)?.downloadSize ?? null;
     if (size === null || (fromAlt.bytes ?? 0) > size / 2) scratchSb = await fetchSb(scratch);
   }
-  fromAlt = deltaAlternative('delta-from', fromDelta, fromSb);
   const scratchAlt = deltaAlternative('delta-scratch', scratch, scratchSb);
   const objectsAlt = objectsAlternative(remote, target, scratchSb ?? fromSb, has, fromSb !== null && scratchSb === null);
   const alternatives = [fromAlt, scratchAlt, objectsAlt];
