@@ -31,6 +31,7 @@ import { startNginx } from './lib/nginx.mjs';
 const PULL_TASK = join(BENCH, 'lib', 'pull-task.mjs');
 // Where the pulled repositories go (each removed after its run): on disk by default, like a real
 // pull; BENCH_PULL_DIR=/dev/shm/… takes the disk out of the measurement (tmpfs: fsync is free).
+// BENCH_PULL_CASES=delta,update (ids: delta, objects, update, objects-pipelined) runs a subset.
 const WORK = process.env.BENCH_PULL_DIR ?? join(OUT, 'pull-work');
 const REF = 'bench/pull';
 const GNU_TIME = '/usr/bin/time';
@@ -345,7 +346,7 @@ export default async function bench() {
       { id: 'objects', ours: { deltas: 'never' }, ostree: ['--disable-static-deltas'] },
       { id: 'update', ours: { deltas: 'prefer' }, ostree: [], from: true },
       { id: 'objects-pipelined', ours: { deltas: 'never', maxInFlight: 64, http: { pipelining: 8 } }, ostree: null },
-    ];
+    ].filter((c) => process.env.BENCH_PULL_CASES === undefined || process.env.BENCH_PULL_CASES.split(',').includes(c.id));
     let seq = 0;
     for (let rep = 0; rep < n; rep++) {
       for (const c of cases) {
@@ -422,6 +423,18 @@ export default async function bench() {
 
   // Diagnosis from our last run of each case.
   const lastReport = (key) => runs[key].at(-1).report;
+  if (process.env.BENCH_PULL_CASES !== undefined) {
+    // A subset: print what was measured, no targets or results file.
+    for (const [key, s] of Object.entries(summary))
+      console.log(
+        key,
+        JSON.stringify({ wall: s.wall, pull: s.pull, cpuMs: s.cpuMs, rssKb: s.rssKb, requests: s.requests, limitMs: s.limitMs }),
+      );
+    for (const key of Object.keys(runs).filter((k) => k.endsWith('/ours') && !k.startsWith('objects'))) {
+      console.log(key, JSON.stringify(deltaTimeline(lastReport(key), link.rttMs)));
+    }
+    return { name: 'pull', title: 'pull() subset', rows: [], notes: [] };
+  }
   const diagnosis = {
     delta: deltaTimeline(lastReport('delta/ours'), link.rttMs),
     update: deltaTimeline(lastReport('update/ours'), link.rttMs),

@@ -191,6 +191,40 @@ describe('writing every object of the fixture', () => {
     }
   });
 
+  test('from content in batches (writeContentBatch): the same trees; duplicates and present objects skipped', async () => {
+    const repo = await fresh({ fsync: 'commit' });
+    const fixture = await LocalRepo.open(FIXTURE);
+    try {
+      await repo.loadObjectIndex();
+      const files = byType(ObjectType.FILE).map((o) => ({ checksum: o.checksum, ...readFilez(o.bytes) }));
+      const first = files[0] as (typeof files)[number];
+      expect(await repo.writeContent(first.checksum, first.info, first.content)).toBe(true);
+      let reported = 0;
+      // Everything, plus a duplicate of each of the first three: each stored once, the one written before skipped.
+      const stored = await repo.writeContentBatch([...files, ...files.slice(0, 3)], { onWritten: (n) => (reported += n) });
+      expect(stored).toBe(files.length - 1);
+      expect(reported).toBe(stored);
+      for (const f of files) expect(repo.hasCached(ObjectType.FILE, f.checksum)).toBe(true);
+      for (const o of objects) {
+        if (o.type === ObjectType.COMMIT_META) await repo.writeCommitMeta(o.checksum, o.bytes);
+        else if (o.type !== ObjectType.FILE) await repo.writeMetadata(o.type, o.checksum, o.bytes);
+      }
+      for (const c of heads.values()) {
+        expect((await repo.verifyCommit(c)).ok).toBe(true);
+        const a: unknown[] = [];
+        const b: unknown[] = [];
+        for await (const e of listTree(repo, c)) a.push(e);
+        for await (const e of listTree(fixture, c)) b.push(e);
+        expect(a).toEqual(b);
+      }
+      await repo.flush();
+      expect(await tmpEntries(repo)).toEqual([]);
+    } finally {
+      await repo.close();
+      await fixture.close();
+    }
+  });
+
   test('inline and worker paths produce identical .filez bytes and identical errors', async () => {
     const inline = await fresh({ inlineDeflateBelow: Number.POSITIVE_INFINITY, inlineInflateBelow: Number.POSITIVE_INFINITY });
     const worker = await fresh({ inlineDeflateBelow: 0, inlineInflateBelow: 0, workers: 2 });
@@ -336,6 +370,17 @@ describe('refusing bad bytes', () => {
       await refused(repo.writeContent(o.checksum, { ...o.info, size: o.info.size + 1 }, o.content), ObjectType.FILE, o.checksum, [
         'ERR_INVALID_ARGUMENT',
       ]);
+      // In a batch with a good object: the bad one refused (named), the good one stored.
+      const good = content((s) => s !== o.info.size && s > 0 && s < 50_000);
+      if (!(await exists(join(repo.path, objectPath(good.checksum, ObjectType.FILE))))) {
+        const batch = repo.writeContentBatch([
+          { checksum: good.checksum, info: good.info, content: good.content },
+          { checksum: o.checksum, info: o.info, content: flip(o.content, 7) },
+        ]);
+        await refused(batch, ObjectType.FILE, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
+        await expect(batch).rejects.toThrow(o.checksum);
+        expect(await exists(join(repo.path, objectPath(good.checksum, ObjectType.FILE)))).toBe(true);
+      }
       // And the genuine bytes are then accepted.
       expect(await repo.writeFilez(o.checksum, o.bytes)).toBe(true);
       await expect(repo.writeContent(o.checksum, o.info, flip(o.content, 7))).rejects.toMatchObject({ code: 'ERR_CHECKSUM_MISMATCH' });

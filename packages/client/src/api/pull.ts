@@ -45,6 +45,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
       ...o.http,
       connections: o.connections,
       maxInFlight: o.maxInFlight,
+      pipelining: o.pipelining,
       retry: typeof o.http.retry === 'object' ? { ...o.http.retry, retries: o.retries } : o.retries,
       onRecord: (r) => tracker.onRecord(r),
     },

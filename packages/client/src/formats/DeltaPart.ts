@@ -53,25 +53,23 @@ export function verifyPartFile(file: Uint8Array, header: DeltaPartHeader, what =
     });
   }
   const actual = sha256Hex(file);
-  if (actual !== header.checksum) {
-    throw new FlathubFetchError(
-      ErrorCodes.CHECKSUM_MISMATCH,
-      `${what}: checksum ${actual} does not match the superblock's ${header.checksum}`,
-      {
-        what,
-        expected: header.checksum,
-        actual,
-      },
-    );
-  }
+  if (actual !== header.checksum) throw partMismatch(what, header.checksum, actual);
+}
+
+export function partMismatch(what: string, expected: string, actual: string): FlathubFetchError {
+  return new FlathubFetchError(ErrorCodes.CHECKSUM_MISMATCH, `${what}: checksum ${actual} does not match the superblock's ${expected}`, {
+    what,
+    expected,
+    actual,
+  });
 }
 
 /** Payload bound: the header's uncompressed size counts objects, not the payload (see options). */
-function payloadLimit(uncompressedSize: number, options: PartDecodeOptions): number {
+export function payloadLimit(uncompressedSize: number, options: PartDecodeOptions): number {
   return options.maxPayloadSize ?? 2 * uncompressedSize + 64 * 1024 * 1024;
 }
 
-function checkedPayload(payload: Uint8Array, limit: number, what: string): DeltaPartPayload {
+export function checkedPayload(payload: Uint8Array, limit: number, what: string): DeltaPartPayload {
   if (payload.length > limit) {
     throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: payload of ${payload.length} bytes exceeds ${limit}`, {
       what,

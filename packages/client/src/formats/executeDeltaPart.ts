@@ -35,6 +35,13 @@ export interface ExecuteOptions {
   maxObjectSize?: number;
   /** Names the part in errors. @default "delta part N" */
   what?: string;
+  /**
+   * Hash every produced content object against the part header. `false` leaves that to the
+   * caller, which must then verify each emitted object's checksum itself (as
+   * `LocalRepo.writeContentBatch` does, off the main thread). Metadata objects are always
+   * verified. @default true
+   */
+  verifyContent?: boolean;
 }
 
 export interface OpCounts {
@@ -59,6 +66,7 @@ export function executeDeltaPart(
   const what = options.what ?? `delta part ${header.index}`;
   const has = options.has ?? (() => false);
   const maxObject = options.maxObjectSize ?? 1024 ** 3;
+  const verifyContent = options.verifyContent ?? true;
   const { ops, data } = payload;
   const counts: OpCounts = { S: 0, o: 0, w: 0, r: 0, R: 0, c: 0, B: 0 };
   let pc = 0;
@@ -111,8 +119,10 @@ export function executeDeltaPart(
     } catch (err) {
       fail((err as Error).message);
     }
-    const actual = contentChecksum(info, content);
-    if (actual !== ref.checksum) mismatch(ref, actual);
+    if (verifyContent) {
+      const actual = contentChecksum(info, content);
+      if (actual !== ref.checksum) mismatch(ref, actual);
+    }
     emit({ kind: 'content', type: ObjectType.FILE, checksum: ref.checksum, info, content: isSymlink(info) ? new Uint8Array(0) : content });
   };
   const unsetSource = () => {

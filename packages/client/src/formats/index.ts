@@ -15,6 +15,7 @@ export * from './Signatures.js';
 export * from './DeltaIndex.js';
 export * from './DeltaSuperblock.js';
 export * from './DeltaPart.js';
+export * from './DeltaPartDecoder.js';
 export * from './executeDeltaPart.js';
 export * from './bspatch.js';
 export * from './varint.js';

@@ -22,8 +22,21 @@ export interface PullOptions {
   deltas?: DeltaPolicy;
   /** Connections per origin. @default 8 */
   connections?: number;
-  /** HTTP requests in flight at once. @default 16 */
+  /**
+   * HTTP requests in flight at once. Object pulls are round-trip bound: over HTTP/2 (TLS, when
+   * the server offers it) they are multiplexed on the connections; over HTTP/1.1 each connection
+   * carries `pipelining` of them and the rest wait in the client's queue (no timer runs
+   * there). @default 64
+   */
   maxInFlight?: number;
+  /**
+   * HTTP/1.1 pipelining depth per connection, used only while the server keeps the connection
+   * alive. Off by default: a pipelined request waits behind the one before it, so one slow
+   * first byte (a cache fetching from a busy origin) would delay — and could time out — the
+   * requests queued behind it. With plain-HTTP servers known to answer promptly, 8 makes a
+   * no-delta pull ~2–3× faster (BENCHMARKS.md, "pull"). @default 1
+   */
+  pipelining?: number;
   /** Delta parts downloaded and applied at once (bounds memory: each part is held while applied). @default 2 */
   partConcurrency?: number;
   /** Retries per request for transient failures. @default 5 */
@@ -34,7 +47,7 @@ export interface PullOptions {
   fullPlan?: boolean;
   /** Cost model used to compare alternatives: assumed bandwidth (bytes/s) and round trip (ms). @default 6_250_000 and 50 */
   costModel?: { bandwidth?: number; rttMs?: number };
-  /** Further HTTP client options (timeouts, retry policy, pipelining, HTTP/2); `connections`, `maxInFlight` and `retries` above take precedence. */
+  /** Further HTTP client options (timeouts, retry policy, HTTP/2); `connections`, `maxInFlight`, `pipelining` and `retries` above take precedence. */
   http?: Omit<HttpClientOptions, 'transport' | 'onRecord'>;
   transport?: Transport;
   signal?: AbortSignal;
@@ -74,7 +87,8 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
     remote: o.remote === undefined ? 'origin' : o.remote,
     deltas,
     connections: positive('connections', o.connections, 8),
-    maxInFlight: positive('maxInFlight', o.maxInFlight, 16),
+    maxInFlight: positive('maxInFlight', o.maxInFlight, 64),
+    pipelining: positive('pipelining', o.pipelining, 1),
     partConcurrency: positive('partConcurrency', o.partConcurrency, 2),
     retries: o.retries ?? 5,
     fullPlan: o.fullPlan ?? false,

@@ -1,18 +1,21 @@
 /**
  * The delta executor: given a verified superblock, writes the target commit (and its detached
- * metadata), downloads parts a few at a time, verifies each part's SHA-256, decodes it (xz off
- * the main thread), loads the local objects its `r` ops read, runs its ops (every produced
+ * metadata), downloads parts a few at a time, decoding each as it streams in (xz on the thread
+ * pool) and verifying its SHA-256, loads the local objects its `r` ops read, runs its ops (every produced
  * object verified by the executor) and writes the objects into the archive repository, rebuilding
  * `.filez`. Parts whose objects are all present are skipped; fallback objects are fetched loose.
  * A part that keeps failing is replaced by fetching its objects individually.
  *
- * Memory: at most `partConcurrency` parts (file + payload + produced objects) at once.
+ * Memory: at most `partConcurrency` parts (decoded payload + produced objects) at once; a part
+ * file is never held whole (inline parts excepted).
  */
 import createDebug from 'debug';
 import pLimit from 'p-limit';
-import { isFlathubFetchError } from '../errors/FlathubFetchError.js';
+import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
 import type { Checksum } from '../formats/checksum.js';
-import { decodePartFileAsync, verifyPartFile } from '../formats/DeltaPart.js';
+import { type DeltaPartPayload, decodePartFileAsync, verifyPartFile } from '../formats/DeltaPart.js';
+import { DeltaPartDecoder } from '../formats/DeltaPartDecoder.js';
 import { deltaPartReadSources } from '../formats/deltaPartReadSources.js';
 import type { DeltaPartHeader, DeltaSuperblock } from '../formats/DeltaSuperblock.js';
 import { superblockCommitMeta } from '../formats/DeltaSuperblock.js';
@@ -110,25 +113,35 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
   const { repo, remote, signal } = ctx;
   const path = deltaPartPath(sb.from, sb.to, part.index);
   const what = remote.http.resolve(path).href;
-  let file = sb.inlineParts.get(part.index);
-  if (file !== undefined) {
-    verifyPartFile(file, part, `${what} (inline)`);
+  const inline = sb.inlineParts.get(part.index);
+  let payload: DeltaPartPayload;
+  if (inline !== undefined) {
+    verifyPartFile(inline, part, `${what} (inline)`);
+    payload = await decodePartFileAsync(inline, part.uncompressedSize, what, signal ? { signal } : {});
   } else {
-    file = await remote.http.get(path, {
-      purpose: 'delta-part',
-      maxBytes: part.size,
-      expectedSize: part.size,
-      signal,
-      verify: (body: Uint8Array) => verifyPartFile(body, part, what),
-    });
+    // Decoded as it streams in: decompression overlaps the download.
+    const decoder = new DeltaPartDecoder(part, what);
+    try {
+      await remote.http.download(path, {
+        purpose: 'delta-part',
+        maxBytes: part.size,
+        expectedSize: part.size,
+        signal,
+        onChunk: (c) => decoder.push(c),
+        onRestart: () => decoder.restart(),
+        verify: () => decoder.verify(),
+      });
+      payload = await decoder.finish(signal);
+    } finally {
+      decoder.dispose();
+    }
   }
-  const payload = await decodePartFileAsync(file, part.uncompressedSize, what, signal ? { signal } : {});
-  file = undefined;
   const has = (o: { type: ObjectType; checksum: Checksum }) => repo.hasCached(o.type, o.checksum);
   const sources = new Map<Checksum, Uint8Array>();
   for (const c of deltaPartReadSources(part, payload, has)) sources.set(c, (await repo.readContent(c)).content);
-  const produced: DeltaOutput[] = [];
-  executeDeltaPart(part, payload, (o) => produced.push(o), {
+  const metadata: Array<Extract<DeltaOutput, { kind: 'metadata' }>> = [];
+  const content: Array<Extract<DeltaOutput, { kind: 'content' }>> = [];
+  executeDeltaPart(part, payload, (o) => (o.kind === 'metadata' ? metadata.push(o) : content.push(o)), {
     what,
     has,
     readSource: (c) => {
@@ -136,17 +149,29 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
       if (s === undefined) throw new Error(`read source ${c} was not preloaded`);
       return s;
     },
+    // Content checksums are verified by writeContentBatch, in the worker threads.
+    verifyContent: false,
   });
+  const produced = metadata.length + content.length;
+  const contentWrite = repo
+    .writeContentBatch(content, { onWritten: (n) => ctx.tracker.objectDone(n) })
+    .then((stored) => {
+      // Objects another write stored meanwhile count as done too.
+      if (content.length > stored) ctx.tracker.objectDone(content.length - stored);
+    })
+    .catch((err: unknown) => {
+      throw isFlathubFetchError(err) && err.code === 'ERR_CHECKSUM_MISMATCH'
+        ? new FlathubFetchError(ErrorCodes.CHECKSUM_MISMATCH, `${what}: produced ${err.message}`, err.data, { cause: err })
+        : err;
+    });
   const writes = pLimit(8);
-  await Promise.all(
-    produced.map((o) =>
-      writes(async () => {
-        if (o.kind === 'metadata') await repo.writeMetadata(o.type, o.checksum, o.bytes);
-        else await repo.writeContent(o.checksum, o.info, o.content);
-        ctx.tracker.objectDone();
-      }),
-    ),
+  const metadataWrites = metadata.map((o) =>
+    writes(async () => {
+      await repo.writeMetadata(o.type, o.checksum, o.bytes);
+      ctx.tracker.objectDone();
+    }),
   );
-  debug('part %d: %d objects written', part.index, produced.length);
-  return produced.length;
+  await Promise.all([contentWrite, ...metadataWrites]);
+  debug('part %d: %d objects written', part.index, produced);
+  return produced;
 }

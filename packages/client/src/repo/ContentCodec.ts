@@ -21,13 +21,20 @@ import {
 } from '../formats/FileHeader.js';
 import { readFilez } from '../formats/Filez.js';
 import { formatError } from '../formats/formatError.js';
-import { ContentWorkerPool, type WorkerReply } from './ContentWorkerPool.js';
+import { ContentWorkerPool, type StoreFilezItem, type StoreItem, type StoreResult, type WorkerReply } from './ContentWorkerPool.js';
 import type { ResolvedLocalRepoOptions } from './LocalRepoOptions.js';
 
 export type ContentCodecOptions = Pick<
   ResolvedLocalRepoOptions,
   'workers' | 'inlineDeflateBelow' | 'inlineInflateBelow' | 'compressionLevel' | 'maxObjectSize'
 >;
+
+/** What became of one `.filez` of a `storeFilez` batch. */
+export type StoreFilezOutcome =
+  | { status: 'ok' }
+  | { status: 'mismatch'; checksum: Checksum }
+  | { status: 'fs'; syscall: string; path: string; code: string | undefined; message: string }
+  | { status: 'error'; error: unknown };
 
 export interface EncodedContent {
   checksum: Checksum;
@@ -74,6 +81,105 @@ export class ContentCodec {
     return { checksum: reply.checksum, filez: reply.data === null ? null : [filezHeader(), reply.data] };
   }
 
+  /**
+   * Hashes, compresses and writes a batch of content objects in one worker job (see the
+   * `store` op): one copy of all contents into a transferred buffer, no per-object work on the
+   * calling thread beyond encoding two small headers. One result per object, in order.
+   */
+  async store(
+    objects: ReadonlyArray<{ checksum: Checksum; info: FileInfo; content: Uint8Array; dest: string }>,
+    opts: { tmpDir: string; fsync: boolean },
+  ): Promise<StoreResult[]> {
+    const data = new Uint8Array(objects.reduce((n, o) => n + o.content.length, 0));
+    const items: StoreItem[] = [];
+    let offset = 0;
+    for (const o of objects) {
+      data.set(o.content, offset);
+      const symlink = isSymlink(o.info);
+      items.push({
+        offset,
+        length: o.content.length,
+        header: frameHeader(encodeFileHeader(o.info)),
+        filezHeader: encodeFilezHeader({ ...o.info, size: symlink ? 0 : o.content.length }),
+        expected: o.checksum,
+        dest: o.dest,
+        symlink,
+      });
+      offset += o.content.length;
+    }
+    const reply = await this.#run(
+      { op: 'store', data, items, level: this.options.compressionLevel, tmpDir: opts.tmpDir, fsync: opts.fsync },
+      [data.buffer],
+    );
+    if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
+    return reply.results;
+  }
+
+  /**
+   * Verifies and writes a batch of fetched `.filez` in one worker job (see the `storeFilez`
+   * op): headers are parsed and checked here (rules, `maxObjectSize`), inflating, hashing and
+   * writing happen in the worker. One outcome per object, in order: a worker result, or the
+   * typed error that stopped the object before it was sent.
+   */
+  async storeFilez(
+    objects: ReadonlyArray<{ checksum: Checksum; filez: Uint8Array; dest: string }>,
+    opts: { tmpDir: string; fsync: boolean },
+  ): Promise<StoreFilezOutcome[]> {
+    const outcomes: Array<StoreFilezOutcome | null> = [];
+    const items: StoreFilezItem[] = [];
+    const sent: number[] = [];
+    let total = 0;
+    for (const o of objects) {
+      const what = `file ${o.checksum}`;
+      try {
+        const { info, payloadOffset } = parseFilezHeader(o.filez, what);
+        this.#checkSize(info.size, what);
+        items.push({
+          offset: total,
+          length: o.filez.length,
+          payloadOffset,
+          size: info.size,
+          header: frameHeader(encodeFileHeader(info)),
+          expected: o.checksum,
+          dest: o.dest,
+        });
+        sent.push(outcomes.length);
+        outcomes.push(null);
+        total += o.filez.length;
+      } catch (error) {
+        outcomes.push({ status: 'error', error });
+      }
+    }
+    if (items.length > 0) {
+      const data = new Uint8Array(total);
+      items.forEach((it, k) => data.set((objects[sent[k] as number] as { filez: Uint8Array }).filez, it.offset));
+      const reply = await this.#run({ op: 'storeFilez', data, items, tmpDir: opts.tmpDir, fsync: opts.fsync }, [data.buffer]);
+      if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
+      reply.results.forEach((r, k) => {
+        const it = items[k] as StoreFilezItem;
+        const i = sent[k] as number;
+        if (r.status === 'too-large' || r.status === 'short' || r.status === 'zlib') {
+          outcomes[i] = {
+            status: 'error',
+            error: inflateError({ kind: r.status, message: r.message, length: r.length }, it.size, `file ${it.expected}`),
+          };
+        } else outcomes[i] = r as StoreFilezOutcome;
+      });
+    }
+    return outcomes as StoreFilezOutcome[];
+  }
+
+  #checkSize(size: number, what: string): void {
+    const max = this.options.maxObjectSize;
+    if (size > max) {
+      throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: declared size ${size} exceeds the limit ${max}`, {
+        what,
+        size,
+        limit: max,
+      });
+    }
+  }
+
   /** Checks a `.filez` (header rules, bounded inflation, exact size) and returns its checksum. */
   async verify(filez: Uint8Array, what: string): Promise<{ checksum: Checksum; info: FileInfo }> {
     const r = await this.#inflate(filez, what, false);
@@ -95,13 +201,7 @@ export class ContentCodec {
   async #inflate(filez: Uint8Array, what: string, keep: boolean): Promise<{ checksum: Checksum; info: FileInfo; content: Uint8Array }> {
     const { info, payloadOffset } = parseFilezHeader(filez, what);
     const max = this.options.maxObjectSize;
-    if (info.size > max) {
-      throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: declared size ${info.size} exceeds the limit ${max}`, {
-        what,
-        size: info.size,
-        limit: max,
-      });
-    }
+    this.#checkSize(info.size, what);
     if (isSymlink(info) || info.size < this.options.inlineInflateBelow) {
       const { content } = readFilez(filez, what, { maxSize: max });
       return { checksum: contentChecksum(info, content), info, content: keep ? content : new Uint8Array(0) };
@@ -132,7 +232,11 @@ function copyBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 }
 
 /** The same errors `formats/Filez.ts` raises inline. */
-function inflateError(reply: Extract<WorkerReply, { ok: false }>, size: number, what: string): FlathubFetchError {
+export function inflateError(
+  reply: { kind: 'too-large' | 'short' | 'zlib'; message: string; length?: number | undefined },
+  size: number,
+  what: string,
+): FlathubFetchError {
   if (reply.kind === 'too-large') {
     return new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: content inflates beyond the declared ${size} bytes`, {
       what,

@@ -17,10 +17,42 @@ const debug = createDebug('flathub-fetch:repo');
 
 export type WorkerRequest =
   | { op: 'encode'; header: Uint8Array; content: Uint8Array; expected: string | null; compress: boolean; level: number }
-  | { op: 'inflate'; header: Uint8Array; payload: Uint8Array; size: number; keep: boolean };
+  | { op: 'inflate'; header: Uint8Array; payload: Uint8Array; size: number; keep: boolean }
+  | { op: 'store'; data: Uint8Array; items: StoreItem[]; level: number; tmpDir: string; fsync: boolean }
+  | { op: 'storeFilez'; data: Uint8Array; items: StoreFilezItem[]; tmpDir: string; fsync: boolean };
+
+/** One `.filez` of a `storeFilez` request (see contentWorkerSource.ts). */
+export interface StoreFilezItem {
+  offset: number;
+  length: number;
+  payloadOffset: number;
+  /** Declared content size (from the `.filez` header). */
+  size: number;
+  header: Uint8Array;
+  expected: string;
+  dest: string;
+}
+
+/** One content object of a `store` request (see contentWorkerSource.ts). */
+export interface StoreItem {
+  offset: number;
+  length: number;
+  /** Framed checksum header of the file info. */
+  header: Uint8Array;
+  filezHeader: Uint8Array;
+  expected: string;
+  dest: string;
+  symlink: boolean;
+}
+
+export type StoreResult =
+  | { status: 'ok' }
+  | { status: 'mismatch'; checksum: string }
+  | { status: 'fs'; syscall: string; path: string; code: string | undefined; message: string }
+  | { status: 'too-large' | 'short' | 'zlib'; message: string; length?: number };
 
 export type WorkerReply =
-  | { ok: true; checksum: string; data: Uint8Array | null }
+  | { ok: true; checksum: string; data: Uint8Array | null; results?: StoreResult[] }
   | { ok: false; kind: 'too-large' | 'short' | 'zlib'; message: string; length?: number };
 
 interface Job {

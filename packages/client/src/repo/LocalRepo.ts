@@ -40,6 +40,10 @@ import { verifyCommitMeta, verifyMetadataObject } from './verifyMetadataObject.j
 
 const debug = createDebug('flathub-fetch:repo');
 
+/** `writeContentBatch` job size: enough objects to amortise a worker round trip, small enough to spread over the workers. */
+const BATCH_OBJECTS = 64;
+const BATCH_BYTES = 1024 * 1024;
+
 export type RepoMode = 'archive' | 'bare' | 'bare-user' | 'bare-user-only';
 
 export class LocalRepo {
@@ -52,13 +56,17 @@ export class LocalRepo {
   /** Writes in progress by object key; a second write of the same object waits for the first. */
   readonly #inflight = new Map<string, Promise<void>>();
   readonly #codec: ContentCodec;
-  /** `objects/XX` directories known to exist. */
-  readonly #dirs = new Set<string>();
+  /** `objects/XX` directories known to exist (or being created). */
+  readonly #dirs = new Map<string, Promise<void>>();
   /** Object files written but not yet fsynced (fsync policy 'commit'). */
   readonly #unsynced: string[] = [];
   /** Directories whose new entries are not yet fsynced. */
   readonly #dirtyDirs = new Set<string>();
   readonly #refs: RefStore;
+  /** `.filez` waiting for the next `storeFilez` batch. */
+  #filezQueue: Array<{ checksum: Checksum; key: string; filez: Uint8Array; resolve(v: boolean): void; reject(err: unknown): void }> = [];
+  #filezQueued = 0;
+  #filezFlushScheduled = false;
   /** Public write calls not yet settled (`close()` waits for them). */
   readonly #pending = new Set<Promise<unknown>>();
 
@@ -341,6 +349,93 @@ export class LocalRepo {
   }
 
   /**
+   * Stores many content objects (the output of a delta part) with the checks of
+   * `writeContent`, doing the hashing, compression and file writes in the worker threads in
+   * batches: the calling thread only encodes headers and copies contents. Objects already
+   * present (or being written) are skipped. `onWritten(n)` reports progress after each batch.
+   * Every object is written or known present when this resolves; the first checksum mismatch
+   * (ERR_CHECKSUM_MISMATCH, naming the object) or filesystem error (ERR_FS) rejects it after
+   * the batches in flight have settled — mismatched objects are never stored. Resolves to the
+   * number of objects this call stored.
+   */
+  writeContentBatch(
+    objects: ReadonlyArray<{ checksum: Checksum; info: FileInfo; content: Uint8Array }>,
+    options: { onWritten?: (n: number) => void } = {},
+  ): Promise<number> {
+    return this.#track(this.#writeContentBatch(objects, options.onWritten ?? (() => undefined)));
+  }
+
+  async #writeContentBatch(
+    objects: ReadonlyArray<{ checksum: Checksum; info: FileInfo; content: Uint8Array }>,
+    onWritten: (n: number) => void,
+  ): Promise<number> {
+    this.#assertWritable();
+    const todo: Array<{ checksum: Checksum; info: FileInfo; content: Uint8Array; dest: string; key: string }> = [];
+    const waits: Promise<void>[] = [];
+    const seen = new Set<string>();
+    for (const o of objects) {
+      const c = parseChecksum(o.checksum, 'content checksum');
+      validateFileInfo({ ...o.info, size: isSymlink(o.info) ? 0 : o.content.length }, `file ${c}`);
+      const key = this.#key(ObjectType.FILE, c);
+      if (this.#index.has(key) || seen.has(key)) continue;
+      seen.add(key);
+      const running = this.#inflight.get(key);
+      if (running !== undefined) {
+        // Another write of it is under way: it must still be these bytes, so check after it.
+        waits.push(this.#writeContent(c, o.info, o.content).then(() => undefined));
+        continue;
+      }
+      todo.push({ checksum: c, info: o.info, content: o.content, dest: this.objectFile(ObjectType.FILE, c), key });
+    }
+    await Promise.all([...new Set(todo.map((o) => dirname(o.dest)))].map((d) => this.#ensureObjectDir(d)));
+    const tmpDir = join(this.path, 'tmp');
+    const fsync = this.options.fsync === 'object';
+    let stored = 0;
+    let firstError: unknown = null;
+    const jobs: Promise<void>[] = [];
+    for (let i = 0; i < todo.length; ) {
+      let bytes = 0;
+      let j = i;
+      while (j < todo.length && j - i < BATCH_OBJECTS && (j === i || bytes + (todo[j]?.content.length ?? 0) <= BATCH_BYTES)) {
+        bytes += todo[j]?.content.length ?? 0;
+        j++;
+      }
+      const batch = todo.slice(i, j);
+      i = j;
+      const job = (async () => {
+        const results = await this.#codec.store(batch, { tmpDir, fsync });
+        let n = 0;
+        batch.forEach((o, k) => {
+          const r = results[k];
+          if (r?.status === 'ok') {
+            this.#index.add(o.key);
+            if (this.options.fsync === 'commit') this.#unsynced.push(o.dest);
+            if (this.options.fsync !== 'none') this.#dirtyDirs.add(dirname(o.dest));
+            n++;
+          } else if (r?.status === 'mismatch') {
+            firstError ??= mismatch(`file ${o.checksum}`, o.checksum, r.checksum);
+          } else {
+            const e = Object.assign(new Error(r?.message ?? 'no result'), { code: r?.status === 'fs' ? r.code : undefined });
+            firstError ??= fsError(r?.status === 'fs' ? r.syscall : 'store', r?.status === 'fs' ? r.path : o.dest, e);
+          }
+        });
+        stored += n;
+        if (n > 0) onWritten(n);
+      })();
+      for (const o of batch) this.#inflight.set(o.key, job);
+      jobs.push(
+        job.finally(() => {
+          for (const o of batch) if (this.#inflight.get(o.key) === job) this.#inflight.delete(o.key);
+        }),
+      );
+    }
+    const settled = await Promise.allSettled([...jobs, ...waits]);
+    for (const s of settled) if (s.status === 'rejected') firstError ??= s.reason;
+    if (firstError !== null) throw firstError;
+    return stored;
+  }
+
+  /**
    * Stores a `.filez` as fetched, after inflating it (bounded by its header's size, off-thread
    * from `inlineInflateBelow` bytes) and checking that it hashes to `checksum`. Bytes that are
    * not that object — wrong hash, but also a broken header or deflate stream, or more content
@@ -355,6 +450,8 @@ export class LocalRepo {
   async #writeFilez(checksum: Checksum, filez: Uint8Array): Promise<boolean> {
     this.#assertWritable();
     const c = parseChecksum(checksum, 'content checksum');
+    const key = this.#key(ObjectType.FILE, c);
+    if (filez.length < BATCH_BYTES && !this.#index.has(key) && !this.#inflight.has(key)) return this.#queueFilez(c, key, filez);
     const what = `file ${c}`;
     let actual: Checksum;
     try {
@@ -364,6 +461,67 @@ export class LocalRepo {
     }
     if (actual !== c) throw mismatch(what, c, actual);
     return this.#store(ObjectType.FILE, c, [filez], false);
+  }
+
+  /**
+   * Fetched `.filez` are verified and written in batches by the worker threads: objects that
+   * arrive in the same turn of the event loop (or until a batch is full) go in one job, so the
+   * event loop that drives the downloads does no inflating, hashing or file I/O per object.
+   */
+  #queueFilez(checksum: Checksum, key: string, filez: Uint8Array): Promise<boolean> {
+    let resolve!: (v: boolean) => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<boolean>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#filezQueue.push({ checksum, key, filez, resolve, reject });
+    this.#filezQueued += filez.length;
+    const settled = promise.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#inflight.set(key, settled);
+    void settled.then(() => {
+      if (this.#inflight.get(key) === settled) this.#inflight.delete(key);
+    });
+    if (this.#filezQueue.length >= BATCH_OBJECTS || this.#filezQueued >= BATCH_BYTES) this.#flushFilez();
+    else if (!this.#filezFlushScheduled) {
+      this.#filezFlushScheduled = true;
+      setImmediate(() => {
+        this.#filezFlushScheduled = false;
+        this.#flushFilez();
+      });
+    }
+    return promise;
+  }
+
+  #flushFilez(): void {
+    const batch = this.#filezQueue.splice(0);
+    this.#filezQueued = 0;
+    if (batch.length === 0) return;
+    debug('storeFilez batch of %d', batch.length);
+    void (async () => {
+      const objects = batch.map((b) => ({ checksum: b.checksum, filez: b.filez, dest: this.objectFile(ObjectType.FILE, b.checksum) }));
+      await Promise.all([...new Set(objects.map((o) => dirname(o.dest)))].map((d) => this.#ensureObjectDir(d)));
+      const outcomes = await this.#codec.storeFilez(objects, { tmpDir: join(this.path, 'tmp'), fsync: this.options.fsync === 'object' });
+      batch.forEach((b, k) => {
+        const r = outcomes[k];
+        const what = `file ${b.checksum}`;
+        const dest = objects[k]?.dest as string;
+        if (r?.status === 'ok') {
+          this.#index.add(b.key);
+          if (this.options.fsync === 'commit') this.#unsynced.push(dest);
+          if (this.options.fsync !== 'none') this.#dirtyDirs.add(dirname(dest));
+          b.resolve(true);
+        } else if (r?.status === 'mismatch') b.reject(mismatch(what, b.checksum, r.checksum));
+        else if (r?.status === 'error') b.reject(undecodable(what, b.checksum, r.error));
+        else if (r?.status === 'fs') b.reject(fsError(r.syscall, r.path, Object.assign(new Error(r.message), { code: r.code })));
+        else b.reject(new Error(`${what}: no result from the content worker`));
+      });
+    })().catch((err: unknown) => {
+      for (const b of batch) b.reject(err);
+    });
   }
 
   /**
@@ -417,15 +575,23 @@ export class LocalRepo {
     return this.#index.has(key);
   }
 
-  async #ensureObjectDir(dir: string): Promise<void> {
-    if (this.#dirs.has(dir)) return;
-    try {
-      await mkdir(dir);
-      if (this.options.fsync !== 'none') this.#dirtyDirs.add(join(this.path, 'objects'));
-    } catch (err) {
-      if (errnoOf(err) !== 'EEXIST') throw fsError('mkdir', dir, err);
+  /** Creates `objects/XX` once: concurrent writers of the same directory share one mkdir. */
+  #ensureObjectDir(dir: string): Promise<void> {
+    let made = this.#dirs.get(dir);
+    if (made === undefined) {
+      made = mkdir(dir).then(
+        () => {
+          if (this.options.fsync !== 'none') this.#dirtyDirs.add(join(this.path, 'objects'));
+        },
+        (err: unknown) => {
+          if (errnoOf(err) === 'EEXIST') return;
+          this.#dirs.delete(dir);
+          throw fsError('mkdir', dir, err);
+        },
+      );
+      this.#dirs.set(dir, made);
     }
-    this.#dirs.add(dir);
+    return made;
   }
 
   #assertWritable(): void {

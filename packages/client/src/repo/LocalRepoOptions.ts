@@ -39,7 +39,12 @@ export interface LocalRepoOptions {
    * (inflating is ~3× cheaper than deflating, so the break-even is higher). @default 16384
    */
   inlineInflateBelow?: number;
-  /** zlib level for `.filez` written from content (ostree uses 6). @default 6 */
+  /**
+   * zlib level for `.filez` written from content (objects produced by delta parts). ostree
+   * writes level 6 and reads any level; level 1 is ~2.1× faster to compress for ~8 % more disk
+   * (measured on the pull benchmark's 50 MB tree: 28.1 vs 26.0 MB), and compressing is the
+   * largest CPU cost of applying a delta. @default 1
+   */
   compressionLevel?: number;
   /** Largest content object accepted, in bytes. @default 2 ** 32 */
   maxObjectSize?: number;
@@ -53,7 +58,7 @@ export function resolveLocalRepoOptions(options: LocalRepoOptions = {}): Resolve
     workers: options.workers ?? Math.min(2, availableParallelism()),
     inlineDeflateBelow: options.inlineDeflateBelow ?? 4096,
     inlineInflateBelow: options.inlineInflateBelow ?? 16384,
-    compressionLevel: options.compressionLevel ?? 6,
+    compressionLevel: options.compressionLevel ?? 1,
     maxObjectSize: options.maxObjectSize ?? 2 ** 32,
   };
   if (o.fsync !== 'commit' && o.fsync !== 'object' && o.fsync !== 'none') invalid('fsync', o.fsync, "must be 'commit', 'object' or 'none'");

@@ -9,18 +9,80 @@
  *   `compress` is set, also raw-deflate the content. Reply `{ ok, checksum, data: z | null }`.
  * - `{ op: 'inflate', header, payload, size, keep }`: inflate at most `size` bytes, require
  *   exactly `size`, hash header + content. Reply `{ ok, checksum, data: content | null }`.
+ * - `{ op: 'store', data, items, level, tmpDir, fsync }`: for each item
+ *   `{ offset, length, header, filezHeader, expected, dest, symlink }` (its content is
+ *   `data[offset, offset + length)`), hash header + content; when that is `expected`, write
+ *   `filezHeader` + raw deflate of the content (nothing more for a symlink) to a new file in
+ *   `tmpDir`, fsync it when asked, rename it to `dest`. Reply `{ ok, checksum: '', data: null,
+ *   results }`, one result per item: `{ status: 'ok' }`, `{ status: 'mismatch', checksum }` or
+ *   `{ status: 'fs', syscall, path, code, message }` (the temporary file removed).
+ * - `{ op: 'storeFilez', data, items, tmpDir, fsync }`: for each item
+ *   `{ offset, length, payloadOffset, size, header, expected, dest }` (its `.filez` is
+ *   `data[offset, offset + length)`), inflate the payload (at most `size` bytes, exactly `size`
+ *   required), hash header + content; when that is `expected`, write the `.filez` as received
+ *   to `dest` (via `tmpDir`). Results as for `store`, plus `{ status: 'too-large' | 'short' |
+ *   'zlib', message, length? }` for payloads that do not inflate to the declared size.
  * Failures reply `{ ok: false, kind: 'too-large' | 'short' | 'zlib', message, length? }`.
  */
 export const CONTENT_WORKER_SOURCE = `'use strict';
 const { parentPort } = require('node:worker_threads');
 const zlib = require('node:zlib');
-const { createHash } = require('node:crypto');
+const { createHash, randomBytes } = require('node:crypto');
+const fs = require('node:fs');
 function owned(buf) {
   const u = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   return u.byteOffset === 0 && u.byteLength === u.buffer.byteLength ? u : u.slice();
 }
 function reply(id, checksum, data) {
   parentPort.postMessage({ id, ok: true, checksum, data }, data === null ? [] : [data.buffer]);
+}
+function inflateExact(payload, size) {
+  return payload.length === 0
+    ? new Uint8Array(0)
+    : zlib.inflateRawSync(payload, { maxOutputLength: Math.max(size, 1), finishFlush: zlib.constants.Z_SYNC_FLUSH });
+}
+function storeOne(m, it) {
+  const content = m.data.subarray(it.offset, it.offset + it.length);
+  const checksum = createHash('sha256').update(it.header).update(content).digest('hex');
+  if (checksum !== it.expected) return { status: 'mismatch', checksum };
+  const chunks = it.symlink ? [it.filezHeader] : [it.filezHeader, zlib.deflateRawSync(content, { level: m.level })];
+  return writeObject(m, it, chunks);
+}
+function storeFilezOne(m, it) {
+  const filez = m.data.subarray(it.offset, it.offset + it.length);
+  let content;
+  try {
+    content = inflateExact(filez.subarray(it.payloadOffset), it.size);
+  } catch (err) {
+    const status = err && err.code === 'ERR_BUFFER_TOO_LARGE' ? 'too-large' : 'zlib';
+    return { status, message: String(err && err.message) };
+  }
+  if (content.length !== it.size) return { status: 'short', message: 'size mismatch', length: content.length };
+  const checksum = createHash('sha256').update(it.header).update(content).digest('hex');
+  if (checksum !== it.expected) return { status: 'mismatch', checksum };
+  return writeObject(m, it, [filez]);
+}
+function writeObject(m, it, chunks) {
+  const tmp = m.tmpDir + '/flathub-fetch-' + randomBytes(8).toString('hex') + '-' + it.expected.slice(0, 16) + '.tmp';
+  let step = 'open';
+  let path = tmp;
+  try {
+    const fd = fs.openSync(tmp, 'wx', 0o644);
+    try {
+      step = 'write';
+      for (const c of chunks) fs.writeFileSync(fd, c);
+      if (m.fsync) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    step = 'rename';
+    path = tmp + ' -> ' + it.dest;
+    fs.renameSync(tmp, it.dest);
+    return { status: 'ok' };
+  } catch (err) {
+    try { fs.unlinkSync(tmp); } catch {}
+    return { status: 'fs', syscall: step, path, code: err && err.code, message: String(err && err.message) };
+  }
 }
 parentPort.on('message', (m) => {
   try {
@@ -29,10 +91,16 @@ parentPort.on('message', (m) => {
       if (!m.compress || (m.expected !== null && checksum !== m.expected)) return reply(m.id, checksum, null);
       return reply(m.id, checksum, owned(zlib.deflateRawSync(m.content, { level: m.level })));
     }
+    if (m.op === 'store') {
+      const results = m.items.map((it) => storeOne(m, it));
+      return parentPort.postMessage({ id: m.id, ok: true, checksum: '', data: null, results });
+    }
+    if (m.op === 'storeFilez') {
+      const results = m.items.map((it) => storeFilezOne(m, it));
+      return parentPort.postMessage({ id: m.id, ok: true, checksum: '', data: null, results });
+    }
     if (m.op === 'inflate') {
-      const content = m.payload.length === 0
-        ? new Uint8Array(0)
-        : zlib.inflateRawSync(m.payload, { maxOutputLength: Math.max(m.size, 1), finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      const content = inflateExact(m.payload, m.size);
       if (content.length !== m.size) {
         return parentPort.postMessage({ id: m.id, ok: false, kind: 'short', message: 'size mismatch', length: content.length });
       }

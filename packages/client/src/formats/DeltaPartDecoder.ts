@@ -1,0 +1,213 @@
+/**
+ * Decodes a static-delta part file while it streams in: each chunk feeds the part's SHA-256
+ * and, for xz parts, an incremental xz decoder running on libuv's thread pool (node-liblzma's
+ * stream over the system liblzma, the same decoder as `decompressXz`). So a part's
+ * decompression overlaps its own download instead of starting after the last byte, and the
+ * compressed file is never held whole.
+ *
+ * Use: `push()` every chunk in order (await it: it resolves when the decoder can take more),
+ * `restart()` when the body starts over, `verify()` after the last chunk (size and checksum
+ * against the superblock's part header), then `finish()` for the decoded payload. The output
+ * is bounded as it is produced (`PartDecodeOptions.maxPayloadSize`); a decoder error before
+ * `verify()` is held back, so corrupt bytes surface as ERR_CHECKSUM_MISMATCH (which a
+ * downloader retries) rather than as an xz error.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createUnxz, type Unxz } from 'node-liblzma';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+import {
+  checkedPayload,
+  type DeltaPartPayload,
+  type PartCompression,
+  type PartDecodeOptions,
+  partCompression,
+  partMismatch,
+  payloadLimit,
+} from './DeltaPart.js';
+import type { DeltaPartHeader } from './DeltaSuperblock.js';
+
+/** liblzma output buffer per call: small chunks halve its throughput (see xz.ts). */
+const XZ_CHUNK = 1024 * 1024;
+
+export class DeltaPartDecoder {
+  readonly header: DeltaPartHeader;
+  readonly what: string;
+  readonly limit: number;
+  #hash: Hash = createHash('sha256');
+  #size = 0;
+  #compression: PartCompression | null = null;
+  #xz: Unxz | null = null;
+  #xzDone: Promise<void> | null = null;
+  #out: Buffer[] = [];
+  #outSize = 0;
+  #error: unknown = null;
+  #verified = false;
+
+  constructor(header: DeltaPartHeader, what = `delta part ${header.index}`, options: PartDecodeOptions = {}) {
+    this.header = header;
+    this.what = what;
+    this.limit = payloadLimit(header.uncompressedSize, options);
+  }
+
+  /** Bytes received since the last restart. */
+  get received(): number {
+    return this.#size;
+  }
+
+  /** Feeds the next chunk of the part file. */
+  push(chunk: Uint8Array): Promise<void> | undefined {
+    if (chunk.length === 0) return undefined;
+    this.#verified = false;
+    this.#hash.update(chunk);
+    this.#size += chunk.length;
+    let body = chunk;
+    if (this.#compression === null) {
+      try {
+        this.#compression = partCompression(chunk, this.what);
+      } catch (err) {
+        // Held back until verify(): bytes that are not this part are a checksum mismatch first.
+        this.#compression = 'none';
+        this.#error ??= err;
+      }
+      body = chunk.subarray(1);
+      if (this.#compression === 'xz') this.#startXz();
+    }
+    if (this.#error !== null || body.length === 0) return undefined;
+    if (this.#compression === 'none') {
+      this.#collect(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+      return undefined;
+    }
+    const xz = this.#xz as Unxz;
+    if (xz.write(body)) return undefined;
+    // Backpressure: wait until liblzma has drained its input (or failed).
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        xz.off('drain', done);
+        xz.off('close', done);
+        xz.off('error', done);
+        resolve();
+      };
+      xz.on('drain', done);
+      xz.on('close', done);
+      // node-liblzma does not always close a stream that failed: an error ends the wait too.
+      xz.on('error', done);
+    });
+  }
+
+  /** The body starts again from byte 0: drop everything decoded so far. */
+  restart(): void {
+    this.#destroyXz();
+    this.#hash = createHash('sha256');
+    this.#size = 0;
+    this.#compression = null;
+    this.#out = [];
+    this.#outSize = 0;
+    this.#error = null;
+    this.#verified = false;
+  }
+
+  /** After the last chunk: the file's size and SHA-256 must be the part header's. */
+  verify(): void {
+    const actual = this.#hash.digest('hex');
+    this.#hash = createHash('sha256');
+    if (this.#size !== this.header.size) {
+      throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${this.what}: ${this.#size} bytes, superblock declares ${this.header.size}`, {
+        what: this.what,
+        size: this.#size,
+        limit: this.header.size,
+      });
+    }
+    if (actual !== this.header.checksum) throw partMismatch(this.what, this.header.checksum, actual);
+    this.#verified = true;
+  }
+
+  /** The decoded, size-checked payload of a verified file. */
+  async finish(signal?: AbortSignal): Promise<DeltaPartPayload> {
+    if (!this.#verified) {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.what}: finish() before a successful verify()`, {
+        argument: 'finish',
+        reason: 'not verified',
+      });
+    }
+    if (this.#xz !== null && this.#error === null) {
+      const xz = this.#xz;
+      const onAbort = () => this.#fail(signal?.reason ?? new Error('aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        xz.end();
+        await this.#xzDone;
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    }
+    signal?.throwIfAborted();
+    if (this.#error !== null) throw this.#error;
+    if (this.#compression === null) throw new FlathubFetchError(ErrorCodes.FORMAT, `${this.what}: empty part file`, { what: this.what });
+    const payload = Buffer.concat(this.#out, this.#outSize);
+    this.#out = [];
+    return checkedPayload(payload, this.limit, this.what);
+  }
+
+  /** Stops decoding and releases the buffers (after a failure or an abort). */
+  dispose(): void {
+    this.#destroyXz();
+    this.#out = [];
+    this.#outSize = 0;
+  }
+
+  #startXz(): void {
+    const xz = createUnxz({ chunkSize: XZ_CHUNK });
+    this.#xz = xz;
+    xz.on('data', (b: unknown) => {
+      if (this.#xz === xz) this.#collect(b as Buffer);
+    });
+    this.#xzDone = new Promise<void>((resolve) => {
+      xz.once('end', resolve);
+      xz.once('close', resolve);
+      xz.once('error', (err: unknown) => {
+        if (this.#xz === xz) this.#error ??= xzError(this.what, err as Error);
+        resolve();
+        xz.destroy();
+      });
+    });
+  }
+
+  #collect(b: Buffer): void {
+    this.#outSize += b.length;
+    if (this.#outSize > this.limit) {
+      this.#fail(
+        new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${this.what}: payload exceeds ${this.limit} bytes`, {
+          what: this.what,
+          size: this.#outSize,
+          limit: this.limit,
+        }),
+      );
+      return;
+    }
+    this.#out.push(b);
+  }
+
+  #fail(err: unknown): void {
+    this.#error ??= err;
+    this.#out = [];
+    this.#destroyXz();
+  }
+
+  #destroyXz(): void {
+    const xz = this.#xz;
+    if (xz === null) return;
+    this.#xz = null;
+    xz.removeAllListeners('data');
+    xz.on('error', () => undefined);
+    xz.destroy();
+  }
+}
+
+function xzError(what: string, err: Error): FlathubFetchError {
+  return new FlathubFetchError(ErrorCodes.DECOMPRESS, `${what}: xz data is invalid: ${err.message}`, {
+    what,
+    format: 'xz',
+    reason: err.message,
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * The streaming part decoder against the whole-file decoder, on every delta part the real
+ * `ostree static-delta generate` wrote into the fixtures: the same payload whatever the chunking,
+ * restarts discard what came before, and corrupt, short or hostile bytes give the typed errors
+ * the pull engine relies on (checksum mismatch first, so a downloader retries).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  DeltaPartDecoder,
+  type DeltaPartHeader,
+  type DeltaPartPayload,
+  decodePartFile,
+  isFlathubFetchError,
+  parseDeltaSuperblock,
+} from '@flathub-fetch/client';
+import { seededRandom } from '@flathub-fetch/client/testing';
+import { describe, expect, test } from 'vitest';
+import { fixtureSets } from '../support/fixtures.js';
+
+interface PartFile {
+  name: string;
+  header: DeltaPartHeader;
+  file: Uint8Array;
+}
+
+function partFiles(): PartFile[] {
+  const out: PartFile[] = [];
+  for (const set of fixtureSets()) {
+    for (const [repoName, repo] of Object.entries(set.manifest.repos)) {
+      const dir = set.repoPath(repoName);
+      for (const d of repo.deltas) {
+        if (d.inline) continue;
+        const sb = parseDeltaSuperblock(new Uint8Array(readFileSync(join(dir, d.superblock))), d.superblock);
+        for (const header of sb.parts) {
+          const file = new Uint8Array(readFileSync(join(dir, d.path, String(header.index))));
+          out.push({ name: `${set.name}/${repoName}/${d.name}/${header.index}`, header, file });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+async function feed(dec: DeltaPartDecoder, file: Uint8Array, rand: () => number): Promise<void> {
+  for (let off = 0; off < file.length; ) {
+    const n = 1 + Math.floor(rand() * Math.min(65536, file.length - off));
+    await dec.push(file.subarray(off, off + n));
+    off += n;
+  }
+}
+
+function same(a: DeltaPartPayload, b: DeltaPartPayload): void {
+  expect(a.modes).toEqual(b.modes);
+  expect(a.xattrs).toEqual(b.xattrs);
+  expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
+  expect(Buffer.from(a.ops).equals(Buffer.from(b.ops))).toBe(true);
+}
+
+async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (err) {
+    return isFlathubFetchError(err) ? err.code : `untyped: ${(err as Error).message}`;
+  }
+  return 'no error';
+}
+
+const parts = partFiles();
+
+describe('DeltaPartDecoder on the fixtures’ real delta parts', () => {
+  test('there are xz and uncompressed parts to decode', () => {
+    expect(parts.length).toBeGreaterThan(3);
+    expect(parts.some((p) => p.file[0] === 0x78)).toBe(true);
+  });
+
+  test('any chunking decodes to exactly what decodePartFile gives', async () => {
+    const rand = seededRandom(20261127);
+    for (const p of parts) {
+      const expected = decodePartFile(p.file, p.header.uncompressedSize, p.name);
+      for (let round = 0; round < 3; round++) {
+        const dec = new DeltaPartDecoder(p.header, p.name);
+        await feed(dec, p.file, rand);
+        dec.verify();
+        same(await dec.finish(), expected);
+      }
+    }
+  });
+
+  test('a restart discards the bytes before it (a 200 after a failed Range resume)', async () => {
+    const rand = seededRandom(7);
+    for (const p of parts) {
+      const dec = new DeltaPartDecoder(p.header, p.name);
+      // Half of a corrupted copy, then the real file from byte 0.
+      const bad = p.file.slice();
+      bad[Math.floor(bad.length / 3)] ^= 0xff;
+      await feed(dec, bad.subarray(0, Math.ceil(bad.length / 2)), rand);
+      dec.restart();
+      await feed(dec, p.file, rand);
+      dec.verify();
+      same(await dec.finish(), decodePartFile(p.file, p.header.uncompressedSize, p.name));
+    }
+  });
+
+  test('corrupt or short bytes fail verify() with the codes a downloader retries on', async () => {
+    const rand = seededRandom(11);
+    const p = parts.find((x) => x.file[0] === 0x78) as PartFile;
+    const flipped = p.file.slice();
+    flipped[flipped.length - 20] ^= 0x01;
+    let dec = new DeltaPartDecoder(p.header, p.name);
+    await feed(dec, flipped, rand);
+    expect(await codeOf(() => dec.verify())).toBe('ERR_CHECKSUM_MISMATCH');
+    dec.dispose();
+    dec = new DeltaPartDecoder(p.header, p.name);
+    await feed(dec, p.file.subarray(0, p.file.length - 1), rand);
+    expect(await codeOf(() => dec.verify())).toBe('ERR_SIZE_LIMIT');
+    expect(await codeOf(dec.finish())).toBe('ERR_INVALID_ARGUMENT');
+    dec.dispose();
+  });
+
+  test('bytes that match their (hostile) header but are not xz, or decode beyond the bound, are typed errors', async () => {
+    const rand = seededRandom(13);
+    const p = parts.find((x) => x.file[0] === 0x78) as PartFile;
+    // xz marker, then garbage: a header that declares exactly these bytes.
+    const garbage = new Uint8Array(4096).map((_, i) => (i * 131 + 7) & 0xff);
+    garbage[0] = 0x78;
+    const hostile: DeltaPartHeader = {
+      ...p.header,
+      size: garbage.length,
+      checksum: createHash('sha256').update(garbage).digest('hex'),
+    };
+    let dec = new DeltaPartDecoder(hostile, 'hostile part');
+    await feed(dec, garbage, rand);
+    dec.verify();
+    expect(await codeOf(dec.finish())).toBe('ERR_DECOMPRESS');
+    // An unknown compression byte.
+    const unknown = p.file.slice();
+    unknown[0] = 0x7a;
+    dec = new DeltaPartDecoder({ ...p.header, checksum: createHash('sha256').update(unknown).digest('hex') }, 'part with compression z');
+    await feed(dec, unknown, rand);
+    dec.verify();
+    expect(await codeOf(dec.finish())).toBe('ERR_FORMAT');
+    // A real part whose payload is larger than the caller allows: stopped while decoding.
+    dec = new DeltaPartDecoder(p.header, p.name, { maxPayloadSize: 1024 });
+    await feed(dec, p.file, rand);
+    dec.verify();
+    expect(await codeOf(dec.finish())).toBe('ERR_SIZE_LIMIT');
+  });
+});
