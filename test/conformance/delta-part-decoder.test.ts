@@ -94,7 +94,8 @@ describe('DeltaPartDecoder on the fixtures’ real delta parts', () => {
       const dec = new DeltaPartDecoder(p.header, p.name);
       // Half of a corrupted copy, then the real file from byte 0.
       const bad = p.file.slice();
-      bad[Math.floor(bad.length / 3)] ^= 0xff;
+      const at = Math.floor(bad.length / 3);
+      bad[at] = (bad[at] as number) ^ 0xff;
       await feed(dec, bad.subarray(0, Math.ceil(bad.length / 2)), rand);
       dec.restart();
       await feed(dec, p.file, rand);
@@ -107,7 +108,7 @@ describe('DeltaPartDecoder on the fixtures’ real delta parts', () => {
     const rand = seededRandom(11);
     const p = parts.find((x) => x.file[0] === 0x78) as PartFile;
     const flipped = p.file.slice();
-    flipped[flipped.length - 20] ^= 0x01;
+    flipped[flipped.length - 20] = (flipped[flipped.length - 20] as number) ^ 0x01;
     let dec = new DeltaPartDecoder(p.header, p.name);
     await feed(dec, flipped, rand);
     expect(await codeOf(() => dec.verify())).toBe('ERR_CHECKSUM_MISMATCH');

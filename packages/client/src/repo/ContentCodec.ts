@@ -152,7 +152,9 @@ export class ContentCodec {
     }
     if (items.length > 0) {
       const data = new Uint8Array(total);
-      items.forEach((it, k) => data.set((objects[sent[k] as number] as { filez: Uint8Array }).filez, it.offset));
+      items.forEach((it, k) => {
+        data.set((objects[sent[k] as number] as { filez: Uint8Array }).filez, it.offset);
+      });
       const reply = await this.#run({ op: 'storeFilez', data, items, tmpDir: opts.tmpDir, fsync: opts.fsync }, [data.buffer]);
       if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
       reply.results.forEach((r, k) => {
