@@ -25,6 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { selfCheck, spawnLinkProxy } from './linkProxy.mjs';
+import { makeCertificate } from './lib/tls.mjs';
 import { BENCH, ensureBuilt, fmtMs, fmtRss, loadClient, OUT, reps, row, runStandalone, stats } from './lib/harness.mjs';
 import { startNginx } from './lib/nginx.mjs';
 
@@ -144,6 +145,7 @@ function summarizeLog(entries) {
     bytesSent: sum(entries.map((e) => e.bytesSent)),
     bodyBytes: sum(entries.map((e) => e.bodyBytes)),
     connections: new Set(entries.map((e) => e.connection)).size,
+    protocols: [...new Set(entries.map((e) => e.protocol))].join(' '),
     notFound: entries.filter((e) => e.status === 404).map((e) => e.uri),
     otherStatus: entries.filter((e) => e.status !== 200 && e.status !== 404).length,
     kinds,
@@ -155,9 +157,10 @@ function sh(cmd, args) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.status ?? r.signal} ${r.stderr}`);
 }
 
-function ostreeRepo(dest, remoteUrl) {
+function ostreeRepo(dest, remoteUrl, caPath = null) {
   sh('ostree', ['init', `--repo=${dest}`, '--mode=bare-user']);
-  sh('ostree', ['remote', 'add', `--repo=${dest}`, '--no-gpg-verify', 'r', remoteUrl]);
+  const tls = caPath === null ? [] : [`--set=tls-ca-path=${caPath}`];
+  sh('ostree', ['remote', 'add', `--repo=${dest}`, '--no-gpg-verify', ...tls, 'r', remoteUrl]);
 }
 
 /**
@@ -325,8 +328,14 @@ export default async function bench() {
   mkdirSync(WORK, { recursive: true });
   // Server and link get a higher CPU priority (nice -10, when root): on this 2-core machine they
   // stand in for other machines and must not slow down when the client saturates the cores.
-  const nginx = await startNginx(repoDir, { nice: -10 });
+  // HTTPS with HTTP/2 offered (what Flathub's CDN serves) on a second port, behind its own proxy
+  // with the same link model (only one of the two carries traffic at a time).
+  const cert = makeCertificate();
+  const nginx = await startNginx(repoDir, { nice: -10, tls: { cert: cert.cert, key: cert.key } });
   const proxy = await spawnLinkProxy({ upstreamPort: nginx.port, ...link, nice: -10 });
+  const tlsProxy = await spawnLinkProxy({ upstreamPort: nginx.tlsPort, ...link, nice: -10 });
+  const tlsUrl = `https://127.0.0.1:${tlsProxy.port}/`;
+  const oursTls = { url: tlsUrl, http: { http: { tls: { ca: cert.pem } } } };
   const runs = {};
   const record = (key, run) => {
     runs[key] ??= [];
@@ -345,7 +354,9 @@ export default async function bench() {
       { id: 'delta', ours: { deltas: 'prefer' }, ostree: [] },
       { id: 'objects', ours: { deltas: 'never' }, ostree: ['--disable-static-deltas'] },
       { id: 'update', ours: { deltas: 'prefer' }, ostree: [], from: true },
-      { id: 'objects-pipelined', ours: { deltas: 'never', maxInFlight: 64, http: { pipelining: 8 } }, ostree: null },
+      { id: 'objects-pipelined', ours: { deltas: 'never', pipelining: 8 }, ostree: null },
+      { id: 'delta-h2', ours: { deltas: 'prefer', ...oursTls }, ostree: [], tls: true },
+      { id: 'objects-h2', ours: { deltas: 'never', ...oursTls }, ostree: ['--disable-static-deltas'], tls: true },
     ].filter((c) => process.env.BENCH_PULL_CASES === undefined || process.env.BENCH_PULL_CASES.split(',').includes(c.id));
     let seq = 0;
     for (let rep = 0; rep < n; rep++) {
@@ -356,7 +367,7 @@ export default async function bench() {
         for (const who of order) {
           const dest = join(WORK, `${c.id}-${who}-${seq++}`);
           if (c.from) sh('cp', ['-a', who === 'ours' ? oursOld : ostreeOld, dest]);
-          else if (who === 'ostree') ostreeRepo(dest, proxy.url);
+          else if (who === 'ostree') ostreeRepo(dest, c.tls ? tlsUrl : proxy.url, c.tls ? cert.cert : null);
           sh('sync', []);
           const mark = nginx.mark();
           let run;
@@ -376,7 +387,7 @@ export default async function bench() {
           const extra = who === 'ours' ? ` (pull() ${fmtMs(run.pullMs)}, ${run.report.strategy})` : '';
           const cpu = run.cpuMs === null ? '' : `, CPU ${fmtMs(run.cpuMs)}`;
           console.log(
-            `  ${c.id.padEnd(17)} ${who.padEnd(6)} ${fmtMs(run.wallMs).padStart(8)}${extra}: ${run.wire.requests} requests, ${(run.wire.bytesSent / 1e6).toFixed(1)} MB, ${run.wire.connections} connections${cpu}`,
+            `  ${c.id.padEnd(17)} ${who.padEnd(6)} ${fmtMs(run.wallMs).padStart(8)}${extra}: ${run.wire.requests} requests, ${(run.wire.bytesSent / 1e6).toFixed(1)} MB, ${run.wire.connections} connections (${run.wire.protocols})${cpu}`,
           );
           record(`${c.id}/${who}`, run);
           rmSync(dest, { recursive: true, force: true });
@@ -385,7 +396,9 @@ export default async function bench() {
     }
   } finally {
     await proxy.close();
+    await tlsProxy.close();
     await nginx.stop();
+    cert.remove();
     rmSync(WORK, { recursive: true, force: true });
   }
 
@@ -413,7 +426,8 @@ export default async function bench() {
       objects: last.report?.objects ?? null,
     };
   }
-  const base = (key) => key.split('/')[0].replace('-pipelined', '');
+  // The HTTPS cases share the plain-HTTP limits (the TLS handshake's extra round trip aside).
+  const base = (key) => key.split('/')[0].replace('-pipelined', '').replace('-h2', '');
   for (const [key, s] of Object.entries(summary)) {
     const l = limit[base(key)];
     s.limitMs = l.ms;
@@ -430,8 +444,9 @@ export default async function bench() {
         key,
         JSON.stringify({ wall: s.wall, pull: s.pull, cpuMs: s.cpuMs, rssKb: s.rssKb, requests: s.requests, limitMs: s.limitMs }),
       );
-    for (const key of Object.keys(runs).filter((k) => k.endsWith('/ours') && !k.startsWith('objects'))) {
-      console.log(key, JSON.stringify(deltaTimeline(lastReport(key), link.rttMs)));
+    for (const key of Object.keys(runs).filter((k) => k.endsWith('/ours'))) {
+      const f = key.startsWith('objects') ? objectsBreakdown : (r) => deltaTimeline(r, link.rttMs);
+      console.log(key, JSON.stringify(f(lastReport(key))));
     }
     return { name: 'pull', title: 'pull() subset', rows: [], notes: [] };
   }

@@ -25,11 +25,16 @@ export function nginxBinary() {
   return null;
 }
 
-export async function startNginx(root, { nice = 0 } = {}) {
+/**
+ * nginx serving `root` on a loopback port; with `tls: { cert, key }` also on a second port with
+ * TLS and HTTP/2 offered by ALPN (same root and log). Log entries carry the protocol version.
+ */
+export async function startNginx(root, { nice = 0, tls = null } = {}) {
   const bin = nginxBinary();
   if (bin === null) throw new Error('nginx is not installed');
   const prefix = mkdtempSync(join(tmpdir(), 'ffetch-bench-nginx-'));
   const port = await freePort();
+  const tlsPort = tls === null ? null : await freePort();
   const log = join(prefix, 'access.log');
   const conf = `
 ${process.getuid?.() === 0 ? 'user root;' : ''}
@@ -46,7 +51,7 @@ http {
   fastcgi_temp_path ${prefix}/fastcgi;
   uwsgi_temp_path ${prefix}/uwsgi;
   scgi_temp_path ${prefix}/scgi;
-  log_format jsonl escape=json '{"method":"$request_method","uri":"$request_uri","status":$status,"bodyBytes":$body_bytes_sent,"bytesSent":$bytes_sent,"range":"$http_range","connection":$connection,"connectionRequests":$connection_requests,"msec":$msec,"requestTime":$request_time}';
+  log_format jsonl escape=json '{"method":"$request_method","uri":"$request_uri","status":$status,"bodyBytes":$body_bytes_sent,"bytesSent":$bytes_sent,"range":"$http_range","connection":$connection,"connectionRequests":$connection_requests,"msec":$msec,"requestTime":$request_time,"protocol":"$server_protocol"}';
   access_log ${log} jsonl;
   sendfile on;
   tcp_nopush on;
@@ -57,6 +62,18 @@ http {
     root ${root};
     location / { autoindex off; }
   }
+${
+  tls === null
+    ? ''
+    : `  server {
+    listen 127.0.0.1:${tlsPort} ssl http2;
+    ssl_certificate ${tls.cert};
+    ssl_certificate_key ${tls.key};
+    http2_max_concurrent_streams 128;
+    root ${root};
+    location / { autoindex off; }
+  }`
+}
 }`;
   writeFileSync(join(prefix, 'nginx.conf'), conf);
   const args = ['-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf')];
@@ -92,6 +109,7 @@ http {
   return {
     url: `http://127.0.0.1:${port}/`,
     port,
+    tlsPort,
     pid: child.pid,
     /** Current size of the access log: pass it to entriesSince() to get what came after. */
     mark: () => (existsSync(log) ? statSync(log).size : 0),

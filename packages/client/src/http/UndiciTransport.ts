@@ -5,7 +5,7 @@
  * TransportTrace.
  */
 import type { ConnectionOptions } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, Client, type Dispatcher, Pool } from 'undici';
 import { BindingHandler } from './BindingHandler.js';
 import { ConnectionRegistry } from './ConnectionRegistry.js';
 import { tracingConnector } from './tracingConnector.js';
@@ -16,7 +16,12 @@ import { UndiciTraceBinder } from './UndiciTraceBinder.js';
 export interface UndiciTransportOptions {
   /** Connections per origin (libostree uses 8). @default 8 */
   connections?: number;
-  /** Requests pipelined per HTTP/1.1 connection; undici stops pipelining on a connection the server does not keep alive. @default 1 */
+  /**
+   * Requests pipelined per HTTP/1.1 connection; undici stops pipelining on a connection the
+   * server does not keep alive. An HTTP/2 connection carries as many concurrent streams as the
+   * server allows, whatever this is (undici would otherwise cap its streams at this depth, and
+   * 1 would make HTTP/2 no better than one request per connection). @default 1
+   */
   pipelining?: number;
   /** Offer HTTP/2 by ALPN on TLS connections. @default true */
   allowH2?: boolean;
@@ -46,9 +51,22 @@ export class UndiciTransport implements Transport {
   constructor(options: UndiciTransportOptions = {}) {
     const allowH2 = options.allowH2 ?? true;
     this.#pipelining = options.pipelining ?? 1;
+    const pipelining = this.#pipelining;
     this.#agent = new Agent({
       connections: options.connections ?? 8,
-      pipelining: this.#pipelining,
+      pipelining,
+      // Per connection, once the protocol is negotiated: `pipelining` for HTTP/1.1, unbounded
+      // streams for HTTP/2. (undici applies a client's explicit pipelining to both; unset, it
+      // uses each protocol's own default: 1 for HTTP/1.1, no limit for HTTP/2.)
+      factory: (origin, poolOptions) =>
+        new Pool(origin, {
+          ...(poolOptions as Pool.Options),
+          factory: (o, clientOptions) => {
+            const client = new Client(o, clientOptions);
+            if (pipelining === 1) (client as unknown as { pipelining: number | undefined }).pipelining = undefined;
+            return client;
+          },
+        }),
       allowH2,
       headersTimeout: options.headersTimeout ?? 30_000,
       bodyTimeout: options.bodyTimeout ?? 30_000,
