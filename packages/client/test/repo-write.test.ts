@@ -16,6 +16,7 @@ import { readFilez } from '../src/formats/Filez.js';
 import { ObjectType } from '../src/formats/ObjectType.js';
 import { objectPath } from '../src/formats/paths.js';
 import { LocalRepo, type LocalRepoOptions, listTree, REPO_DIRS, repoConfigText } from '../src/repo/index.js';
+import { syncFilesystem } from '../src/repo/syncFilesystem.js';
 import { COMMITTED_FIXTURES } from '../../../test/support/fixtures.js';
 
 const FIXTURE = join(COMMITTED_FIXTURES, 'repos', 'archive');
@@ -435,6 +436,21 @@ describe('presence and concurrency', () => {
     expect(await tmpEntries(repo)).toEqual([]);
     await Promise.all([repo.close(), other.close()]);
   });
+});
+
+describe('syncFilesystem (coreutils sync --file-system = syncfs)', () => {
+  test.runIf(process.platform === 'linux')(
+    'syncs an existing repository; a missing path gives false (the caller falls back to fsync)',
+    async () => {
+      const repo = await fresh();
+      try {
+        expect(await syncFilesystem(repo.path)).toBe(true);
+        expect(await syncFilesystem(join(repo.path, 'no-such-dir'))).toBe(false);
+      } finally {
+        await repo.close();
+      }
+    },
+  );
 });
 
 describe('close()', () => {

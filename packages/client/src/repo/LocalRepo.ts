@@ -35,6 +35,7 @@ import { ObjectIndex } from './ObjectIndex.js';
 import { RefStore } from './RefStore.js';
 import type { RefLocation } from './refPath.js';
 import { syncDir, syncFile } from './syncDir.js';
+import { syncFilesystem } from './syncFilesystem.js';
 import { verifyCommit, type VerifyCommitOptions, type VerifyCommitResult } from './verifyCommit.js';
 import { verifyCommitMeta, verifyMetadataObject } from './verifyMetadataObject.js';
 
@@ -43,6 +44,8 @@ const debug = createDebug('flathub-fetch:repo');
 /** `writeContentBatch` job size: enough objects to amortise a worker round trip, small enough to spread over the workers. */
 const BATCH_OBJECTS = 64;
 const BATCH_BYTES = 1024 * 1024;
+/** From this many unsynced files on, `flush()` syncs the whole filesystem once instead. */
+const SYNCFS_FROM = 64;
 
 export type RepoMode = 'archive' | 'bare' | 'bare-user' | 'bare-user-only';
 
@@ -605,14 +608,19 @@ export class LocalRepo {
   }
 
   /**
-   * Makes every object written so far durable (fsync of the directories that received new
-   * entries). Called by `writeRef` and `clearPartial`; a no-op with fsync policy 'none'.
+   * Makes every object written so far durable: fsync of the files not yet synced and of the
+   * directories that received new entries, or — from 64 files on — one syncfs of the
+   * repository's filesystem (see `syncFilesystem`). Called by `writeRef` and `clearPartial`; a
+   * no-op with fsync policy 'none'.
    */
   async flush(): Promise<void> {
     if (this.options.fsync === 'none') return;
     const files = this.#unsynced.splice(0);
     const dirs = [...this.#dirtyDirs].sort((a, b) => b.length - a.length);
     this.#dirtyDirs.clear();
+    // Many new files: one syncfs of the repository's filesystem, as libostree does at the end of
+    // a transaction (the objects, tmp/ and state/ are all on it).
+    if (files.length >= SYNCFS_FROM && (await syncFilesystem(this.path))) return;
     // Many fsyncs in flight let the filesystem commit them in a few journal transactions.
     const limit = pLimit(32);
     await Promise.all(files.map((f) => limit(() => syncFile(f))));

@@ -8,7 +8,8 @@ import { ErrorCodes } from '../errors/codes.js';
  * - `'commit'` (default, libostree's model): objects are written without waiting for the disk;
  *   before a ref is written or a partial marker cleared, every object written since the last
  *   flush and the directories that received them are fsynced together (in parallel, so the
- *   filesystem coalesces them), then the ref/marker itself is fsynced. A durable ref never points
+ *   filesystem coalesces them) — or, for many objects, the filesystem is synced once (syncfs,
+ *   as libostree does) — then the ref/marker itself is fsynced. A durable ref never points
  *   at objects a power loss could drop; a power loss in the middle of a pull can leave objects
  *   of the still-partial commit incomplete, as with libostree.
  * - `'object'`: every object, ref, marker and config file is fsynced before it is renamed into
