@@ -15,6 +15,7 @@ import { type Checksum, parseChecksum } from '../formats/checksum.js';
 import { objectPath } from '../formats/paths.js';
 import { applyDelta } from '../pull/applyDelta.js';
 import { ObjectFetcher } from '../pull/ObjectFetcher.js';
+import { KnownDirTrees } from '../pull/KnownDirTrees.js';
 import type { PullContext } from '../pull/PullContext.js';
 import { type PullOptions, resolvePullOptions } from '../pull/PullOptions.js';
 import { planPull } from '../pull/planPull.js';
@@ -55,7 +56,15 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     const spec = parsePullTarget(o.ref);
     const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
     repo = await LocalRepo.openOrCreate(o.repo, { mode: 'archive' });
-    const ctx: PullContext = { remote, repo, tracker, maxInFlight: o.maxInFlight, partConcurrency: o.partConcurrency, signal: o.signal };
+    const ctx: PullContext = {
+      remote,
+      repo,
+      tracker,
+      maxInFlight: o.maxInFlight,
+      partConcurrency: o.partConcurrency,
+      signal: o.signal,
+      knownDirTrees: new KnownDirTrees(),
+    };
     const { plan, superblocks } = await planPull({
       remote,
       repo,

@@ -125,7 +125,8 @@ export class ObjectFetcher {
             this.ensure({ type: ObjectType.DIR_TREE, checksum: tree }),
             this.ensure({ type: ObjectType.DIR_META, checksum: meta }),
           ]);
-          const t = parseDirTree(treeBytes ?? (await repo.readMetadata(ObjectType.DIR_TREE, tree)), `dirtree ${tree}`);
+          const bytes = treeBytes ?? this.#ctx.knownDirTrees.get(tree) ?? (await repo.readMetadata(ObjectType.DIR_TREE, tree));
+          const t = parseDirTree(bytes, `dirtree ${tree}`);
           let missing = 0;
           for (const f of t.files) {
             if (!repo.hasCached(ObjectType.FILE, f.checksum)) missing++;

@@ -4,6 +4,7 @@
  */
 import type { Remote } from '../api/Remote.js';
 import type { LocalRepo } from '../repo/LocalRepo.js';
+import type { KnownDirTrees } from './KnownDirTrees.js';
 import type { ProgressTracker } from './ProgressTracker.js';
 
 export interface PullContext {
@@ -13,6 +14,8 @@ export interface PullContext {
   maxInFlight: number;
   partConcurrency: number;
   signal: AbortSignal | undefined;
+  /** Dirtrees written from delta parts, for the final tree walk. */
+  knownDirTrees: KnownDirTrees;
 }
 
 /** Largest metadata object accepted (libostree's OSTREE_MAX_METADATA_SIZE is 128 MiB for commits/dirtrees). */

@@ -168,6 +168,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
   const metadataWrites = metadata.map((o) =>
     writes(async () => {
       await repo.writeMetadata(o.type, o.checksum, o.bytes);
+      if (o.type === ObjectType.DIR_TREE) ctx.knownDirTrees.add(o.checksum, o.bytes);
       ctx.tracker.objectDone();
     }),
   );

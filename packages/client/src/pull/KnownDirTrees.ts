@@ -1,0 +1,27 @@
+/**
+ * Dirtrees a pull has verified and written (from delta parts), kept so that the final walk of
+ * the commit's tree need not read them back from disk. Bounded: once `maxBytes` are held,
+ * further dirtrees are simply read back when needed.
+ */
+import type { Checksum } from '../formats/checksum.js';
+
+export class KnownDirTrees {
+  readonly maxBytes: number;
+  readonly #trees = new Map<Checksum, Uint8Array>();
+  #bytes = 0;
+
+  /** @param maxBytes @default 32 MiB */
+  constructor(maxBytes = 32 * 1024 * 1024) {
+    this.maxBytes = maxBytes;
+  }
+
+  add(checksum: Checksum, bytes: Uint8Array): void {
+    if (this.#trees.has(checksum) || this.#bytes + bytes.length > this.maxBytes) return;
+    this.#bytes += bytes.length;
+    this.#trees.set(checksum, bytes);
+  }
+
+  get(checksum: Checksum): Uint8Array | undefined {
+    return this.#trees.get(checksum);
+  }
+}
