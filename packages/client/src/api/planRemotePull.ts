@@ -294,13 +294,13 @@ function priceWalk(
     if (type === ObjectType.FILE) missingFiles++;
     if (type === ObjectType.COMMIT) requests++; // the commitmeta probe
   }
+  // Flatpak's download size is the sum of the commit's .filez objects (metadata not included).
   const download = targetRef?.downloadSize ?? null;
   let bytes: number | null = null;
   let how = 'bytes unknown (the summary gives no download size)';
   if (download !== null) {
-    const fileBytes = Math.max(0, download - walked.metadataBytes);
-    bytes = walked.metadataBytes + (walked.files > 0 ? Math.round((fileBytes * missingFiles) / walked.files) : 0);
-    how = 'bytes: the summary’s download size, its file share spread evenly over the files';
+    bytes = walked.metadataBytes + (walked.files > 0 ? Math.round((download * missingFiles) / walked.files) : 0);
+    how = 'bytes: commit and dirtrees as fetched, files from the summary’s download size (spread evenly), dirmetas not counted';
   }
   return {
     requests,
