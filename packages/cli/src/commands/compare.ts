@@ -39,7 +39,7 @@ export function compareSide(result: PullResult, report: PullReport) {
 
 function failures(records: readonly RequestRecord[]) {
   return records
-    .filter((r) => r.error !== null || (r.status !== null && r.status >= 400 && r.purpose !== 'commitmeta'))
+    .filter((r) => r.error !== null)
     .map((r) => ({
       url: r.url,
       purpose: r.purpose,

@@ -31,7 +31,8 @@ export function demoFaults(every: number): FaultPolicy {
 function positive(name: string, v: unknown, dflt: number, allowZero = false): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${String(v)}"`);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero))
+    throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${String(v)}"`);
   return n;
 }
 
@@ -83,7 +84,10 @@ Example:
       };
       if (!json)
         o.err.write(
-          dim(o, `serving the sample repository at ${url} — emulated link: ${rttMs} ms RTT, ${mbit} Mbit/s; 503 on every ${failEvery}th object/delta request\n`),
+          dim(
+            o,
+            `serving the sample repository at ${url} — emulated link: ${rttMs} ms RTT, ${mbit} Mbit/s; 503 on every ${failEvery}th object/delta request\n`,
+          ),
         );
       const refs = await listRefs(url, { arch, signal });
       const deltas = await listDeltas(url, { arch, signal });

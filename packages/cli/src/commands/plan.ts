@@ -31,7 +31,8 @@ function startingPoint(p: RemotePlan): string {
 }
 
 export function renderPlan(o: Output, p: RemotePlan): void {
-  const size = p.targetRef === null ? '' : ` (download ${formatBytes(p.targetRef.downloadSize)}, installed ${formatBytes(p.targetRef.installedSize)})`;
+  const size =
+    p.targetRef === null ? '' : ` (download ${formatBytes(p.targetRef.downloadSize)}, installed ${formatBytes(p.targetRef.installedSize)})`;
   o.out.write(`${bold(o, 'Plan')} ${p.ref ?? p.target} → ${p.target.slice(0, 12)}${size}\n`);
   o.out.write(`remote: ${p.remote}\nstarting from: ${startingPoint(p)}\n\n`);
   if (p.deltas.length === 0) o.out.write('static deltas to this commit: none\n');
@@ -61,11 +62,15 @@ export function renderPlan(o: Output, p: RemotePlan): void {
     dim(
       o,
       `\nrequests/bytes: the alternative's own; totals add repository metadata (${p.metadata.requests} requests: config, summary…)` +
-        ` and the delta lookup (${p.deltaDiscovery.requests}; a --no-deltas pull skips it).\n` +
+        ` and the delta lookup (${p.deltaDiscovery.requests}; a --no-deltas pull skips it)` +
+        `${p.pricing.requests > 0 ? `, and for the chosen path the ${p.pricing.requests} other superblock(s) the pull fetches to price it` : ''}.\n` +
         `cost model: bytes ÷ ${(p.costModel.bandwidth * 8) / 1e6} Mbit/s + requests × ${p.costModel.rttMs} ms RTT ÷ ${p.costModel.parallelism} in flight.\n`,
     ),
   );
-  if (p.objectPath.method === 'walk') o.out.write(dim(o, `object path counted by a walk of the target's dirtrees (${p.objectPath.walk?.requests} requests made for this plan).\n`));
+  if (p.objectPath.method === 'walk')
+    o.out.write(
+      dim(o, `object path counted by a walk of the target's dirtrees (${p.objectPath.walk?.requests} requests made for this plan).\n`),
+    );
 }
 
 function seconds(s: number | null): string {
@@ -104,7 +109,9 @@ Options:
   --json        print {remote, ref, target, targetRef, local {kind, repo, from, objects, source},
                 deltas[], plan {strategy, reason, chosen, alternatives[{strategy, available, delta,
                 from, requests, bytes, estimate, note}], localCommits}, objectPath {method, note,
-                walk}, metadata {requests, bytes}, costModel, estimatedSeconds, planningRequests}
+                walk}, metadata, deltaDiscovery, pricing (each {requests, bytes}), totals {delta-from,
+                delta-scratch, objects: {requests, bytes} | null}, costModel, estimatedSeconds,
+                planningRequests}
 
 Examples:
   flathub-fetch plan app/org.libreoffice.LibreOffice/x86_64/stable

@@ -43,11 +43,17 @@ export function renderRefs(o: Output, result: RefsResult): void {
       formatTime(r.timestamp),
       formatBytes(r.downloadSize),
       formatBytes(r.installedSize),
-      r.eol !== null ? `eol: ${r.eol}` : r.eolRebase !== null ? `eol → ${r.eolRebase}` : '',
+      eolLabel(r),
     ]);
   }
   o.out.write(`${table(rows, [3, 4])}\n`);
   o.err.write(dim(o, `${result.refs.length} refs from ${result.remote} (${result.summarySource}, arch ${result.arch})\n`));
+}
+
+/** `eol: MESSAGE → REPLACEMENT`, as much of it as the summary says; empty when not end-of-life. */
+function eolLabel(r: RemoteRef): string {
+  if (r.eol === null && r.eolRebase === null) return '';
+  return `eol${r.eol !== null ? `: ${r.eol}` : ''}${r.eolRebase !== null ? ` → ${r.eolRebase}` : ''}`;
 }
 
 export const refs: Command = {

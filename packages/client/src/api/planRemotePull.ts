@@ -14,6 +14,7 @@ import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum } from '../formats/checksum.js';
 import type { Commit } from '../formats/Commit.js';
 import { ObjectType } from '../formats/ObjectType.js';
+import { deltaSuperblockPath } from '../formats/paths.js';
 import type { HttpClientOptions } from '../http/HttpClientOptions.js';
 import type { RequestRecord } from '../http/RequestRecord.js';
 import type { Transport } from '../http/Transport.js';
@@ -84,10 +85,13 @@ export interface RemotePlan {
   metadata: { requests: number; bytes: number };
   /** Looking up deltas to the target (delta index), which a pull makes unless deltas are off. */
   deltaDiscovery: { requests: number; bytes: number };
+  /** Superblocks the pull fetches only to price alternatives it does not take (as planned without `fullPlan`). */
+  pricing: { requests: number; bytes: number };
   /**
    * Whole-pull figures per alternative (null when unavailable or unknown): `metadata` + the
    * alternative's own, plus `deltaDiscovery` for delta strategies and for the objects strategy
-   * when it is the one chosen (a `--no-deltas` pull skips the lookup).
+   * when it is the one chosen (a `--no-deltas` pull skips the lookup), plus `pricing` for the
+   * chosen one.
    */
   totals: Record<PlanAlternative['strategy'], { requests: number; bytes: number | null } | null>;
   /** The cost model the choice was made with. */
@@ -170,19 +174,25 @@ export async function planRemotePull(options: PlanRemotePullOptions): Promise<Re
       local = { kind: 'empty', repo: null, from: null, objects: 0, source: null };
     }
 
+    // First exactly as pull() plans (its superblock fetches are part of the pull's cost), then
+    // with every alternative's superblock fetched, for the side-by-side figures.
     phase = 'plan';
-    const { plan } = await planPull({
-      remote,
-      repo: view,
-      target,
-      ref: spec.ref,
-      deltas: 'prefer',
-      fullPlan: true,
-      costModel,
-      parallelism,
-      signal: options.signal,
-    });
+    const input = { remote, repo: view, target, ref: spec.ref, deltas: 'prefer' as const, costModel, parallelism, signal: options.signal };
+    const asPulled = (await planPull({ ...input, fullPlan: false })).plan;
+    const pricingRecords = records.filter((r) => r.purpose === 'superblock');
     phase = 'extra';
+    const full = asPulled.alternatives.some((a) => a.available && a.requests === null && a.strategy !== 'objects')
+      ? (await planPull({ ...input, fullPlan: true })).plan
+      : asPulled;
+    const plan = withChoice(full, asPulled);
+    // Superblocks the pull fetches only to price alternatives it does not take.
+    const ownSuperblock = plan.chosen?.delta == null ? null : remote.http.resolve(deltaSuperblockPath(plan.chosen.from, target)).href;
+    const pricing = { requests: 0, bytes: 0 };
+    for (const r of pricingRecords) {
+      if (r.url === ownSuperblock) continue;
+      if (r.attempt === 1) pricing.requests++;
+      pricing.bytes += r.wireBytes;
+    }
     const deltas = (await remote.deltas([target], options.signal)).filter((d) => d.to === target);
 
     let objectPath: ObjectPathEstimate;
@@ -213,11 +223,17 @@ export async function planRemotePull(options: PlanRemotePullOptions): Promise<Re
       const c = alternativeCost(a, costModel, parallelism);
       estimatedSeconds[a.strategy] = a.available && Number.isFinite(c) ? Math.round(c * 1000) / 1000 : null;
       if (!a.available || a.requests === null) continue;
-      const lookup = a.strategy !== 'objects' || plan.chosen?.strategy === 'objects';
-      totals[a.strategy] = {
-        requests: metadata.requests + (lookup ? deltaDiscovery.requests : 0) + a.requests,
-        bytes: a.bytes === null ? null : metadata.bytes + (lookup ? deltaDiscovery.bytes : 0) + a.bytes,
+      const chosen = plan.chosen?.strategy === a.strategy;
+      const lookup = a.strategy !== 'objects' || chosen;
+      const extra = {
+        requests: metadata.requests + (lookup ? deltaDiscovery.requests : 0),
+        bytes: metadata.bytes + (lookup ? deltaDiscovery.bytes : 0),
       };
+      if (chosen) {
+        extra.requests += pricing.requests;
+        extra.bytes += pricing.bytes;
+      }
+      totals[a.strategy] = { requests: extra.requests + a.requests, bytes: a.bytes === null ? null : extra.bytes + a.bytes };
     }
     return {
       remote: remote.url,
@@ -230,6 +246,7 @@ export async function planRemotePull(options: PlanRemotePullOptions): Promise<Re
       objectPath,
       metadata,
       deltaDiscovery,
+      pricing,
       totals,
       costModel: { ...costModel, parallelism },
       estimatedSeconds,
@@ -288,7 +305,14 @@ function priceWalk(
   let missingFiles = 0;
   for (const key of walked.objects) {
     const [checksum, ext] = key.split('.') as [Checksum, string];
-    const type = ext === 'commit' ? ObjectType.COMMIT : ext === 'dirtree' ? ObjectType.DIR_TREE : ext === 'dirmeta' ? ObjectType.DIR_META : ObjectType.FILE;
+    const type =
+      ext === 'commit'
+        ? ObjectType.COMMIT
+        : ext === 'dirtree'
+          ? ObjectType.DIR_TREE
+          : ext === 'dirmeta'
+            ? ObjectType.DIR_META
+            : ObjectType.FILE;
     if (view.hasCached(type, checksum)) continue;
     requests++;
     if (type === ObjectType.FILE) missingFiles++;
@@ -309,6 +333,17 @@ function priceWalk(
       `walked the target’s ${walked.dirtrees} dirtrees over HTTP (${walked.requests} requests, not counted here): ` +
       `${walked.files} files, ${walked.dirmetas} dirmetas; ${requests} objects to fetch; ${how}`,
   };
+}
+
+/** The figures of `full` with the choice `asPulled` made (what pull() does); notes when full pricing would choose otherwise. */
+function withChoice(full: PullPlan, asPulled: PullPlan): PullPlan {
+  if (full === asPulled) return full;
+  const chosen = full.alternatives.find((a) => a.strategy === asPulled.strategy) ?? asPulled.chosen;
+  const reason =
+    full.strategy === asPulled.strategy
+      ? asPulled.reason
+      : `${asPulled.reason} (with every superblock priced, ${full.strategy} would be cheaper: ${full.reason})`;
+  return { ...full, strategy: asPulled.strategy, reason, chosen, superblockDigest: asPulled.superblockDigest };
 }
 
 function replaceAlternative(plan: PullPlan, old: PlanAlternative, priced: { requests: number; bytes: number | null; note: string }): void {
