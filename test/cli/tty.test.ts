@@ -24,7 +24,8 @@ describeWithTools(['script'], 'pull on a terminal', () => {
     // The first attempt of every 4th object or delta request fails with 503: retries and errors to show.
     let n = 0;
     server = await RepoServer.start(set.repoPath('archive'), {
-      faults: (ctx) => (ctx.attempt === 1 && /^\/(objects|deltas)\//.test(ctx.path) && ++n % 4 === 0 ? { kind: 'status', status: 503 } : null),
+      faults: (ctx) =>
+        ctx.attempt === 1 && /^\/(objects|deltas)\//.test(ctx.path) && ++n % 4 === 0 ? { kind: 'status', status: 503 } : null,
     });
     dir = mkdtempSync(join(tmpdir(), 'ffetch-tty-'));
   });

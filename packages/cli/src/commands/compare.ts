@@ -1,13 +1,5 @@
-import {
-  buildReport,
-  type CompareMode,
-  comparePulls,
-  type PullComparison,
-  type PullReport,
-  type PullResult,
-  type RequestRecord,
-  resolveRemoteUrl,
-} from '@flathub-fetch/client';
+import type { CompareMode, ComparePullsOptions, PullComparison, PullReport, PullResult, RequestRecord } from '@flathub-fetch/client';
+import { loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { bold, dim, formatBytes, type Output, table, writeJson } from '../output.js';
@@ -52,7 +44,7 @@ function failures(records: readonly RequestRecord[]) {
     }));
 }
 
-export function compareJson(c: PullComparison) {
+export function compareJson(c: PullComparison, buildReport: (r: PullResult) => PullReport) {
   return {
     remote: c.remote,
     ref: c.ref,
@@ -136,14 +128,14 @@ Examples:
 `,
   options: { from: { type: 'string' }, connections: { type: 'string' }, arch: { type: 'string' } },
   async run(args, o, signal) {
-    const { remote, rest } = splitRemote(args.positionals, 1);
+    const { remote, rest } = await splitRemote(args.positionals, 1);
     if (rest.length !== 1) throw new UsageError(rest.length === 0 ? 'missing REF' : `unexpected argument "${rest[1]}"`);
     const from = args.values.from as string | undefined;
     if (from !== undefined && !/^[0-9a-f]{64}$/i.test(from)) throw new UsageError(`--from needs a 64-hex commit, got "${from}"`);
     const connections = parseConnections(args.values.connections);
     const arch = args.values.arch as string | undefined;
     const result = await runCompare(o, {
-      url: resolveRemoteUrl(remote).url,
+      url: (await loadClient()).resolveRemoteUrl(remote).url,
       ref: rest[0] as string,
       ...(from !== undefined ? { from } : {}),
       ...(connections !== undefined ? { connections } : {}),
@@ -165,14 +157,12 @@ export function parseConnections(v: unknown): number | undefined {
 }
 
 /** Runs the comparison with a progress line on a terminal; shared by `compare` and `demo`. */
-export async function runCompare(
-  o: Output,
-  options: Parameters<typeof comparePulls>[0] & { progress: boolean },
-): Promise<ReturnType<typeof compareJson>> {
+export async function runCompare(o: Output, options: ComparePullsOptions & { progress: boolean }): Promise<ReturnType<typeof compareJson>> {
   const { progress, ...rest } = options;
   const bar = progress && o.err.isTTY === true ? new ProgressBar(o.err) : null;
   const label: Record<CompareMode, string> = { deltas: 'with deltas', objects: 'objects only' };
   try {
+    const { buildReport, comparePulls } = await loadClient();
     const c = await comparePulls({
       ...rest,
       onEvent: (mode, e, prepare) => {
@@ -180,7 +170,7 @@ export async function runCompare(
         if (e.type === 'progress') bar.update(e.progress, false, `${prepare ? 'preparing' : label[mode]}:`);
       },
     });
-    return compareJson(c);
+    return compareJson(c, buildReport);
   } finally {
     bar?.clear();
   }

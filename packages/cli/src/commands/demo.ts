@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { planRemotePull } from '@flathub-fetch/client';
-import { type FaultPolicy, LinkEmulator, RepoServer } from '@flathub-fetch/client/testing';
+import type { FaultPolicy } from '@flathub-fetch/client/testing';
+import { loadClient, loadTesting } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { bold, dim, type Output, writeJson } from '../output.js';
@@ -75,6 +75,7 @@ Example:
     const failEvery = positive('fail-every', args.values['fail-every'], 5, true);
     const json = args.values.json === true;
     const arch = 'x86_64';
+    const [{ planRemotePull }, { LinkEmulator, RepoServer }] = await Promise.all([loadClient(), loadTesting()]);
     const server = await RepoServer.start(sampleRepoPath(), { faults: demoFaults(Math.floor(failEvery)) });
     const link = await LinkEmulator.start({ upstreamPort: Number(new URL(server.url).port), rttMs, mbit });
     try {

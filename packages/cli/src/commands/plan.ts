@@ -1,4 +1,5 @@
-import { type PlanAlternative, planRemotePull, type RemotePlan, resolveRemoteUrl } from '@flathub-fetch/client';
+import type { PlanAlternative, RemotePlan } from '@flathub-fetch/client';
+import { loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { bold, dim, formatBytes, type Output, table, writeJson } from '../output.js';
@@ -120,13 +121,14 @@ Examples:
 `,
   options: { from: { type: 'string' }, repo: { type: 'string' }, arch: { type: 'string' }, 'no-walk': { type: 'boolean' } },
   async run(args, o, signal) {
-    const { remote, rest } = splitRemote(args.positionals, 1);
+    const { remote, rest } = await splitRemote(args.positionals, 1);
     if (rest.length !== 1) throw new UsageError(rest.length === 0 ? 'missing REF' : `unexpected argument "${rest[1]}"`);
     const from = args.values.from as string | undefined;
     const repo = args.values.repo as string | undefined;
     if (from !== undefined && repo !== undefined) throw new UsageError('--from and --repo exclude each other');
     if (from !== undefined && !/^[0-9a-f]{64}$/i.test(from)) throw new UsageError(`--from needs a 64-hex commit, got "${from}"`);
     const arch = args.values.arch as string | undefined;
+    const { planRemotePull, resolveRemoteUrl } = await loadClient();
     const result = await planRemotePull({
       url: resolveRemoteUrl(remote).url,
       ref: rest[0] as string,

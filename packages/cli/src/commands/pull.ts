@@ -1,17 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import {
-  buildReport,
-  type PullEvent,
-  type PullResult,
-  pull,
-  renderSummaryTable,
-  resolveRemoteUrl,
-  toHAR,
-  toJSON,
-  toNDJSON,
-  toPrometheus,
-} from '@flathub-fetch/client';
+import type { PullEvent, PullResult } from '@flathub-fetch/client';
+import { type Client, loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { bold, dim, formatBytes, type Output, table, writeJson } from '../output.js';
@@ -47,7 +37,7 @@ export function pullSummary(r: PullResult) {
   };
 }
 
-export function renderPull(o: Output, r: PullResult): void {
+export function renderPull(o: Output, r: PullResult, { buildReport, renderSummaryTable }: Client): void {
   const s = pullSummary(r);
   o.out.write(`${bold(o, 'Pulled')} ${r.ref ?? r.commit} → ${r.commit.slice(0, 12)} into ${r.repo}\n`);
   o.out.write(`strategy: ${s.strategy} — ${r.plan.reason}\n`);
@@ -62,7 +52,7 @@ export function renderPull(o: Output, r: PullResult): void {
 }
 
 /** The `--json` document: the diagnostics report (schema flathub-fetch/pull-report@1) with the summary's keys kept. */
-export function pullJson(r: PullResult) {
+export function pullJson(r: PullResult, { buildReport, toJSON }: Client) {
   const report = toJSON(buildReport(r));
   const s = pullSummary(r);
   return {
@@ -129,7 +119,9 @@ Examples:
     metrics: { type: 'string' },
   },
   async run(args, o, signal) {
-    const { remote, rest } = splitRemote(args.positionals, 1);
+    const client = await loadClient();
+    const { buildReport, pull, resolveRemoteUrl, toHAR, toNDJSON, toPrometheus } = client;
+    const { remote, rest } = await splitRemote(args.positionals, 1);
     if (rest.length !== 1) throw new UsageError(rest.length === 0 ? 'missing REF' : `unexpected argument "${rest[1]}"`);
     const repo = args.values.repo as string | undefined;
     if (repo === undefined) throw new UsageError('--repo DIR is required');
@@ -177,8 +169,8 @@ Examples:
         if (har !== undefined) await writeAtomic(har, `${JSON.stringify(toHAR(report), null, 2)}\n`);
         if (metrics !== undefined) await writeAtomic(metrics, toPrometheus(report, result.ref === null ? {} : { ref: result.ref }));
       }
-      if (args.values.json === true) writeJson(o, pullJson(result));
-      else if (eventsPath !== '-') renderPull(o, result);
+      if (args.values.json === true) writeJson(o, pullJson(result, client));
+      else if (eventsPath !== '-') renderPull(o, result, client);
       return ExitCode.OK;
     } finally {
       bar?.clear();
