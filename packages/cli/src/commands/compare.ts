@@ -2,7 +2,7 @@ import type { CompareMode, ComparePullsOptions, PullComparison, PullReport, Pull
 import { loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
-import { bold, dim, formatBytes, type Output, table, writeJson } from '../output.js';
+import { bold, formatBytes, type Output, table, writeJson } from '../output.js';
 import { ProgressBar } from '../progressBar.js';
 import { splitRemote } from '../remoteArgs.js';
 import { UsageError } from '../UsageError.js';

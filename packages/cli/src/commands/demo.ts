@@ -3,7 +3,7 @@ import type { FaultPolicy } from '@flathub-fetch/client/testing';
 import { loadClient, loadTesting } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
-import { bold, dim, type Output, writeJson } from '../output.js';
+import { bold, dim, writeJson } from '../output.js';
 import { UsageError } from '../UsageError.js';
 import { renderCompare, runCompare } from './compare.js';
 import { listDeltas, renderDeltas } from './deltas.js';
