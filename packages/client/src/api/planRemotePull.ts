@@ -16,6 +16,7 @@ import type { Commit } from '../formats/Commit.js';
 import { ObjectType } from '../formats/ObjectType.js';
 import { deltaSuperblockPath } from '../formats/paths.js';
 import type { HttpClientOptions } from '../http/HttpClientOptions.js';
+import { METADATA_PURPOSES } from '../http/metadataPurposes.js';
 import type { RequestRecord } from '../http/RequestRecord.js';
 import type { Transport } from '../http/Transport.js';
 import { resolvePullOptions } from '../pull/PullOptions.js';
@@ -101,18 +102,6 @@ export interface RemotePlan {
   /** Every request made while planning (including superblocks, and any walk). */
   requests: RequestRecord[];
 }
-
-const METADATA_PURPOSES = new Set([
-  'config',
-  'summary',
-  'summary.sig',
-  'summary.idx',
-  'summary.idx.sig',
-  'subsummary',
-  'summary-delta',
-  'delta-index',
-  'ref',
-]);
 
 export async function planRemotePull(options: PlanRemotePullOptions): Promise<RemotePlan> {
   if (options.repo !== undefined && options.from !== undefined) {
