@@ -35,7 +35,13 @@ const tasks = {
   'cli-refs': async (argv) => {
     const { main } = await import(pathToFileURL(join(DIST, '..', '..', '..', 'cli', 'dist', 'main.js')).href);
     let bytes = 0;
-    const sink = { write: (c) => ((bytes += c.length), true), isTTY: false };
+    const sink = {
+      write: (c) => {
+        bytes += c.length;
+        return true;
+      },
+      isTTY: false,
+    };
     return timed(async () => {
       const code = await main(['refs', ...argv], { out: sink, err: { write: () => true, isTTY: false }, color: false });
       if (code !== 0) throw new Error(`refs exited with ${code}`);
