@@ -183,3 +183,20 @@ describeWithTools(['nginx', 'ostree'], 'CLI against nginx-served fixtures', () =
     expect(json.refs.some((r: { name: string }) => r.name.includes('x86_64'))).toBe(false);
   });
 });
+
+test('every option a command accepts is in its usage line and its help text', async () => {
+  const { readdirSync } = await import('node:fs');
+  const dir = join(REPO_ROOT, 'packages', 'cli', 'src', 'commands');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const mod = (await import(join(dir, file))) as Record<string, unknown>;
+    const command = Object.values(mod).find(
+      (v): v is { name: string; usage: string; help: string; options: Record<string, unknown> } =>
+        typeof v === 'object' && v !== null && 'usage' in v && 'options' in v,
+    );
+    expect(command, file).toBeDefined();
+    for (const option of [...Object.keys(command?.options ?? {}), 'json']) {
+      expect(command?.usage, `${command?.name} usage: --${option}`).toContain(`--${option}`);
+      expect(command?.help, `${command?.name} help: --${option}`).toMatch(new RegExp(`^ +--${option}\\b`, 'm'));
+    }
+  }
+});

@@ -75,7 +75,7 @@ export const pullCommand: Command = {
   name: 'pull',
   summary: 'Pull a ref (or REF@COMMIT) into a local archive repository: static deltas first, every object verified.',
   usage:
-    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--no-deltas | --require-deltas] [--connections N] [--remote-name NAME | --mirror] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
+    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--no-deltas | --require-deltas] [--connections N] [--arch ARCH] [--remote-name NAME | --mirror] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
   help: `The pull plans first (a delta from your newest complete local commit, a from-scratch delta, or
 per-object fetches — whichever costs least), then downloads with retries on transient failures,
 verifies every object and writes an ostree-compatible archive-z2 repository (created if missing).
@@ -86,6 +86,7 @@ Options:
   --no-deltas          fetch objects only
   --require-deltas     fail unless a static delta can be used
   --connections N      connections per server (default 8)
+  --arch ARCH          architecture whose Flatpak subsummary to read (default: this machine's)
   --remote-name NAME   write the ref to refs/remotes/NAME/ (default: origin)
   --mirror             write the ref to refs/heads/ instead
   --json               print the JSON report (schema "flathub-fetch/pull-report@1", documented in
