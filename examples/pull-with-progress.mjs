@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Pull a ref into a local archive repository with a simple progress line.
+// Pull a ref into a local archive repository with a progress bar on stderr.
 //   node examples/pull-with-progress.mjs URL REF REPO_DIR
 import { pull } from '@flathub-fetch/client';
 
@@ -8,6 +8,10 @@ if (!url || !ref || !repo) {
   console.error('usage: pull-with-progress.mjs URL REF REPO_DIR');
   process.exit(2);
 }
+const bar = (done, total, width = 30) => {
+  const fill = total > 0 ? Math.round((Math.min(done, total) / total) * width) : 0;
+  return `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}]`;
+};
 const result = await pull({
   url,
   ref,
@@ -15,8 +19,10 @@ const result = await pull({
   onEvent(e) {
     if (e.type === 'plan') console.error(`plan: ${e.plan.strategy} (${e.plan.reason})`);
     if (e.type === 'progress') {
-      const { bytes, objects } = e.progress;
-      process.stderr.write(`\r${e.progress.phase}: ${bytes.done}/${bytes.total} bytes, ${objects.done}/${objects.total} objects`);
+      const { phase, bytes, objects, retries } = e.progress;
+      process.stderr.write(
+        `\r${phase.padEnd(9)} ${bar(bytes.done, bytes.total)} ${bytes.done}/${bytes.total} bytes, ${objects.done}/${objects.total} objects, ${retries} retries`,
+      );
     }
   },
 });

@@ -5,6 +5,7 @@
 // and task-specific facts. The parent also times the whole process and reads GNU time's peak
 // RSS. `baseline` measures Node itself (start, import of the client library, exit).
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DIST } from './harness.mjs';
 
@@ -26,6 +27,25 @@ const tasks = {
     return timed(() => {
       const s = client.parseSummary(bytes);
       return { refs: s.refs.length };
+    });
+  },
+
+  // `flathub-fetch refs URL ARGS…` in this process, output to a sink: the command alone, after
+  // Node start and the library's import (the CLI's own time from here to the last byte written).
+  'cli-refs': async (argv) => {
+    const { main } = await import(pathToFileURL(join(DIST, '..', '..', '..', 'cli', 'dist', 'main.js')).href);
+    let bytes = 0;
+    const sink = {
+      write: (c) => {
+        bytes += c.length;
+        return true;
+      },
+      isTTY: false,
+    };
+    return timed(async () => {
+      const code = await main(['refs', ...argv], { out: sink, err: { write: () => true, isTTY: false }, color: false });
+      if (code !== 0) throw new Error(`refs exited with ${code}`);
+      return { outputBytes: bytes };
     });
   },
 

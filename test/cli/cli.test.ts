@@ -29,12 +29,14 @@ function run(args: string[], env: Record<string, string> = {}) {
 test('--help lists every command; each command has --help with usage and examples', () => {
   const top = run(['--help']);
   expect(top.code).toBe(0);
-  for (const c of ['refs', 'deltas', 'pull', 'checkout', 'demo']) {
+  for (const c of ['refs', 'deltas', 'plan', 'pull', 'compare', 'checkout', 'demo']) {
     expect(top.stdout).toContain(`  ${c} `);
     const h = run([c, '--help']);
     expect(h.code, c).toBe(0);
     expect(h.stdout).toMatch(new RegExp(`^Usage: flathub-fetch ${c}`));
     expect(h.stdout).toContain('Example');
+    // Every option the command accepts is documented in its help, --json included.
+    expect(h.stdout, c).toContain('--json');
   }
   expect(top.stdout).toContain('Exit codes: 0 ok, 1 failure, 2 usage error, 3 verification failure');
 });
@@ -65,28 +67,45 @@ test('an unreachable remote fails with exit 1 and one line naming the URL and ca
   );
 });
 
-test('demo serves the embedded sample and shows its refs and deltas', () => {
-  const human = run(['demo']);
-  expect(human.code).toBe(0);
+test('demo: the sample through an emulated link with injected 503s; plan and compare make the point', () => {
+  const human = run(['demo', '--rtt', '5']);
+  expect(human.code, human.stderr).toBe(0);
   expect(human.stdout).toContain('app/org.example.Hello/x86_64/stable');
-  expect(human.stdout).toContain('scratch');
   expect(human.stdout).toMatch(/Static deltas/);
-  const json = JSON.parse(run(['demo', '--json']).stdout);
+  expect(human.stdout).toMatch(/^chosen: delta-scratch/m);
+  expect(human.stdout).toMatch(/^strategy +delta-scratch +objects$/m);
+  expect(human.stdout).toMatch(/HTTP 503 on [a-z-]+ \/(objects|deltas)\/\S+ \(attempt 1\): retried, succeeded on a later attempt/);
+  expect(human.stdout).toContain('What this shows');
+  expect(human.stderr).toContain('emulated link: 5 ms RTT');
+  expect(human.stdout).not.toContain('\u001b[');
+
+  const json = JSON.parse(run(['demo', '--json', '--rtt', '5']).stdout);
+  expect(json.link).toEqual({ rttMs: 5, mbit: 50 });
   expect(json.refs.summarySource).toBe('summary.idx');
-  expect(json.refs.refs.length).toBeGreaterThan(0);
-  expect(json.deltas.deltas.some((d: { from: string | null }) => d.from === null)).toBe(true);
   expect(json.deltas.deltas.every((d: { error: string | null; parts: number }) => d.error === null && d.parts >= 1)).toBe(true);
-  // The app pulled both ways: the delta pull makes fewer requests and delivers objects from the delta.
-  const [withDeltas, without] = json.pulls as Array<{
-    strategy: string;
-    requests: { total: number };
-    objects: { fromDelta: number; loose: number };
-  }>;
-  expect(withDeltas?.strategy).toBe('delta-scratch');
-  expect(without?.strategy).toBe('objects');
-  expect(withDeltas?.requests.total).toBeLessThan(without?.requests.total ?? 0);
-  expect(withDeltas?.objects.fromDelta).toBeGreaterThan(0);
-  expect(human.stdout).toMatch(/requests +\d+ +\d+/);
+  expect(json.plan.plan.strategy).toBe('delta-scratch');
+  const [fresh, update] = json.compares;
+  // Fresh install: the plan's totals are what the delta pull did, 503 retries aside.
+  expect(fresh.deltas.strategy).toBe('delta-scratch');
+  expect(fresh.objects.strategy).toBe('objects');
+  expect(fresh.deltas.logicalRequests).toBe(json.plan.totals['delta-scratch'].requests);
+  expect(fresh.objects.logicalRequests).toBe(json.plan.totals.objects.requests);
+  expect(fresh.deltas.requests).toBeLessThan(fresh.objects.requests);
+  expect(update.from).toMatch(/^[0-9a-f]{64}$/);
+  expect(update.deltas.strategy).toBe('delta-from');
+  // Every injected 503 is retried and recovered; those in the compared pulls are attributed.
+  const failures = json.compares.flatMap((c: { deltas: { failures: unknown[] }; objects: { failures: unknown[] } }) => [
+    ...c.deltas.failures,
+    ...c.objects.failures,
+  ]);
+  expect(json.served.injected503).toBeGreaterThan(0);
+  expect(failures.length).toBeGreaterThan(0);
+  expect(failures.length).toBeLessThanOrEqual(json.served.injected503);
+  for (const f of failures) expect(f).toMatchObject({ status: 503, recovered: true });
+  // --fail-every 0: no faults at all.
+  const clean = JSON.parse(run(['demo', '--json', '--rtt', '0', '--fail-every', '0']).stdout);
+  expect(clean.served.injected503).toBe(0);
+  expect(clean.compares[0].deltas.errors + clean.compares[0].objects.errors).toBe(0);
 });
 
 describeWithTools(['nginx', 'ostree'], 'CLI against nginx-served fixtures', () => {
@@ -163,4 +182,21 @@ describeWithTools(['nginx', 'ostree'], 'CLI against nginx-served fixtures', () =
     expect(json.refs.map((r: { name: string }) => r.name)).toContain('app/org.example.Hello/aarch64/stable');
     expect(json.refs.some((r: { name: string }) => r.name.includes('x86_64'))).toBe(false);
   });
+});
+
+test('every option a command accepts is in its usage line and its help text', async () => {
+  const { readdirSync } = await import('node:fs');
+  const dir = join(REPO_ROOT, 'packages', 'cli', 'src', 'commands');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const mod = (await import(join(dir, file))) as Record<string, unknown>;
+    const command = Object.values(mod).find(
+      (v): v is { name: string; usage: string; help: string; options: Record<string, unknown> } =>
+        typeof v === 'object' && v !== null && 'usage' in v && 'options' in v,
+    );
+    expect(command, file).toBeDefined();
+    for (const option of [...Object.keys(command?.options ?? {}), 'json']) {
+      expect(command?.usage, `${command?.name} usage: --${option}`).toContain(`--${option}`);
+      expect(command?.help, `${command?.name} help: --${option}`).toMatch(new RegExp(`^ +--${option}\\b`, 'm'));
+    }
+  }
 });

@@ -23,6 +23,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'Pull a ref into a local archive repository (deltas first, verified)',
     load: async () => (await import('./commands/pull.js')).pullCommand,
   },
+  plan: {
+    summary: 'Show what a pull would download: deltas offered, strategy and why, delta vs object path',
+    load: async () => (await import('./commands/plan.js')).planCommand,
+  },
+  compare: {
+    summary: 'Pull a ref with and without static deltas into throwaway repos and compare them',
+    load: async () => (await import('./commands/compare.js')).compareCommand,
+  },
   checkout: {
     summary: 'Materialise a commit of a local repository into a directory',
     load: async () => (await import('./commands/checkout.js')).checkoutCommand,

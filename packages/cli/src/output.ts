@@ -43,7 +43,7 @@ export function table(rows: string[][], right: readonly number[] = []): string {
 }
 
 function visibleLength(s: string): number {
-  return s.replace(/\u001b\[[0-9;]*m/g, '').length;
+  return s.includes('\u001b') ? s.replace(/\u001b\[[0-9;]*m/g, '').length : s.length;
 }
 
 export function formatBytes(n: number | null | undefined): string {
@@ -59,9 +59,17 @@ export function formatBytes(n: number | null | undefined): string {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+const times = new Map<number, string>();
+
+/** ISO 8601 UTC to the second; memoised (a Flathub summary has thousands of refs and far fewer distinct times). */
 export function formatTime(seconds: number | null): string {
   if (seconds === null) return '-';
-  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+  let t = times.get(seconds);
+  if (t === undefined) {
+    t = new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+    if (times.size < 100_000) times.set(seconds, t);
+  }
+  return t;
 }
 
 export function writeJson(o: Output, value: unknown): void {

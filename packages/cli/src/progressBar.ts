@@ -14,11 +14,12 @@ export class ProgressBar {
     this.#stream = stream;
   }
 
-  update(p: PullProgress, force = false): void {
+  /** Redraws (at most every 100 ms unless `force`); `label` replaces the phase name's place. */
+  update(p: PullProgress, force = false, label?: string): void {
     const now = performance.now();
     if (!force && now - this.#lastDraw < 100) return;
     this.#lastDraw = now;
-    this.#stream.write(`\r\u001b[2K${this.line(p)}`);
+    this.#stream.write(`\r\u001b[2K${label === undefined ? '' : `${label} `}${this.line(p)}`);
     this.#drawn = true;
   }
 

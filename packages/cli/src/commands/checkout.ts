@@ -1,4 +1,4 @@
-import { LocalRepo } from '@flathub-fetch/client';
+import { loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { writeJson } from '../output.js';
@@ -25,6 +25,7 @@ Example:
     const [ref, dest, extra] = args.positionals;
     if (ref === undefined || dest === undefined) throw new UsageError('expected REF and DEST');
     if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+    const { LocalRepo } = await loadClient();
     const repo = await LocalRepo.open(repoPath);
     try {
       const commit = await repo.resolveRef(ref);

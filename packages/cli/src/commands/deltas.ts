@@ -1,4 +1,5 @@
-import { type DeltaSuperblock, Remote, type RemoteDelta, resolveRemoteUrl } from '@flathub-fetch/client';
+import type { DeltaSuperblock, RemoteDelta } from '@flathub-fetch/client';
+import { loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { bold, dim, formatBytes, type Output, table, writeJson } from '../output.js';
@@ -29,6 +30,7 @@ export async function listDeltas(
   url: string,
   options: { arch?: string; ref?: string; details?: boolean; signal?: AbortSignal },
 ): Promise<DeltasResult> {
+  const { Remote } = await loadClient();
   const remote = await Remote.open(url, {
     ...(options.arch ? { arch: options.arch } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -130,9 +132,9 @@ Examples:
 `,
   options: { arch: { type: 'string' }, 'no-details': { type: 'boolean' } },
   async run(args, o, signal) {
-    const { remote, rest } = splitRemote(args.positionals, 1);
+    const { remote, rest } = await splitRemote(args.positionals, 1);
     if (rest.length > 1) throw new (await import('../UsageError.js')).UsageError(`unexpected argument "${rest[1]}"`);
-    const url = resolveRemoteUrl(remote).url;
+    const url = (await loadClient()).resolveRemoteUrl(remote).url;
     const arch = args.values.arch as string | undefined;
     const result = await listDeltas(url, {
       ...(arch ? { arch } : {}),

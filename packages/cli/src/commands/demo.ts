@@ -1,14 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pull } from '@flathub-fetch/client';
-import { RepoServer } from '@flathub-fetch/client/testing';
+import type { FaultPolicy } from '@flathub-fetch/client/testing';
+import { loadClient, loadTesting } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
-import { bold, dim, formatBytes, table, writeJson } from '../output.js';
-import { pullSummary } from './pull.js';
+import { bold, dim, writeJson } from '../output.js';
+import { UsageError } from '../UsageError.js';
+import { renderCompare, runCompare } from './compare.js';
 import { listDeltas, renderDeltas } from './deltas.js';
+import { planJson, renderPlan } from './plan.js';
 import { listRefs, renderRefs } from './refs.js';
 
 /** The sample repository shipped with the CLI (a Flatpak repo made by the real flatpak tools). */
@@ -16,72 +15,142 @@ export function sampleRepoPath(): string {
   return fileURLToPath(new URL('../../sample/repo/', import.meta.url));
 }
 
+/**
+ * The demo's faults: the first attempt of every `every`-th object or delta file the server is
+ * asked for gets a 503, as from an overloaded CDN edge; the retry succeeds. Deterministic.
+ */
+export function demoFaults(every: number): FaultPolicy {
+  let n = 0;
+  return (ctx) => {
+    if (every <= 0 || ctx.attempt !== 1 || !/^\/(objects|deltas)\//.test(ctx.path)) return null;
+    n++;
+    return n % every === 0 ? { kind: 'status', status: 503, body: 'Service Unavailable (injected by flathub-fetch demo)\n' } : null;
+  };
+}
+
+function positive(name: string, v: unknown, dflt: number, allowZero = false): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero))
+    throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${String(v)}"`);
+  return n;
+}
+
 export const demo: Command = {
   name: 'demo',
-  summary: 'Serve the embedded sample repository on loopback: its refs and deltas, and a pull with and without deltas.',
-  usage: 'flathub-fetch demo [--arch ARCH] [--json]',
-  help: `Starts a local HTTP server for the sample Flatpak repository bundled with flathub-fetch
-(built by the real flatpak and ostree tools), lists its refs and its static deltas exactly as
-'refs' and 'deltas' would for a real remote, then pulls its app twice into throwaway
-repositories — with and without static deltas — and shows the requests, bytes and time of each.
-Works offline.
+  summary: 'Offline tour: the embedded sample repository served through an emulated link with injected 503s; plan and compare.',
+  usage: 'flathub-fetch demo [--rtt MS] [--mbit N] [--fail-every N] [--json]',
+  help: `Serves the sample Flatpak repository bundled with flathub-fetch (built by the real flatpak and
+ostree tools) on loopback, through an emulated network link (round-trip time and bandwidth cap,
+the library's LinkEmulator) and with fault injection (the server answers 503 to the first attempt
+of every Nth object or delta request; the client retries). Then it shows what a client sees:
+
+  1. the refs (commit, date, download and installed size, EOL) and the static deltas;
+  2. the plan for the app: deltas offered, the strategy chosen and why, delta vs object path;
+  3. compare, for a fresh install and for an update from the previous release: the app pulled
+     with static deltas and object by object into throwaway repositories, side by side —
+     requests, bytes, wall time, first-byte latency, errors, retries, waste — and every injected
+     503 with its URL and the retry that recovered it.
+
+Works offline and takes a few seconds.
 
 Options:
-  --arch ARCH   architecture to show (default: x86_64)
-  --json        print {server, refs: <refs --json>, deltas: <deltas --json>, pulls: [<pull --json>…]}
+  --rtt MS          emulated round-trip time (default 30)
+  --mbit N          emulated bandwidth per direction, Mbit/s (default 50)
+  --fail-every N    503 on the first attempt of every Nth object/delta request (default 5; 0: none)
+  --json            print {server, link {rttMs, mbit}, failEvery, refs: <refs --json>,
+                    deltas: <deltas --json>, plan: <plan --json>, compares: [<compare --json>, …]
+                    (fresh install, then update when the sample has a previous release),
+                    served {requests, injected503}}
 
 Example:
   flathub-fetch demo
+  flathub-fetch demo --rtt 100 --mbit 10
 `,
-  options: { arch: { type: 'string' } },
+  options: { rtt: { type: 'string' }, mbit: { type: 'string' }, 'fail-every': { type: 'string' } },
   async run(args, o, signal) {
-    const server = await RepoServer.start(sampleRepoPath());
+    if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+    const rttMs = positive('rtt', args.values.rtt, 30, true);
+    const mbit = positive('mbit', args.values.mbit, 50);
+    const failEvery = positive('fail-every', args.values['fail-every'], 5, true);
+    const json = args.values.json === true;
+    const arch = 'x86_64';
+    const [{ planRemotePull }, { LinkEmulator, RepoServer }] = await Promise.all([loadClient(), loadTesting()]);
+    const server = await RepoServer.start(sampleRepoPath(), { faults: demoFaults(Math.floor(failEvery)) });
+    const link = await LinkEmulator.start({ upstreamPort: Number(new URL(server.url).port), rttMs, mbit });
     try {
-      const arch = (args.values.arch as string | undefined) ?? 'x86_64';
-      if (args.values.json !== true) o.err.write(dim(o, `serving the sample repository at ${server.url}\n`));
-      const refs = await listRefs(server.url, { arch, signal });
-      const deltas = await listDeltas(server.url, { arch, signal });
-      // Pull the first app both ways into throwaway repositories: what deltas save.
+      const url = link.url;
+      const say = (text: string) => {
+        if (!json) o.out.write(text);
+      };
+      if (!json)
+        o.err.write(
+          dim(
+            o,
+            `serving the sample repository at ${url} — emulated link: ${rttMs} ms RTT, ${mbit} Mbit/s; 503 on every ${failEvery}th object/delta request\n`,
+          ),
+        );
+      const refs = await listRefs(url, { arch, signal });
+      const deltas = await listDeltas(url, { arch, signal });
       const app = refs.refs.find((r) => r.name.startsWith('app/')) ?? refs.refs[0];
-      const pulls = [];
-      if (app !== undefined) {
-        for (const mode of ['prefer', 'never'] as const) {
-          const dir = mkdtempSync(join(tmpdir(), 'flathub-fetch-demo-'));
-          try {
-            const result = await pull({ url: server.url, ref: app.name, repo: join(dir, 'repo'), arch, deltas: mode, signal });
-            pulls.push(pullSummary(result));
-          } finally {
-            rmSync(dir, { recursive: true, force: true });
-          }
-        }
+      if (app === undefined) throw new Error(`the sample repository at ${url} has no refs`);
+      say(`${bold(o, '1. Refs')}\n`);
+      if (!json) renderRefs(o, refs);
+      say(`\n${bold(o, 'Static deltas')}\n`);
+      if (!json) renderDeltas(o, deltas);
+
+      const plan = await planRemotePull({ url, ref: app.name, arch, signal });
+      say(`\n${bold(o, '2. ')}`);
+      if (!json) renderPlan(o, plan);
+
+      const previous = deltas.deltas.find((d) => d.to === app.commit && d.from !== null)?.from ?? null;
+      const compares = [];
+      for (const from of [null, previous]) {
+        if (compares.length > 0 && from === null) continue;
+        say(`\n${bold(o, `3. ${from === null ? 'Fresh install' : `Update from the previous release ${from.slice(0, 12)}`}`)}\n`);
+        const c = await runCompare(o, { url, ref: app.name, arch, signal, progress: !json, ...(from !== null ? { from } : {}) });
+        compares.push(c);
+        if (!json) renderCompare(o, c);
       }
-      if (args.values.json === true) {
-        writeJson(o, { server: server.url, refs, deltas, pulls, requests: server.log.length });
+
+      const injected = server.log.filter((e) => e.fault === 'status').length;
+      if (json) {
+        writeJson(o, {
+          server: url,
+          link: { rttMs, mbit },
+          failEvery,
+          refs,
+          deltas,
+          plan: planJson(plan),
+          compares,
+          served: { requests: server.log.length, injected503: injected },
+        });
       } else {
-        o.out.write(`${bold(o, 'Refs')}\n`);
-        renderRefs(o, refs);
-        o.out.write(`\n${bold(o, 'Static deltas')}\n`);
-        renderDeltas(o, deltas);
-        if (pulls.length > 0) {
-          o.out.write(`\n${bold(o, `Pulling ${app?.name}`)}\n`);
-          const rows = [['', 'WITH DELTAS', 'WITHOUT DELTAS'].map((h) => bold(o, h))];
-          const [a, b] = pulls as [(typeof pulls)[number], (typeof pulls)[number]];
-          rows.push(['strategy', a.strategy, b.strategy]);
-          rows.push(['requests', String(a.requests.total), String(b.requests.total)]);
-          rows.push(['bytes', formatBytes(a.bytes.wire), formatBytes(b.bytes.wire)]);
-          rows.push([
-            'objects from deltas / loose',
-            `${a.objects.fromDelta} / ${a.objects.loose}`,
-            `${b.objects.fromDelta} / ${b.objects.loose}`,
-          ]);
-          rows.push(['time', `${a.durationMs} ms`, `${b.durationMs} ms`]);
-          o.out.write(`${table(rows)}\n`);
-        }
-        o.err.write(dim(o, `${server.log.length} requests served\n`));
+        o.out.write(`\n${bold(o, 'What this shows')}\n${conclusion(compares, injected)}\n`);
+        o.err.write(dim(o, `${server.log.length} requests served, ${injected} of them answered 503 on purpose\n`));
       }
       return ExitCode.OK;
     } finally {
+      await link.close();
       await server.close();
     }
   },
 };
+
+function conclusion(compares: Array<Awaited<ReturnType<typeof runCompare>>>, injected: number): string {
+  const lines: string[] = [];
+  for (const c of compares) {
+    const what = c.from === null ? 'fresh install' : 'update';
+    lines.push(
+      `- ${what}: ${c.deltas.requests} requests with static deltas (${c.deltas.strategy}) against ${c.objects.requests} object by object;` +
+        ` ${(c.deltas.wallMs / 1000).toFixed(2)} s vs ${(c.objects.wallMs / 1000).toFixed(2)} s on this link.`,
+    );
+  }
+  const seen = compares.reduce((n, c) => n + c.deltas.failures.length + c.objects.failures.length, 0);
+  lines.push(
+    `- the server answered ${injected} requests with 503 on purpose (in the listing, the plan and the pulls); the client retried` +
+      ` each and every command succeeded. The ${seen} that hit the compared pulls are listed above with URL and attempt.`,
+  );
+  lines.push('- against a real remote: flathub-fetch plan REF, then flathub-fetch compare REF (REMOTE defaults to Flathub).');
+  return lines.join('\n');
+}

@@ -1,17 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import {
-  buildReport,
-  type PullEvent,
-  type PullResult,
-  pull,
-  renderSummaryTable,
-  resolveRemoteUrl,
-  toHAR,
-  toJSON,
-  toNDJSON,
-  toPrometheus,
-} from '@flathub-fetch/client';
+import type { PullEvent, PullResult } from '@flathub-fetch/client';
+import { type Client, loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { bold, dim, formatBytes, type Output, table, writeJson } from '../output.js';
@@ -47,7 +37,7 @@ export function pullSummary(r: PullResult) {
   };
 }
 
-export function renderPull(o: Output, r: PullResult): void {
+export function renderPull(o: Output, r: PullResult, { buildReport, renderSummaryTable }: Client): void {
   const s = pullSummary(r);
   o.out.write(`${bold(o, 'Pulled')} ${r.ref ?? r.commit} → ${r.commit.slice(0, 12)} into ${r.repo}\n`);
   o.out.write(`strategy: ${s.strategy} — ${r.plan.reason}\n`);
@@ -62,7 +52,7 @@ export function renderPull(o: Output, r: PullResult): void {
 }
 
 /** The `--json` document: the diagnostics report (schema flathub-fetch/pull-report@1) with the summary's keys kept. */
-export function pullJson(r: PullResult) {
+export function pullJson(r: PullResult, { buildReport, toJSON }: Client) {
   const report = toJSON(buildReport(r));
   const s = pullSummary(r);
   return {
@@ -85,7 +75,7 @@ export const pullCommand: Command = {
   name: 'pull',
   summary: 'Pull a ref (or REF@COMMIT) into a local archive repository: static deltas first, every object verified.',
   usage:
-    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--no-deltas | --require-deltas] [--connections N] [--remote-name NAME | --mirror] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
+    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--no-deltas | --require-deltas] [--connections N] [--arch ARCH] [--remote-name NAME | --mirror] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
   help: `The pull plans first (a delta from your newest complete local commit, a from-scratch delta, or
 per-object fetches — whichever costs least), then downloads with retries on transient failures,
 verifies every object and writes an ostree-compatible archive-z2 repository (created if missing).
@@ -96,6 +86,7 @@ Options:
   --no-deltas          fetch objects only
   --require-deltas     fail unless a static delta can be used
   --connections N      connections per server (default 8)
+  --arch ARCH          architecture whose Flatpak subsummary to read (default: this machine's)
   --remote-name NAME   write the ref to refs/remotes/NAME/ (default: origin)
   --mirror             write the ref to refs/heads/ instead
   --json               print the JSON report (schema "flathub-fetch/pull-report@1", documented in
@@ -129,7 +120,9 @@ Examples:
     metrics: { type: 'string' },
   },
   async run(args, o, signal) {
-    const { remote, rest } = splitRemote(args.positionals, 1);
+    const client = await loadClient();
+    const { buildReport, pull, resolveRemoteUrl, toHAR, toNDJSON, toPrometheus } = client;
+    const { remote, rest } = await splitRemote(args.positionals, 1);
     if (rest.length !== 1) throw new UsageError(rest.length === 0 ? 'missing REF' : `unexpected argument "${rest[1]}"`);
     const repo = args.values.repo as string | undefined;
     if (repo === undefined) throw new UsageError('--repo DIR is required');
@@ -177,8 +170,8 @@ Examples:
         if (har !== undefined) await writeAtomic(har, `${JSON.stringify(toHAR(report), null, 2)}\n`);
         if (metrics !== undefined) await writeAtomic(metrics, toPrometheus(report, result.ref === null ? {} : { ref: result.ref }));
       }
-      if (args.values.json === true) writeJson(o, pullJson(result));
-      else if (eventsPath !== '-') renderPull(o, result);
+      if (args.values.json === true) writeJson(o, pullJson(result, client));
+      else if (eventsPath !== '-') renderPull(o, result, client);
       return ExitCode.OK;
     } finally {
       bar?.clear();

@@ -1,4 +1,5 @@
-import { Remote, type RemoteRef, resolveRemoteUrl } from '@flathub-fetch/client';
+import type { RemoteRef } from '@flathub-fetch/client';
+import { loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { bold, dim, formatBytes, formatTime, type Output, table, writeJson } from '../output.js';
@@ -13,6 +14,7 @@ export interface RefsResult {
 
 /** Lists refs; shared by `refs` and `demo`. */
 export async function listRefs(url: string, options: { arch?: string; glob?: string; signal?: AbortSignal }): Promise<RefsResult> {
+  const { Remote } = await loadClient();
   const remote = await Remote.open(url, {
     ...(options.arch ? { arch: options.arch } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -43,11 +45,17 @@ export function renderRefs(o: Output, result: RefsResult): void {
       formatTime(r.timestamp),
       formatBytes(r.downloadSize),
       formatBytes(r.installedSize),
-      r.eol !== null ? `eol: ${r.eol}` : r.eolRebase !== null ? `eol → ${r.eolRebase}` : '',
+      eolLabel(r),
     ]);
   }
   o.out.write(`${table(rows, [3, 4])}\n`);
   o.err.write(dim(o, `${result.refs.length} refs from ${result.remote} (${result.summarySource}, arch ${result.arch})\n`));
+}
+
+/** `eol: MESSAGE → REPLACEMENT`, as much of it as the summary says; empty when not end-of-life. */
+function eolLabel(r: RemoteRef): string {
+  if (r.eol === null && r.eolRebase === null) return '';
+  return `eol${r.eol !== null ? `: ${r.eol}` : ''}${r.eolRebase !== null ? ` → ${r.eolRebase}` : ''}`;
 }
 
 export const refs: Command = {
@@ -67,9 +75,9 @@ Examples:
 `,
   options: { arch: { type: 'string' } },
   async run(args, o, signal) {
-    const { remote, rest } = splitRemote(args.positionals, 1);
+    const { remote, rest } = await splitRemote(args.positionals, 1);
     if (rest.length > 1) throw new (await import('../UsageError.js')).UsageError(`unexpected argument "${rest[1]}"`);
-    const url = resolveRemoteUrl(remote).url;
+    const url = (await loadClient()).resolveRemoteUrl(remote).url;
     const arch = args.values.arch as string | undefined;
     const result = await listRefs(url, { ...(arch ? { arch } : {}), ...(rest[0] ? { glob: rest[0] } : {}), signal });
     if (args.values.json === true) writeJson(o, result);

@@ -14,3 +14,6 @@ export type { PullEvent, PullProgress } from '../pull/PullEvent.js';
 export type { PullPlan, PlanAlternative, PullStrategy } from '../pull/PullPlan.js';
 export type { PullResult } from '../pull/PullResult.js';
 export { SubsummaryCache } from './SubsummaryCache.js';
+export { planRemotePull, type PlanRemotePullOptions, type RemotePlan, type ObjectPathEstimate } from './planRemotePull.js';
+export { comparePulls, type ComparePullsOptions, type PullComparison, type CompareMode } from './comparePulls.js';
+export { walkCommitMetadata, type CommitMetadataWalk } from './walkCommitMetadata.js';

@@ -3,6 +3,7 @@
  * `RequestRecord`s alone (pure; no I/O). Definitions of each figure are in `SCHEMA.md`.
  */
 import { deltaPartPath, parseDeltaName } from '../formats/paths.js';
+import { METADATA_PURPOSES } from '../http/metadataPurposes.js';
 import type { RequestRecord } from '../http/RequestRecord.js';
 import type { PullResult } from '../pull/PullResult.js';
 import { latencyStats, round } from './latencyStats.js';
@@ -15,18 +16,6 @@ import {
   type WastedFetch,
 } from './PullReport.js';
 
-/** Purposes that fetch repository metadata (counted once per distinct URL in the ideal request count). */
-const METADATA_PURPOSES: ReadonlySet<string> = new Set([
-  'config',
-  'summary',
-  'summary.sig',
-  'summary.idx',
-  'summary.idx.sig',
-  'subsummary',
-  'summary-delta',
-  'delta-index',
-  'ref',
-]);
 const OBJECT_PATH = /objects\/[0-9a-f]{2}\/[0-9a-f]{62}\.[a-z-]+$/;
 
 const inc = (m: Record<string, number>, k: string, n = 1) => {

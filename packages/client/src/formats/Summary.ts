@@ -34,7 +34,11 @@ export interface SummaryRef {
   version: string | null;
   /** `xa.data` in subsummaries, or the entry of the compat summary's `xa.cache`. */
   flatpak: FlatpakRefData | null;
-  /** Flatpak sparse per-ref keys (`xa.sparse-cache` entry, or the subsummary's other xa.* keys). */
+  /**
+   * Flatpak sparse per-ref keys: the compat summary's `xa.sparse-cache` entry, or in a subsummary
+   * the ref's own keys other than `xa.data`, `ot.ts` and `ostree.*` (flatpak 1.14 writes `eol`,
+   * `eolr`, `tokt`, … there, unprefixed).
+   */
   sparse: VarDict;
   /** The collection this ref belongs to (null for the main collection when none is set). */
   collectionId: string | null;
@@ -105,7 +109,7 @@ function parseRefs(
       let sparse = sparseCache.get(name);
       if (sparse === undefined) {
         sparse = [];
-        for (const entry of md) if (entry[0].startsWith('xa.') && entry[0] !== 'xa.data') sparse.push(entry);
+        for (const entry of md) if (isSparseKey(entry[0])) sparse.push(entry);
       }
       return {
         name,
@@ -122,6 +126,10 @@ function parseRefs(
       throw withRef(err, name);
     }
   });
+}
+
+function isSparseKey(key: string): boolean {
+  return key !== 'xa.data' && key !== 'ot.ts' && !key.startsWith('ostree.');
 }
 
 /** Re-labels an error raised while reading one ref so that it names the ref. */

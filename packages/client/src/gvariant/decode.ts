@@ -18,7 +18,7 @@ import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import type { Decoded } from './Decoded.js';
 import { alignUp, containerSize, offsetWidth } from './framing.js';
-import { MAX_DEPTH, parseType, parseTypeAt, type GVariantType } from './GVariantType.js';
+import { MAX_DEPTH, parseType, type GVariantType } from './GVariantType.js';
 import { isObjectPath, isSignature } from './validate.js';
 import { Variant } from './Variant.js';
 
@@ -245,9 +245,8 @@ function compileVariant(t: GVariantType): Reader {
     for (let i = z + 1; i < e; i++) typeText += String.fromCharCode(ctx.bytes[i] as number);
     let child: GVariantType;
     try {
-      const [ct, end] = parseTypeAt(typeText, 0);
-      if (end !== typeText.length) throw new Error('trailing');
-      child = ct;
+      // One complete type (trailing characters throw); cached: summaries repeat a few variant types thousands of times.
+      child = parseType(typeText);
     } catch {
       return malformed(t, z + 1, `variant type string "${typeText}" is not one complete type`);
     }

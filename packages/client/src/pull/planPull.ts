@@ -23,9 +23,12 @@ import type { PlanAlternative, PullPlan } from './PullPlan.js';
 
 const debug = createDebug('flathub-fetch:plan');
 
+/** What the planner reads of the local repository (a LocalRepo, or a view of one that does not exist yet). */
+export type PlanRepo = Pick<LocalRepo, 'loadObjectIndex' | 'hasCached' | 'isPartial' | 'readCommit'>;
+
 export interface PlanInput {
   remote: Remote;
-  repo: LocalRepo;
+  repo: PlanRepo;
   target: Checksum;
   ref: string | null;
   deltas: DeltaPolicy;
@@ -106,11 +109,7 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
     return sb;
   };
 
-  const { bandwidth, rttMs } = input.costModel;
-  const cost = (a: PlanAlternative) =>
-    a.bytes === null || a.requests === null
-      ? Number.POSITIVE_INFINITY
-      : a.bytes / bandwidth + (a.requests * rttMs) / 1000 / input.parallelism;
+  const cost = (a: PlanAlternative) => alternativeCost(a, input.costModel, input.parallelism);
 
   const deltaAlternative = (strategy: 'delta-from' | 'delta-scratch', d: RemoteDelta | null, sb: Sb | null): PlanAlternative => {
     if (d === null) {
@@ -218,6 +217,15 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
     plan: { ...base, superblockDigest: digest, strategy: chosen.strategy, reason, chosen, alternatives, localCommits },
     superblocks,
   };
+}
+
+/**
+ * The cost model, in seconds: bytes ÷ bandwidth + requests × RTT ÷ parallelism (infinite when
+ * either figure is unknown).
+ */
+export function alternativeCost(a: PlanAlternative, costModel: { bandwidth: number; rttMs: number }, parallelism: number): number {
+  if (a.bytes === null || a.requests === null) return Number.POSITIVE_INFINITY;
+  return a.bytes / costModel.bandwidth + (a.requests * costModel.rttMs) / 1000 / parallelism;
 }
 
 function fmt(a: PlanAlternative): string {
