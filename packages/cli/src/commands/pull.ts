@@ -96,7 +96,8 @@ Options:
                        throughput, slowest, entries[] (one per HTTP attempt), durationMs
   --events FILE|-      stream pull events as NDJSON (one JSON object per line: plan, request,
                        progress, part-fallback, done) to FILE, or stdout with "-"
-  --har FILE           write every HTTP attempt as HAR 1.2 (open in browser dev tools or a HAR viewer)
+  --har FILE           write every HTTP attempt as HAR 1.2 (open in browser dev tools or a HAR viewer);
+                       written for a failed pull too, up to the failure
   --metrics FILE       write Prometheus text metrics (flathub_fetch_*) for node_exporter's textfile
                        collector; written atomically (temporary file, then rename)
 
@@ -150,6 +151,14 @@ Examples:
       }
     };
     const arch = args.values.arch as string | undefined;
+    const har = args.values.har as string | undefined;
+    const metrics = args.values.metrics as string | undefined;
+    const writeExports = async (result: PullResult) => {
+      if (har === undefined && metrics === undefined) return;
+      const report = buildReport(result);
+      if (har !== undefined) await writeAtomic(har, `${JSON.stringify(toHAR(report), null, 2)}\n`);
+      if (metrics !== undefined) await writeAtomic(metrics, toPrometheus(report, result.ref === null ? {} : { ref: result.ref }));
+    };
     try {
       const result = await pull({
         url: resolveRemoteUrl(remote).url,
@@ -163,16 +172,16 @@ Examples:
         onEvent,
       });
       bar?.clear();
-      const har = args.values.har as string | undefined;
-      const metrics = args.values.metrics as string | undefined;
-      if (har !== undefined || metrics !== undefined) {
-        const report = buildReport(result);
-        if (har !== undefined) await writeAtomic(har, `${JSON.stringify(toHAR(report), null, 2)}\n`);
-        if (metrics !== undefined) await writeAtomic(metrics, toPrometheus(report, result.ref === null ? {} : { ref: result.ref }));
-      }
+      await writeExports(result);
       if (args.values.json === true) writeJson(o, pullJson(result, client));
       else if (eventsPath !== '-') renderPull(o, result, client);
       return ExitCode.OK;
+    } catch (err) {
+      // A failed pull still gets its HAR and metrics: every attempt up to the failure.
+      bar?.clear();
+      const partial = client.failedPullResult(err);
+      if (partial !== null) await writeExports(partial).catch(() => undefined);
+      throw err;
     } finally {
       bar?.clear();
       if (events !== null && events !== o.out) await new Promise<void>((resolve) => (events as WriteStream).end(resolve));

@@ -8,7 +8,7 @@ export {
   type ResolvedRemote,
   type ResolveRemoteOptions,
 } from './resolveRemoteUrl.js';
-export { pull, parsePullTarget } from './pull.js';
+export { pull, parsePullTarget, failedPullResult } from './pull.js';
 export type { PullOptions, DeltaPolicy } from '../pull/PullOptions.js';
 export type { PullEvent, PullProgress } from '../pull/PullEvent.js';
 export type { PullPlan, PlanAlternative, PullStrategy } from '../pull/PullPlan.js';

@@ -17,7 +17,8 @@ import { applyDelta } from '../pull/applyDelta.js';
 import { ObjectFetcher } from '../pull/ObjectFetcher.js';
 import { KnownDirTrees } from '../pull/KnownDirTrees.js';
 import type { PullContext } from '../pull/PullContext.js';
-import { type PullOptions, resolvePullOptions } from '../pull/PullOptions.js';
+import { type PullOptions, type ResolvedPullOptions, resolvePullOptions } from '../pull/PullOptions.js';
+import type { PullPlan } from '../pull/PullPlan.js';
 import { planPull } from '../pull/planPull.js';
 import { ProgressTracker } from '../pull/ProgressTracker.js';
 import type { PullResult } from '../pull/PullResult.js';
@@ -34,9 +35,72 @@ export function parsePullTarget(spec: string): { ref: string | null; commit: Che
   return { ref: spec, commit: null };
 }
 
+/** What a pull had done when it failed, attached to its error (see `failedPullResult`). */
+const PARTIAL = Symbol('flathub-fetch partial pull result');
+
+/**
+ * The partial result of a failed `pull()`, from the error it rejected with: every HTTP attempt
+ * made until then, the plan (when planning was reached) and `failure` ({ code, message }), so a
+ * report (HAR, metrics, JSON) can still be written for a pull that failed. Null for any other error.
+ */
+export function failedPullResult(err: unknown): PullResult | null {
+  return (err as { [PARTIAL]?: PullResult } | null)?.[PARTIAL] ?? null;
+}
+
+interface PullState {
+  target: Checksum | null;
+  plan: PullPlan | null;
+}
+
 export async function pull(options: PullOptions): Promise<PullResult> {
   const o = resolvePullOptions(options);
   const tracker = new ProgressTracker(o.onEvent);
+  const state: PullState = { target: null, plan: null };
+  try {
+    return await pullWith(o, tracker, state);
+  } catch (err) {
+    if (err !== null && typeof err === 'object') {
+      const failure = isFlathubFetchError(err) ? { code: err.code, message: err.message } : { code: 'ERR_UNKNOWN', message: String(err) };
+      const plan: PullPlan = state.plan ?? {
+        remote: o.url,
+        ref: null,
+        target: state.target ?? '',
+        strategy: 'objects',
+        reason: `the pull failed before it was planned (${failure.message})`,
+        chosen: null,
+        alternatives: [],
+        superblockDigest: null,
+        localCommits: [],
+      };
+      const partial: PullResult = {
+        remote: o.url,
+        ref: parsePullTargetOrNull(o.ref),
+        commit: state.target ?? '',
+        repo: o.repo,
+        plan,
+        strategy: plan.strategy,
+        objects: { fromDelta: 0, loose: 0, present: 0 },
+        partsSkipped: 0,
+        partsRecovered: 0,
+        requests: tracker.records,
+        durationMs: tracker.elapsedMs,
+        failure,
+      };
+      Object.defineProperty(err, PARTIAL, { value: partial, enumerable: false, configurable: true });
+    }
+    throw err;
+  }
+}
+
+function parsePullTargetOrNull(spec: string): string | null {
+  try {
+    return parsePullTarget(spec).ref;
+  } catch {
+    return null;
+  }
+}
+
+async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state: PullState): Promise<PullResult> {
   const remote = await Remote.open(o.url, {
     ...(o.transport ? { transport: o.transport } : {}),
     ...(o.arch ? { arch: o.arch } : {}),
@@ -55,6 +119,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
   try {
     const spec = parsePullTarget(o.ref);
     const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
+    state.target = target;
     repo = await LocalRepo.openOrCreate(o.repo, { mode: 'archive' });
     const ctx: PullContext = {
       remote,
@@ -76,6 +141,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
       parallelism: o.maxInFlight,
       signal: o.signal,
     });
+    state.plan = plan;
     o.onEvent({ type: 'plan', plan });
     debug('plan: %s (%s)', plan.strategy, plan.reason);
     const fetcher = new ObjectFetcher(ctx);

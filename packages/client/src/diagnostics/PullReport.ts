@@ -63,6 +63,8 @@ export interface PullReport {
   partsSkipped: number;
   partsRecovered: number;
   durationMs: number;
+  /** Null for a pull that completed; for a failed pull's partial report, its error's code and message. */
+  failure: { code: string; message: string } | null;
   /** Earliest `timings.queued` of any attempt (ms from `performance.timeOrigin`), null without requests. */
   startedAt: number | null;
   /** Wall-clock time of `startedAt` (ISO 8601), null without requests. */

@@ -134,6 +134,7 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
     partsSkipped: result.partsSkipped,
     partsRecovered: result.partsRecovered,
     durationMs: round(result.durationMs),
+    failure: result.failure ?? null,
     startedAt: startedAt === null ? null : round(startedAt),
     startedDateTime: startedAt === null ? null : new Date(performance.timeOrigin + startedAt).toISOString(),
     requests: {

@@ -99,6 +99,12 @@ export function toPrometheus(report: PullReport, labels: Labels = {}): string {
   family('flathub_fetch_pull_duration_seconds', 'gauge', 'Wall time of the pull.');
   sample('flathub_fetch_pull_duration_seconds', report.durationMs / 1000);
 
+  family('flathub_fetch_pull_success', 'gauge', '1 when the pull completed, 0 when it failed (then see flathub_fetch_pull_failure_info).');
+  sample('flathub_fetch_pull_success', report.failure === null ? 1 : 0);
+  if (report.failure !== null) {
+    family('flathub_fetch_pull_failure_info', 'gauge', 'Why the pull failed: its error code, as a label (value 1).');
+    sample('flathub_fetch_pull_failure_info', 1, { code: report.failure.code });
+  }
   family('flathub_fetch_pull_info', 'gauge', 'The pull, as labels (value 1).');
   sample('flathub_fetch_pull_info', 1, { strategy: report.strategy, commit: report.commit });
 

@@ -31,4 +31,10 @@ export interface PullResult {
   requests: RequestRecord[];
   /** Wall time, milliseconds. */
   durationMs: number;
+  /**
+   * Only on the partial result of a failed pull (`failedPullResult(err)`): the error's code and
+   * one-line message. Counts (`objects`, `partsSkipped`…) are then zero and `commit` is empty
+   * when the target was not resolved.
+   */
+  failure?: { code: string; message: string };
 }

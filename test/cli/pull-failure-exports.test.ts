@@ -1,0 +1,105 @@
+/**
+ * A pull that fails still writes its HAR and metrics: every attempt up to the failure, each equal
+ * to what the server logged, and metrics that say the pull failed and why. Two failures: an
+ * object the server keeps corrupting (found while pulling: the plan is in the report), and a
+ * summary that always answers 503 (the pull never gets to plan).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { RepoServer } from '@flathub-fetch/client/testing';
+import { afterAll, describe, expect, test } from 'vitest';
+import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
+
+const require = createRequire(import.meta.url);
+const harValidator = require('har-validator') as { har(data: unknown): Promise<unknown> };
+const parsePrometheus = require('parse-prometheus-text-format') as (
+  text: string,
+) => Array<{ name: string; metrics: Array<{ value?: string; labels?: Record<string, string> }> }>;
+
+const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
+const set = fixtureSets().at(-1);
+if (set === undefined) throw new Error('no fixtures');
+const APP = 'app/org.example.Hello/x86_64/stable';
+
+/** The CLI as a child process, without blocking this process's event loop (the server runs here). */
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+interface HarEntry {
+  request: { url: string };
+  response: { status: number };
+}
+
+const metric = (text: string, name: string) => parsePrometheus(text).find((f) => f.name === name)?.metrics ?? [];
+
+describe(`cli pull: HAR and metrics of a failed pull (${set.name} fixtures)`, () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'ffetch-cli-fail-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test('an object the server keeps corrupting: exit 3, one line; the HAR lists every attempt the server logged', async () => {
+    let victim: string | null = null;
+    const server = await RepoServer.start(set.repoPath('archive'), {
+      faults: ({ path }) => {
+        if (!path.endsWith('.dirtree')) return null;
+        victim ??= path;
+        return path === victim ? { kind: 'corrupt' } : null;
+      },
+    });
+    try {
+      const har = join(tmp, 'corrupt.har');
+      const prom = join(tmp, 'corrupt.prom');
+      const r = await run(['pull', server.url, APP, '--repo', join(tmp, 'corrupt-repo'), '--no-deltas', '--har', har, '--metrics', prom]);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`${victim}`);
+      const doc = JSON.parse(readFileSync(har, 'utf8')) as { log: { entries: HarEntry[] } };
+      await harValidator.har(doc);
+      const ours = doc.log.entries.map((e) => `${new URL(e.request.url).pathname} ${e.response.status}`).sort();
+      const theirs = server.log.map((e) => `${e.path} ${e.status}`).sort();
+      expect(ours).toEqual(theirs);
+      // The corrupt object was fetched more than once (re-fetched, then given up).
+      expect(ours.filter((x) => x.startsWith(`${victim} `)).length).toBeGreaterThan(1);
+      const text = readFileSync(prom, 'utf8');
+      expect(metric(text, 'flathub_fetch_pull_success')[0]?.value).toBe('0');
+      expect(metric(text, 'flathub_fetch_pull_failure_info')[0]?.labels?.code).toBe('ERR_CHECKSUM_MISMATCH');
+      expect(metric(text, 'flathub_fetch_pull_info')[0]?.labels?.strategy).toBe('objects');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a summary that always answers 503: exit 1; the HAR has the 503s and their retries', async () => {
+    const server = await RepoServer.start(set.repoPath('archive'), {
+      faults: ({ path }) => (path === '/summary' ? { kind: 'status', status: 503, retryAfter: 0 } : null),
+    });
+    try {
+      const har = join(tmp, '503.har');
+      const prom = join(tmp, '503.prom');
+      const r = await run(['pull', server.url, APP, '--repo', join(tmp, '503-repo'), '--har', har, '--metrics', prom]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain('/summary');
+      const doc = JSON.parse(readFileSync(har, 'utf8')) as { log: { entries: HarEntry[] } };
+      await harValidator.har(doc);
+      const summary503 = doc.log.entries.filter((e) => e.request.url.endsWith('/summary') && e.response.status === 503).length;
+      expect(summary503).toBe(server.log.filter((e) => e.path === '/summary' && e.status === 503).length);
+      expect(summary503).toBeGreaterThan(1);
+      expect(doc.log.entries.length).toBe(server.log.length);
+      const text = readFileSync(prom, 'utf8');
+      expect(metric(text, 'flathub_fetch_pull_success')[0]?.value).toBe('0');
+      expect(metric(text, 'flathub_fetch_pull_failure_info')[0]?.labels?.code).toMatch(/^ERR_/);
+    } finally {
+      await server.close();
+    }
+  });
+});
