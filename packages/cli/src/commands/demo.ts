@@ -107,7 +107,8 @@ Example:
       const compares = [];
       for (const from of [null, previous]) {
         if (compares.length > 0 && from === null) continue;
-        say(`\n${bold(o, `3. ${from === null ? 'Fresh install' : `Update from the previous release ${from.slice(0, 12)}`}`)}\n`);
+        const n = `3${'abc'[compares.length] ?? ''}.`;
+        say(`\n${bold(o, `${n} ${from === null ? 'Fresh install' : `Update from the previous release ${from.slice(0, 12)}`}`)}\n`);
         const c = await runCompare(o, { url, ref: app.name, arch, signal, progress: !json, ...(from !== null ? { from } : {}) });
         compares.push(c);
         if (!json) renderCompare(o, c);

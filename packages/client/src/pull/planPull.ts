@@ -155,7 +155,8 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
     const fallbacks = sb.fallbacks.filter((f) => !has(f.type, f.checksum));
     requests += fallbacks.length;
     bytes += fallbacks.reduce((n, f) => n + f.size, 0);
-    const note = `${sb.parts.length} parts (${skipped} skippable), ${fallbacks.length} fallback objects`;
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    const note = `${plural(sb.parts.length, 'part')} (${skipped} skippable), ${plural(fallbacks.length, 'fallback object')}`;
     return { strategy, available: true, delta: d.name, from: d.from, requests, bytes, estimate: 'exact', note };
   };
 
