@@ -123,7 +123,8 @@ function reportError(err: unknown, command: Command, output: Output, signal: Abo
     e.code === 'ERR_CHECKSUM_MISMATCH' ||
     e.code === 'ERR_FORMAT' ||
     e.code?.startsWith('ERR_GVARIANT_') ||
-    e.code === 'ERR_UNSAFE_NAME'
+    e.code === 'ERR_UNSAFE_NAME' ||
+    e.code === 'ERR_SIGNATURE'
   ) {
     return ExitCode.VERIFICATION;
   }

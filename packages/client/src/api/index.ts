@@ -14,3 +14,4 @@ export type { PullEvent, PullProgress } from '../pull/PullEvent.js';
 export type { PullPlan, PlanAlternative, PullStrategy } from '../pull/PullPlan.js';
 export type { PullResult } from '../pull/PullResult.js';
 export { SubsummaryCache } from './SubsummaryCache.js';
+export { verifyRemoteSignatures } from './verifyRemoteSignatures.js';

@@ -21,7 +21,9 @@ import { planPull } from '../pull/planPull.js';
 import { ProgressTracker } from '../pull/ProgressTracker.js';
 import type { PullResult } from '../pull/PullResult.js';
 import { LocalRepo } from '../repo/LocalRepo.js';
+import { GpgKeyring } from '../trust/GpgKeyring.js';
 import { Remote } from './Remote.js';
+import { verifyRemoteSignatures } from './verifyRemoteSignatures.js';
 
 const debug = createDebug('flathub-fetch:pull');
 
@@ -53,6 +55,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
   try {
     const spec = parsePullTarget(o.ref);
     const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
+    const verification = o.verify ? await verifyRemoteSignatures(remote, target, await GpgKeyring.from(o.gpgKeys), o.signal) : undefined;
     repo = await LocalRepo.openOrCreate(o.repo, { mode: 'archive' });
     const ctx: PullContext = { remote, repo, tracker, maxInFlight: o.maxInFlight, partConcurrency: o.partConcurrency, signal: o.signal };
     const { plan, superblocks } = await planPull({
@@ -118,6 +121,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
       partsSkipped,
       partsRecovered,
       ...(delta !== undefined ? { delta } : {}),
+      ...(verification !== undefined ? { verification } : {}),
       requests: tracker.records,
       durationMs: tracker.elapsedMs,
     };
