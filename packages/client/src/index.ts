@@ -12,3 +12,4 @@ export * from './api/index.js';
 export * from './repo/index.js';
 export * from './diagnostics/index.js';
 export * from './trust/index.js';
+export * from './mirrors/index.js';
