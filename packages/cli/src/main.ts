@@ -27,6 +27,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'Materialise a commit of a local repository into a directory',
     load: async () => (await import('./commands/checkout.js')).checkoutCommand,
   },
+  mirrors: {
+    summary: 'Check mirrors against the primary: freshness, signatures, completeness, HTTP semantics, speed',
+    load: async () => (await import('./commands/mirrors.js')).mirrorsCommand,
+  },
   demo: {
     summary: 'Serve the embedded sample repository locally: refs, deltas, a pull with and without deltas',
     load: async () => (await import('./commands/demo.js')).demo,

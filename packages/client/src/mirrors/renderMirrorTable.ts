@@ -32,7 +32,7 @@ export function renderMirrorTable(result: MirrorCheckResult, options: RenderMirr
     out.push('', `${m.url}`);
     for (const c of bad) {
       out.push(`  ${paint(c.status, c.status)} ${c.name}: ${c.summary}`);
-      const items = c.evidence.filter((e) => e.status === c.status);
+      const items = c.evidence.filter((e) => e.status === 'fail' || e.status === 'warn');
       for (const e of items.slice(0, max)) {
         const exp = e.expected === null ? '' : `expected ${e.expected}, `;
         out.push(`      ${e.what}: ${exp}got ${e.got ?? '-'}${e.url !== null ? `  <${e.url}>` : ''}`);
