@@ -4,16 +4,19 @@
  * --metrics; exit codes.
  */
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
 import { describeWithTools } from '../support/tools.js';
 
+const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (
+  text: string,
+) => Array<{ name: string; metrics: Array<{ value: string; labels: Record<string, string> }> }>;
 const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
 const set = fixtureSets().at(-1);
 if (set === undefined) throw new Error('no fixtures');
