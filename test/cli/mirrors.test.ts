@@ -63,7 +63,7 @@ describeWithTools(['nginx'], 'mirrors check (CLI)', () => {
   test('a mirror without Range support fails the http check: exit 1, the evidence shown; --json and --metrics say the same', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ffetch-mirrors-'));
     const metrics = join(dir, 'mirrors.prom');
-    const human = await run([
+    const args = [
       'mirrors',
       'check',
       '--primary',
@@ -76,29 +76,14 @@ describeWithTools(['nginx'], 'mirrors check (CLI)', () => {
       '8',
       '--gpg-key',
       key,
-    ]);
+    ];
+    const human = await run(args);
     expect(human.code).toBe(1);
     expect(human.stdout).toMatch(new RegExp(`${noRange.url.replace(/[.]/g, '\\.')}\\s+pass\\s+pass\\s+pass\\s+fail\\s+pass\\s+fail`));
     expect(human.stdout).toMatch(/ {2}fail http: .*Range ignored: 200 with \d+ bytes/);
     expect(human.stdout).toMatch(/2 mirrors: fail/);
 
-    const r = await run([
-      'mirrors',
-      'check',
-      '--primary',
-      primary.url,
-      healthy.url,
-      noRange.url,
-      '--refs',
-      'app/*',
-      '--sample',
-      '8',
-      '--gpg-key',
-      key,
-      '--json',
-      '--metrics',
-      metrics,
-    ]);
+    const r = await run([...args, '--json', '--metrics', metrics]);
     expect(r.code).toBe(1);
     const json = JSON.parse(r.stdout);
     expect(json.schema).toBe('flathub-fetch/mirror-check@1');

@@ -1,7 +1,7 @@
 /** checkMirrors() edges: an unreachable mirror, aborting, bad options, an unsigned repository. */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { checkMirrors, isFlathubFetchError } from '../../packages/client/src/index.js';
+import { checkMirrors, isFlathubFetchError, type MirrorCheckOptions } from '../../packages/client/src/index.js';
 import { RepoServer } from '../../packages/client/src/testing/index.js';
 import { fixtureSets } from '../support/fixtures.js';
 import { freePort } from '../support/nginx.js';
@@ -50,7 +50,7 @@ test('bad options are typed errors naming the argument', async () => {
     [{ primary: flatpak.url, mirrors: [] }, 'mirrors'],
     [{ primary: flatpak.url, mirrors: [flatpak.url], sample: -1 }, 'sample'],
     [{ primary: flatpak.url, mirrors: [flatpak.url], refs: 'nope/*' }, 'refs'],
-  ] as const) {
+  ] as Array<[MirrorCheckOptions, string]>) {
     const err = await checkMirrors(options).catch((e) => e);
     expect(isFlathubFetchError(err, 'ERR_INVALID_ARGUMENT'), String(err)).toBe(true);
     expect(err.data.argument).toBe(argument);

@@ -1,5 +1,5 @@
 /** Splitting `[REMOTE] REST…` positionals: the first is a remote when it looks like one. */
-import { looksLikeRemote } from '@flathub-fetch/client';
+import { looksLikeRemote, refGlob } from '@flathub-fetch/client';
 
 export function splitRemote(positionals: string[], restCount: number): { remote: string | undefined; rest: string[] } {
   if (positionals.length > restCount) return { remote: positionals[0], rest: positionals.slice(1) };
@@ -7,11 +7,7 @@ export function splitRemote(positionals: string[], restCount: number): { remote:
   return { remote: undefined, rest: positionals };
 }
 
-/** Shell-style glob (`*`, `?`) to a RegExp matching a whole ref. */
+/** Shell-style glob (`*`, `?`) to a RegExp matching a whole ref (the library's, as `mirrors check --refs` uses it). */
 export function globToRegExp(glob: string): RegExp {
-  const re = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${re}$`);
+  return refGlob(glob);
 }

@@ -1,8 +1,7 @@
 /**
  * Options of `checkMirrors()`, each with its default, resolved in one place.
  */
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
+import { invalidArgument as invalid } from '../errors/invalidArgument.js';
 import { DEFAULT_USER_AGENT } from '../http/resolveHttpOptions.js';
 import type { GpgKeyInput } from '../trust/GpgKeyring.js';
 import type { MirrorCheckEvent } from './MirrorCheckEvent.js';
@@ -119,12 +118,4 @@ export function resolveMirrorCheckOptions(o: MirrorCheckOptions): ResolvedMirror
     signal: o.signal,
     onEvent: o.onEvent ?? (() => {}),
   };
-}
-
-function invalid(argument: string, value: unknown, reason: string): FlathubFetchError {
-  return new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${argument}: ${reason} (got ${JSON.stringify(value)})`, {
-    argument,
-    value,
-    reason,
-  });
 }

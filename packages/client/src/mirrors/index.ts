@@ -17,3 +17,4 @@ export {
 } from './MirrorCheckResult.js';
 export { mirrorsToPrometheus } from './mirrorsToPrometheus.js';
 export { renderMirrorTable, type RenderMirrorOptions } from './renderMirrorTable.js';
+export { refGlob } from './sampleObjects.js';
