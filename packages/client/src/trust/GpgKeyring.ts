@@ -10,9 +10,10 @@
  * verification ~20 ms (code paths compiling). The alternatives were `kbpgp` (Keybase's,
  * CoffeeScript, ~11 k downloads a week) and spawning `gpgv` (a system tool, not a library).
  */
-import { type PublicKey, readKeys } from 'openpgp';
+import { createMessage, type PublicKey, readKeys, readSignature, verify } from 'openpgp';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
+import type { GpgSignatureInfo } from './SignatureCheck.js';
 
 /** Binary keys (possibly several, concatenated), ASCII-armored text, or base64 of binary keys. */
 export type GpgKeyInput = Uint8Array | string;
@@ -25,11 +26,15 @@ export interface GpgKeyInfo {
   userIds: string[];
 }
 
+/**
+ * OpenPGP.js types stay private (`#keys`): its declarations import an optional peer
+ * (`@openpgp/web-stream-tools`) that a consumer type-checking libraries would otherwise need.
+ */
 export class GpgKeyring {
-  readonly keys: readonly PublicKey[];
+  readonly #keys: PublicKey[];
 
   private constructor(keys: PublicKey[]) {
-    this.keys = keys;
+    this.#keys = keys;
   }
 
   /** Reads every key of every input; throws ERR_INVALID_ARGUMENT naming `what` when one is unreadable. */
@@ -53,20 +58,53 @@ export class GpgKeyring {
   }
 
   get size(): number {
-    return this.keys.length;
+    return this.#keys.length;
   }
 
-  /** The key (primary or subkey) that issued signatures with this long key ID, if any. */
+  /** True when a key (primary or subkey) of the keyring has this long key ID. */
   hasKeyId(keyId: string): boolean {
-    const id = keyId.toLowerCase();
-    return this.keys.some((k) => k.getKeyIDs().some((kid) => kid.toHex() === id));
+    return this.#keyFor(keyId) !== undefined;
   }
 
   describe(): GpgKeyInfo[] {
-    return this.keys.map((k) => {
+    return this.#keys.map((k) => {
       const fingerprint = k.getFingerprint().toUpperCase();
       return { fingerprint, keyId: fingerprint.slice(-16), userIds: k.getUserIDs() };
     });
+  }
+
+  /** Verifies one binary OpenPGP signature packet over `data` (see verifyGpgSignatures for the verdict over several). */
+  async verifyDetached(data: Uint8Array, blob: Uint8Array): Promise<GpgSignatureInfo> {
+    let signature: Awaited<ReturnType<typeof readSignature>>;
+    try {
+      signature = await readSignature({ binarySignature: blob });
+    } catch (err) {
+      return { status: 'unreadable', keyId: null, fingerprint: null, created: null, reason: (err as Error).message };
+    }
+    const packet = signature.packets[0];
+    const keyId = packet?.issuerKeyID?.toHex().toUpperCase() ?? null;
+    const created = packet?.created instanceof Date ? packet.created.toISOString() : null;
+    const key = keyId === null ? undefined : this.#keyFor(keyId);
+    if (keyId === null || key === undefined) {
+      return { status: 'unknown-key', keyId, fingerprint: null, created, reason: `no public key ${keyId ?? '(no issuer)'} in the keyring` };
+    }
+    const fingerprint = key.getFingerprint().toUpperCase();
+    try {
+      const result = await verify({ message: await createMessage({ binary: data }), signature, verificationKeys: [key], format: 'binary' });
+      for (const s of result.signatures) {
+        if (s.keyID.toHex().toUpperCase() !== keyId) continue;
+        await s.verified;
+        return { status: 'good', keyId, fingerprint, created, reason: null };
+      }
+      return { status: 'bad', keyId, fingerprint, created, reason: 'no verifiable signature packet' };
+    } catch (err) {
+      return { status: 'bad', keyId, fingerprint, created, reason: (err as Error).message };
+    }
+  }
+
+  #keyFor(keyId: string): PublicKey | undefined {
+    const id = keyId.toLowerCase();
+    return this.#keys.find((k) => k.getKeyIDs().some((kid) => kid.toHex() === id));
   }
 }
 
