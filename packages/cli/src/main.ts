@@ -35,6 +35,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'Materialise a commit of a local repository into a directory',
     load: async () => (await import('./commands/checkout.js')).checkoutCommand,
   },
+  mirrors: {
+    summary: 'Check mirrors against the primary: freshness, signatures, completeness, HTTP semantics, speed',
+    load: async () => (await import('./commands/mirrors.js')).mirrorsCommand,
+  },
   demo: {
     summary: 'Serve the embedded sample repository locally: refs, deltas, a pull with and without deltas',
     load: async () => (await import('./commands/demo.js')).demo,
@@ -131,7 +135,8 @@ function reportError(err: unknown, command: Command, output: Output, signal: Abo
     e.code === 'ERR_CHECKSUM_MISMATCH' ||
     e.code === 'ERR_FORMAT' ||
     e.code?.startsWith('ERR_GVARIANT_') ||
-    e.code === 'ERR_UNSAFE_NAME'
+    e.code === 'ERR_UNSAFE_NAME' ||
+    e.code === 'ERR_SIGNATURE'
   ) {
     return ExitCode.VERIFICATION;
   }

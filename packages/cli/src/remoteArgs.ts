@@ -7,12 +7,3 @@ export async function splitRemote(positionals: string[], restCount: number): Pro
   if (positionals.length > 0 && looksLikeRemote(positionals[0] as string)) return { remote: positionals[0], rest: positionals.slice(1) };
   return { remote: undefined, rest: positionals };
 }
-
-/** Shell-style glob (`*`, `?`) to a RegExp matching a whole ref. */
-export function globToRegExp(glob: string): RegExp {
-  const re = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${re}$`);
-}

@@ -11,3 +11,5 @@ export * from './http/index.js';
 export * from './api/index.js';
 export * from './repo/index.js';
 export * from './diagnostics/index.js';
+export * from './trust/index.js';
+export * from './mirrors/index.js';

@@ -3,7 +3,7 @@ import { loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { bold, dim, formatBytes, type Output, table, writeJson } from '../output.js';
-import { globToRegExp, splitRemote } from '../remoteArgs.js';
+import { splitRemote } from '../remoteArgs.js';
 
 export interface DeltaDetails extends RemoteDelta {
   /** Refs whose current commit is the delta's target. */
@@ -30,13 +30,13 @@ export async function listDeltas(
   url: string,
   options: { arch?: string; ref?: string; details?: boolean; signal?: AbortSignal },
 ): Promise<DeltasResult> {
-  const { Remote } = await loadClient();
+  const { Remote, refGlob } = await loadClient();
   const remote = await Remote.open(url, {
     ...(options.arch ? { arch: options.arch } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   try {
-    const re = options.ref === undefined ? null : globToRegExp(options.ref);
+    const re = options.ref === undefined ? null : refGlob(options.ref);
     const refs = remote.refs().filter((r) => re === null || re.test(r.name));
     const byCommit = new Map<string, string[]>();
     for (const r of refs) byCommit.set(r.commit, [...(byCommit.get(r.commit) ?? []), r.name]);

@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import type { PullEvent, PullResult } from '@flathub-fetch/client';
 import { type Client, loadClient } from '../client.js';
@@ -34,6 +34,7 @@ export function pullSummary(r: PullResult) {
     requests: { total: r.requests.length, byPurpose, retries, errors },
     bytes: { wire },
     durationMs: Math.round(r.durationMs),
+    ...(r.verification !== undefined ? { verification: r.verification } : {}),
   };
 }
 
@@ -41,6 +42,11 @@ export function renderPull(o: Output, r: PullResult, { buildReport, renderSummar
   const s = pullSummary(r);
   o.out.write(`${bold(o, 'Pulled')} ${r.ref ?? r.commit} → ${r.commit.slice(0, 12)} into ${r.repo}\n`);
   o.out.write(`strategy: ${s.strategy} — ${r.plan.reason}\n`);
+  if (r.verification !== undefined) {
+    const v = r.verification;
+    const sig = (c: typeof v.commit.check) => `good signature from ${c.good?.keyId ?? '?'}, made ${c.good?.created ?? '?'}`;
+    o.out.write(`signatures: ${v.summary === null ? '' : `${v.summary.file} ${sig(v.summary.check)}; `}commit ${sig(v.commit.check)}\n`);
+  }
   const rows = [['PURPOSE', 'REQUESTS'].map((h) => bold(o, h))];
   for (const [k, v] of Object.entries(s.requests.byPurpose).sort((a, b) => b[1] - a[1])) rows.push([k, String(v)]);
   o.out.write(`${table(rows, [1])}\n`);
@@ -61,7 +67,22 @@ export function pullJson(r: PullResult, { buildReport, toJSON }: Client) {
     requests: { ...report.requests, ...s.requests },
     bytes: { ...report.bytes, ...s.bytes },
     durationMs: s.durationMs,
+    ...(r.verification !== undefined ? { verification: r.verification } : {}),
   };
+}
+
+/** Key files given with --gpg-key, else the GPGKey of a .flatpakrepo remote. */
+export function readKeyArgs(files: string[] | undefined, fromRemote: string | null): Array<Uint8Array | string> {
+  if (files !== undefined && files.length > 0) {
+    return files.map((f) => {
+      try {
+        return new Uint8Array(readFileSync(f));
+      } catch (err) {
+        throw new UsageError(`--gpg-key ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    });
+  }
+  return fromRemote === null ? [] : [fromRemote];
 }
 
 /** Writes a file atomically (temporary name, then rename), as node_exporter's textfile collector wants. */
@@ -75,7 +96,7 @@ export const pullCommand: Command = {
   name: 'pull',
   summary: 'Pull a ref (or REF@COMMIT) into a local archive repository: static deltas first, every object verified.',
   usage:
-    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--no-deltas | --require-deltas] [--connections N] [--arch ARCH] [--remote-name NAME | --mirror] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
+    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--no-deltas | --require-deltas] [--connections N] [--pipelining N] [--arch ARCH] [--remote-name NAME | --mirror] [--verify [--gpg-key FILE]] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
   help: `The pull plans first (a delta from your newest complete local commit, a from-scratch delta, or
 per-object fetches — whichever costs least), then downloads with retries on transient failures,
 verifies every object and writes an ostree-compatible archive-z2 repository (created if missing).
@@ -86,9 +107,15 @@ Options:
   --no-deltas          fetch objects only
   --require-deltas     fail unless a static delta can be used
   --connections N      connections per server (default 8)
+  --pipelining N       HTTP/1.1 requests pipelined per connection (default 1: a slow first byte
+                       then delays no other request; HTTP/2 servers get concurrent streams anyway)
   --arch ARCH          architecture whose Flatpak subsummary to read (default: this machine's)
   --remote-name NAME   write the ref to refs/remotes/NAME/ (default: origin)
   --mirror             write the ref to refs/heads/ instead
+  --verify             require good GPG signatures on the summary and the commit before pulling
+                       (exit 3 on a missing or bad signature or an unknown key)
+  --gpg-key FILE       public key(s) for --verify (binary or armored; repeatable); default: the
+                       GPGKey of a .flatpakrepo REMOTE
   --json               print the JSON report (schema "flathub-fetch/pull-report@1", documented in
                        the client's diagnostics/SCHEMA.md): remote, ref, commit, repo, strategy, plan,
                        objects, requests {total, byPurpose, byStatus, retries, errors, ideal, …},
@@ -107,18 +134,22 @@ requests, errors, bytes and latency per purpose, waste, connection reuse and the
 Examples:
   flathub-fetch pull app/org.gnome.Maps/x86_64/stable --repo ./repo
   flathub-fetch pull https://example.org/repo/ app/org.example.App/x86_64/stable@<commit> --repo ./repo --json
+  flathub-fetch pull ./flathub.flatpakrepo app/org.gnome.Maps/x86_64/stable --repo ./repo --verify
 `,
   options: {
     repo: { type: 'string' },
     'no-deltas': { type: 'boolean' },
     'require-deltas': { type: 'boolean' },
     connections: { type: 'string' },
+    pipelining: { type: 'string' },
     'remote-name': { type: 'string' },
     mirror: { type: 'boolean' },
     arch: { type: 'string' },
     events: { type: 'string' },
     har: { type: 'string' },
     metrics: { type: 'string' },
+    verify: { type: 'boolean' },
+    'gpg-key': { type: 'string', multiple: true },
   },
   async run(args, o, signal) {
     const client = await loadClient();
@@ -129,9 +160,15 @@ Examples:
     if (repo === undefined) throw new UsageError('--repo DIR is required');
     if (args.values['no-deltas'] === true && args.values['require-deltas'] === true)
       throw new UsageError('--no-deltas and --require-deltas exclude each other');
-    const connections = args.values.connections === undefined ? undefined : Number(args.values.connections);
-    if (connections !== undefined && (!Number.isInteger(connections) || connections < 1))
-      throw new UsageError(`--connections must be a positive integer, got "${args.values.connections}"`);
+    const positive = (name: 'connections' | 'pipelining'): number | undefined => {
+      const raw = args.values[name];
+      if (raw === undefined) return undefined;
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${raw}"`);
+      return n;
+    };
+    const connections = positive('connections');
+    const pipelining = positive('pipelining');
     const eventsPath = args.values.events as string | undefined;
     if (eventsPath === '-' && args.values.json === true)
       throw new UsageError('--events - and --json both write to stdout; give --events a FILE');
@@ -151,6 +188,10 @@ Examples:
       }
     };
     const arch = args.values.arch as string | undefined;
+    const resolved = resolveRemoteUrl(remote);
+    const gpgKeys = readKeyArgs(args.values['gpg-key'] as string[] | undefined, resolved.gpgKey);
+    const verify = args.values.verify === true;
+    if (verify && gpgKeys.length === 0) throw new UsageError('--verify needs a key: --gpg-key FILE, or a .flatpakrepo REMOTE with GPGKey');
     const har = args.values.har as string | undefined;
     const metrics = args.values.metrics as string | undefined;
     const writeExports = async (result: PullResult) => {
@@ -161,12 +202,14 @@ Examples:
     };
     try {
       const result = await pull({
-        url: resolveRemoteUrl(remote).url,
+        url: resolved.url,
+        ...(verify ? { verify, gpgKeys } : {}),
         ref: rest[0] as string,
         repo,
         deltas: args.values['no-deltas'] === true ? 'never' : args.values['require-deltas'] === true ? 'require' : 'prefer',
         remote: args.values.mirror === true ? null : ((args.values['remote-name'] as string | undefined) ?? 'origin'),
         ...(connections !== undefined ? { connections } : {}),
+        ...(pipelining !== undefined ? { pipelining } : {}),
         ...(arch ? { arch } : {}),
         signal,
         onEvent,

@@ -3,7 +3,7 @@ import { loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { bold, dim, formatBytes, formatTime, type Output, table, writeJson } from '../output.js';
-import { globToRegExp, splitRemote } from '../remoteArgs.js';
+import { splitRemote } from '../remoteArgs.js';
 
 export interface RefsResult {
   remote: string;
@@ -14,13 +14,13 @@ export interface RefsResult {
 
 /** Lists refs; shared by `refs` and `demo`. */
 export async function listRefs(url: string, options: { arch?: string; glob?: string; signal?: AbortSignal }): Promise<RefsResult> {
-  const { Remote } = await loadClient();
+  const { Remote, refGlob } = await loadClient();
   const remote = await Remote.open(url, {
     ...(options.arch ? { arch: options.arch } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   try {
-    const re = options.glob === undefined ? null : globToRegExp(options.glob);
+    const re = options.glob === undefined ? null : refGlob(options.glob);
     return {
       remote: remote.url,
       summarySource: remote.summarySource,

@@ -17,3 +17,4 @@ export { SubsummaryCache } from './SubsummaryCache.js';
 export { planRemotePull, type PlanRemotePullOptions, type RemotePlan, type ObjectPathEstimate } from './planRemotePull.js';
 export { comparePulls, type ComparePullsOptions, type PullComparison, type CompareMode } from './comparePulls.js';
 export { walkCommitMetadata, type CommitMetadataWalk } from './walkCommitMetadata.js';
+export { verifyRemoteSignatures } from './verifyRemoteSignatures.js';

@@ -23,7 +23,9 @@ import { planPull } from '../pull/planPull.js';
 import { ProgressTracker } from '../pull/ProgressTracker.js';
 import type { PullResult } from '../pull/PullResult.js';
 import { LocalRepo } from '../repo/LocalRepo.js';
+import { GpgKeyring } from '../trust/GpgKeyring.js';
 import { Remote } from './Remote.js';
+import { verifyRemoteSignatures } from './verifyRemoteSignatures.js';
 
 const debug = createDebug('flathub-fetch:pull');
 
@@ -120,6 +122,7 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     const spec = parsePullTarget(o.ref);
     const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
     state.target = target;
+    const verification = o.verify ? await verifyRemoteSignatures(remote, target, await GpgKeyring.from(o.gpgKeys), o.signal) : undefined;
     repo = await LocalRepo.openOrCreate(o.repo, { mode: 'archive' });
     const ctx: PullContext = {
       remote,
@@ -194,6 +197,7 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
       partsSkipped,
       partsRecovered,
       ...(delta !== undefined ? { delta } : {}),
+      ...(verification !== undefined ? { verification } : {}),
       requests: tracker.records,
       durationMs: tracker.elapsedMs,
     };

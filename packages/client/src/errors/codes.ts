@@ -47,6 +47,8 @@ export const ErrorCodes = {
   FS: 'ERR_FS',
   /** Something to be created already exists, or a tree names one path twice. data: { path, reason } */
   PATH_CONFLICT: 'ERR_PATH_CONFLICT',
+  /** A required OpenPGP signature is missing, bad, or made by a key that is not trusted. data: { what, url?, verdict, keyId?, reason } */
+  SIGNATURE: 'ERR_SIGNATURE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

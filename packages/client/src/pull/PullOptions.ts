@@ -5,6 +5,7 @@ import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import type { HttpClientOptions } from '../http/HttpClientOptions.js';
 import type { Transport } from '../http/Transport.js';
+import type { GpgKeyInput } from '../trust/GpgKeyring.js';
 import type { PullEvent } from './PullEvent.js';
 
 export type DeltaPolicy = 'prefer' | 'never' | 'require';
@@ -50,6 +51,14 @@ export interface PullOptions {
   /** Further HTTP client options (timeouts, retry policy, HTTP/2); `connections`, `maxInFlight`, `pipelining` and `retries` above take precedence. */
   http?: Omit<HttpClientOptions, 'transport' | 'onRecord'>;
   transport?: Transport;
+  /**
+   * Require good OpenPGP signatures on the summary (summary.sig, or summary.idx.sig) and on the
+   * commit (.commitmeta) from a key in `gpgKeys`, before anything else is downloaded; otherwise
+   * fail with ERR_SIGNATURE. @default false
+   */
+  verify?: boolean;
+  /** Public keys for `verify`: binary, ASCII-armored, or base64 (a .flatpakrepo's GPGKey). Required with `verify`. @default [] */
+  gpgKeys?: GpgKeyInput[];
   signal?: AbortSignal;
   onEvent?: (event: PullEvent) => void;
 }
@@ -80,6 +89,9 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
   if (typeof o.repo !== 'string' || o.repo === '') throw invalid('repo', o.repo, 'required');
   const deltas = o.deltas ?? 'prefer';
   if (!['prefer', 'never', 'require'].includes(deltas)) throw invalid('deltas', deltas, 'expected prefer, never or require');
+  const verify = o.verify ?? false;
+  const gpgKeys = o.gpgKeys ?? [];
+  if (verify && gpgKeys.length === 0) throw invalid('gpgKeys', 'none', 'verify needs at least one public key');
   return {
     url: o.url,
     ref: o.ref,
@@ -92,6 +104,8 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
     partConcurrency: positive('partConcurrency', o.partConcurrency, 2),
     retries: o.retries ?? 5,
     fullPlan: o.fullPlan ?? false,
+    verify,
+    gpgKeys,
     costModel: { bandwidth: o.costModel?.bandwidth ?? 6_250_000, rttMs: o.costModel?.rttMs ?? 50 },
     arch: o.arch,
     http: o.http ?? {},

@@ -1,5 +1,6 @@
 import type { Checksum } from '../formats/checksum.js';
 import type { RequestRecord } from '../http/RequestRecord.js';
+import type { RemoteVerification } from '../trust/SignatureCheck.js';
 import type { PullPlan } from './PullPlan.js';
 
 export interface PullResult {
@@ -27,6 +28,8 @@ export interface PullResult {
    * diagnostics can spot loose fetches of objects a part already delivered. Absent without a delta.
    */
   delta?: { name: string; parts: Array<{ index: number; inline: boolean; objects: string[] }> };
+  /** The signatures checked with `verify: true` (absent otherwise). */
+  verification?: RemoteVerification;
   /** One record per HTTP attempt, in completion order. */
   requests: RequestRecord[];
   /** Wall time, milliseconds. */

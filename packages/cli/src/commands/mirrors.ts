@@ -1,0 +1,126 @@
+import { rename, writeFile } from 'node:fs/promises';
+import { checkMirrors, type MirrorCheckEvent, mirrorsToPrometheus, renderMirrorTable, resolveRemoteUrl } from '@flathub-fetch/client';
+import type { Command } from '../Command.js';
+import { ExitCode } from '../exitCodes.js';
+import { dim, type Output, style, writeJson } from '../output.js';
+import { UsageError } from '../UsageError.js';
+import { readKeyArgs } from './pull.js';
+
+const COLOURS: Record<string, string> = { pass: '32', warn: '33', fail: '31;1', skip: '2' };
+
+export const mirrorsCommand: Command = {
+  name: 'mirrors',
+  summary: 'Check that mirrors serve a repository faithfully: freshness, signatures, completeness, HTTP, speed',
+  usage:
+    'flathub-fetch mirrors check --primary REMOTE MIRROR… [--refs GLOB] [--max-refs N] [--sample N] [--gpg-key FILE] [--arch KEY] [--connections N] [--json] [--metrics FILE]',
+  help: `Compares each MIRROR (a mirror, CDN or cache URL) with the primary repository and gives each
+a verdict per check — pass, warn or fail — with the evidence (URL, expected, got):
+
+  freshness     summary / summary.idx (and .sig) identical to the primary's, or how far behind:
+                which refs differ and by how many commits, summary age, Last-Modified / Age
+  trust         GPG signatures of summary, summary.idx and the selected refs' commits verify with
+                the remote's key (--gpg-key, the GPGKey of a .flatpakrepo --primary, or the
+                primary summary's xa.gpg-keys); the signing key and signature time are reported
+  completeness  for each selected ref: commit and commitmeta present; delta index identical; every
+                delta the primary lists present with the same superblock digest, every part and
+                fallback with its declared size; a sample of objects downloaded and verified
+  http          a missing file answers 404 (not 200, 403 or an HTML page); bodies match their
+                Content-Length; Range honoured; keep-alive; no cached 5xx (failures are repeated);
+                redirects followed and counted; cache headers reported
+  performance   first-byte time and throughput percentiles over the same objects as the primary;
+                share of requests failing for reasons no other check explains
+
+A fault is reported once, by the check that owns it: a cached 503 or a truncated body is an http
+failure, not also a missing file. Mirrors are checked concurrently, each with at most
+--connections connections, so many mirrors take about as long as the slowest.
+
+Options:
+  --primary REMOTE     the reference repository (URL, directory or .flatpakrepo; required)
+  --refs GLOB          refs whose content is checked (default: all; repeatable)
+  --max-refs N         at most N matching refs, a deterministic sample (default 3)
+  --sample N           objects downloaded and verified per server (default 20): about N requests
+                       per mirror plus a handful per ref
+  --gpg-key FILE       public key(s) to verify signatures with (binary or armored; repeatable)
+  --arch KEY           subsummaries of a summary.idx to read (default: all; repeatable)
+  --connections N      connections per server (default 4)
+  --json               print the result (schema "flathub-fetch/mirror-check@1", documented in the
+                       client's mirrors/SCHEMA.md): per mirror its url, status (pass|warn|fail)
+                       and checks[] with status, summary and evidence[] {status, what, url,
+                       expected, got}
+  --metrics FILE       write Prometheus text metrics (flathub_fetch_mirror_*), atomically
+
+Exit status: 0 when no mirror fails (warnings allowed), 1 when any mirror fails, 2 usage error.
+
+Examples:
+  flathub-fetch mirrors check --primary https://dl.flathub.org/repo/ https://mirror.example.org/flathub/
+  flathub-fetch mirrors check --primary flathub.flatpakrepo --refs 'app/org.gnome.*' --sample 50 \\
+      https://a.example/flathub/ https://b.example/flathub/ --json
+  flathub-fetch mirrors check --primary https://origin.example/repo/ https://cdn.example/repo/ --metrics /var/lib/node_exporter/mirrors.prom
+`,
+  options: {
+    primary: { type: 'string' },
+    refs: { type: 'string', multiple: true },
+    'max-refs': { type: 'string' },
+    sample: { type: 'string' },
+    'gpg-key': { type: 'string', multiple: true },
+    arch: { type: 'string', multiple: true },
+    connections: { type: 'string' },
+    metrics: { type: 'string' },
+  },
+  async run(args, o, signal) {
+    const [sub, ...mirrors] = args.positionals;
+    if (sub !== 'check')
+      throw new UsageError(sub === undefined ? 'missing subcommand "check"' : `unknown subcommand "${sub}" (expected "check")`);
+    const primaryArg = args.values.primary as string | undefined;
+    if (primaryArg === undefined) throw new UsageError('--primary REMOTE is required');
+    if (mirrors.length === 0) throw new UsageError('no MIRROR given');
+    const primary = resolveRemoteUrl(primaryArg);
+    const count = (name: string, min: number): number | undefined => {
+      const v = args.values[name] as string | undefined;
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+      return n;
+    };
+    const sample = count('sample', 0);
+    const maxRefs = count('max-refs', 1);
+    const connections = count('connections', 1);
+    const refs = args.values.refs as string[] | undefined;
+    const arches = args.values.arch as string[] | undefined;
+    const gpgKeys = readKeyArgs(args.values['gpg-key'] as string[] | undefined, primary.gpgKey);
+    const progress = o.err.isTTY === true && args.values.json !== true;
+    const result = await checkMirrors({
+      primary: primary.url,
+      mirrors: mirrors.map((m) => resolveRemoteUrl(m).url),
+      ...(refs !== undefined ? { refs } : {}),
+      ...(sample !== undefined ? { sample } : {}),
+      ...(maxRefs !== undefined ? { maxRefs } : {}),
+      ...(connections !== undefined ? { connections } : {}),
+      ...(arches !== undefined ? { arches } : {}),
+      gpgKeys,
+      signal,
+      onEvent: progress ? (e) => showProgress(o, e) : undefined,
+    });
+    const metrics = args.values.metrics as string | undefined;
+    if (metrics !== undefined) {
+      const tmp = `${metrics}.${process.pid}.tmp`;
+      await writeFile(tmp, mirrorsToPrometheus(result));
+      await rename(tmp, metrics);
+    }
+    if (args.values.json === true) writeJson(o, result);
+    else
+      o.out.write(`${renderMirrorTable(result, { paint: (s, t) => (COLOURS[s] ? style(o, COLOURS[s] as string, t) : t) }).join('\n')}\n`);
+    return result.status === 'fail' ? ExitCode.FAILURE : ExitCode.OK;
+  },
+};
+
+function showProgress(o: Output, e: MirrorCheckEvent): void {
+  if (e.type === 'primary') o.err.write(dim(o, `primary ${e.url}: ${e.refs} refs, checking ${e.selected.join(', ')}\n`));
+  else if (e.type === 'mirror-done')
+    o.err.write(
+      dim(
+        o,
+        `${e.url}: ${e.report.status} (${e.report.performance.requests} requests, ${(e.report.performance.durationMs / 1000).toFixed(1)} s)\n`,
+      ),
+    );
+}

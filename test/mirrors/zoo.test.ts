@@ -1,0 +1,129 @@
+/**
+ * The mirror zoo: every broken mirror fails exactly the check that owns its fault, and only
+ * that one; the healthy mirror passes everything. Real nginx and RepoServer servers, a real
+ * Flatpak repository updated by the real flatpak tool.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import {
+  CHECK_NAMES,
+  checkMirrors,
+  type MirrorCheckEvent,
+  type MirrorCheckResult,
+  type MirrorReport,
+} from '../../packages/client/src/index.js';
+import { fixtureSets } from '../support/fixtures.js';
+import { APP_X86, startZoo, ZOO, ZOO_FAILS, type Zoo, type ZooMirror } from '../support/mirrorZoo.js';
+import { describeWithTools } from '../support/tools.js';
+
+const set = fixtureSets().at(-1);
+if (set === undefined) throw new Error('no fixtures');
+
+describeWithTools(['nginx', 'flatpak', 'gpg'], 'mirror zoo', () => {
+  let zoo: Zoo;
+  let result: MirrorCheckResult;
+  const events: MirrorCheckEvent[] = [];
+  const report = (name: ZooMirror): MirrorReport => {
+    const r = result.mirrors[ZOO.indexOf(name)];
+    if (r === undefined) throw new Error(name);
+    return r;
+  };
+  const check = (name: ZooMirror, c: string) => report(name).checks.find((x) => x.name === c);
+  const evidence = (name: ZooMirror, c: string) => (check(name, c)?.evidence ?? []).filter((e) => e.status === 'fail');
+
+  beforeAll(async () => {
+    zoo = await startZoo(set);
+    result = await checkMirrors({
+      primary: zoo.primary,
+      mirrors: ZOO.map((m) => zoo.mirrors[m]),
+      refs: 'app/*',
+      sample: 16,
+      gpgKeys: [readFileSync(zoo.keyFile)],
+      onEvent: (e) => events.push(e),
+    });
+    process.stderr.write(`[zoo] ${ZOO.length} mirrors checked in ${result.durationMs} ms\n`);
+  }, 60_000);
+  afterAll(async () => zoo?.stop());
+
+  test.each(ZOO)('%s fails exactly the check that owns its fault', (name) => {
+    const r = report(name);
+    const statuses = Object.fromEntries(r.checks.map((c) => [c.name, c.status]));
+    const expected = Object.fromEntries(CHECK_NAMES.map((c) => [c, c === ZOO_FAILS[name] ? 'fail' : 'pass']));
+    expect(statuses, JSON.stringify(r.checks.filter((c) => c.status !== 'pass').map((c) => [c.name, c.summary]))).toEqual(expected);
+    expect(r.status).toBe(ZOO_FAILS[name] === null ? 'pass' : 'fail');
+  });
+
+  test('the evidence names the fault', () => {
+    const stale = evidence('stale-summary', 'freshness');
+    expect(stale).toContainEqual(
+      expect.objectContaining({ what: `ref ${APP_X86}`, expected: zoo.newHead, got: `${zoo.oldHead} (1 commit behind)` }),
+    );
+    expect(report('stale-summary').freshness?.refsDiffering.find((d) => d.ref === APP_X86)?.behind).toBe(1);
+    expect(report('healthy').freshness).toEqual({ identical: true, refsDiffering: [], lagSeconds: 0 });
+
+    const part = evidence('missing-delta-part', 'completeness');
+    expect(part).toHaveLength(1);
+    expect(part[0]?.url).toBe(`${zoo.mirrors['missing-delta-part']}${zoo.brokenPart}`);
+    expect(part[0]?.got).toBe('HTTP 404');
+
+    const truncated = evidence('truncated-object', 'http');
+    expect(truncated.length).toBeGreaterThan(0);
+    expect(truncated.every((e) => e.what.endsWith('.filez') && /^body ended after 512 of \d+ bytes/.test(e.got ?? ''))).toBe(true);
+    const corrupt = evidence('corrupted-object', 'completeness');
+    expect(corrupt.length).toBeGreaterThan(0);
+    expect(corrupt.every((e) => e.what.startsWith('file ') && e.got?.startsWith('corrupt'))).toBe(true);
+
+    expect(evidence('html-for-missing', 'http')).toContainEqual(
+      expect.objectContaining({ what: 'missing-file probe', got: 'HTTP 200 with an HTML page' }),
+    );
+    expect(evidence('cached-503', 'http')).toEqual([
+      expect.objectContaining({ what: `HEAD ${zoo.brokenPart}`, got: 'HTTP 503, 3 times (cached 503); the primary serves it' }),
+    ]);
+    expect(evidence('no-range', 'http')).toEqual([
+      expect.objectContaining({ got: expect.stringMatching(/^Range ignored: 200 with \d+ bytes$/) }),
+    ]);
+    expect(evidence('bad-signature', 'trust')).toEqual([
+      expect.objectContaining({
+        what: 'summary.idx.sig',
+        got: expect.stringMatching(new RegExp(`^BAD signature from ${set.manifest.gpg.key_id}`)),
+      }),
+    ]);
+    const slow = evidence('very-slow', 'performance')[0];
+    expect(slow?.what).toBe('first byte p50 over the sampled objects');
+    expect(report('very-slow').performance.firstByteMs.p50).toBeGreaterThanOrEqual(400);
+  });
+
+  test('trust reports the signing key and signature time; the same object set everywhere at the same commit', () => {
+    const good = check('healthy', 'trust')?.evidence ?? [];
+    expect(good.length).toBeGreaterThanOrEqual(4); // summary.sig, summary.idx.sig, summaries/….idx.sig, the commits
+    for (const e of good)
+      expect(e.got).toMatch(
+        new RegExp(`^good signature from ${set.manifest.gpg.key_id} \\(${set.manifest.gpg.fingerprint}\\), made \\d{4}-`),
+      );
+    expect(result.primary.keySource).toBe('option');
+    const objects = (m: ZooMirror) =>
+      report(m)
+        .checks[2]?.evidence.filter((e) => e.what.match(/^(file|dirtree|dirmeta) /))
+        .map((e) => e.what)
+        .sort();
+    expect(objects('healthy')).toHaveLength(16);
+    for (const m of ['missing-delta-part', 'corrupted-object', 'truncated-object', 'very-slow', 'no-range'] as const)
+      expect(objects(m)).toEqual(objects('healthy'));
+  });
+
+  test('progress events: every mirror starts, reports each check and finishes', () => {
+    expect(events.find((e) => e.type !== 'request')?.type).toBe('primary');
+    for (const m of ZOO) {
+      const url = zoo.mirrors[m];
+      expect(events.filter((e) => e.type === 'mirror-start' && e.url === url)).toHaveLength(1);
+      expect(
+        events
+          .filter((e) => e.type === 'check' && e.url === url)
+          .map((e) => (e as { check: string }).check)
+          .sort(),
+      ).toEqual([...CHECK_NAMES].sort());
+      expect(events.filter((e) => e.type === 'mirror-done' && e.url === url)).toHaveLength(1);
+    }
+    expect(events.filter((e) => e.type === 'request').length).toBeGreaterThan(ZOO.length * 20);
+  });
+});
