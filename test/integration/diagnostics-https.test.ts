@@ -108,6 +108,21 @@ describeWithTools(['nginx', 'openssl'], `diagnostics over https from nginx (${se
       };
       expect(countsBy(records, (r) => r.connectionId as number)).toEqual(countsBy(log, (e) => e.connection));
       if (kind === 'h2') expect(records.some((r) => r.connectionReused === true)).toBe(true);
+      // Streams in flight at once on one connection: several on HTTP/2 (multiplexed), one on
+      // HTTP/1.1 (no pipelining by default).
+      let most = 0;
+      for (const r of records) {
+        const at = r.timings.requestSent as number;
+        const overlapping = records.filter(
+          (x) =>
+            x.connectionId === r.connectionId &&
+            (x.timings.requestSent as number) <= at &&
+            (x.timings.lastByte ?? x.timings.done ?? 0) > at,
+        ).length;
+        most = Math.max(most, overlapping);
+      }
+      if (kind === 'h2') expect(most, 'concurrent streams on one HTTP/2 connection').toBeGreaterThan(1);
+      else expect(most, 'requests in flight on one HTTP/1.1 connection').toBe(1);
     });
   }
 });

@@ -5,13 +5,17 @@
  * TransportTrace.
  */
 import type { ConnectionOptions } from 'node:tls';
-import { Agent, Client, type Dispatcher, Pool } from 'undici';
+import type { TLSSocket } from 'node:tls';
+import { Agent, type buildConnector, Client, type Dispatcher, Pool } from 'undici';
 import { BindingHandler } from './BindingHandler.js';
 import { ConnectionRegistry } from './ConnectionRegistry.js';
 import { tracingConnector } from './tracingConnector.js';
 import type { Transport, TransportRequest, TransportResponse } from './Transport.js';
 import type { TraceBinding } from './UndiciTraceBinder.js';
 import { UndiciTraceBinder } from './UndiciTraceBinder.js';
+
+/** Concurrent streams per HTTP/2 connection when undici's `maxConcurrentStreams` is not set (its own default). */
+const H2_STREAMS = 100;
 
 export interface UndiciTransportOptions {
   /** Connections per origin (libostree uses 8). @default 8 */
@@ -55,19 +59,28 @@ export class UndiciTransport implements Transport {
     this.#agent = new Agent({
       connections: options.connections ?? 8,
       pipelining,
-      // Per connection, once the protocol is negotiated: `pipelining` for HTTP/1.1, unbounded
-      // streams for HTTP/2. (undici applies a client's explicit pipelining to both; unset, it
-      // uses each protocol's own default: 1 for HTTP/1.1, no limit for HTTP/2.)
+      // Per connection, once the protocol is negotiated: `pipelining` for HTTP/1.1, concurrent
+      // streams for HTTP/2 (undici caps both with one `pipelining` figure; with 1, HTTP/2 would
+      // carry one request at a time). The connector's callback sees the ALPN result first.
       factory: (origin, poolOptions) =>
         new Pool(origin, {
           ...(poolOptions as Pool.Options),
-          factory: (o, clientOptions) => {
-            const client = new Client(o, clientOptions);
-            if (pipelining === 1) (client as unknown as { pipelining: number | undefined }).pipelining = undefined;
+          factory: (o, options) => {
+            const clientOptions = options as Client.Options;
+            const connect = clientOptions.connect as buildConnector.connector;
+            const streams = clientOptions.maxConcurrentStreams ?? H2_STREAMS;
+            const client: Client = new Client(o, {
+              ...clientOptions,
+              connect: (opts, callback) =>
+                connect(opts, (...args) => {
+                  const socket = args[1] as TLSSocket | null;
+                  if (args[0] === null && socket?.alpnProtocol === 'h2' && streams > pipelining) client.pipelining = streams;
+                  callback(...args);
+                }),
+            });
             return client;
           },
         }),
-      allowH2,
       headersTimeout: options.headersTimeout ?? 30_000,
       bodyTimeout: options.bodyTimeout ?? 30_000,
       keepAliveTimeout: options.keepAliveTimeout ?? 30_000,
