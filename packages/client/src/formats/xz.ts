@@ -86,7 +86,7 @@ export function decompressXz(data: Uint8Array, limit: number, what = 'xz data'):
   const size = checkLimit(data, limit, what);
   let out: Buffer;
   try {
-    out = unxzSync(asBuffer(data), { chunkSize: CHUNK });
+    out = unxzSync(asBuffer(data), { chunkSize: chunkFor(size) });
   } catch (err) {
     return bad(what, (err as Error).message);
   }
@@ -94,6 +94,9 @@ export function decompressXz(data: Uint8Array, limit: number, what = 'xz data'):
 }
 
 const CHUNK = 1024 * 1024;
+
+/** Output chunk: 1 MiB, or less for a smaller declared output (the decoder allocates a whole chunk up front). */
+const chunkFor = (size: number) => Math.max(16 * 1024, Math.min(CHUNK, size));
 
 function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -105,7 +108,7 @@ export async function decompressXzAsync(data: Uint8Array, limit: number, what = 
   signal?.throwIfAborted();
   let out: Buffer;
   try {
-    out = await unxzAsync(asBuffer(data), { chunkSize: CHUNK });
+    out = await unxzAsync(asBuffer(data), { chunkSize: chunkFor(size) });
   } catch (err) {
     return bad(what, (err as Error).message);
   }
