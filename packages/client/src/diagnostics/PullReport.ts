@@ -74,8 +74,10 @@ export interface PullReport {
     ok: number;
     /** Attempts with an error (any class, including HTTP statuses the client treats as errors). */
     errors: number;
-    /** Attempts after the first of their request. */
+    /** Attempts after the first of their request, redirects not counted. */
     retries: number;
+    /** Attempts that followed a redirect (`retryOf: "redirect"`). */
+    redirects: number;
     /** Logical requests (distinct `requestId`). */
     logical: number;
     /** Logical requests whose last attempt failed without a retry. */

@@ -63,6 +63,7 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
   let headers = 0;
   let errors = 0;
   let retries = 0;
+  let redirects = 0;
   const connections = new Set<number>();
   let known = 0;
   let reused = 0;
@@ -82,7 +83,8 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
       inc(errorsByClass, r.error.class);
       inc(errorsByStatus, r.status === null ? 'none' : String(r.status));
     }
-    if (r.attempt > 1) {
+    if (r.retryOf === 'redirect') redirects++;
+    else if (r.attempt > 1) {
       retries++;
       inc(retriesByReason, r.retryOf ?? 'unknown');
     }
@@ -152,6 +154,7 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
       ok: records.length - errors,
       errors,
       retries,
+      redirects,
       logical: lastAttempt.size,
       abandoned,
       byPurpose,

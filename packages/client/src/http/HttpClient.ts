@@ -196,13 +196,15 @@ export class HttpClient {
   }
 
   /** The retry loop around runAttempt. */
-  async #fetch(url: URL, fetchSpec: FetchSpec): Promise<DownloadResult | null> {
+  async #fetch(first: URL, fetchSpec: FetchSpec): Promise<DownloadResult | null> {
     const s: FetchSpec = { ...fetchSpec, signal: this.#link(fetchSpec.signal) };
     const o = this.options;
     const requestId = this.#nextId;
     const state: StreamState = { delivered: 0, resume: null };
+    let url = first;
     let retryOf: string | null = null;
     let corruptionRetries = 0;
+    const visited = new Set([url.href]);
     for (let attempt = 1; ; attempt++) {
       const rec = new AttemptRecorder({
         id: this.#nextId++,
@@ -235,6 +237,15 @@ export class HttpClient {
         release?.();
       }
 
+      if (outcome.kind === 'redirect') {
+        this.#emit(rec.finish(null, false, null));
+        const from = url;
+        url = this.#follow(from, outcome.location, visited, s.purpose);
+        debug('GET %s (%s) attempt %d: HTTP %d to %s', from.href, s.purpose, attempt, outcome.status, url.href);
+        retryOf = 'redirect';
+        continue;
+      }
+
       if (outcome.kind === 'done' || outcome.kind === 'missing') {
         this.#emit(rec.finish(null, false, null));
         debug('GET %s (%s) attempt %d: %s', url.href, s.purpose, attempt, outcome.kind === 'done' ? `${outcome.bytes} bytes` : 'missing');
@@ -243,7 +254,7 @@ export class HttpClient {
 
       let finalReason: string | null = null;
       if (!outcome.retryable) finalReason = 'not retryable';
-      else if (attempt > o.retry.retries) finalReason = `after ${attempt} attempts`;
+      else if (attempt - (visited.size - 1) > o.retry.retries) finalReason = `after ${attempt} attempts`;
       else if (outcome.corruption && corruptionRetries >= CORRUPTION_RETRIES)
         finalReason = `after ${attempt} attempts; the body was corrupt ${corruptionRetries + 1} times`;
       else if (this.#budget <= 0) finalReason = `after ${attempt} attempts; retry budget exhausted`;
@@ -266,6 +277,32 @@ export class HttpClient {
         throw s.signal?.aborted ? aborted() : err;
       }
     }
+  }
+
+  /**
+   * The URL a redirect leads to, or ERR_REDIRECT: only http(s), never https→http, no loop, at
+   * most `maxRedirects` hops (`visited` holds the URLs of this request so far).
+   */
+  #follow(from: URL, location: string, visited: Set<string>, purpose: RequestPurpose): URL {
+    const refuse = (reason: string) =>
+      new FlathubFetchError(ErrorCodes.REDIRECT, `GET ${from.href}: redirect to ${location} refused: ${reason}`, {
+        url: from.href,
+        location,
+        reason,
+        purpose,
+      });
+    let to: URL;
+    try {
+      to = new URL(location, from);
+    } catch {
+      throw refuse('not a valid URL');
+    }
+    if (to.protocol !== 'http:' && to.protocol !== 'https:') throw refuse(`${to.protocol} is not http or https`);
+    if (from.protocol === 'https:' && to.protocol === 'http:') throw refuse('downgrade from https to http');
+    if (visited.has(to.href)) throw refuse('redirect loop');
+    if (visited.size > this.options.maxRedirects) throw refuse(`more than ${this.options.maxRedirects} redirects`);
+    visited.add(to.href);
+    return to;
   }
 
   /** Backoff for retry `n`, or the server's Retry-After (capped at maxRetryAfter). */

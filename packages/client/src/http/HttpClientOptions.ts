@@ -45,6 +45,11 @@ export interface HttpClientOptions {
   maxInFlight?: number;
   /** Offer HTTP/2 on TLS connections (ALPN). @default true */
   allowHttp2?: boolean;
+  /**
+   * Redirects (301/302/303/307/308) followed per request; more is `ERR_REDIRECT`. Only to http(s),
+   * never from https to http, never in a loop. Redirects are not retries (no budget spent). @default 10
+   */
+  maxRedirects?: number;
   /** Retry policy, or just the number of retries. @default see RetryOptions */
   retry?: number | RetryOptions;
   /** @default see TimeoutOptions */
@@ -73,6 +78,7 @@ export interface ResolvedHttpClientOptions {
   pipelining: number;
   maxInFlight: number;
   allowHttp2: boolean;
+  maxRedirects: number;
   retry: Required<RetryOptions>;
   timeouts: Required<TimeoutOptions>;
   userAgent: string;

@@ -30,6 +30,7 @@ const OPTION_KEYS: { [K in keyof HttpClientOptions]-?: true } = {
   pipelining: true,
   maxInFlight: true,
   allowHttp2: true,
+  maxRedirects: true,
   retry: true,
   timeouts: true,
   userAgent: true,
@@ -76,6 +77,7 @@ export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHtt
     pipelining: integer('pipelining', options.pipelining, 1, 1),
     maxInFlight: integer('maxInFlight', options.maxInFlight, 16, 1),
     allowHttp2: options.allowHttp2 ?? true,
+    maxRedirects: integer('maxRedirects', options.maxRedirects, 10, 0),
     retry: resolvedRetry,
     timeouts: {
       connect: duration('timeouts.connect', t.connect, DEFAULT_TIMEOUTS.connect),

@@ -29,7 +29,7 @@ export class ProgressTracker {
   onRecord(r: RequestRecord): void {
     this.records.push(r);
     this.requests++;
-    if (r.attempt > 1) this.retries++;
+    if (r.attempt > 1 && r.retryOf !== 'redirect') this.retries++;
     if (r.error !== null) this.errors++;
     this.bytesDone += r.wireBytes;
     this.#emit({ type: 'request', record: r });

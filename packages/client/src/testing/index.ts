@@ -1,2 +1,2 @@
 export { RepoServer, type RepoServerOptions, type RepoServerLogEntry } from './RepoServer.js';
-export { randomFaults, seededRandom, type Fault, type FaultContext, type FaultPolicy } from './Fault.js';
+export { randomFaults, scriptedFaults, seededRandom, type Fault, type FaultContext, type FaultPolicy } from './Fault.js';
