@@ -2,6 +2,7 @@
  * Options of HttpClient. Every field is optional and documents its default; `resolveHttpOptions()`
  * turns them into `ResolvedHttpClientOptions` in one place and rejects bad values.
  */
+import type { ConcurrencyChange } from './AdaptiveConcurrency.js';
 import type { RequestRecord } from './RequestRecord.js';
 import type { Transport } from './Transport.js';
 import type { UndiciTransportOptions } from './UndiciTransport.js';
@@ -43,6 +44,14 @@ export interface HttpClientOptions {
   pipelining?: number;
   /** Requests in flight at once on this client; more wait in a FIFO queue. @default 16 */
   maxInFlight?: number;
+  /**
+   * `adaptive`: the in-flight limit starts at `maxInFlight`, halves on each surge of overload
+   * signals (429/502/503/504, first-byte or connect timeouts) down to 1, and grows back by about
+   * one per limit's worth of successes (AIMD). `fixed`: always `maxInFlight`. @default 'adaptive'
+   */
+  concurrency?: 'adaptive' | 'fixed';
+  /** Called when the adaptive in-flight limit changes (errors it throws are ignored). @default undefined */
+  onConcurrencyChange?: (change: ConcurrencyChange) => void;
   /** Offer HTTP/2 on TLS connections (ALPN). @default true */
   allowHttp2?: boolean;
   /**
@@ -77,6 +86,8 @@ export interface ResolvedHttpClientOptions {
   connections: number;
   pipelining: number;
   maxInFlight: number;
+  concurrency: 'adaptive' | 'fixed';
+  onConcurrencyChange: ((change: ConcurrencyChange) => void) | null;
   allowHttp2: boolean;
   maxRedirects: number;
   retry: Required<RetryOptions>;
