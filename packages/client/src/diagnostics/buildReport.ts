@@ -5,6 +5,7 @@
 import { deltaPartPath, parseDeltaName } from '../formats/paths.js';
 import type { RequestRecord } from '../http/RequestRecord.js';
 import type { PullResult } from '../pull/PullResult.js';
+import { errorSource } from './errorSource.js';
 import { latencyStats, round } from './latencyStats.js';
 import {
   type BuildReportOptions,
@@ -58,6 +59,11 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
   const errorsByClass: Record<string, number> = {};
   const errorsByStatus: Record<string, number> = {};
   const retriesByReason: Record<string, number> = {};
+  const errorsBySource: Record<string, number> = {};
+  const errorsByCache: Record<string, number> = {};
+  let minLimit: number | null = null;
+  let maxLimit: number | null = null;
+  let lastLimit: { at: number; limit: number } | null = null;
   let wire = 0;
   let decoded = 0;
   let headers = 0;
@@ -82,6 +88,17 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
       errors++;
       inc(errorsByClass, r.error.class);
       inc(errorsByStatus, r.status === null ? 'none' : String(r.status));
+      const src = errorSource(r);
+      if (src !== null) {
+        inc(errorsBySource, src.source);
+        if (src.source === 'cache') inc(errorsByCache, src.cache ?? 'unknown');
+      }
+    }
+    if (r.inFlightLimit !== null) {
+      minLimit = Math.min(minLimit ?? r.inFlightLimit, r.inFlightLimit);
+      maxLimit = Math.max(maxLimit ?? r.inFlightLimit, r.inFlightLimit);
+      const at = r.timings.dispatched ?? r.timings.queued;
+      if (lastLimit === null || at >= lastLimit.at) lastLimit = { at, limit: r.inFlightLimit };
     }
     if (r.retryOf === 'redirect') redirects++;
     else if (r.attempt > 1) {
@@ -164,7 +181,8 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
     },
     bytes: { wire, decoded, headers, byPurpose: bytesByPurpose },
     waste,
-    errors: { total: errors, byClass: errorsByClass, byStatus: errorsByStatus },
+    errors: { total: errors, byClass: errorsByClass, byStatus: errorsByStatus, bySource: errorsBySource, byCache: errorsByCache },
+    concurrency: { minLimit, maxLimit, lastLimit: lastLimit?.limit ?? null },
     retries: { total: retries, byReason: retriesByReason },
     connections: { distinct: connections.size, known, reused, reuseRatio: known === 0 ? null : reused / known },
     latency: { ...pair(records), byPurpose: latencyByPurpose },
