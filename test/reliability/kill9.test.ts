@@ -1,0 +1,104 @@
+/**
+ * kill -9 of the CLI at random moments of a pull (loose objects or a static delta, alternately),
+ * many times. After each kill the repository is consistent — every file under objects/ verifies
+ * against its name, and `ostree fsck` passes or the commit is still marked partial — and the next
+ * pull completes without requesting any object that was already written (the server's request
+ * log says so). RELIABILITY_KILLS sets the count (default 6; RELIABILITY.md records 50).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { pull } from '../../packages/client/src/index.js';
+import { type FaultPolicy, RepoServer, seededRandom } from '../../packages/client/src/testing/index.js';
+import { REPO_ROOT } from '../support/fixtures.js';
+import { makeRepo } from '../support/makeRepo.js';
+import { checkout, fsck, treeManifest } from '../support/ostree.js';
+import { corruptObjects, objectPaths } from '../support/repoChecks.js';
+import { describeWithTools } from '../support/tools.js';
+
+const KILLS = Number(process.env.RELIABILITY_KILLS ?? 6);
+const BIN = join(REPO_ROOT, 'packages/cli/dist/bin.js');
+/** Slow bodies spread the pull over a second or two, so kills land in every phase. */
+const slow: FaultPolicy = (ctx) =>
+  ctx.path.startsWith('/objects/') || ctx.path.startsWith('/deltas/') ? { kind: 'slow', bytesPerSecond: 60_000 } : null;
+
+describeWithTools(['ostree'], `kill -9 during pulls (${KILLS} times)`, () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'ffetch-kill9-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const made = makeRepo({ files: 160, dirs: 4, delta: true });
+  const expected = treeManifest(checkout(made.repo, made.ref));
+
+  test('the repository stays consistent and the next pull re-fetches no verified object', { timeout: 60_000 + KILLS * 8000 }, async () => {
+    const rand = seededRandom(4242);
+    // How long an uninterrupted CLI pull takes in each mode: kills land uniformly within it.
+    const duration: Record<string, number> = {};
+    for (const mode of ['deltas', 'objects']) {
+      const server = await RepoServer.start(made.repo, { faults: slow });
+      const started = Date.now();
+      const code = await new Promise((r) =>
+        spawn(
+          process.execPath,
+          [BIN, 'pull', server.url, made.ref, '--repo', join(tmp, `full-${mode}`), ...(mode === 'objects' ? ['--no-deltas'] : [])],
+          {
+            stdio: 'ignore',
+          },
+        ).once('exit', r),
+      );
+      duration[mode] = Date.now() - started;
+      await server.close();
+      expect(code).toBe(0);
+    }
+    const stats = { killedMidPull: 0, finishedFirst: 0, partialAfterKill: 0, objectsKept: 0, refetched: 0 };
+    for (let i = 0; i < KILLS; i++) {
+      const server = await RepoServer.start(made.repo, { faults: slow });
+      try {
+        const repo = join(tmp, `repo-${i}`);
+        const deltas = i % 2 === 0 ? [] : ['--no-deltas'];
+        const child = spawn(process.execPath, [BIN, 'pull', server.url, made.ref, '--repo', repo, ...deltas], { stdio: 'ignore' });
+        const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+        // A random moment of the pull (process start included).
+        await new Promise((r) => setTimeout(r, rand() * (duration[deltas.length > 0 ? 'objects' : 'deltas'] ?? 1000)));
+        const killed = child.kill('SIGKILL');
+        const code = await exited;
+        if (killed && code === null) stats.killedMidPull++;
+        else stats.finishedFirst++;
+
+        // Consistent: every object verifies, nothing half-written in objects/.
+        expect(corruptObjects(repo), `iteration ${i}`).toEqual([]);
+        const partial = existsSync(join(repo, 'state', `${made.commit}.commitpartial`));
+        if (partial) stats.partialAfterKill++;
+        if (existsSync(join(repo, 'config'))) {
+          let fsckOk = true;
+          try {
+            fsck(repo);
+          } catch {
+            fsckOk = false;
+          }
+          expect(fsckOk || partial, `iteration ${i}: fsck passes or the commit is marked partial`).toBe(true);
+        }
+
+        // Resume: nothing already written is requested again.
+        const written = objectPaths(repo);
+        stats.objectsKept += written.size;
+        const n = server.log.length;
+        server.faults = undefined;
+        await pull({ url: server.url, ref: made.ref, repo, deltas: deltas.length > 0 ? 'never' : 'prefer' });
+        const again = server.log.slice(n).filter((e) => written.has(e.path));
+        stats.refetched += again.length;
+        expect(
+          again.map((e) => e.path),
+          `iteration ${i}: re-fetched`,
+        ).toEqual([]);
+        fsck(repo);
+        expect(existsSync(join(repo, 'state', `${made.commit}.commitpartial`))).toBe(false);
+        expect(treeManifest(checkout(repo, made.ref))).toEqual(expected);
+      } finally {
+        await server.close();
+      }
+    }
+    if (process.env.RELIABILITY_VERBOSE) console.log(JSON.stringify({ kills: KILLS, ...stats }));
+    expect(stats.killedMidPull, 'most kills land mid-pull').toBeGreaterThanOrEqual(Math.ceil(KILLS / 2));
+  });
+});
