@@ -35,7 +35,14 @@ describe('InFlightLimiter with a changing limit', () => {
     const held = await Promise.all([0, 1, 2].map(() => l.acquire(undefined, () => new Error('x'))));
     l.limit = 1;
     let granted = 0;
-    const waiting = [0, 1, 2].map(() => l.acquire(undefined, () => new Error('x')).then((r) => (granted++, r)));
+    const waiting = [0, 1, 2].map((_) =>
+      l
+        .acquire(undefined, () => new Error('x'))
+        .then((release) => {
+          granted++;
+          return release;
+        }),
+    );
     held[0]?.();
     held[1]?.();
     await new Promise((r) => setImmediate(r));
