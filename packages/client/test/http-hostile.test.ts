@@ -176,6 +176,32 @@ describe('hostile bodies', () => {
     expect(records.map((r) => r.error?.class ?? null)).toEqual(['checksum-mismatch', 'checksum-mismatch', null]);
   });
 
+  it('truncation: an honest short Content-Length is caught by expectedSize; a lying one is resumed with Range', async () => {
+    const honest = await setup(scriptedFaults({ '/a': [{ kind: 'truncate', keep: 300, lie: false }] }));
+    expect(text(await honest.http.get('a', { purpose: 'file', maxBytes: 10_000, expectedSize: 1000 }))).toBe(A);
+    expect(honest.records.map((r) => r.error?.class ?? null)).toEqual(['truncated', null]);
+    const lying = await setup(scriptedFaults({ '/b': [{ kind: 'truncate', keep: 300, lie: true }] }));
+    expect(text(await lying.http.get('b', { purpose: 'file', maxBytes: 10_000 }))).toBe(B);
+    expect(lying.records.map((r) => [r.error === null, r.range])).toEqual([
+      [false, null],
+      [true, 'bytes=300-'],
+    ]);
+  });
+
+  it('a body that stalls mid-way past bodyStall is resumed; a slow but steady one is not an error', async () => {
+    const { http, records } = await setup(
+      scriptedFaults({ '/a': [{ kind: 'stall', after: 400, ms: 3000 }], '/b': [{ kind: 'slow', bytesPerSecond: 20_000 }] }),
+      { timeouts: { bodyStall: 300 } },
+    );
+    expect(text(await http.get('a', { purpose: 'file', maxBytes: 10_000 }))).toBe(A);
+    expect(records.map((r) => [r.error?.class ?? null, r.range])).toEqual([
+      ['body-stall', null],
+      [null, 'bytes=400-'],
+    ]);
+    expect(text(await http.get('b', { purpose: 'file', maxBytes: 10_000 }))).toBe(B);
+    expect(records.at(-1)?.error).toBeNull();
+  });
+
   it('the server log records only faults that took effect', async () => {
     const { http, server } = await setup(() => ({ kind: 'reset', after: 5000 }));
     expect(text(await http.get('a', { purpose: 'other', maxBytes: 10_000 }))).toBe(A);
