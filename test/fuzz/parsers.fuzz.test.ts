@@ -21,6 +21,7 @@ import {
   bswap32,
   decode,
   decodePartFile,
+  decodePartFileAsync,
   decompressXz,
   encode,
   executeDeltaPart,
@@ -148,7 +149,7 @@ const text = new TextDecoder();
 interface Target {
   /** Real inputs from the fixtures (written to the corpus with FUZZ_UPDATE_CORPUS=1). */
   seeds: () => Uint8Array[];
-  run: (input: Uint8Array) => void;
+  run: (input: Uint8Array) => unknown;
 }
 
 const targets: Record<string, Target> = {
@@ -166,6 +167,7 @@ const targets: Record<string, Target> = {
   superblock: { seeds: () => [sbBytes], run: (b) => parseDeltaSuperblock(b) },
   'delta index': { seeds: () => [read(archive, manifest.archive?.delta_indexes[0] ?? 'missing')], run: (b) => parseDeltaIndex(b) },
   'part file (xz)': { seeds: () => [partFile], run: (b) => decodePartFile(b, part0.uncompressedSize) },
+  'part file (xz, async bounded)': { seeds: () => [partFile], run: (b) => decodePartFileAsync(b, part0.uncompressedSize) },
   'xz index': { seeds: () => [partFile.subarray(1)], run: (b) => xzUncompressedSize(b) },
   'xz decompress': { seeds: () => [partFile.subarray(1)], run: (b) => decompressXz(b, 1 << 22) },
   'part payload': { seeds: () => [payloadBytes], run: (b) => parsePartPayload(b) },
@@ -195,12 +197,13 @@ function corpus(name: string, t: Target): Uint8Array[] {
     .map((f) => read(dir, f));
 }
 
-/** Runs one input; returns whether it parsed. Anything but a FlathubFetchError is a crash. */
-function check(name: string, run: (b: Uint8Array) => void, input: Uint8Array): boolean {
+/** Runs one input; resolves whether it parsed. Anything but a FlathubFetchError is a crash. */
+async function check(name: string, run: (b: Uint8Array) => unknown, input: Uint8Array): Promise<boolean> {
   const started = performance.now();
   let ok: boolean;
   try {
-    run(input);
+    const r = run(input);
+    if (r instanceof Promise) await r;
     ok = true;
   } catch (err) {
     if (!(err instanceof FlathubFetchError)) {
@@ -225,7 +228,7 @@ describe(`parser fuzzing (${EXECUTIONS} executions each, seed ${SEED})`, () => {
     // ~1 ms per execution is the slowest target here; allow 10x that plus a minute.
     test(name, { timeout: 60_000 + EXECUTIONS * 10 }, async () => {
       const seeds = corpus(name, t);
-      for (const s of seeds) expect(check(name, t.run, s), `${name}: a corpus input parses`).toBe(true);
+      for (const s of seeds) expect(await check(name, t.run, s), `${name}: a corpus input parses`).toBe(true);
       const pool = [...seeds];
       const rand = rng(SEED ^ (name.length * 7919));
       const started = performance.now();
@@ -233,7 +236,7 @@ describe(`parser fuzzing (${EXECUTIONS} executions each, seed ${SEED})`, () => {
       let maxRss = process.memoryUsage.rss();
       for (let i = 0; i < EXECUTIONS; i++) {
         const input = mutate(pool[Math.floor(rand() * pool.length)] as Uint8Array, rand);
-        if (check(name, t.run, input)) {
+        if (await check(name, t.run, input)) {
           parsed++;
           if (pool.length < POOL_MAX) pool.push(input);
           else if (rand() < 0.01) pool[seeds.length + Math.floor(rand() * (POOL_MAX - seeds.length))] = input;
@@ -250,7 +253,7 @@ describe(`parser fuzzing (${EXECUTIONS} executions each, seed ${SEED})`, () => {
       let replayed = 0;
       if (existsSync(REGRESSIONS)) {
         for (const f of readdirSync(REGRESSIONS).filter((x) => x.startsWith(`${key}-`))) {
-          check(name, t.run, read(REGRESSIONS, f));
+          await check(name, t.run, read(REGRESSIONS, f));
           replayed++;
         }
       }
