@@ -75,9 +75,11 @@ describe('redirects', () => {
     ['a redirect to ftp:', { '/x': [{ kind: 'redirect', location: 'ftp://127.0.0.1/a' }] }, 'ftp: is not http or https'],
     ['an invalid Location', { '/x': [{ kind: 'redirect', location: 'http://[::1' }] }, 'not a valid URL'],
   ])('refuses %s with ERR_REDIRECT', async (_name, script, reason) => {
-    const { http, server } = await setup(scriptedFaults(script));
+    const { http, server, records } = await setup(scriptedFaults(script));
     const err = await rejection(http.get('x', { purpose: 'other', maxBytes: 10_000 }));
     expect(err.code).toBe(ErrorCodes.REDIRECT);
+    // The refused hop is on record, with the reason.
+    expect(records.at(-1)?.error).toMatchObject({ code: ErrorCodes.REDIRECT, message: err.message });
     expect(err.data).toMatchObject({ reason });
     expect(err.message).toContain(`${server.url}`);
     expect(err.message.split('\n')).toHaveLength(1);

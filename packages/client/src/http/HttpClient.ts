@@ -250,9 +250,14 @@ export class HttpClient {
       this.#adapt(outcome, epoch);
 
       if (outcome.kind === 'redirect') {
-        this.#emit(rec.finish(null, false, null));
         const from = url;
-        url = this.#follow(from, outcome.location, visited, s.purpose);
+        try {
+          url = this.#follow(from, outcome.location, visited, s.purpose);
+        } catch (err) {
+          this.#emit(rec.finish({ class: 'other', message: (err as Error).message, code: ErrorCodes.REDIRECT }, false, null));
+          throw err;
+        }
+        this.#emit(rec.finish(null, false, null));
         debug('GET %s (%s) attempt %d: HTTP %d to %s', from.href, s.purpose, attempt, outcome.status, url.href);
         retryOf = 'redirect';
         continue;
