@@ -4,11 +4,11 @@
  * client sends, and both pulls complete with verified content. The ratio is a behavioural
  * property (AIMD keeps ~1–2 requests in flight where the fixed client keeps 16), not a timing.
  */
-import { afterAll, expect, test } from 'vitest';
+import { afterAll, expect, onTestFinished, test } from 'vitest';
 import { pull } from '../../packages/client/src/index.js';
 import { randomFaults, RepoServer } from '../../packages/client/src/testing/index.js';
 import { makeRepo } from '../support/makeRepo.js';
-import { checkout, fsck, treeManifest } from '../support/ostree.js';
+import { checkoutManifest, fsck } from '../support/ostree.js';
 import { describeWithTools } from '../support/tools.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,8 @@ describeWithTools(['ostree'], 'adaptive concurrency under a 50%-503 episode', ()
 
   test('the adaptive client sends ≤ half the req/s of a fixed client; both pulls complete', { timeout: 120_000 }, async () => {
     const made = makeRepo({ files: 120, dirs: 2 });
-    const expected = treeManifest(checkout(made.repo, made.ref));
+    onTestFinished(() => made.remove());
+    const expected = checkoutManifest(made.repo, made.ref);
     const run = async (concurrency: 'adaptive' | 'fixed') => {
       const server = await RepoServer.start(made.repo, {
         // A slow origin: every request spends 40 ms before it answers (503 or not).
@@ -49,7 +50,7 @@ describeWithTools(['ostree'], 'adaptive concurrency under a 50%-503 episode', ()
         });
         expect(result.commit).toBe(made.commit);
         fsck(repo);
-        expect(treeManifest(checkout(repo, made.ref))).toEqual(expected);
+        expect(checkoutManifest(repo, made.ref)).toEqual(expected);
         // The episode: the file fetches (the metadata before them is one request at a time either way).
         const log = server.log.filter((e) => e.path.endsWith('.filez'));
         const spanS = ((log.at(-1)?.at ?? 0) - (log[0]?.at ?? 0)) / 1000;

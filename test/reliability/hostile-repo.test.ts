@@ -63,13 +63,27 @@ const MiB = 1024 * 1024;
 
 describeWithTools(['ostree', 'xz'], 'hostile servers and artefacts', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'ffetch-hostile-'));
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   const made = makeRepo({ files: 12, dirs: 2, delta: true });
+  afterAll(() => {
+    rmSync(tmp, { recursive: true, force: true });
+    made.remove();
+  });
   const read = (repo: string, p: string) => new Uint8Array(readFileSync(join(repo, p)));
+
+  /** A writable copy of the made repo, removed after the suite. */
+  const copies: string[] = [];
+  const copy = () => {
+    const repo = copyRepo(made.repo);
+    copies.push(dirname(repo));
+    return repo;
+  };
+  afterAll(() => {
+    for (const c of copies) rmSync(c, { recursive: true, force: true });
+  });
 
   /** A copy of the made repo whose head commit's root dirtree is rewritten by `edit` (bytes or a tree). */
   function craft(edit: (t: DirTree) => DirTree | Uint8Array): string {
-    const repo = copyRepo(made.repo);
+    const repo = copy();
     const commit = parseCommit(read(repo, objectPath(made.commit, ObjectType.COMMIT)));
     const edited = edit(parseDirTree(read(repo, objectPath(commit.rootTree, ObjectType.DIR_TREE))));
     const treeBytes = edited instanceof Uint8Array ? edited : serializeDirTree(edited);
@@ -137,7 +151,7 @@ describeWithTools(['ostree', 'xz'], 'hostile servers and artefacts', () => {
   });
 
   test('a deflate bomb served under a real object name: typed error, bounded memory, nothing written', async () => {
-    const repo = copyRepo(made.repo);
+    const repo = copy();
     const name = readdirSync(join(repo, 'objects')).flatMap((p) =>
       readdirSync(join(repo, 'objects', p))
         .filter((f) => f.endsWith('.filez'))

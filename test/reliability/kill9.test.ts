@@ -14,7 +14,7 @@ import { pull } from '../../packages/client/src/index.js';
 import { type FaultPolicy, RepoServer, seededRandom } from '../../packages/client/src/testing/index.js';
 import { REPO_ROOT } from '../support/fixtures.js';
 import { makeRepo } from '../support/makeRepo.js';
-import { checkout, fsck, treeManifest } from '../support/ostree.js';
+import { checkoutManifest, fsck } from '../support/ostree.js';
 import { corruptObjects, objectPaths } from '../support/repoChecks.js';
 import { describeWithTools } from '../support/tools.js';
 
@@ -32,9 +32,12 @@ async function firstRequest(server: RepoServer, child: ChildProcess): Promise<vo
 
 describeWithTools(['ostree'], `kill -9 during pulls (${KILLS} times)`, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'ffetch-kill9-'));
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   const made = makeRepo({ files: 160, dirs: 4, delta: true });
-  const expected = treeManifest(checkout(made.repo, made.ref));
+  afterAll(() => {
+    rmSync(tmp, { recursive: true, force: true });
+    made.remove();
+  });
+  const expected = checkoutManifest(made.repo, made.ref);
 
   test('the repository stays consistent and the next pull re-fetches no verified object', {
     timeout: 60_000 + KILLS * 16_000,
@@ -101,7 +104,7 @@ describeWithTools(['ostree'], `kill -9 during pulls (${KILLS} times)`, () => {
         ).toEqual([]);
         fsck(repo);
         expect(existsSync(join(repo, 'state', `${made.commit}.commitpartial`))).toBe(false);
-        expect(treeManifest(checkout(repo, made.ref))).toEqual(expected);
+        expect(checkoutManifest(repo, made.ref)).toEqual(expected);
       } finally {
         await server.close();
       }

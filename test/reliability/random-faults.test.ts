@@ -14,7 +14,7 @@ import { afterAll, expect, test } from 'vitest';
 import { buildReport, pull } from '../../packages/client/src/index.js';
 import { randomFaults, RepoServer, type RepoServerLogEntry } from '../../packages/client/src/testing/index.js';
 import { makeRepo } from '../support/makeRepo.js';
-import { checkout, fsck, treeManifest } from '../support/ostree.js';
+import { checkoutManifest, fsck } from '../support/ostree.js';
 import { corruptObjects } from '../support/repoChecks.js';
 import { describeWithTools } from '../support/tools.js';
 
@@ -44,9 +44,12 @@ function cutOff(byReason: Record<string, number>): Record<string, number> {
 
 describeWithTools(['ostree'], `${PULLS} pulls under random faults`, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'ffetch-random-faults-'));
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   const made = makeRepo({ files: 30, dirs: 3, delta: true });
-  const expected = treeManifest(checkout(made.repo, made.ref));
+  afterAll(() => {
+    rmSync(tmp, { recursive: true, force: true });
+    made.remove();
+  });
+  const expected = checkoutManifest(made.repo, made.ref);
 
   test('every pull completes with verified content; retries by cause equal the injected faults', {
     timeout: 60_000 + PULLS * 5000,
@@ -83,7 +86,7 @@ describeWithTools(['ostree'], `${PULLS} pulls under random faults`, () => {
         expect(result.commit).toBe(made.commit);
         expect(corruptObjects(repo)).toEqual([]);
         fsck(repo);
-        expect(treeManifest(checkout(repo, made.ref))).toEqual(expected);
+        expect(checkoutManifest(repo, made.ref)).toEqual(expected);
         // The server logs a response when it ends; a stalled one ends when the client hangs up.
         await expect.poll(() => server.log.length).toBe(result.requests.length);
         const report = buildReport(result);

@@ -16,7 +16,7 @@ import { buildReport, pull, renderSummaryTable } from '../../packages/client/src
 import { RepoServer } from '../../packages/client/src/testing/index.js';
 import { makeRepo } from '../support/makeRepo.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
-import { checkout, fsck, treeManifest } from '../support/ostree.js';
+import { checkoutManifest, fsck } from '../support/ostree.js';
 import { describeWithTools } from '../support/tools.js';
 import { startVarnish, type VarnishServer } from '../support/varnish.js';
 
@@ -52,6 +52,7 @@ describeWithTools(['ostree', 'nginx', 'varnishd'], 'Varnish in front of a slow n
     await origin?.stop();
     await store?.close();
     rmSync(tmp, { recursive: true, force: true });
+    made.remove();
   });
 
   test('the pull completes; the 503s are attributed to Varnish or to the origin exactly', { timeout: 120_000 }, async () => {
@@ -66,7 +67,7 @@ describeWithTools(['ostree', 'nginx', 'varnishd'], 'Varnish in front of a slow n
     });
     expect(result.commit).toBe(made.commit);
     fsck(repo);
-    expect(treeManifest(checkout(repo, made.ref))).toEqual(treeManifest(checkout(made.repo, made.ref)));
+    expect(checkoutManifest(repo, made.ref)).toEqual(checkoutManifest(made.repo, made.ref));
 
     const stalled = store.log.filter((e) => e.fault === 'first-byte-delay').map((e) => e.path);
     const refused = store.log.filter((e) => e.fault === 'status').map((e) => e.path);

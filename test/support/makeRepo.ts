@@ -3,7 +3,7 @@
  * tree of `files` small files spread over `dirs` directories (plus a symlink), committed to
  * `ref`, with `ostree summary -u`; optionally a second commit and a from-scratch static delta.
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ostree } from './ostree.js';
@@ -12,6 +12,8 @@ export interface MadeRepo {
   repo: string;
   ref: string;
   commit: string;
+  /** Deletes the repository and its source tree. */
+  remove(): void;
 }
 
 export function makeRepo(o: { files: number; dirs?: number; ref?: string; delta?: boolean; seed?: number }): MadeRepo {
@@ -31,5 +33,5 @@ export function makeRepo(o: { files: number; dirs?: number; ref?: string; delta?
   const commit = ostree(['commit', `--repo=${repo}`, `--branch=${ref}`, '--subject=reliability', `--tree=dir=${tree}`]).trim();
   if (o.delta === true) ostree(['static-delta', 'generate', `--repo=${repo}`, '--empty', `--to=${ref}`]);
   ostree(['summary', '-u', `--repo=${repo}`]);
-  return { repo, ref, commit };
+  return { repo, ref, commit, remove: () => rmSync(base, { recursive: true, force: true }) };
 }
