@@ -140,10 +140,11 @@ http {
   };
 }
 
-async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
+/** Waits until `child` (a server we started) accepts connections on `port`; fails if it exits first. */
+export async function waitForPort(port: number, child: ChildProcess, stderr: () => string, name = 'nginx'): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${stderr()}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${stderr()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
       s.once('connect', () => {
@@ -155,5 +156,5 @@ async function waitForPort(port: number, child: ChildProcess, stderr: () => stri
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`nginx did not listen on ${port}: ${stderr()}`);
+  throw new Error(`${name} did not listen on ${port}: ${stderr()}`);
 }

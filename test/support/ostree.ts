@@ -1,9 +1,9 @@
 /** Driving the real `ostree` CLI in tests, and comparing directory trees byte for byte. */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export function ostree(args: string[]): string {
   return execFileSync('ostree', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -27,6 +27,16 @@ export function checkout(repo: string, ref: string): string {
   const dest = join(mkdtempSync(join(tmpdir(), 'ffetch-co-')), 'tree');
   ostree(['checkout', `--repo=${repo}`, '-U', ref, dest]);
   return dest;
+}
+
+/** `treeManifest` of an `ostree checkout -U` of `ref`, the checkout removed afterwards. */
+export function checkoutManifest(repo: string, ref: string): string[] {
+  const dest = checkout(repo, ref);
+  try {
+    return treeManifest(dest);
+  } finally {
+    rmSync(dirname(dest), { recursive: true, force: true });
+  }
 }
 
 /** Every path under `dir` with type, permission bits, size, content hash or symlink target. */

@@ -9,6 +9,8 @@ export class ProgressBar {
   readonly #stream: NodeJS.WritableStream & { columns?: number };
   #lastDraw = 0;
   #drawn = false;
+  /** Highest in-flight limit seen: a lower current one means the client is backing off. */
+  #maxLimit = 0;
 
   constructor(stream: NodeJS.WritableStream & { columns?: number }) {
     this.#stream = stream;
@@ -31,7 +33,14 @@ export class ProgressBar {
     const secs = p.elapsed / 1000;
     const rate = secs > 0 ? p.bytes.done / secs : 0;
     const eta = rate > 0 && p.bytes.total > p.bytes.done ? `${Math.ceil((p.bytes.total - p.bytes.done) / rate)}s` : '-';
-    const extras = [p.retries > 0 ? `${p.retries} retries` : '', p.errors > 0 ? `${p.errors} errors` : ''].filter(Boolean).join(', ');
+    if (p.inFlightLimit !== null) this.#maxLimit = Math.max(this.#maxLimit, p.inFlightLimit);
+    const extras = [
+      p.retries > 0 ? `${p.retries} retries` : '',
+      p.errors > 0 ? `${p.errors} errors` : '',
+      p.inFlightLimit !== null && p.inFlightLimit < this.#maxLimit ? `backing off: ${p.inFlightLimit}/${this.#maxLimit} in flight` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     return `${p.phase.padEnd(9)} ${bar} ${formatBytes(p.bytes.done)}/${formatBytes(p.bytes.total)} ${p.objects.done}/${p.objects.total} obj ${formatBytes(rate)}/s ETA ${eta} ${p.requests} req${extras ? ` (${extras})` : ''}`;
   }
 

@@ -72,6 +72,7 @@ function rec(p: Partial<RequestRecord> & { url: string; at: number; dur?: number
     error: null,
     willRetry: false,
     retryDelay: null,
+    inFlightLimit: null,
     cacheHeaders: {},
     ...rest,
     url: BASE + p.url,

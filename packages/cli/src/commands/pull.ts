@@ -18,7 +18,7 @@ export function pullSummary(r: PullResult) {
   for (const q of r.requests) {
     byPurpose[q.purpose] = (byPurpose[q.purpose] ?? 0) + 1;
     wire += q.wireBytes;
-    if (q.attempt > 1) retries++;
+    if (q.attempt > 1 && q.retryOf !== 'redirect') retries++;
     if (q.error !== null) errors++;
   }
   return {

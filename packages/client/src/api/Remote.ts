@@ -304,22 +304,27 @@ export class Remote {
   ): Promise<DeltaSuperblock & { bytes: Uint8Array }> {
     const path = deltaSuperblockPath(from, to);
     const url = this.http.resolve(path).href;
-    const bytes = await this.http.get(path, { purpose: 'superblock', maxBytes: MAX_SUPERBLOCK_SIZE, acceptEncoding: true, signal });
-    if (digest !== undefined && digest !== null) {
-      const actual = sha256Hex(bytes);
-      if (actual !== digest) {
-        throw new FlathubFetchError(
-          ErrorCodes.CHECKSUM_MISMATCH,
-          `${url}: superblock SHA-256 ${actual} does not match the advertised ${digest}`,
-          {
-            url,
-            expected: digest,
-            actual,
-          },
-        );
+    let parsed: DeltaSuperblock | null = null;
+    // Checked as part of the request: a corrupt body (digest mismatch, unparsable) is fetched again.
+    const verify = (bytes: Uint8Array) => {
+      if (digest !== undefined && digest !== null) {
+        const actual = sha256Hex(bytes);
+        if (actual !== digest) {
+          throw new FlathubFetchError(
+            ErrorCodes.CHECKSUM_MISMATCH,
+            `${url}: superblock SHA-256 ${actual} does not match the advertised ${digest}`,
+            {
+              url,
+              expected: digest,
+              actual,
+            },
+          );
+        }
       }
-    }
-    return { ...parseDeltaSuperblock(bytes, url), bytes };
+      parsed = parseDeltaSuperblock(bytes, url);
+    };
+    const bytes = await this.http.get(path, { purpose: 'superblock', maxBytes: MAX_SUPERBLOCK_SIZE, acceptEncoding: true, verify, signal });
+    return { ...(parsed ?? parseDeltaSuperblock(bytes, url)), bytes };
   }
 
   /**

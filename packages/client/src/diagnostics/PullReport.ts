@@ -76,8 +76,10 @@ export interface PullReport {
     ok: number;
     /** Attempts with an error (any class, including HTTP statuses the client treats as errors). */
     errors: number;
-    /** Attempts after the first of their request. */
+    /** Attempts after the first of their request, redirects not counted. */
     retries: number;
+    /** Attempts that followed a redirect (`retryOf: "redirect"`). */
+    redirects: number;
     /** Logical requests (distinct `requestId`). */
     logical: number;
     /** Logical requests whose last attempt failed without a retry. */
@@ -123,7 +125,17 @@ export interface PullReport {
     byClass: Record<string, number>;
     /** Failed attempts by HTTP status (`none` when no response arrived). */
     byStatus: Record<string, number>;
+    /**
+     * Failed attempts by who produced the failure (`errorSource()`): `cache` (an error page a
+     * cache/CDN generated itself, e.g. Varnish's 503 after its first-byte timeout), `origin` (an
+     * error status from the origin, passed through any cache), `network`, `content`, `client`.
+     */
+    bySource: Record<string, number>;
+    /** Cache-generated failures by the cache that produced them (from Via/Server, e.g. `varnish (Varnish/7.1)`). */
+    byCache: Record<string, number>;
   };
+  /** The client's in-flight limit (`RequestRecord.inFlightLimit`): lowest, highest and last seen; null without records carrying it. */
+  concurrency: { minLimit: number | null; maxLimit: number | null; lastLimit: number | null };
   retries: {
     total: number;
     /** By `retryOf` (the previous attempt's error class or status). */

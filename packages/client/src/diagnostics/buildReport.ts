@@ -6,6 +6,7 @@ import { deltaPartPath, parseDeltaName } from '../formats/paths.js';
 import { METADATA_PURPOSES } from '../http/metadataPurposes.js';
 import type { RequestRecord } from '../http/RequestRecord.js';
 import type { PullResult } from '../pull/PullResult.js';
+import { errorSource } from './errorSource.js';
 import { latencyStats, round } from './latencyStats.js';
 import {
   type BuildReportOptions,
@@ -47,11 +48,17 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
   const errorsByClass: Record<string, number> = {};
   const errorsByStatus: Record<string, number> = {};
   const retriesByReason: Record<string, number> = {};
+  const errorsBySource: Record<string, number> = {};
+  const errorsByCache: Record<string, number> = {};
+  let minLimit: number | null = null;
+  let maxLimit: number | null = null;
+  let lastLimit: { at: number; limit: number } | null = null;
   let wire = 0;
   let decoded = 0;
   let headers = 0;
   let errors = 0;
   let retries = 0;
+  let redirects = 0;
   const connections = new Set<number>();
   let known = 0;
   let reused = 0;
@@ -70,8 +77,20 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
       errors++;
       inc(errorsByClass, r.error.class);
       inc(errorsByStatus, r.status === null ? 'none' : String(r.status));
+      const src = errorSource(r);
+      if (src !== null) {
+        inc(errorsBySource, src.source);
+        if (src.source === 'cache') inc(errorsByCache, src.cache ?? 'unknown');
+      }
     }
-    if (r.attempt > 1) {
+    if (r.inFlightLimit !== null) {
+      minLimit = Math.min(minLimit ?? r.inFlightLimit, r.inFlightLimit);
+      maxLimit = Math.max(maxLimit ?? r.inFlightLimit, r.inFlightLimit);
+      const at = r.timings.dispatched ?? r.timings.queued;
+      if (lastLimit === null || at >= lastLimit.at) lastLimit = { at, limit: r.inFlightLimit };
+    }
+    if (r.retryOf === 'redirect') redirects++;
+    else if (r.attempt > 1) {
       retries++;
       inc(retriesByReason, r.retryOf ?? 'unknown');
     }
@@ -142,6 +161,7 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
       ok: records.length - errors,
       errors,
       retries,
+      redirects,
       logical: lastAttempt.size,
       abandoned,
       byPurpose,
@@ -151,7 +171,8 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
     },
     bytes: { wire, decoded, headers, byPurpose: bytesByPurpose },
     waste,
-    errors: { total: errors, byClass: errorsByClass, byStatus: errorsByStatus },
+    errors: { total: errors, byClass: errorsByClass, byStatus: errorsByStatus, bySource: errorsBySource, byCache: errorsByCache },
+    concurrency: { minLimit, maxLimit, lastLimit: lastLimit?.limit ?? null },
     retries: { total: retries, byReason: retriesByReason },
     connections: { distinct: connections.size, known, reused, reuseRatio: known === 0 ? null : reused / known },
     latency: { ...pair(records), byPurpose: latencyByPurpose },

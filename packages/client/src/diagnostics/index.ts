@@ -1,4 +1,5 @@
 export { buildReport } from './buildReport.js';
+export { cacheOf, type ErrorAttribution, type ErrorSource, errorSource } from './errorSource.js';
 export { latencyStats } from './latencyStats.js';
 export type { BuildReportOptions, LatencyPair, LatencyStats, PullReport, SlowRequest, WastedFetch } from './PullReport.js';
 export { PULL_REPORT_SCHEMA } from './PullReport.js';

@@ -73,7 +73,24 @@ export function renderSummaryTable(report: PullReport, options: { slowest?: numb
   const errs = Object.entries(report.errors.byClass)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
-  if (errs.length > 0) out.push(`errors: ${errs}`);
+  if (errs.length > 0) {
+    const order = ['cache', 'origin', 'network', 'content', 'client'];
+    const src = Object.entries(report.errors.bySource)
+      .sort((x, y) => order.indexOf(x[0]) - order.indexOf(y[0]))
+      .map(([k, n]) =>
+        k === 'cache'
+          ? `cache ${n} (${Object.entries(report.errors.byCache)
+              .map(([c, m]) => `${c} ${m}`)
+              .join(', ')})`
+          : `${k} ${n}`,
+      )
+      .join(', ');
+    out.push(`errors: ${errs}; produced by ${src}`);
+  }
+  const lim = report.concurrency;
+  if (lim.minLimit !== null && lim.maxLimit !== null && lim.minLimit < lim.maxLimit) {
+    out.push(`in-flight limit: lowered under overload from ${lim.maxLimit} to ${lim.minLimit} (last ${lim.lastLimit})`);
+  }
   const w = report.waste;
   out.push(
     `waste: ${w.requests} requests, ${bytes(w.bytes)} (failed ${w.failed.requests}/${bytes(w.failed.bytes)}, duplicates ${w.duplicates.requests}/${bytes(w.duplicates.bytes)}, ` +

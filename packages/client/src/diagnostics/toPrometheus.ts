@@ -50,6 +50,14 @@ export function toPrometheus(report: PullReport, labels: Labels = {}): string {
   family('flathub_fetch_request_errors_total', 'counter', 'Failed HTTP attempts by error class.');
   for (const [cls, n] of Object.entries(report.errors.byClass).sort()) sample('flathub_fetch_request_errors_total', n, { class: cls });
 
+  family(
+    'flathub_fetch_request_errors_by_source_total',
+    'counter',
+    'Failed HTTP attempts by who produced them (cache, origin, network, content, client).',
+  );
+  for (const [source, n] of Object.entries(report.errors.bySource).sort())
+    sample('flathub_fetch_request_errors_by_source_total', n, { source });
+
   family('flathub_fetch_retries_total', 'counter', 'Retried attempts by reason (previous error class or HTTP status).');
   for (const [reason, n] of Object.entries(report.retries.byReason).sort()) sample('flathub_fetch_retries_total', n, { reason });
 

@@ -39,6 +39,8 @@ export const ErrorCodes = {
   FIRST_BYTE_TIMEOUT: 'ERR_FIRST_BYTE_TIMEOUT',
   /** A response body stopped arriving for longer than the body-stall timeout. data: { url, purpose, timeout, received, attempts } */
   BODY_STALL: 'ERR_BODY_STALL',
+  /** A redirect was refused: another scheme, an https→http downgrade, a loop, too many hops, a bad Location. data: { url, location, reason, purpose } */
+  REDIRECT: 'ERR_REDIRECT',
   /** The operation was aborted through its AbortSignal. data: { url? } */
   ABORTED: 'ERR_ABORTED',
   /** A bad argument from the caller or the command line. data: { argument, value?, reason } */

@@ -8,7 +8,7 @@
  * for @napi-rs/lzma (pure Rust), lzma-native (bundled xz 5.2) and xz-decompress (wasm); see
  * BENCHMARKS.md. 1 MiB output chunks: the library's small default chunks halve its speed.
  */
-import { unxzAsync, unxzSync } from 'node-liblzma';
+import { createUnxz, unxzSync } from 'node-liblzma';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 
@@ -86,7 +86,7 @@ export function decompressXz(data: Uint8Array, limit: number, what = 'xz data'):
   const size = checkLimit(data, limit, what);
   let out: Buffer;
   try {
-    out = unxzSync(asBuffer(data), { chunkSize: CHUNK });
+    out = unxzSync(asBuffer(data), { chunkSize: chunkFor(size) });
   } catch (err) {
     return bad(what, (err as Error).message);
   }
@@ -94,21 +94,65 @@ export function decompressXz(data: Uint8Array, limit: number, what = 'xz data'):
 }
 
 const CHUNK = 1024 * 1024;
+/** xz's best compression ratio, about 7000:1 (a long run of zeros); slices are sized by it. */
+const XZ_MAX_RATIO = 7000;
+/** How much excess output a lying stream can make the decoder produce (and drop) before it stops. */
+const XZ_SLACK = 512 * 1024 * 1024;
+const MIN_SLICE = 4 * 1024;
+const MAX_SLICE = 4 * 1024 * 1024;
+
+/** Output chunk: 1 MiB, or less for a smaller declared output (the decoder allocates a whole chunk up front). */
+const chunkFor = (size: number) => Math.max(16 * 1024, Math.min(CHUNK, size));
 
 function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** The same on libuv's thread pool, so decoding overlaps network and other work. */
+/**
+ * The same on libuv's thread pool, so decoding overlaps network and other work — and bounded by
+ * the declared size: the index can lie (liblzma checks it only after decoding every block), so
+ * output is copied into a buffer of the declared size as it streams and anything beyond it is
+ * dropped (memory stays at the declared size plus one chunk), and the input is fed in slices small
+ * enough that even xz's best ratio (~7000:1, a run of zeros) cannot decode more than XZ_SLACK of
+ * excess before decoding stops (bounded CPU).
+ */
 export async function decompressXzAsync(data: Uint8Array, limit: number, what = 'xz data', signal?: AbortSignal): Promise<Uint8Array> {
   const size = checkLimit(data, limit, what);
   signal?.throwIfAborted();
-  let out: Buffer;
+  const input = asBuffer(data);
+  const out = new Uint8Array(size);
+  let produced = 0;
+  let excess = false;
+  const engine = createUnxz({ chunkSize: chunkFor(size) });
+  engine.on('data', (chunk: unknown) => {
+    const c = chunk as Buffer;
+    if (excess || produced + c.length > size) {
+      excess = true;
+      return;
+    }
+    out.set(c, produced);
+    produced += c.length;
+  });
+  const failed = new Promise<never>((_, reject) => engine.once('error', reject));
+  failed.catch(() => {});
+  const step = <T>(p: Promise<T>) => Promise.race([p, failed]);
   try {
-    out = await unxzAsync(asBuffer(data), { chunkSize: CHUNK });
+    for (let off = 0; off < input.length && !excess; ) {
+      signal?.throwIfAborted();
+      const len = Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.floor((size - produced + XZ_SLACK) / XZ_MAX_RATIO)));
+      const slice = input.subarray(off, off + len);
+      await step(new Promise<void>((resolve, reject) => engine.write(slice, (err) => (err ? reject(err) : resolve()))));
+      off += slice.length;
+    }
+    if (!excess) await step(new Promise<void>((resolve) => engine.end(() => resolve())));
   } catch (err) {
+    if (signal?.aborted) throw signal.reason;
     return bad(what, (err as Error).message);
+  } finally {
+    engine.destroy();
   }
+  if (excess) bad(what, `decodes to more than the ${size} bytes its index declares`);
   signal?.throwIfAborted();
-  return checkOutput(out, size, what);
+  if (produced !== size) bad(what, `decoded ${produced} bytes, index declares ${size}`);
+  return out;
 }

@@ -35,4 +35,11 @@ export interface AttemptFailure {
   callerError?: { error: unknown };
 }
 
-export type AttemptOutcome = { kind: 'done'; bytes: number } | { kind: 'missing' } | AttemptFailure;
+/** A 301/302/303/307/308 with a Location: the client decides whether to follow it. */
+export interface AttemptRedirect {
+  kind: 'redirect';
+  status: number;
+  location: string;
+}
+
+export type AttemptOutcome = { kind: 'done'; bytes: number } | { kind: 'missing' } | AttemptRedirect | AttemptFailure;

@@ -60,8 +60,14 @@ export class AttemptRecorder implements TransportTrace {
       error: null,
       willRetry: false,
       retryDelay: null,
+      inFlightLimit: null,
       cacheHeaders: {},
     };
+  }
+
+  /** The in-flight limit this attempt was admitted under. */
+  admitted(limit: number): void {
+    this.#r.inFlightLimit = limit;
   }
 
   get id(): number {

@@ -10,6 +10,7 @@ import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchEr
 import { ErrorCodes } from '../errors/codes.js';
 import { abortError } from './abortError.js';
 import type { AttemptFailure } from './AttemptOutcome.js';
+import { AdaptiveConcurrency, type ConcurrencyChange } from './AdaptiveConcurrency.js';
 import { AttemptRecorder } from './AttemptRecorder.js';
 import { backoffDelay } from './backoffDelay.js';
 import { FileTransport } from './FileTransport.js';
@@ -73,6 +74,7 @@ export class HttpClient {
   readonly #transport: Transport;
   readonly #owned: boolean;
   readonly #limiter: InFlightLimiter;
+  readonly #adaptive: AdaptiveConcurrency | null;
   #nextId = 1;
   #budget: number;
   /** Caller signal → this client's linked signal (one listener on the caller's, however many requests wait on it). */
@@ -106,7 +108,13 @@ export class HttpClient {
             ...o.http,
           }));
     this.#limiter = new InFlightLimiter(o.maxInFlight);
+    this.#adaptive = o.concurrency === 'adaptive' ? new AdaptiveConcurrency(o.maxInFlight, (c) => this.#onLimit(c)) : null;
     this.#budget = o.retry.budget;
+  }
+
+  /** Requests this client lets in flight at once now (below maxInFlight after overload, with adaptive concurrency). */
+  get inFlightLimit(): number {
+    return this.#limiter.limit;
   }
 
   /** Retries this client may still spend. */
@@ -196,13 +204,15 @@ export class HttpClient {
   }
 
   /** The retry loop around runAttempt. */
-  async #fetch(url: URL, fetchSpec: FetchSpec): Promise<DownloadResult | null> {
+  async #fetch(first: URL, fetchSpec: FetchSpec): Promise<DownloadResult | null> {
     const s: FetchSpec = { ...fetchSpec, signal: this.#link(fetchSpec.signal) };
     const o = this.options;
     const requestId = this.#nextId;
     const state: StreamState = { delivered: 0, resume: null };
+    let url = first;
     let retryOf: string | null = null;
     let corruptionRetries = 0;
+    const visited = new Set([url.href]);
     for (let attempt = 1; ; attempt++) {
       const rec = new AttemptRecorder({
         id: this.#nextId++,
@@ -215,10 +225,13 @@ export class HttpClient {
       });
       let release: (() => void) | null = null;
       let outcome: Awaited<ReturnType<typeof runAttempt>>;
+      let epoch = 0;
       try {
         release = await this.#limiter.acquire(s.signal, () =>
           abortError(`GET ${url.href}`, { url: url.href, purpose: s.purpose }, s.signal),
         );
+        epoch = this.#adaptive?.epoch ?? 0;
+        rec.admitted(this.#limiter.limit);
         outcome = await runAttempt({ url, spec: s, rec, state, transport: this.#transport, options: o });
       } catch (err) {
         // Only an abort while queued (or a bug) gets here.
@@ -234,6 +247,21 @@ export class HttpClient {
       } finally {
         release?.();
       }
+      this.#adapt(outcome, epoch);
+
+      if (outcome.kind === 'redirect') {
+        const from = url;
+        try {
+          url = this.#follow(from, outcome.location, visited, s.purpose);
+        } catch (err) {
+          this.#emit(rec.finish({ class: 'other', message: (err as Error).message, code: ErrorCodes.REDIRECT }, false, null));
+          throw err;
+        }
+        this.#emit(rec.finish(null, false, null));
+        debug('GET %s (%s) attempt %d: HTTP %d to %s', from.href, s.purpose, attempt, outcome.status, url.href);
+        retryOf = 'redirect';
+        continue;
+      }
 
       if (outcome.kind === 'done' || outcome.kind === 'missing') {
         this.#emit(rec.finish(null, false, null));
@@ -243,7 +271,7 @@ export class HttpClient {
 
       let finalReason: string | null = null;
       if (!outcome.retryable) finalReason = 'not retryable';
-      else if (attempt > o.retry.retries) finalReason = `after ${attempt} attempts`;
+      else if (attempt - (visited.size - 1) > o.retry.retries) finalReason = `after ${attempt} attempts`;
       else if (outcome.corruption && corruptionRetries >= CORRUPTION_RETRIES)
         finalReason = `after ${attempt} attempts; the body was corrupt ${corruptionRetries + 1} times`;
       else if (this.#budget <= 0) finalReason = `after ${attempt} attempts; retry budget exhausted`;
@@ -266,6 +294,53 @@ export class HttpClient {
         throw s.signal?.aborted ? aborted() : err;
       }
     }
+  }
+
+  /** Feeds an attempt's outcome to adaptive concurrency: overload signals lower the limit, successes raise it. */
+  #adapt(outcome: Awaited<ReturnType<typeof runAttempt>>, epoch: number): void {
+    const a = this.#adaptive;
+    if (a === null) return;
+    if (outcome.kind === 'done' || outcome.kind === 'missing') a.success();
+    else if (outcome.kind === 'failed') {
+      const cause = overloadCause(outcome);
+      if (cause !== null) a.overload(epoch, cause);
+    }
+  }
+
+  #onLimit(change: ConcurrencyChange): void {
+    this.#limiter.limit = change.limit;
+    debug('in-flight limit %d → %d (%s%s)', change.previous, change.limit, change.reason, change.cause ? ` after ${change.cause}` : '');
+    try {
+      this.options.onConcurrencyChange?.(change);
+    } catch (err) {
+      debug('onConcurrencyChange threw (ignored): %s', (err as Error)?.message ?? err);
+    }
+  }
+
+  /**
+   * The URL a redirect leads to, or ERR_REDIRECT: only http(s), never https→http, no loop, at
+   * most `maxRedirects` hops (`visited` holds the URLs of this request so far).
+   */
+  #follow(from: URL, location: string, visited: Set<string>, purpose: RequestPurpose): URL {
+    const refuse = (reason: string) =>
+      new FlathubFetchError(ErrorCodes.REDIRECT, `GET ${from.href}: redirect to ${location} refused: ${reason}`, {
+        url: from.href,
+        location,
+        reason,
+        purpose,
+      });
+    let to: URL;
+    try {
+      to = new URL(location, from);
+    } catch {
+      throw refuse('not a valid URL');
+    }
+    if (to.protocol !== 'http:' && to.protocol !== 'https:') throw refuse(`${to.protocol} is not http or https`);
+    if (from.protocol === 'https:' && to.protocol === 'http:') throw refuse('downgrade from https to http');
+    if (visited.has(to.href)) throw refuse('redirect loop');
+    if (visited.size > this.options.maxRedirects) throw refuse(`more than ${this.options.maxRedirects} redirects`);
+    visited.add(to.href);
+    return to;
   }
 
   /** Backoff for retry `n`, or the server's Retry-After (capped at maxRetryAfter). */
@@ -313,6 +388,16 @@ function spec(options: GetOptions | DownloadOptions): Omit<FetchSpec, 'onChunk' 
     acceptEncoding: options.acceptEncoding ?? false,
     signal: options.signal,
   };
+}
+
+/** Statuses that say the server (or a cache in front of it) is overloaded. */
+const OVERLOAD_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+/** The overload signal in a failed attempt (`503`, `first-byte-timeout`, …), or null. */
+function overloadCause(f: AttemptFailure): string | null {
+  if (f.errorClass === 'http-status' && f.status !== null && OVERLOAD_STATUSES.has(f.status)) return String(f.status);
+  if (f.errorClass === 'first-byte-timeout' || f.errorClass === 'connect-timeout') return f.errorClass;
+  return null;
 }
 
 /** The error thrown when a request gives up. */

@@ -2,6 +2,7 @@
  * Options of HttpClient. Every field is optional and documents its default; `resolveHttpOptions()`
  * turns them into `ResolvedHttpClientOptions` in one place and rejects bad values.
  */
+import type { ConcurrencyChange } from './AdaptiveConcurrency.js';
 import type { RequestRecord } from './RequestRecord.js';
 import type { Transport } from './Transport.js';
 import type { UndiciTransportOptions } from './UndiciTransport.js';
@@ -43,8 +44,21 @@ export interface HttpClientOptions {
   pipelining?: number;
   /** Requests in flight at once on this client; more wait in a FIFO queue. @default 16 */
   maxInFlight?: number;
+  /**
+   * `adaptive`: the in-flight limit starts at `maxInFlight`, halves on each surge of overload
+   * signals (429/502/503/504, first-byte or connect timeouts) down to 1, and grows back by about
+   * one per limit's worth of successes (AIMD). `fixed`: always `maxInFlight`. @default 'adaptive'
+   */
+  concurrency?: 'adaptive' | 'fixed';
+  /** Called when the adaptive in-flight limit changes (errors it throws are ignored). @default undefined */
+  onConcurrencyChange?: (change: ConcurrencyChange) => void;
   /** Offer HTTP/2 on TLS connections (ALPN). @default true */
   allowHttp2?: boolean;
+  /**
+   * Redirects (301/302/303/307/308) followed per request; more is `ERR_REDIRECT`. Only to http(s),
+   * never from https to http, never in a loop. Redirects are not retries (no budget spent). @default 10
+   */
+  maxRedirects?: number;
   /** Retry policy, or just the number of retries. @default see RetryOptions */
   retry?: number | RetryOptions;
   /** @default see TimeoutOptions */
@@ -72,7 +86,10 @@ export interface ResolvedHttpClientOptions {
   connections: number;
   pipelining: number;
   maxInFlight: number;
+  concurrency: 'adaptive' | 'fixed';
+  onConcurrencyChange: ((change: ConcurrencyChange) => void) | null;
   allowHttp2: boolean;
+  maxRedirects: number;
   retry: Required<RetryOptions>;
   timeouts: Required<TimeoutOptions>;
   userAgent: string;

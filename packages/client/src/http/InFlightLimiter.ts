@@ -1,11 +1,24 @@
-/** A FIFO semaphore: at most `limit` holders at once; waiting honours an AbortSignal. */
+/**
+ * A FIFO semaphore: at most `limit` holders at once; waiting honours an AbortSignal. The limit
+ * can change at run time (adaptive concurrency): lowering it lets holders finish without
+ * admitting new ones until they are below it; raising it admits waiters at once.
+ */
 export class InFlightLimiter {
-  readonly limit: number;
+  #limit: number;
   #active = 0;
   readonly #waiting: Array<{ grant: () => void }> = [];
 
   constructor(limit: number) {
-    this.limit = limit;
+    this.#limit = limit;
+  }
+
+  get limit(): number {
+    return this.#limit;
+  }
+
+  set limit(n: number) {
+    this.#limit = Math.max(1, n);
+    this.#pump();
   }
 
   get active(): number {
@@ -19,7 +32,7 @@ export class InFlightLimiter {
   /** Resolves with a release function once a slot is free; rejects with `onAbort()` if `signal` aborts first. */
   acquire(signal: AbortSignal | undefined, onAbort: () => unknown): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(onAbort());
-    if (this.#active < this.limit) {
+    if (this.#active < this.#limit && this.#waiting.length === 0) {
       this.#active++;
       return Promise.resolve(this.#releaser());
     }
@@ -40,14 +53,22 @@ export class InFlightLimiter {
     });
   }
 
+  #pump(): void {
+    while (this.#active < this.#limit) {
+      const next = this.#waiting.shift();
+      if (next === undefined) return;
+      this.#active++;
+      next.grant();
+    }
+  }
+
   #releaser(): () => void {
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = this.#waiting.shift();
-      if (next !== undefined) next.grant();
-      else this.#active--;
+      this.#active--;
+      this.#pump();
     };
   }
 }

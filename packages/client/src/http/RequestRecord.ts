@@ -56,7 +56,7 @@ export interface RequestRecord {
   purpose: RequestPurpose;
   /** 1 for the first attempt. */
   attempt: number;
-  /** Why this attempt is a retry (the previous attempt's error class, or its HTTP status), or null. */
+  /** Why this attempt is a retry (the previous attempt's error class, or its HTTP status; `redirect` after a redirect), or null. */
   retryOf: string | null;
   /** Range requested on this attempt (resume), e.g. "bytes=1000-", or null. */
   range: string | null;
@@ -80,6 +80,8 @@ export interface RequestRecord {
   willRetry: boolean;
   /** How long the client waits before the next attempt (backoff or Retry-After), ms; null without a retry. */
   retryDelay: number | null;
+  /** The client's in-flight limit when this attempt got its slot (lower than maxInFlight after overload, with adaptive concurrency). */
+  inFlightLimit: number | null;
   /** Cache/CDN response headers (age, x-cache, x-cache-hits, x-cache-status, via, x-served-by, x-varnish, x-timer, server, fastly-*, etag, last-modified, cache-control, cf-cache-status). */
   cacheHeaders: Record<string, string>;
 }

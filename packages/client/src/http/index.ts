@@ -6,3 +6,4 @@ export { HttpClient, MISSING_STATUSES, USER_AGENT, type GetOptions, type Downloa
 export type { HttpClientOptions, ResolvedHttpClientOptions, RetryOptions, TimeoutOptions } from './HttpClientOptions.js';
 export { resolveHttpOptions, DEFAULT_RETRY, DEFAULT_TIMEOUTS, DEFAULT_USER_AGENT } from './resolveHttpOptions.js';
 export type { RequestRecord, RequestErrorClass, RequestTimings } from './RequestRecord.js';
+export { AdaptiveConcurrency, type ConcurrencyChange } from './AdaptiveConcurrency.js';

@@ -29,7 +29,10 @@ const OPTION_KEYS: { [K in keyof HttpClientOptions]-?: true } = {
   connections: true,
   pipelining: true,
   maxInFlight: true,
+  concurrency: true,
+  onConcurrencyChange: true,
   allowHttp2: true,
+  maxRedirects: true,
   retry: true,
   timeouts: true,
   userAgent: true,
@@ -75,7 +78,10 @@ export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHtt
     connections: integer('connections', options.connections, 8, 1),
     pipelining: integer('pipelining', options.pipelining, 1, 1),
     maxInFlight: integer('maxInFlight', options.maxInFlight, 16, 1),
+    concurrency: oneOf('concurrency', options.concurrency, ['adaptive', 'fixed'] as const, 'adaptive'),
+    onConcurrencyChange: fn('onConcurrencyChange', options.onConcurrencyChange),
     allowHttp2: options.allowHttp2 ?? true,
+    maxRedirects: integer('maxRedirects', options.maxRedirects, 10, 0),
     retry: resolvedRetry,
     timeouts: {
       connect: duration('timeouts.connect', t.connect, DEFAULT_TIMEOUTS.connect),
@@ -88,6 +94,12 @@ export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHtt
     random: fn('random', options.random) ?? Math.random,
     sleep: fn('sleep', options.sleep) ?? sleepWithSignal,
   };
+}
+
+function oneOf<T extends string>(name: string, v: T | undefined, allowed: readonly T[], d: T): T {
+  const x = v ?? d;
+  if (!allowed.includes(x)) throw invalid(name, v, `not one of ${allowed.join(', ')}`);
+  return x;
 }
 
 function integer(name: string, v: number | undefined, d: number, min: number): number {

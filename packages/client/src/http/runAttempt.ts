@@ -57,6 +57,7 @@ class Stop extends Error {
 }
 
 const RESUMABLE = new Set(['reset', 'truncated', 'body-stall', 'other']);
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
   const { url, spec, rec, state, transport, options } = ctx;
@@ -197,6 +198,8 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
     // counts and the connection stays reusable; a longer error body is cut off by dispose().
     if (status !== 200 && status !== 206) await drainCounted(res, rec, 64 * 1024, ac.signal);
 
+    const location = res.headers.location;
+    if (REDIRECT_STATUSES.has(status) && location !== undefined && location !== '') return { kind: 'redirect', status, location };
     if (MISSING_STATUSES.has(status)) {
       if (spec.allowMissing) return { kind: 'missing' };
       return fail({

@@ -19,6 +19,7 @@ export class ProgressTracker {
   requests = 0;
   retries = 0;
   errors = 0;
+  inFlightLimit: number | null = null;
   readonly records: RequestRecord[] = [];
 
   constructor(emit: (e: PullEvent) => void, intervalMs = 100) {
@@ -29,8 +30,9 @@ export class ProgressTracker {
   onRecord(r: RequestRecord): void {
     this.records.push(r);
     this.requests++;
-    if (r.attempt > 1) this.retries++;
+    if (r.attempt > 1 && r.retryOf !== 'redirect') this.retries++;
     if (r.error !== null) this.errors++;
+    if (r.inFlightLimit !== null) this.inFlightLimit = r.inFlightLimit;
     this.bytesDone += r.wireBytes;
     this.#emit({ type: 'request', record: r });
     this.tick();
@@ -61,6 +63,7 @@ export class ProgressTracker {
       requests: this.requests,
       retries: this.retries,
       errors: this.errors,
+      inFlightLimit: this.inFlightLimit,
       elapsed: performance.now() - this.#started,
     };
   }

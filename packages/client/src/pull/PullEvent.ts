@@ -17,6 +17,8 @@ export interface PullProgress {
   requests: number;
   retries: number;
   errors: number;
+  /** The HTTP client's in-flight limit as of the latest attempt (lowered under overload by adaptive concurrency), null before any. */
+  inFlightLimit: number | null;
   /** Milliseconds since the pull started. */
   elapsed: number;
 }

@@ -15,7 +15,21 @@ export type Fault =
   /** Send the body at `bytesPerSecond`. */
   | { kind: 'slow'; bytesPerSecond: number }
   /** Send the body, then stop sending for `ms` in the middle (a body stall). */
-  | { kind: 'stall'; after: number; ms: number };
+  | { kind: 'stall'; after: number; ms: number }
+  /** Close the connection before sending any response (a reset before the headers). */
+  | { kind: 'drop' }
+  /**
+   * Stale or wrong content: answer 200 with other bytes — another file of the root (`path`, e.g.
+   * another object or an older copy kept beside the repository) or `body` — under this URL.
+   */
+  | { kind: 'substitute'; path?: string; body?: Uint8Array }
+  /** Redirect to `location` (absolute, or relative to this URL; a redirect to the same path is a loop). */
+  | { kind: 'redirect'; location: string; status?: 301 | 302 | 303 | 307 | 308 }
+  /**
+   * A body that never ends: zero bytes at full speed until the client hangs up, chunked or,
+   * with `declare`, under a Content-Length of that many bytes (a lie).
+   */
+  | { kind: 'endless'; declare?: number };
 
 export interface FaultContext {
   method: string;
@@ -29,6 +43,14 @@ export interface FaultContext {
 /** Decides the fault for a request, or null to serve it normally. */
 export type FaultPolicy = (ctx: FaultContext) => Fault | null;
 
+/**
+ * A scripted policy: for each path, the fault of its 1st, 2nd, … request (null = serve normally);
+ * requests beyond the script, and paths not in it, are served normally.
+ */
+export function scriptedFaults(script: Readonly<Record<string, readonly (Fault | null)[]>>): FaultPolicy {
+  return (ctx) => script[ctx.path]?.[ctx.attempt - 1] ?? null;
+}
+
 /** A seeded PRNG (xorshift32) for reproducible random fault policies. */
 export function seededRandom(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -41,13 +63,17 @@ export function seededRandom(seed: number): () => number {
 }
 
 /**
- * A random policy: each request independently gets a 503 with probability `p503`, a reset
- * mid-body with `pReset`, a first-byte stall of `stallMs` with `pStall`, a corrupted body with
- * `pCorrupt`. `maxFaultsPerPath` bounds consecutive faults so every request eventually succeeds.
+ * A random policy: each request independently gets an error status with probability `p503` (503,
+ * or one of `statuses` picked at random), a reset mid-body with `pReset`, a first-byte stall of
+ * `stallMs` with `pStall`, a corrupted body with `pCorrupt` (only on paths `corruptOnly` accepts,
+ * when given). `maxFaultsPerPath` bounds consecutive faults so every request eventually succeeds.
  */
 export function randomFaults(o: {
   seed: number;
   p503?: number;
+  /** Statuses the `p503` share is spread over. @default [503] */
+  statuses?: readonly number[];
+  corruptOnly?: (path: string) => boolean;
   pReset?: number;
   pStall?: number;
   stallMs?: number;
@@ -62,13 +88,16 @@ export function randomFaults(o: {
     if (ctx.attempt > max) return null;
     const r = rand();
     let acc = o.p503 ?? 0;
-    if (r < acc) return { kind: 'status', status: 503 };
+    if (r < acc) {
+      const statuses = o.statuses ?? [503];
+      return { kind: 'status', status: statuses[Math.floor((r / acc) * statuses.length)] ?? 503 };
+    }
     acc += o.pReset ?? 0;
     if (r < acc) return { kind: 'reset', after: 1 };
     acc += o.pStall ?? 0;
     if (r < acc) return { kind: 'first-byte-delay', ms: o.stallMs ?? 2000 };
     acc += o.pCorrupt ?? 0;
-    if (r < acc) return { kind: 'corrupt' };
+    if (r < acc && (o.corruptOnly === undefined || o.corruptOnly(ctx.path))) return { kind: 'corrupt' };
     return null;
   };
 }

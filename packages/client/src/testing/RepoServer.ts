@@ -5,7 +5,7 @@
  * the point. Fault injection and link emulation hook in through `onRequest`.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve, sep } from 'node:path';
@@ -19,7 +19,10 @@ export interface RepoServerLogEntry {
   /** Body bytes sent. */
   bytes: number;
   range: string | null;
-  /** The fault injected into this response, if any. */
+  /**
+   * The fault injected into this response, if any: only a fault that took effect (a body fault
+   * on a 404 or an empty body, or a reset after more bytes than the body has, is not logged).
+   */
   fault: Fault['kind'] | null;
   /** Milliseconds since the server started. */
   at: number;
@@ -108,8 +111,13 @@ export class RepoServer {
       const attempt = (this.#attempts.get(path) ?? 0) + 1;
       this.#attempts.set(path, attempt);
       const fault = this.faults?.({ method: req.method ?? 'GET', path, attempt, headers: req.headers }) ?? null;
-      entry.fault = fault?.kind ?? null;
-      if (fault !== null && fault.kind === 'status') {
+      const applied = () => {
+        entry.fault = fault?.kind ?? null;
+      };
+      if (fault === null) {
+        // served normally below
+      } else if (fault.kind === 'status') {
+        applied();
         const body = fault.body ?? '';
         res.writeHead(fault.status, {
           'content-length': String(Buffer.byteLength(body)),
@@ -119,12 +127,31 @@ export class RepoServer {
         });
         res.end(body);
         return;
-      }
-      if (fault !== null && fault.kind === 'first-byte-delay') {
+      } else if (fault.kind === 'drop') {
+        applied();
+        req.socket.destroy();
+        return;
+      } else if (fault.kind === 'redirect') {
+        applied();
+        res.writeHead(fault.status ?? 302, { location: fault.location, 'content-length': '0' }).end();
+        return;
+      } else if (fault.kind === 'endless') {
+        applied();
+        endless(res, fault.declare, countBytes);
+        return;
+      } else if (fault.kind === 'substitute') {
+        applied();
+        const body = fault.body ?? (fault.path !== undefined ? await this.#read(fault.path) : null) ?? new Uint8Array(0);
+        res.writeHead(200, { 'content-length': String(body.length), 'content-type': 'application/octet-stream' });
+        countBytes(body.length);
+        res.end(body);
+        return;
+      } else if (fault.kind === 'first-byte-delay') {
+        applied();
         await new Promise((r) => setTimeout(r, fault.ms));
         if (res.destroyed) return;
       }
-      await this.#serveFile(req, res, path, countBytes, fault);
+      await this.#serveFile(req, res, path, countBytes, fault, applied);
     } catch {
       if (!res.headersSent) {
         res.statusCode = 500;
@@ -135,12 +162,20 @@ export class RepoServer {
     }
   }
 
+  /** The bytes of a file under the root, or null. */
+  async #read(path: string): Promise<Uint8Array | null> {
+    const file = resolve(this.root, `.${path}`);
+    if (!file.startsWith(this.root + sep)) return null;
+    return readFile(file).catch(() => null);
+  }
+
   async #serveFile(
     req: IncomingMessage,
     res: ServerResponse,
     path: string,
     count: (n: number) => void,
     fault: Fault | null = null,
+    applied: () => void = () => {},
   ): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-length': '0' }).end();
@@ -186,6 +221,7 @@ export class RepoServer {
     }
     let length = end - start + 1;
     if (fault?.kind === 'truncate' && !fault.lie) length = Math.min(length, fault.keep);
+    if (fault?.kind === 'truncate' && fault.keep < end - start + 1) applied();
     const headers: Record<string, string> = {
       'content-length': String(length),
       'content-type': 'application/octet-stream',
@@ -203,14 +239,14 @@ export class RepoServer {
     stream.on('error', () => res.destroy());
     // Destroy the socket itself: after res.end() the response no longer owns it (keep-alive).
     const socket = req.socket;
-    const counted = stream.pipe(faultTransform(fault, () => socket.destroy()));
+    const counted = stream.pipe(faultTransform(fault, () => socket.destroy(), applied));
     counted.on('data', (c: Buffer) => count(c.length));
     counted.pipe(res);
   }
 }
 
 /** Applies a body fault to the stream of a file: reset, corruption, truncation, slowness, stall. */
-function faultTransform(fault: Fault | null, destroy: () => void): Transform {
+function faultTransform(fault: Fault | null, destroy: () => void, applied: () => void): Transform {
   let sent = 0;
   let stalled = false;
   return new Transform({
@@ -219,14 +255,21 @@ function faultTransform(fault: Fault | null, destroy: () => void): Transform {
       switch (fault.kind) {
         case 'reset': {
           const room = fault.after - sent;
-          if (room <= 0) return destroy();
+          if (room <= 0) {
+            applied();
+            return destroy();
+          }
           const part = chunk.subarray(0, room);
           sent += part.length;
           this.push(part);
-          if (sent >= fault.after) setTimeout(destroy, 5);
+          if (sent >= fault.after && room < chunk.length) {
+            applied();
+            setTimeout(destroy, 5);
+          }
           return done();
         }
         case 'corrupt': {
+          applied();
           const copy = Buffer.from(chunk);
           for (let i = 0; i < copy.length; i += 97) copy[i] = (copy[i] as number) ^ 0x5a;
           return done(null, copy);
@@ -240,12 +283,14 @@ function faultTransform(fault: Fault | null, destroy: () => void): Transform {
           return done();
         }
         case 'slow': {
+          applied();
           const delay = (chunk.length / fault.bytesPerSecond) * 1000;
           return setTimeout(() => done(null, chunk), delay);
         }
         case 'stall': {
           if (!stalled && sent + chunk.length > fault.after) {
             stalled = true;
+            applied();
             const room = Math.max(0, fault.after - sent);
             this.push(chunk.subarray(0, room));
             sent += chunk.length;
@@ -259,4 +304,30 @@ function faultTransform(fault: Fault | null, destroy: () => void): Transform {
       }
     },
   });
+}
+
+/** Zero bytes until the client hangs up (chunked, or under a lying Content-Length). */
+function endless(res: ServerResponse, declare: number | undefined, count: (n: number) => void): void {
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    ...(declare !== undefined ? { 'content-length': String(declare) } : {}),
+  });
+  const block = Buffer.alloc(64 * 1024);
+  let sent = 0;
+  const pump = () => {
+    while (!res.destroyed) {
+      if (declare !== undefined && sent + block.length > declare) {
+        res.destroy();
+        return;
+      }
+      sent += block.length;
+      count(block.length);
+      if (!res.write(block)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+  };
+  res.on('close', () => res.removeListener('drain', pump));
+  pump();
 }
