@@ -124,6 +124,18 @@ describe('create / open', () => {
   });
 });
 
+/** Every head commit of the fixture verifies in `repo` and lists the same tree as in the fixture. */
+async function expectFixtureTrees(repo: LocalRepo, fixture: LocalRepo): Promise<void> {
+  for (const c of heads.values()) {
+    expect((await repo.verifyCommit(c)).ok).toBe(true);
+    const a: unknown[] = [];
+    const b: unknown[] = [];
+    for await (const e of listTree(repo, c)) a.push(e);
+    for await (const e of listTree(fixture, c)) b.push(e);
+    expect(a).toEqual(b);
+  }
+}
+
 describe('writing every object of the fixture', () => {
   test('as fetched (writeMetadata, writeFilez, writeCommitMeta): byte-identical objects, every commit verifies', async () => {
     const repo = await fresh({ fsync: 'object' });
@@ -176,14 +188,7 @@ describe('writing every object of the fixture', () => {
         expect(ours.info).toEqual(theirs.info);
         expect(sameBytes(ours.content, theirs.content), o.checksum).toBe(true);
       }
-      for (const c of heads.values()) {
-        expect((await repo.verifyCommit(c)).ok).toBe(true);
-        const a: unknown[] = [];
-        const b: unknown[] = [];
-        for await (const e of listTree(repo, c)) a.push(e);
-        for await (const e of listTree(fixture, c)) b.push(e);
-        expect(a).toEqual(b);
-      }
+      await expectFixtureTrees(repo, fixture);
       expect(await tmpEntries(repo)).toEqual([]);
     } finally {
       await repo.close();
@@ -210,14 +215,7 @@ describe('writing every object of the fixture', () => {
         if (o.type === ObjectType.COMMIT_META) await repo.writeCommitMeta(o.checksum, o.bytes);
         else if (o.type !== ObjectType.FILE) await repo.writeMetadata(o.type, o.checksum, o.bytes);
       }
-      for (const c of heads.values()) {
-        expect((await repo.verifyCommit(c)).ok).toBe(true);
-        const a: unknown[] = [];
-        const b: unknown[] = [];
-        for await (const e of listTree(repo, c)) a.push(e);
-        for await (const e of listTree(fixture, c)) b.push(e);
-        expect(a).toEqual(b);
-      }
+      await expectFixtureTrees(repo, fixture);
       await repo.flush();
       expect(await tmpEntries(repo)).toEqual([]);
     } finally {
