@@ -87,30 +87,19 @@ export class ContentCodec {
    * calling thread beyond encoding two small headers. One result per object, in order.
    */
   async store(
-    objects: ReadonlyArray<{ checksum: Checksum; info: FileInfo; content: Uint8Array; dest: string }>,
-    opts: { tmpDir: string; fsync: boolean },
+    objects: ReadonlyArray<{ checksum: Checksum; info: FileInfo; content: Uint8Array }>,
+    opts: { objectsDir: string; tmpDir: string; fsync: boolean },
   ): Promise<StoreResult[]> {
-    const data = new Uint8Array(objects.reduce((n, o) => n + o.content.length, 0));
-    const items: StoreItem[] = [];
-    let offset = 0;
-    for (const o of objects) {
-      data.set(o.content, offset);
+    const pack = new BytePacker();
+    const items: StoreItem[] = objects.map((o) => {
       const symlink = isSymlink(o.info);
-      items.push({
-        offset,
-        length: o.content.length,
-        header: frameHeader(encodeFileHeader(o.info)),
-        filezHeader: encodeFilezHeader({ ...o.info, size: symlink ? 0 : o.content.length }),
-        expected: o.checksum,
-        dest: o.dest,
-        symlink,
-      });
-      offset += o.content.length;
-    }
-    const reply = await this.#run(
-      { op: 'store', data, items, level: this.options.compressionLevel, tmpDir: opts.tmpDir, fsync: opts.fsync },
-      [data.buffer],
-    );
+      const [offset, length] = pack.add(o.content);
+      const [headerOffset, headerLength] = pack.add(frameHeader(encodeFileHeader(o.info)));
+      const [filezHeaderOffset, filezHeaderLength] = pack.add(encodeFilezHeader({ ...o.info, size: symlink ? 0 : o.content.length }));
+      return { offset, length, headerOffset, headerLength, filezHeaderOffset, filezHeaderLength, expected: o.checksum, symlink };
+    });
+    const data = pack.finish();
+    const reply = await this.#run({ op: 'store', data, items, level: this.options.compressionLevel, ...opts }, [data.buffer]);
     if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
     return reply.results;
   }
@@ -122,40 +111,30 @@ export class ContentCodec {
    * typed error that stopped the object before it was sent.
    */
   async storeFilez(
-    objects: ReadonlyArray<{ checksum: Checksum; filez: Uint8Array; dest: string }>,
-    opts: { tmpDir: string; fsync: boolean },
+    objects: ReadonlyArray<{ checksum: Checksum; filez: Uint8Array }>,
+    opts: { objectsDir: string; tmpDir: string; fsync: boolean },
   ): Promise<StoreFilezOutcome[]> {
     const outcomes: Array<StoreFilezOutcome | null> = [];
     const items: StoreFilezItem[] = [];
     const sent: number[] = [];
-    let total = 0;
+    const pack = new BytePacker();
     for (const o of objects) {
       const what = `file ${o.checksum}`;
       try {
         const { info, payloadOffset } = parseFilezHeader(o.filez, what);
         this.#checkSize(info.size, what);
-        items.push({
-          offset: total,
-          length: o.filez.length,
-          payloadOffset,
-          size: info.size,
-          header: frameHeader(encodeFileHeader(info)),
-          expected: o.checksum,
-          dest: o.dest,
-        });
+        const [offset, length] = pack.add(o.filez);
+        const [headerOffset, headerLength] = pack.add(frameHeader(encodeFileHeader(info)));
+        items.push({ offset, length, payloadOffset, size: info.size, headerOffset, headerLength, expected: o.checksum });
         sent.push(outcomes.length);
         outcomes.push(null);
-        total += o.filez.length;
       } catch (error) {
         outcomes.push({ status: 'error', error });
       }
     }
     if (items.length > 0) {
-      const data = new Uint8Array(total);
-      items.forEach((it, k) => {
-        data.set((objects[sent[k] as number] as { filez: Uint8Array }).filez, it.offset);
-      });
-      const reply = await this.#run({ op: 'storeFilez', data, items, tmpDir: opts.tmpDir, fsync: opts.fsync }, [data.buffer]);
+      const data = pack.finish();
+      const reply = await this.#run({ op: 'storeFilez', data, items, ...opts }, [data.buffer]);
       if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
       reply.results.forEach((r, k) => {
         const it = items[k] as StoreFilezItem;
@@ -219,6 +198,29 @@ export class ContentCodec {
   #run(...args: Parameters<ContentWorkerPool['run']>): Promise<WorkerReply> {
     this.#pool ??= new ContentWorkerPool(this.options.workers);
     return this.#pool.run(...args);
+  }
+}
+
+/** Byte arrays laid end to end in one new buffer (to transfer to a worker), each as `[offset, length]`. */
+class BytePacker {
+  #parts: Uint8Array[] = [];
+  #size = 0;
+
+  add(bytes: Uint8Array): [number, number] {
+    this.#parts.push(bytes);
+    this.#size += bytes.length;
+    return [this.#size - bytes.length, bytes.length];
+  }
+
+  finish(): Uint8Array<ArrayBuffer> {
+    const out = new Uint8Array(this.#size);
+    let at = 0;
+    for (const p of this.#parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    this.#parts = [];
+    return out;
   }
 }
 

@@ -18,30 +18,35 @@ const debug = createDebug('flathub-fetch:repo');
 export type WorkerRequest =
   | { op: 'encode'; header: Uint8Array; content: Uint8Array; expected: string | null; compress: boolean; level: number }
   | { op: 'inflate'; header: Uint8Array; payload: Uint8Array; size: number; keep: boolean }
-  | { op: 'store'; data: Uint8Array; items: StoreItem[]; level: number; tmpDir: string; fsync: boolean }
-  | { op: 'storeFilez'; data: Uint8Array; items: StoreFilezItem[]; tmpDir: string; fsync: boolean };
+  | { op: 'store'; data: Uint8Array; items: StoreItem[]; level: number; objectsDir: string; tmpDir: string; fsync: boolean }
+  | { op: 'storeFilez'; data: Uint8Array; items: StoreFilezItem[]; objectsDir: string; tmpDir: string; fsync: boolean };
 
-/** One `.filez` of a `storeFilez` request (see contentWorkerSource.ts). */
+/**
+ * One `.filez` of a `storeFilez` request (see contentWorkerSource.ts). Byte ranges point into the
+ * request's `data`: items hold only numbers and the checksum, so the message clones cheaply.
+ */
 export interface StoreFilezItem {
   offset: number;
   length: number;
   payloadOffset: number;
   /** Declared content size (from the `.filez` header). */
   size: number;
-  header: Uint8Array;
+  /** The framed checksum header of the file info. */
+  headerOffset: number;
+  headerLength: number;
   expected: string;
-  dest: string;
 }
 
-/** One content object of a `store` request (see contentWorkerSource.ts). */
+/** One content object of a `store` request (see contentWorkerSource.ts); ranges of `data`, as in `StoreFilezItem`. */
 export interface StoreItem {
   offset: number;
   length: number;
-  /** Framed checksum header of the file info. */
-  header: Uint8Array;
-  filezHeader: Uint8Array;
+  /** The framed checksum header of the file info. */
+  headerOffset: number;
+  headerLength: number;
+  filezHeaderOffset: number;
+  filezHeaderLength: number;
   expected: string;
-  dest: string;
   symlink: boolean;
 }
 

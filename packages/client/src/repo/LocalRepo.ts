@@ -44,6 +44,8 @@ const debug = createDebug('flathub-fetch:repo');
 /** `writeContentBatch` job size: enough objects to amortise a worker round trip, small enough to spread over the workers. */
 const BATCH_OBJECTS = 64;
 const BATCH_BYTES = 1024 * 1024;
+/** How long a fetched `.filez` may wait for others to share its worker job (a round trip is ~20 ms or more). */
+const FILEZ_BATCH_WAIT_MS = 2;
 /** From this many unsynced files on, `flush()` syncs the whole filesystem once instead. */
 const SYNCFS_FROM = 64;
 
@@ -406,7 +408,7 @@ export class LocalRepo {
       const batch = todo.slice(i, j);
       i = j;
       const job = (async () => {
-        const results = await this.#codec.store(batch, { tmpDir, fsync });
+        const results = await this.#codec.store(batch, { objectsDir: join(this.path, 'objects'), tmpDir, fsync });
         let n = 0;
         batch.forEach((o, k) => {
           const r = results[k];
@@ -468,7 +470,7 @@ export class LocalRepo {
 
   /**
    * Fetched `.filez` are verified and written in batches by the worker threads: objects that
-   * arrive in the same turn of the event loop (or until a batch is full) go in one job, so the
+   * arrive within `FILEZ_BATCH_WAIT_MS` of each other (or until a batch is full) go in one job, so the
    * event loop that drives the downloads does no inflating, hashing or file I/O per object.
    */
   #queueFilez(checksum: Checksum, key: string, filez: Uint8Array): Promise<boolean> {
@@ -491,10 +493,10 @@ export class LocalRepo {
     if (this.#filezQueue.length >= BATCH_OBJECTS || this.#filezQueued >= BATCH_BYTES) this.#flushFilez();
     else if (!this.#filezFlushScheduled) {
       this.#filezFlushScheduled = true;
-      setImmediate(() => {
+      setTimeout(() => {
         this.#filezFlushScheduled = false;
         this.#flushFilez();
-      });
+      }, FILEZ_BATCH_WAIT_MS);
     }
     return promise;
   }
@@ -507,7 +509,11 @@ export class LocalRepo {
     void (async () => {
       const objects = batch.map((b) => ({ checksum: b.checksum, filez: b.filez, dest: this.objectFile(ObjectType.FILE, b.checksum) }));
       await Promise.all([...new Set(objects.map((o) => dirname(o.dest)))].map((d) => this.#ensureObjectDir(d)));
-      const outcomes = await this.#codec.storeFilez(objects, { tmpDir: join(this.path, 'tmp'), fsync: this.options.fsync === 'object' });
+      const outcomes = await this.#codec.storeFilez(objects, {
+        objectsDir: join(this.path, 'objects'),
+        tmpDir: join(this.path, 'tmp'),
+        fsync: this.options.fsync === 'object',
+      });
       batch.forEach((b, k) => {
         const r = outcomes[k];
         const what = `file ${b.checksum}`;

@@ -9,18 +9,20 @@
  *   `compress` is set, also raw-deflate the content. Reply `{ ok, checksum, data: z | null }`.
  * - `{ op: 'inflate', header, payload, size, keep }`: inflate at most `size` bytes, require
  *   exactly `size`, hash header + content. Reply `{ ok, checksum, data: content | null }`.
- * - `{ op: 'store', data, items, level, tmpDir, fsync }`: for each item
- *   `{ offset, length, header, filezHeader, expected, dest, symlink }` (its content is
- *   `data[offset, offset + length)`), hash header + content; when that is `expected`, write
- *   `filezHeader` + raw deflate of the content (nothing more for a symlink) to a new file in
- *   `tmpDir`, fsync it when asked, rename it to `dest`. Reply `{ ok, checksum: '', data: null,
+ * - `{ op: 'store', data, items, level, objectsDir, tmpDir, fsync }`: for each item
+ *   `{ offset, length, headerOffset, headerLength, filezHeaderOffset, filezHeaderLength,
+ *   expected, symlink }` (its content, checksum header and `.filez` header are those ranges of
+ *   `data`: one transferred buffer, nothing else to clone), hash header + content; when that is
+ *   `expected`, write the `.filez` header + raw deflate of the content (nothing more for a
+ *   symlink) to a new file in `tmpDir`, fsync it when asked, rename it to
+ *   `objectsDir/XX/YYYY….filez`. Reply `{ ok, checksum: '', data: null,
  *   results }`, one result per item: `{ status: 'ok' }`, `{ status: 'mismatch', checksum }` or
  *   `{ status: 'fs', syscall, path, code, message }` (the temporary file removed).
- * - `{ op: 'storeFilez', data, items, tmpDir, fsync }`: for each item
- *   `{ offset, length, payloadOffset, size, header, expected, dest }` (its `.filez` is
- *   `data[offset, offset + length)`), inflate the payload (at most `size` bytes, exactly `size`
+ * - `{ op: 'storeFilez', data, items, objectsDir, tmpDir, fsync }`: for each item
+ *   `{ offset, length, payloadOffset, size, headerOffset, headerLength, expected }` (its `.filez`
+ *   is `data[offset, offset + length)`, its checksum header another range of `data`), inflate the payload (at most `size` bytes, exactly `size`
  *   required), hash header + content; when that is `expected`, write the `.filez` as received
- *   to `dest` (via `tmpDir`). Results as for `store`, plus `{ status: 'too-large' | 'short' |
+ *   to its object path (via `tmpDir`). Results as for `store`, plus `{ status: 'too-large' | 'short' |
  *   'zlib', message, length? }` for payloads that do not inflate to the declared size.
  * Failures reply `{ ok: false, kind: 'too-large' | 'short' | 'zlib', message, length? }`.
  */
@@ -41,15 +43,19 @@ function inflateExact(payload, size) {
     ? new Uint8Array(0)
     : zlib.inflateRawSync(payload, { maxOutputLength: Math.max(size, 1), finishFlush: zlib.constants.Z_SYNC_FLUSH });
 }
+function range(m, offset, length) {
+  return m.data.subarray(offset, offset + length);
+}
 function storeOne(m, it) {
-  const content = m.data.subarray(it.offset, it.offset + it.length);
-  const checksum = createHash('sha256').update(it.header).update(content).digest('hex');
+  const content = range(m, it.offset, it.length);
+  const checksum = createHash('sha256').update(range(m, it.headerOffset, it.headerLength)).update(content).digest('hex');
   if (checksum !== it.expected) return { status: 'mismatch', checksum };
-  const chunks = it.symlink ? [it.filezHeader] : [it.filezHeader, zlib.deflateRawSync(content, { level: m.level })];
+  const filezHeader = range(m, it.filezHeaderOffset, it.filezHeaderLength);
+  const chunks = it.symlink ? [filezHeader] : [filezHeader, zlib.deflateRawSync(content, { level: m.level })];
   return writeObject(m, it, chunks);
 }
 function storeFilezOne(m, it) {
-  const filez = m.data.subarray(it.offset, it.offset + it.length);
+  const filez = range(m, it.offset, it.length);
   let content;
   try {
     content = inflateExact(filez.subarray(it.payloadOffset), it.size);
@@ -58,7 +64,7 @@ function storeFilezOne(m, it) {
     return { status, message: String(err && err.message) };
   }
   if (content.length !== it.size) return { status: 'short', message: 'size mismatch', length: content.length };
-  const checksum = createHash('sha256').update(it.header).update(content).digest('hex');
+  const checksum = createHash('sha256').update(range(m, it.headerOffset, it.headerLength)).update(content).digest('hex');
   if (checksum !== it.expected) return { status: 'mismatch', checksum };
   return writeObject(m, it, [filez]);
 }
@@ -76,8 +82,9 @@ function writeObject(m, it, chunks) {
       fs.closeSync(fd);
     }
     step = 'rename';
-    path = tmp + ' -> ' + it.dest;
-    fs.renameSync(tmp, it.dest);
+    const dest = m.objectsDir + '/' + it.expected.slice(0, 2) + '/' + it.expected.slice(2) + '.filez';
+    path = tmp + ' -> ' + dest;
+    fs.renameSync(tmp, dest);
     return { status: 'ok' };
   } catch (err) {
     try { fs.unlinkSync(tmp); } catch {}
