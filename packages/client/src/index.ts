@@ -2,12 +2,16 @@
  * @flathub-fetch/client — download Flatpak/OSTree content with static deltas first, every
  * object verified, and every request on the record.
  *
- * Layers (each imports only from those above it): gvariant → formats → (http, repo) → pull → api.
+ * Layers (each imports only from those above it; `errors` from anywhere):
+ *   gvariant → formats → (http, repo, trust) → remote → pull → (api, diagnostics) → mirrors.
+ * `remote` opens a repository over HTTP (summaries, refs, deltas); `trust` is OpenPGP verification (keyring, detached signatures); `diagnostics` turns a pull's
+ * records into reports; `mirrors` checks mirrors against a primary with the layers above.
  */
 export * from './errors/index.js';
 export * from './gvariant/index.js';
 export * from './formats/index.js';
 export * from './http/index.js';
+export * from './remote/index.js';
 export * from './api/index.js';
 export * from './repo/index.js';
 export * from './diagnostics/index.js';

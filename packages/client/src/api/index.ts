@@ -1,5 +1,3 @@
-export { Remote, type RemoteOptions, type RemoteRef, type RemoteDelta, type RemoteSignature, type SummarySource } from './Remote.js';
-export { hostArch } from './hostArch.js';
 export {
   resolveRemoteUrl,
   looksLikeRemote,
@@ -13,7 +11,6 @@ export type { PullOptions, DeltaPolicy } from '../pull/PullOptions.js';
 export type { PullEvent, PullProgress } from '../pull/PullEvent.js';
 export type { PullPlan, PlanAlternative, PullStrategy } from '../pull/PullPlan.js';
 export type { PullResult } from '../pull/PullResult.js';
-export { SubsummaryCache } from './SubsummaryCache.js';
 export { planRemotePull, type PlanRemotePullOptions, type RemotePlan, type ObjectPathEstimate } from './planRemotePull.js';
 export { comparePulls, type ComparePullsOptions, type PullComparison, type CompareMode } from './comparePulls.js';
 export { walkCommitMetadata, type CommitMetadataWalk } from './walkCommitMetadata.js';

@@ -25,7 +25,7 @@ import { alternativeCost, type PlanRepo, planPull } from '../pull/planPull.js';
 import { LocalRepo } from '../repo/LocalRepo.js';
 import { ObjectIndex } from '../repo/ObjectIndex.js';
 import { parsePullTarget } from './pull.js';
-import { Remote, type RemoteDelta, type RemoteRef } from './Remote.js';
+import { Remote, type RemoteDelta, type RemoteRef } from '../remote/Remote.js';
 import { walkCommitMetadata } from './walkCommitMetadata.js';
 
 export interface PlanRemotePullOptions {

@@ -24,7 +24,7 @@ import { ProgressTracker } from '../pull/ProgressTracker.js';
 import type { PullResult } from '../pull/PullResult.js';
 import { LocalRepo } from '../repo/LocalRepo.js';
 import { GpgKeyring } from '../trust/GpgKeyring.js';
-import { Remote } from './Remote.js';
+import { Remote } from '../remote/Remote.js';
 import { verifyRemoteSignatures } from './verifyRemoteSignatures.js';
 
 const debug = createDebug('flathub-fetch:pull');

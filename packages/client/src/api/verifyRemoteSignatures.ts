@@ -14,7 +14,7 @@ import type { GpgKeyring } from '../trust/GpgKeyring.js';
 import { requireGoodSignature } from '../trust/requireGoodSignature.js';
 import type { RemoteVerification, SignatureCheck } from '../trust/SignatureCheck.js';
 import { verifyGpgSignatures } from '../trust/verifyGpgSignatures.js';
-import type { Remote } from './Remote.js';
+import type { Remote } from '../remote/Remote.js';
 
 const UNSIGNED: SignatureCheck = { verdict: 'unsigned', good: null, signatures: [] };
 

@@ -14,7 +14,7 @@ import { ObjectType } from '../formats/ObjectType.js';
 import { objectPath } from '../formats/paths.js';
 import { MAX_METADATA_SIZE } from '../pull/PullContext.js';
 import { ObjectIndex } from '../repo/ObjectIndex.js';
-import type { Remote } from './Remote.js';
+import type { Remote } from '../remote/Remote.js';
 
 export interface CommitMetadataWalk {
   commit: Checksum;

@@ -2,7 +2,7 @@
  * Shared state of one pull: the remote's HTTP client, the local repository, limits, the
  * progress tracker and the abort signal.
  */
-import type { Remote } from '../api/Remote.js';
+import type { Remote } from '../remote/Remote.js';
 import type { LocalRepo } from '../repo/LocalRepo.js';
 import type { KnownDirTrees } from './KnownDirTrees.js';
 import type { ProgressTracker } from './ProgressTracker.js';

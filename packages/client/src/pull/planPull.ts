@@ -10,7 +10,7 @@
  * parts whose objects are all present are priced at zero, since the executor skips them.
  */
 import createDebug from 'debug';
-import type { Remote, RemoteDelta } from '../api/Remote.js';
+import type { Remote, RemoteDelta } from '../remote/Remote.js';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import type { Checksum } from '../formats/checksum.js';
