@@ -336,6 +336,8 @@ export default async function bench() {
   const tlsProxy = await spawnLinkProxy({ upstreamPort: nginx.tlsPort, ...link, nice: -10 });
   const tlsUrl = `https://127.0.0.1:${tlsProxy.port}/`;
   const oursTls = { url: tlsUrl, http: { http: { tls: { ca: cert.pem } } } };
+  // BENCH_PULL_MAX_IN_FLIGHT sets our maxInFlight in every case (default: the library's).
+  const inFlight = process.env.BENCH_PULL_MAX_IN_FLIGHT === undefined ? {} : { maxInFlight: Number(process.env.BENCH_PULL_MAX_IN_FLIGHT) };
   const runs = {};
   const record = (key, run) => {
     runs[key] ??= [];
@@ -372,7 +374,7 @@ export default async function bench() {
           const mark = nginx.mark();
           let run;
           if (who === 'ours') {
-            run = runOurs({ url: proxy.url, ref: REF, repo: dest, ...c.ours });
+            run = runOurs({ url: proxy.url, ref: REF, repo: dest, ...inFlight, ...c.ours });
           } else {
             const o = timed('ostree', ['pull', `--repo=${dest}`, ...c.ostree, 'r', REF]);
             run = { wallMs: o.ms, pullMs: null, rssKb: o.rssKb, cpuMs: o.cpuMs, report: null };
