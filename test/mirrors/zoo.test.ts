@@ -53,6 +53,26 @@ describeWithTools(['nginx', 'flatpak', 'gpg'], 'mirror zoo', () => {
     expect(r.status).toBe(ZOO_FAILS[name] === null ? 'pass' : 'fail');
   });
 
+  test('--max-lag: a mirror still catching up on a summary younger than the grace period only warns', async () => {
+    const graced = await checkMirrors({
+      primary: zoo.primary,
+      mirrors: [zoo.mirrors['stale-summary']],
+      refs: 'app/*',
+      sample: 0,
+      gpgKeys: [readFileSync(zoo.keyFile)],
+      maxLag: 3600,
+    });
+    const freshness = graced.mirrors[0]?.checks.find((c) => c.name === 'freshness');
+    expect(freshness?.status).toBe('warn');
+    expect(freshness?.evidence).toContainEqual(
+      expect.objectContaining({ status: 'warn', what: `ref ${APP_X86}`, got: `${zoo.oldHead} (1 commit behind)` }),
+    );
+    expect(freshness?.evidence.find((e) => e.what === 'grace period')?.got).toMatch(/^published \d+ s ago/);
+    expect(graced.options.maxLag).toBe(3600);
+    // Without the grace period (the run above) the same mirror fails freshness.
+    expect(check('stale-summary', 'freshness')?.status).toBe('fail');
+  });
+
   test('the evidence names the fault', () => {
     const stale = evidence('stale-summary', 'freshness');
     expect(stale).toContainEqual(

@@ -12,7 +12,7 @@ export const mirrorsCommand: Command = {
   name: 'mirrors',
   summary: 'Check that mirrors serve a repository faithfully: freshness, signatures, completeness, HTTP, speed',
   usage:
-    'flathub-fetch mirrors check --primary REMOTE MIRROR… [--refs GLOB] [--max-refs N] [--sample N] [--gpg-key FILE] [--arch KEY] [--connections N] [--json] [--metrics FILE]',
+    'flathub-fetch mirrors check --primary REMOTE MIRROR… [--refs GLOB] [--max-refs N] [--sample N] [--gpg-key FILE] [--arch KEY] [--max-lag SECONDS] [--connections N] [--json] [--metrics FILE]',
   help: `Compares each MIRROR (a mirror, CDN or cache URL) with the primary repository and gives each
 a verdict per check — pass, warn or fail — with the evidence (URL, expected, got):
 
@@ -42,6 +42,8 @@ Options:
                        per mirror plus a handful per ref
   --gpg-key FILE       public key(s) to verify signatures with (binary or armored; repeatable)
   --arch KEY           subsummaries of a summary.idx to read (default: all; repeatable)
+  --max-lag SECONDS    a mirror may trail the primary this long: while the primary's summary is
+                       younger, refs not caught up on yet are warnings, not failures (default 0)
   --connections N      connections per server (default 4)
   --json               print the result (schema "flathub-fetch/mirror-check@1", documented in the
                        client's mirrors/SCHEMA.md): per mirror its url, status (pass|warn|fail)
@@ -64,6 +66,7 @@ Examples:
     sample: { type: 'string' },
     'gpg-key': { type: 'string', multiple: true },
     arch: { type: 'string', multiple: true },
+    'max-lag': { type: 'string' },
     connections: { type: 'string' },
     metrics: { type: 'string' },
   },
@@ -85,6 +88,7 @@ Examples:
     const sample = count('sample', 0);
     const maxRefs = count('max-refs', 1);
     const connections = count('connections', 1);
+    const maxLag = count('max-lag', 0);
     const refs = args.values.refs as string[] | undefined;
     const arches = args.values.arch as string[] | undefined;
     const gpgKeys = readKeyArgs(args.values['gpg-key'] as string[] | undefined, primary.gpgKey);
@@ -96,6 +100,7 @@ Examples:
       ...(sample !== undefined ? { sample } : {}),
       ...(maxRefs !== undefined ? { maxRefs } : {}),
       ...(connections !== undefined ? { connections } : {}),
+      ...(maxLag !== undefined ? { maxLag } : {}),
       ...(arches !== undefined ? { arches } : {}),
       gpgKeys,
       signal,

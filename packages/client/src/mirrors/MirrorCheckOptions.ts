@@ -40,6 +40,14 @@ export interface MirrorCheckOptions {
   summaryKeys?: boolean;
   /** Subsummaries read from a Flatpak summary.idx (their keys, e.g. "x86_64"). @default every one the primary's index lists */
   arches?: string[];
+  /**
+   * How long a mirror may trail the primary, seconds. While the primary's summary (its
+   * `ostree.summary.last-modified`) is younger than this, refs the mirror has not caught up on
+   * yet — at an older commit of the ref's history, missing, or still listed — are a warning, not a
+   * failure (a mirror syncing every hour is not broken for 59 minutes). A ref at a commit that is
+   * not in the primary's recent history still fails. 0 allows no lag. @default 0
+   */
+  maxLag?: number;
   /** Connections (and requests in flight) per server. @default 4 */
   connections?: number;
   /** Per-request timeouts, ms. @default connect 10_000, firstByte 20_000, bodyStall 20_000 */
@@ -64,6 +72,7 @@ export interface ResolvedMirrorCheckOptions {
   gpgKeys: GpgKeyInput[];
   summaryKeys: boolean;
   arches: string[] | null;
+  maxLag: number;
   connections: number;
   timeouts: { connect: number; firstByte: number; bodyStall: number };
   repeatDelayMs: number;
@@ -98,6 +107,7 @@ export function resolveMirrorCheckOptions(o: MirrorCheckOptions): ResolvedMirror
     gpgKeys: o.gpgKeys ?? [],
     summaryKeys: o.summaryKeys ?? true,
     arches: o.arches ?? null,
+    maxLag: count('maxLag', o.maxLag, 0, 0),
     connections: count('connections', o.connections, 4, 1),
     timeouts: {
       connect: count('timeouts.connect', t.connect, 10_000, 0),

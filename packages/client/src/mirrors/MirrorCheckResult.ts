@@ -92,7 +92,7 @@ export interface MirrorCheckResult {
     performance: PerformanceFacts;
   };
   mirrors: MirrorReport[];
-  options: { refs: string[]; maxRefs: number; sample: number; seed: string; connections: number };
+  options: { refs: string[]; maxRefs: number; sample: number; seed: string; maxLag: number; connections: number };
   startedAt: string;
   durationMs: number;
 }

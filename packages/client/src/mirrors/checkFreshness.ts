@@ -71,14 +71,29 @@ export async function checkFreshness(ctx: MirrorContext): Promise<{ result: Chec
         if (d.primary !== null && d.mirror !== null) d.behind = await ctx.primary.behind(d.primary, d.mirror);
       }),
     );
+    // Within the grace period (the primary's summary is younger than maxLag), catching up is not a fault.
+    const primaryAge = p.lastModified === null ? null : Math.round(Date.now() / 1000 - p.lastModified);
+    const grace = ctx.o.maxLag > 0 && primaryAge !== null && primaryAge <= ctx.o.maxLag;
+    if (grace && refsDiffering.length > 0) {
+      evidence.push(
+        ev(
+          'info',
+          'grace period',
+          null,
+          `primary summary older than ${ctx.o.maxLag} s`,
+          `published ${primaryAge} s ago: refs not caught up on are warnings`,
+        ),
+      );
+    }
     for (const d of refsDiffering) {
+      const diverged = d.primary !== null && d.mirror !== null && d.behind === null;
       const got =
         d.mirror === null
           ? 'not advertised'
           : d.primary === null
             ? `${d.mirror} (not on the primary)`
             : `${d.mirror}${d.behind !== null ? ` (${d.behind} commit${d.behind === 1 ? '' : 's'} behind)` : ' (not among the primary’s last 20 commits of this ref)'}`;
-      evidence.push(ev('fail', `ref ${d.ref}`, null, d.primary ?? 'absent', got));
+      evidence.push(ev(grace && !diverged ? 'warn' : 'fail', `ref ${d.ref}`, null, d.primary ?? 'absent', got));
     }
   }
   const lagSeconds = p.lastModified !== null && m.lastModified !== null ? p.lastModified - m.lastModified : null;

@@ -147,7 +147,7 @@ export async function checkMirrors(options: MirrorCheckOptions): Promise<MirrorC
         performance: { ...primaryPerformance, requests: primarySession.exchanges.length },
       },
       mirrors,
-      options: { refs: o.refs, maxRefs: o.maxRefs, sample: o.sample, seed: o.seed, connections: o.connections },
+      options: { refs: o.refs, maxRefs: o.maxRefs, sample: o.sample, seed: o.seed, maxLag: o.maxLag, connections: o.connections },
       startedAt,
       durationMs: Math.round(performance.now() - t0),
     };
