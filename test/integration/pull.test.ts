@@ -162,6 +162,27 @@ describeWithTools(['nginx', 'ostree'], `pull over nginx (${set.name} fixtures)`,
     expect(readdirSync(metaDir)).toContain(`${head.slice(2)}.commitmeta`);
   });
 
+  test('an object pull announces the plan’s byte estimate as its progress total from the start', async () => {
+    const repo = newRepo('objects-progress');
+    const events: Array<{ phase: string; bytes: { done: number; total: number } }> = [];
+    const result = await pull({
+      url: url('flatpak'),
+      ref: APP,
+      repo,
+      arch: 'x86_64',
+      deltas: 'never',
+      onEvent: (e) => e.type === 'progress' && events.push(e.progress),
+    });
+    const estimate = result.plan.chosen?.bytes;
+    expect(result.strategy).toBe('objects');
+    expect(estimate).toBeGreaterThan(0);
+    const first = events.find((e) => e.phase === 'objects');
+    expect(first?.bytes.total, 'known before the objects arrive').toBeGreaterThanOrEqual(estimate as number);
+    expect(first?.bytes.done).toBeLessThan(first?.bytes.total as number);
+    // Totals never shrink.
+    for (let i = 1; i < events.length; i++) expect(events[i]?.bytes.total).toBeGreaterThanOrEqual(events[i - 1]?.bytes.total as number);
+  });
+
   test('a local commit with no delta from it: the plan prices the from-scratch delta against the missing objects', async () => {
     const repo = newRepo('weigh');
     const [v1, , v3] = (m.flatpak?.refs[APP] ?? []) as [string, string, string];

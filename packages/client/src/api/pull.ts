@@ -146,6 +146,8 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     });
     state.plan = plan;
     o.onEvent({ type: 'plan', plan });
+    // Object sizes are learnt as they arrive: the plan's estimate gives the progress total early.
+    if (plan.chosen?.strategy === 'objects' && plan.chosen.bytes !== null) tracker.expectBytesAtLeast(plan.chosen.bytes);
     debug('plan: %s (%s)', plan.strategy, plan.reason);
     const fetcher = new ObjectFetcher(ctx);
     let strategy = plan.strategy;

@@ -44,6 +44,12 @@ export class ProgressTracker {
     this.tick();
   }
 
+  /** An estimate of the bytes still to come (a plan's): the total becomes at least done + `bytes`. */
+  expectBytesAtLeast(bytes: number): void {
+    this.bytesTotal = Math.max(this.bytesTotal, this.bytesDone + bytes);
+    this.tick();
+  }
+
   objectDone(n = 1): void {
     this.objectsDone += n;
     this.tick();
