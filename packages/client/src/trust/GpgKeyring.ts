@@ -10,7 +10,14 @@
  * verification ~20 ms (code paths compiling). The alternatives were `kbpgp` (Keybase's,
  * CoffeeScript, ~11 k downloads a week) and spawning `gpgv` (a system tool, not a library).
  */
-import { createMessage, type PublicKey, readKeys, readSignature, verify } from 'openpgp';
+import type { PublicKey, readSignature } from 'openpgp';
+
+/** OpenPGP.js, loaded on first use: importing it costs ~65 ms, which commands that verify nothing should not pay. */
+let openpgp: Promise<typeof import('openpgp')> | null = null;
+const loadOpenPgp = () => {
+  openpgp ??= import('openpgp');
+  return openpgp;
+};
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import type { GpgSignatureInfo } from './SignatureCheck.js';
@@ -40,6 +47,7 @@ export class GpgKeyring {
   /** Reads every key of every input; throws ERR_INVALID_ARGUMENT naming `what` when one is unreadable. */
   static async from(inputs: readonly GpgKeyInput[], what = 'GPG key'): Promise<GpgKeyring> {
     const keys: PublicKey[] = [];
+    const { readKeys } = await loadOpenPgp();
     for (const input of inputs) {
       try {
         const opts = toReadOptions(input);
@@ -75,6 +83,7 @@ export class GpgKeyring {
 
   /** Verifies one binary OpenPGP signature packet over `data` (see verifyGpgSignatures for the verdict over several). */
   async verifyDetached(data: Uint8Array, blob: Uint8Array): Promise<GpgSignatureInfo> {
+    const { createMessage, readSignature, verify } = await loadOpenPgp();
     let signature: Awaited<ReturnType<typeof readSignature>>;
     try {
       signature = await readSignature({ binarySignature: blob });
