@@ -4,6 +4,7 @@ import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { bold, formatBytes, type Output, table, writeJson } from '../output.js';
 import { ProgressBar } from '../progressBar.js';
+import { integerOption } from '../integerOption.js';
 import { splitRemote } from '../remoteArgs.js';
 import { UsageError } from '../UsageError.js';
 
@@ -132,7 +133,7 @@ Examples:
     if (rest.length !== 1) throw new UsageError(rest.length === 0 ? 'missing REF' : `unexpected argument "${rest[1]}"`);
     const from = args.values.from as string | undefined;
     if (from !== undefined && !/^[0-9a-f]{64}$/i.test(from)) throw new UsageError(`--from needs a 64-hex commit, got "${from}"`);
-    const connections = parseConnections(args.values.connections);
+    const connections = integerOption(args, 'connections', 1);
     const arch = args.values.arch as string | undefined;
     const result = await runCompare(o, {
       url: (await loadClient()).resolveRemoteUrl(remote).url,
@@ -148,13 +149,6 @@ Examples:
     return ExitCode.OK;
   },
 };
-
-export function parseConnections(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--connections must be a positive integer, got "${String(v)}"`);
-  return n;
-}
 
 /** Runs the comparison with a progress line on a terminal; shared by `compare` and `demo`. */
 export async function runCompare(o: Output, options: ComparePullsOptions & { progress: boolean }): Promise<ReturnType<typeof compareJson>> {

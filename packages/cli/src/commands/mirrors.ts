@@ -1,8 +1,10 @@
 import { rename, writeFile } from 'node:fs/promises';
-import { checkMirrors, type MirrorCheckEvent, mirrorsToPrometheus, renderMirrorTable, resolveRemoteUrl } from '@flathub-fetch/client';
+import type { MirrorCheckEvent } from '@flathub-fetch/client';
+import { loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { dim, type Output, style, writeJson } from '../output.js';
+import { integerOption } from '../integerOption.js';
 import { UsageError } from '../UsageError.js';
 import { readKeyArgs } from './pull.js';
 
@@ -77,18 +79,12 @@ Examples:
     const primaryArg = args.values.primary as string | undefined;
     if (primaryArg === undefined) throw new UsageError('--primary REMOTE is required');
     if (mirrors.length === 0) throw new UsageError('no MIRROR given');
+    const { checkMirrors, mirrorsToPrometheus, renderMirrorTable, resolveRemoteUrl } = await loadClient();
     const primary = resolveRemoteUrl(primaryArg);
-    const count = (name: string, min: number): number | undefined => {
-      const v = args.values[name] as string | undefined;
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
-      return n;
-    };
-    const sample = count('sample', 0);
-    const maxRefs = count('max-refs', 1);
-    const connections = count('connections', 1);
-    const maxLag = count('max-lag', 0);
+    const sample = integerOption(args, 'sample', 0);
+    const maxRefs = integerOption(args, 'max-refs', 1);
+    const connections = integerOption(args, 'connections', 1);
+    const maxLag = integerOption(args, 'max-lag', 0);
     const refs = args.values.refs as string[] | undefined;
     const arches = args.values.arch as string[] | undefined;
     const gpgKeys = readKeyArgs(args.values['gpg-key'] as string[] | undefined, primary.gpgKey);

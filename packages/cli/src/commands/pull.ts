@@ -5,6 +5,7 @@ import { type Client, loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { bold, dim, formatBytes, type Output, table, writeJson } from '../output.js';
+import { integerOption } from '../integerOption.js';
 import { ProgressBar } from '../progressBar.js';
 import { splitRemote } from '../remoteArgs.js';
 import { UsageError } from '../UsageError.js';
@@ -160,15 +161,8 @@ Examples:
     if (repo === undefined) throw new UsageError('--repo DIR is required');
     if (args.values['no-deltas'] === true && args.values['require-deltas'] === true)
       throw new UsageError('--no-deltas and --require-deltas exclude each other');
-    const positive = (name: 'connections' | 'pipelining'): number | undefined => {
-      const raw = args.values[name];
-      if (raw === undefined) return undefined;
-      const n = Number(raw);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${raw}"`);
-      return n;
-    };
-    const connections = positive('connections');
-    const pipelining = positive('pipelining');
+    const connections = integerOption(args, 'connections', 1);
+    const pipelining = integerOption(args, 'pipelining', 1);
     const eventsPath = args.values.events as string | undefined;
     if (eventsPath === '-' && args.values.json === true)
       throw new UsageError('--events - and --json both write to stdout; give --events a FILE');

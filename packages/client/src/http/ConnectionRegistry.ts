@@ -3,20 +3,14 @@
  * DNS/connect/TLS phase times observed while opening it (for the first request's record).
  */
 import type { Socket } from 'node:net';
-import type { TransportConnection } from './TransportTrace.js';
+import type { ConnectionPhases, TransportConnection } from './TransportTrace.js';
 
-export interface ConnectionState {
+export interface ConnectionState extends ConnectionPhases {
   readonly id: number;
   /** Requests sent on it so far. */
   requests: number;
   remoteAddress: string | null;
   remotePort: number | null;
-  dnsStart: number | null;
-  dnsEnd: number | null;
-  connectStart: number | null;
-  connectEnd: number | null;
-  tlsStart: number | null;
-  tlsEnd: number | null;
 }
 
 export class ConnectionRegistry {

@@ -6,6 +6,7 @@
  * in the order they are declared in `timings`.
  */
 import type { RequestPurpose } from './Transport.js';
+import type { ConnectionPhases } from './TransportTrace.js';
 
 export type RequestErrorClass =
   | 'connect-timeout'
@@ -24,18 +25,12 @@ export type RequestErrorClass =
   | 'aborted'
   | 'other';
 
-export interface RequestTimings {
+/** Connection phases (DNS, TCP connect, TLS) are set only on the attempt that opened its connection. */
+export interface RequestTimings extends ConnectionPhases {
   /** The attempt was created (it may then wait for an in-flight slot: `dispatched - queued`). */
   queued: number;
   /** Handed to the transport. */
   dispatched: number | null;
-  /** DNS, TCP connect and TLS: only on the attempt that opened its connection. */
-  dnsStart: number | null;
-  dnsEnd: number | null;
-  connectStart: number | null;
-  connectEnd: number | null;
-  tlsStart: number | null;
-  tlsEnd: number | null;
   /** Request headers written. */
   requestSent: number | null;
   /** Response headers received. */

@@ -5,8 +5,18 @@
  * `performance.now()` milliseconds.
  */
 
+/** When a connection's DNS lookup, TCP connect and TLS handshake began and ended; null when one did not happen (DNS for an IP literal, TLS over http:). */
+export interface ConnectionPhases {
+  dnsStart: number | null;
+  dnsEnd: number | null;
+  connectStart: number | null;
+  connectEnd: number | null;
+  tlsStart: number | null;
+  tlsEnd: number | null;
+}
+
 /** The connection a request went out on. */
-export interface TransportConnection {
+export interface TransportConnection extends ConnectionPhases {
   /** Stable per transport, increasing from 1. */
   id: number;
   /** False on the first request of the connection (its DNS/connect/TLS phases belong to this request). */
@@ -15,13 +25,6 @@ export interface TransportConnection {
   remotePort: number | null;
   /** Negotiated protocol: '1.1' or '2'. */
   httpVersion: string | null;
-  /** Connection phases; null when they did not happen (DNS for an IP literal, TLS over http:). */
-  dnsStart: number | null;
-  dnsEnd: number | null;
-  connectStart: number | null;
-  connectEnd: number | null;
-  tlsStart: number | null;
-  tlsEnd: number | null;
 }
 
 export interface TransportTrace {

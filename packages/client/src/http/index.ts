@@ -1,5 +1,5 @@
 export type { Transport, TransportRequest, TransportResponse, TransportTimeouts, RequestPurpose } from './Transport.js';
-export type { TransportTrace, TransportConnection } from './TransportTrace.js';
+export type { ConnectionPhases, TransportTrace, TransportConnection } from './TransportTrace.js';
 export { UndiciTransport, type UndiciTransportOptions } from './UndiciTransport.js';
 export { FileTransport } from './FileTransport.js';
 export { HttpClient, MISSING_STATUSES, USER_AGENT, type GetOptions, type DownloadOptions, type DownloadResult } from './HttpClient.js';

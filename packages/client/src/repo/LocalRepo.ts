@@ -392,9 +392,7 @@ export class LocalRepo {
       }
       todo.push({ checksum: c, info: o.info, content: o.content, dest: this.objectFile(ObjectType.FILE, c), key });
     }
-    await Promise.all([...new Set(todo.map((o) => dirname(o.dest)))].map((d) => this.#ensureObjectDir(d)));
-    const tmpDir = join(this.path, 'tmp');
-    const fsync = this.options.fsync === 'object';
+    await this.#ensureObjectDirs(todo.map((o) => o.dest));
     let stored = 0;
     let firstError: unknown = null;
     const jobs: Promise<void>[] = [];
@@ -408,21 +406,16 @@ export class LocalRepo {
       const batch = todo.slice(i, j);
       i = j;
       const job = (async () => {
-        const results = await this.#codec.store(batch, { objectsDir: join(this.path, 'objects'), tmpDir, fsync });
+        const results = await this.#codec.store(batch, this.#workerWriteOptions());
         let n = 0;
         batch.forEach((o, k) => {
           const r = results[k];
           if (r?.status === 'ok') {
-            this.#index.add(o.key);
-            if (this.options.fsync === 'commit') this.#unsynced.push(o.dest);
-            if (this.options.fsync !== 'none') this.#dirtyDirs.add(dirname(o.dest));
+            this.#stored(o.key, o.dest);
             n++;
-          } else if (r?.status === 'mismatch') {
-            firstError ??= mismatch(`file ${o.checksum}`, o.checksum, r.checksum);
-          } else {
-            const e = Object.assign(new Error(r?.message ?? 'no result'), { code: r?.status === 'fs' ? r.code : undefined });
-            firstError ??= fsError(r?.status === 'fs' ? r.syscall : 'store', r?.status === 'fs' ? r.path : o.dest, e);
-          }
+          } else if (r?.status === 'mismatch') firstError ??= mismatch(`file ${o.checksum}`, o.checksum, r.checksum);
+          else if (r?.status === 'fs') firstError ??= workerFsError(r);
+          else firstError ??= new Error(`file ${o.checksum}: no result from the content worker`);
         });
         stored += n;
         if (n > 0) onWritten(n);
@@ -508,24 +501,18 @@ export class LocalRepo {
     debug('storeFilez batch of %d', batch.length);
     void (async () => {
       const objects = batch.map((b) => ({ checksum: b.checksum, filez: b.filez, dest: this.objectFile(ObjectType.FILE, b.checksum) }));
-      await Promise.all([...new Set(objects.map((o) => dirname(o.dest)))].map((d) => this.#ensureObjectDir(d)));
-      const outcomes = await this.#codec.storeFilez(objects, {
-        objectsDir: join(this.path, 'objects'),
-        tmpDir: join(this.path, 'tmp'),
-        fsync: this.options.fsync === 'object',
-      });
+      await this.#ensureObjectDirs(objects.map((o) => o.dest));
+      const outcomes = await this.#codec.storeFilez(objects, this.#workerWriteOptions());
       batch.forEach((b, k) => {
         const r = outcomes[k];
         const what = `file ${b.checksum}`;
         const dest = objects[k]?.dest as string;
         if (r?.status === 'ok') {
-          this.#index.add(b.key);
-          if (this.options.fsync === 'commit') this.#unsynced.push(dest);
-          if (this.options.fsync !== 'none') this.#dirtyDirs.add(dirname(dest));
+          this.#stored(b.key, dest);
           b.resolve(true);
         } else if (r?.status === 'mismatch') b.reject(mismatch(what, b.checksum, r.checksum));
         else if (r?.status === 'error') b.reject(undecodable(what, b.checksum, r.error));
-        else if (r?.status === 'fs') b.reject(fsError(r.syscall, r.path, Object.assign(new Error(r.message), { code: r.code })));
+        else if (r?.status === 'fs') b.reject(workerFsError(r));
         else b.reject(new Error(`${what}: no result from the content worker`));
       });
     })().catch((err: unknown) => {
@@ -565,9 +552,7 @@ export class LocalRepo {
     const write = (async () => {
       await this.#ensureObjectDir(dir);
       await atomicWriteFile(dest, chunks, { tmpDir: join(this.path, 'tmp'), fsync: this.options.fsync === 'object' });
-      this.#index.add(key);
-      if (this.options.fsync === 'commit') this.#unsynced.push(dest);
-      if (this.options.fsync !== 'none') this.#dirtyDirs.add(dir);
+      this.#stored(key, dest);
     })();
     if (!replace) this.#inflight.set(key, write);
     try {
@@ -582,6 +567,22 @@ export class LocalRepo {
   async #settled(key: string): Promise<boolean> {
     await this.#inflight.get(key)?.catch(() => undefined);
     return this.#index.has(key);
+  }
+
+  /** Bookkeeping of an object now in place: the index, and what the next `flush()` must sync. */
+  #stored(key: string, dest: string): void {
+    this.#index.add(key);
+    if (this.options.fsync === 'commit') this.#unsynced.push(dest);
+    if (this.options.fsync !== 'none') this.#dirtyDirs.add(dirname(dest));
+  }
+
+  /** Where and how the worker threads write objects (`ContentCodec.store` / `storeFilez`). */
+  #workerWriteOptions(): { objectsDir: string; tmpDir: string; fsync: boolean } {
+    return { objectsDir: join(this.path, 'objects'), tmpDir: join(this.path, 'tmp'), fsync: this.options.fsync === 'object' };
+  }
+
+  #ensureObjectDirs(files: readonly string[]): Promise<unknown> {
+    return Promise.all([...new Set(files.map((f) => dirname(f)))].map((d) => this.#ensureObjectDir(d)));
   }
 
   /** Creates `objects/XX` once: concurrent writers of the same directory share one mkdir. */
@@ -750,6 +751,11 @@ function undecodable(what: string, expected: Checksum, err: unknown): unknown {
     { object: expected, expected, actual: null, reason },
     { cause: err },
   );
+}
+
+/** ERR_FS for a file operation a content worker reported failing. */
+function workerFsError(r: { syscall: string; path: string; code: string | undefined; message: string }): FlathubFetchError {
+  return fsError(r.syscall, r.path, Object.assign(new Error(r.message), { code: r.code }));
 }
 
 function mismatch(what: string, expected: Checksum, actual: Checksum): FlathubFetchError {

@@ -1,15 +1,19 @@
-/** fsync of a directory (makes renames and new entries in it durable). */
+/** fsync of directories (makes renames and new entries in them durable) and of files already in place. */
 import { open } from 'node:fs/promises';
 import { errnoOf, fsError } from './fsError.js';
 
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 export async function syncDir(dir: string): Promise<void> {
   try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await fsyncPath(dir);
   } catch (err) {
     // Some filesystems refuse fsync on directories; that is not worth failing a pull over.
     if (errnoOf(err) === 'EINVAL' || errnoOf(err) === 'ENOTSUP' || errnoOf(err) === 'EISDIR') return;
@@ -20,12 +24,7 @@ export async function syncDir(dir: string): Promise<void> {
 /** fsync of a file already written and renamed into place. */
 export async function syncFile(file: string): Promise<void> {
   try {
-    const fh = await open(file, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await fsyncPath(file);
   } catch (err) {
     throw fsError('fsync', file, err);
   }
