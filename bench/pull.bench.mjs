@@ -354,6 +354,8 @@ export default async function bench() {
 
     const cases = [
       { id: 'delta', ours: { deltas: 'prefer' }, ostree: [] },
+      // Ours into bare-user-only (uncompressed, Flatpak's per-user mode), like ostree's bare-user.
+      { id: 'delta-bare', ours: { deltas: 'prefer', repoMode: 'bare-user-only' }, ostree: [] },
       { id: 'objects', ours: { deltas: 'never' }, ostree: ['--disable-static-deltas'] },
       { id: 'update', ours: { deltas: 'prefer' }, ostree: [], from: true },
       { id: 'objects-pipelined', ours: { deltas: 'never', pipelining: 8 }, ostree: null },
@@ -429,7 +431,7 @@ export default async function bench() {
     };
   }
   // The HTTPS cases share the plain-HTTP limits (the TLS handshake's extra round trip aside).
-  const base = (key) => key.split('/')[0].replace('-pipelined', '').replace('-h2', '');
+  const base = (key) => key.split('/')[0].replace('-pipelined', '').replace('-h2', '').replace('-bare', '');
   for (const [key, s] of Object.entries(summary)) {
     const l = limit[base(key)];
     s.limitMs = l.ms;
@@ -466,6 +468,12 @@ export default async function bench() {
     met: d.pull.median <= 1.25 * limit.delta.ms && dReq <= limit.delta.requests,
     text: `fresh delta pull ≤ 1.25× the link limit (${fmtMs(limit.delta.ms)}) with ≤ ${limit.delta.requests} requests: pull() ${(d.pull.median / limit.delta.ms).toFixed(2)}×, ${d.requests} requests`,
   };
+  const db = summary['delta-bare/ours'];
+  const dbReq = typeof db.requests === 'number' ? db.requests : Number(String(db.requests).split('–')[1]);
+  const t1b = {
+    met: db.pull.median <= 1.25 * limit.delta.ms && dbReq <= limit.delta.requests,
+    text: `the same into bare-user-only: pull() ${(db.pull.median / limit.delta.ms).toFixed(2)}×, ${db.requests} requests`,
+  };
   const o = summary['objects/ours'];
   const oRef = summary['objects/ostree'];
   const oConns = typeof o.connections === 'number' ? o.connections : Number(String(o.connections).split('–')[1]);
@@ -483,7 +491,7 @@ export default async function bench() {
   const caseNote = (key) => {
     const ours = summary[`${key}/ours`];
     const ref = summary[`${key}/ostree`];
-    const l = limit[key];
+    const l = limit[base(key)];
     return (
       `limit ${fmtMs(l.ms)} (${(l.bytes / 1e6).toFixed(2)} MB, ${l.requests} requests, ${l.rtts} RTT: ${l.chain}); ` +
       `ours: pull() ${fmtMs(ours.pull.median)} = ${ours.pullPerLimit.toFixed(2)}× limit, process ${ours.wallPerLimit.toFixed(2)}×, ${wireNote(ours)}, strategy ${ours.strategy}; ` +
@@ -497,6 +505,13 @@ export default async function bench() {
       cell(summary['delta/ostree'], 'ostree pull'),
       caseNote('delta'),
       t1,
+    ),
+    row(
+      '(a″) fresh pull, from-scratch delta, ours into bare-user-only',
+      cell(db, 'ours repoMode bare-user-only (process)'),
+      cell(summary['delta-bare/ostree'], 'ostree pull (bare-user)'),
+      caseNote('delta-bare'),
+      t1b,
     ),
     row(
       '(b) fresh pull, no deltas',
@@ -545,7 +560,7 @@ export default async function bench() {
       ]),
     ),
     rows,
-    targets: { t1, t2, t3 },
+    targets: { t1, t1b, t2, t3 },
     notes: [
       ...diagnosisNotes(diagnosis, limit, link),
       `link: RTT ${link.rttMs} ms, ${link.mbit} Mbit/s per direction (bench/linkProxy.mjs); self-check: ${calibration.rows.map((x) => `${x.what} ${x.measuredMs.toFixed(1)} ms (expected ${x.expectedMs.toFixed(1)})`).join('; ')}`,

@@ -3,13 +3,13 @@
  * the embedded sample via `demo`), with and without --json, asserting output content.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
-import { checkout, copyRepo, treeManifest } from '../support/ostree.js';
+import { checkout, copyRepo, fsck, treeManifest } from '../support/ostree.js';
 import { describeWithTools } from '../support/tools.js';
 
 const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
@@ -171,6 +171,32 @@ describeWithTools(['nginx', 'ostree'], 'CLI against nginx-served fixtures', () =
       expect(missing.stderr.trim().split('\n')).toHaveLength(1);
       expect(missing.stderr).toContain('refs/heads/app/nope/x86_64/stable');
       expect(run(['pull', `${nginx.url}archive/`, ref]).code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('pull --mode bare-user-only then checkout; a bad or conflicting --mode is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffetch-cli-'));
+    try {
+      const repo = join(dir, 'repo');
+      const ref = 'app/org.example.Hello/x86_64/stable';
+      const head = m.archive?.heads[ref] as string;
+      const r = run(['pull', `${nginx.url}archive/`, ref, '--repo', repo, '--mode', 'bare-user-only', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).strategy).toBe('delta-scratch');
+      expect(readFileSync(join(repo, 'config'), 'utf8')).toContain('mode=bare-user-only');
+      expect(fsck(repo)).toContain('Verifying content integrity');
+      const co = run(['checkout', '--repo', repo, ref, join(dir, 'tree')]);
+      expect(co.code, co.stderr).toBe(0);
+      expect(treeManifest(join(dir, 'tree'))).toEqual(treeManifest(checkout(copyRepo(set.repoPath('archive')), head)));
+      const bad = run(['pull', `${nginx.url}archive/`, ref, '--repo', join(dir, 'x'), '--mode', 'bare']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--mode must be archive or bare-user-only, got "bare"');
+      const conflict = run(['pull', `${nginx.url}archive/`, ref, '--repo', repo, '--mode', 'archive']);
+      expect(conflict.code).toBe(2);
+      expect(conflict.stderr.trim().split('\n')).toHaveLength(1);
+      expect(conflict.stderr).toContain('is a repository in mode bare-user-only, not archive');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,14 +3,13 @@
  * request counts from nginx's own log, `ostree fsck` on our repository, and `ostree checkout`
  * of our repository equal to the server's, byte for byte.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { pull } from '../../packages/client/src/index.js';
 import { fixtureSets } from '../support/fixtures.js';
-import { type NginxServer, startNginx } from '../support/nginx.js';
-import { checkout, copyRepo, fsck, treeManifest } from '../support/ostree.js';
+import { checkout, fsck, treeManifest } from '../support/ostree.js';
+import { useFixtureNginx } from '../support/fixtureNginx.js';
 import { describeWithTools } from '../support/tools.js';
 
 const set = fixtureSets().at(-1);
@@ -19,31 +18,7 @@ const m = set.manifest.repos;
 const APP = 'app/org.example.Hello/x86_64/stable';
 
 describeWithTools(['nginx', 'ostree'], `pull over nginx (${set.name} fixtures)`, () => {
-  let nginx: NginxServer;
-  const serverCopies = new Map<string, string>();
-  const tmp = mkdtempSync(join(tmpdir(), 'ffetch-pull-'));
-  beforeAll(async () => {
-    nginx = await startNginx(`${set.root}/repos`);
-  });
-  afterAll(async () => {
-    await nginx?.stop();
-    rmSync(tmp, { recursive: true, force: true });
-  });
-  const url = (repo: string) => `${nginx.url}${repo}/`;
-  const newRepo = (name: string) => join(tmp, name);
-  const since = () => {
-    const n = nginx.log().length;
-    return () => nginx.log().slice(n);
-  };
-  /** The server's repository as ostree sees it (a copy with git's dropped empty dirs restored). */
-  const server = (repo: string) => {
-    let c = serverCopies.get(repo);
-    if (c === undefined) {
-      c = copyRepo(set.repoPath(repo));
-      serverCopies.set(repo, c);
-    }
-    return c;
-  };
+  const { url, newRepo, since, server } = useFixtureNginx(set, 'ffetch-pull-');
   const expectSameCheckout = (ours: string, repo: string, commit: string) => {
     expect(fsck(ours)).toContain('Verifying content integrity');
     expect(treeManifest(checkout(ours, commit))).toEqual(treeManifest(checkout(server(repo), commit)));

@@ -1,5 +1,5 @@
 /**
- * kill -9 of the CLI at random moments of a pull (loose objects or a static delta, alternately),
+ * kill -9 of the CLI at random moments of a pull (loose objects or a static delta, alternately; into archive or bare-user-only repositories),
  * many times. After each kill the repository is consistent — every file under objects/ verifies
  * against its name, and `ostree fsck` passes or the commit is still marked partial — and the next
  * pull completes without requesting any object that was already written (the server's request
@@ -67,7 +67,9 @@ describeWithTools(['ostree'], `kill -9 during pulls (${KILLS} times)`, () => {
       try {
         const repo = join(tmp, `repo-${i}`);
         const deltas = i % 2 === 0 ? [] : ['--no-deltas'];
-        const child = spawn(process.execPath, [BIN, 'pull', server.url, made.ref, '--repo', repo, ...deltas], { stdio: 'ignore' });
+        // Every other pair of iterations writes a bare-user-only repository (plain files, not .filez).
+        const mode = Math.floor(i / 2) % 2 === 1 ? ['--mode', 'bare-user-only'] : [];
+        const child = spawn(process.execPath, [BIN, 'pull', server.url, made.ref, '--repo', repo, ...deltas, ...mode], { stdio: 'ignore' });
         const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
         await firstRequest(server, child);
         await new Promise((r) => setTimeout(r, rand() * (duration[deltas.length > 0 ? 'objects' : 'deltas'] ?? 1000)));

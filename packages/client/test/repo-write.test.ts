@@ -519,13 +519,16 @@ describe('partial commits and refs', () => {
     expect(await tmpEntries(repo)).toEqual([]);
   });
 
-  test('writing to a non-archive repository is refused', async () => {
-    const path = join(root, `bare-${n++}`);
-    await LocalRepo.create(path, { fsync: 'none' });
-    await writeFile(join(path, 'config'), '[core]\nrepo_version=1\nmode=bare\n');
-    const repo = await LocalRepo.open(path);
-    const o = byType(ObjectType.DIR_META)[0] as FixtureObject;
-    await expect(repo.writeMetadata(o.type, o.checksum, o.bytes)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-    await expect(LocalRepo.openOrCreate(path, { mode: 'archive' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  test('writing to a bare or bare-user repository is refused (they need ownership and xattrs)', async () => {
+    for (const mode of ['bare', 'bare-user']) {
+      const path = join(root, `bare-${n++}`);
+      await LocalRepo.create(path, { fsync: 'none' });
+      await writeFile(join(path, 'config'), `[core]\nrepo_version=1\nmode=${mode}\n`);
+      const repo = await LocalRepo.open(path);
+      const o = byType(ObjectType.DIR_META)[0] as FixtureObject;
+      expect(() => repo.assertWritable()).toThrow(`writing to ${mode} repositories is not supported`);
+      await expect(repo.writeMetadata(o.type, o.checksum, o.bytes)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      await expect(LocalRepo.openOrCreate(path, { mode: 'archive' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    }
   });
 });

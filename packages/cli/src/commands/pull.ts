@@ -95,16 +95,20 @@ async function writeAtomic(path: string, data: string): Promise<void> {
 
 export const pullCommand: Command = {
   name: 'pull',
-  summary: 'Pull a ref (or REF@COMMIT) into a local archive repository: static deltas first, every object verified.',
+  summary: 'Pull a ref (or REF@COMMIT) into a local repository: static deltas first, every object verified.',
   usage:
-    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--no-deltas | --require-deltas] [--connections N] [--pipelining N] [--arch ARCH] [--remote-name NAME | --mirror] [--verify [--gpg-key FILE]] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
+    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--mode archive|bare-user-only] [--no-deltas | --require-deltas] [--connections N] [--pipelining N] [--arch ARCH] [--remote-name NAME | --mirror] [--verify [--gpg-key FILE]] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
   help: `The pull plans first (a delta from your newest complete local commit, a from-scratch delta, or
 per-object fetches — whichever costs least), then downloads with retries on transient failures,
-verifies every object and writes an ostree-compatible archive-z2 repository (created if missing).
+verifies every object and writes an ostree-compatible repository (created if missing): archive-z2
+by default, or bare-user-only — the mode of a Flatpak per-user installation's repository.
 An interrupted pull resumes without re-fetching what was verified.
 
 Options:
   --repo DIR           local repository (required)
+  --mode MODE          mode of a repository this creates: archive (default; compressed, servable
+                       as a remote) or bare-user-only (plain files, as ~/.local/share/flatpak/repo;
+                       less CPU). An existing repository keeps its mode; given, it must match
   --no-deltas          fetch objects only
   --require-deltas     fail unless a static delta can be used
   --connections N      connections per server (default 8)
@@ -139,6 +143,7 @@ Examples:
 `,
   options: {
     repo: { type: 'string' },
+    mode: { type: 'string' },
     'no-deltas': { type: 'boolean' },
     'require-deltas': { type: 'boolean' },
     connections: { type: 'string' },
@@ -161,6 +166,9 @@ Examples:
     if (repo === undefined) throw new UsageError('--repo DIR is required');
     if (args.values['no-deltas'] === true && args.values['require-deltas'] === true)
       throw new UsageError('--no-deltas and --require-deltas exclude each other');
+    const mode = args.values.mode as string | undefined;
+    if (mode !== undefined && mode !== 'archive' && mode !== 'bare-user-only')
+      throw new UsageError(`--mode must be archive or bare-user-only, got "${mode}"`);
     const connections = integerOption(args, 'connections', 1);
     const pipelining = integerOption(args, 'pipelining', 1);
     const eventsPath = args.values.events as string | undefined;
@@ -200,6 +208,7 @@ Examples:
         ...(verify ? { verify, gpgKeys } : {}),
         ref: rest[0] as string,
         repo,
+        ...(mode !== undefined ? { repoMode: mode } : {}),
         deltas: args.values['no-deltas'] === true ? 'never' : args.values['require-deltas'] === true ? 'require' : 'prefer',
         remote: args.values.mirror === true ? null : ((args.values['remote-name'] as string | undefined) ?? 'origin'),
         ...(connections !== undefined ? { connections } : {}),

@@ -123,7 +123,8 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
     state.target = target;
     const verification = o.verify ? await verifyRemoteSignatures(remote, target, await GpgKeyring.from(o.gpgKeys), o.signal) : undefined;
-    repo = await LocalRepo.openOrCreate(o.repo, { mode: 'archive' });
+    repo = await LocalRepo.openOrCreate(o.repo, { mode: o.repoMode });
+    repo.assertWritable();
     const ctx: PullContext = {
       remote,
       repo,

@@ -49,6 +49,12 @@ export const ErrorCodes = {
   FS: 'ERR_FS',
   /** Something to be created already exists, or a tree names one path twice. data: { path, reason } */
   PATH_CONFLICT: 'ERR_PATH_CONFLICT',
+  /**
+   * An object that is valid OSTree but cannot be stored in the local repository's mode (for
+   * bare-user-only: an owner other than 0:0, extended attributes, or permission bits outside
+   * 0775). data: { object, mode, reason }
+   */
+  UNSUPPORTED_OBJECT: 'ERR_UNSUPPORTED_OBJECT',
   /** A required OpenPGP signature is missing, bad, or made by a key that is not trusted. data: { what, url?, verdict, keyId?, reason } */
   SIGNATURE: 'ERR_SIGNATURE',
 } as const;

@@ -5,6 +5,7 @@ import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import type { HttpClientOptions } from '../http/HttpClientOptions.js';
 import type { Transport } from '../http/Transport.js';
+import { WRITABLE_REPO_MODES, type WritableRepoMode } from '../repo/LocalRepo.js';
 import type { GpgKeyInput } from '../trust/GpgKeyring.js';
 import type { PullEvent } from './PullEvent.js';
 
@@ -15,8 +16,17 @@ export interface PullOptions {
   url: string;
   /** Ref to pull, `REF@COMMIT` for an older commit, or a 64-hex commit. */
   ref: string;
-  /** Local repository directory (created as archive-z2 when missing). */
+  /** Local repository directory (created in `repoMode` when missing). */
   repo: string;
+  /**
+   * Mode of the local repository: `archive` (archive-z2, compressed `.filez`, servable as a
+   * remote) or `bare-user-only` (plain files, Flatpak's mode for per-user installations: no
+   * compression, so a delta pull needs ~1/3 less CPU; objects owned by anyone but 0:0, with
+   * xattrs or with permission bits outside 0775 are refused with ERR_UNSUPPORTED_OBJECT). A
+   * missing repository is created in this mode; an existing one must be in it when it is given.
+   * @default the existing repository's mode, else 'archive'
+   */
+  repoMode?: WritableRepoMode;
   /** Remote name: the ref is written to refs/remotes/<remote>/<ref>; null writes refs/heads/<ref> (mirror). @default 'origin' */
   remote?: string | null;
   /** Static deltas: prefer them, never use them, or fail without one. @default 'prefer' */
@@ -63,7 +73,10 @@ export interface PullOptions {
   onEvent?: (event: PullEvent) => void;
 }
 
-export type ResolvedPullOptions = Required<Omit<PullOptions, 'transport' | 'signal' | 'onEvent' | 'arch' | 'costModel' | 'http'>> & {
+export type ResolvedPullOptions = Required<
+  Omit<PullOptions, 'transport' | 'signal' | 'onEvent' | 'arch' | 'costModel' | 'http' | 'repoMode'>
+> & {
+  repoMode: WritableRepoMode | undefined;
   http: Omit<HttpClientOptions, 'transport' | 'onRecord'>;
   transport: Transport | undefined;
   signal: AbortSignal | undefined;
@@ -89,6 +102,9 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
   if (typeof o.repo !== 'string' || o.repo === '') throw invalid('repo', o.repo, 'required');
   const deltas = o.deltas ?? 'prefer';
   if (!['prefer', 'never', 'require'].includes(deltas)) throw invalid('deltas', deltas, 'expected prefer, never or require');
+  if (o.repoMode !== undefined && !WRITABLE_REPO_MODES.includes(o.repoMode)) {
+    throw invalid('repoMode', o.repoMode, `expected ${WRITABLE_REPO_MODES.join(' or ')}`);
+  }
   const verify = o.verify ?? false;
   const gpgKeys = o.gpgKeys ?? [];
   if (verify && gpgKeys.length === 0) throw invalid('gpgKeys', 'none', 'verify needs at least one public key');
@@ -96,6 +112,7 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
     url: o.url,
     ref: o.ref,
     repo: o.repo,
+    repoMode: o.repoMode,
     remote: o.remote === undefined ? 'origin' : o.remote,
     deltas,
     connections: positive('connections', o.connections, 8),

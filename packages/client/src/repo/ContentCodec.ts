@@ -21,7 +21,15 @@ import {
 } from '../formats/FileHeader.js';
 import { readFilez } from '../formats/Filez.js';
 import { formatError } from '../formats/formatError.js';
-import { ContentWorkerPool, type StoreFilezItem, type StoreItem, type StoreResult, type WorkerReply } from './ContentWorkerPool.js';
+import {
+  type BareFields,
+  ContentWorkerPool,
+  type StoreFilezItem,
+  type StoreItem,
+  type StoreResult,
+  type WorkerReply,
+  type WorkerWriteOptions,
+} from './ContentWorkerPool.js';
 import type { ResolvedLocalRepoOptions } from './LocalRepoOptions.js';
 
 export type ContentCodecOptions = Pick<
@@ -88,15 +96,27 @@ export class ContentCodec {
    */
   async store(
     objects: ReadonlyArray<{ checksum: Checksum; info: FileInfo; content: Uint8Array }>,
-    opts: { objectsDir: string; tmpDir: string; fsync: boolean },
+    opts: WorkerWriteOptions,
   ): Promise<StoreResult[]> {
     const pack = new BytePacker();
     const items: StoreItem[] = objects.map((o) => {
       const symlink = isSymlink(o.info);
       const [offset, length] = pack.add(o.content);
       const [headerOffset, headerLength] = pack.add(frameHeader(encodeFileHeader(o.info)));
-      const [filezHeaderOffset, filezHeaderLength] = pack.add(encodeFilezHeader({ ...o.info, size: symlink ? 0 : o.content.length }));
-      return { offset, length, headerOffset, headerLength, filezHeaderOffset, filezHeaderLength, expected: o.checksum, symlink };
+      // bare-user-only objects are the content itself: no `.filez` header.
+      const [filezHeaderOffset, filezHeaderLength] = opts.bare
+        ? [0, 0]
+        : pack.add(encodeFilezHeader({ ...o.info, size: symlink ? 0 : o.content.length }));
+      return {
+        offset,
+        length,
+        headerOffset,
+        headerLength,
+        filezHeaderOffset,
+        filezHeaderLength,
+        expected: o.checksum,
+        ...bareFields(o.info),
+      };
     });
     const data = pack.finish();
     const reply = await this.#run({ op: 'store', data, items, level: this.options.compressionLevel, ...opts }, [data.buffer]);
@@ -112,7 +132,7 @@ export class ContentCodec {
    */
   async storeFilez(
     objects: ReadonlyArray<{ checksum: Checksum; filez: Uint8Array }>,
-    opts: { objectsDir: string; tmpDir: string; fsync: boolean },
+    opts: WorkerWriteOptions & { validate?: ((info: FileInfo, checksum: Checksum) => void) | undefined },
   ): Promise<StoreFilezOutcome[]> {
     const outcomes: Array<StoreFilezOutcome | null> = [];
     const items: StoreFilezItem[] = [];
@@ -123,9 +143,19 @@ export class ContentCodec {
       try {
         const { info, payloadOffset } = parseFilezHeader(o.filez, what);
         this.#checkSize(info.size, what);
+        opts.validate?.(info, o.checksum);
         const [offset, length] = pack.add(o.filez);
         const [headerOffset, headerLength] = pack.add(frameHeader(encodeFileHeader(info)));
-        items.push({ offset, length, payloadOffset, size: info.size, headerOffset, headerLength, expected: o.checksum });
+        items.push({
+          offset,
+          length,
+          payloadOffset,
+          size: info.size,
+          headerOffset,
+          headerLength,
+          expected: o.checksum,
+          ...bareFields(info),
+        });
         sent.push(outcomes.length);
         outcomes.push(null);
       } catch (error) {
@@ -134,7 +164,8 @@ export class ContentCodec {
     }
     if (items.length > 0) {
       const data = pack.finish();
-      const reply = await this.#run({ op: 'storeFilez', data, items, ...opts }, [data.buffer]);
+      const { validate: _validate, ...write } = opts;
+      const reply = await this.#run({ op: 'storeFilez', data, items, ...write }, [data.buffer]);
       if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
       reply.results.forEach((r, k) => {
         const it = items[k] as StoreFilezItem;
@@ -199,6 +230,12 @@ export class ContentCodec {
     this.#pool ??= new ContentWorkerPool(this.options.workers);
     return this.#pool.run(...args);
   }
+}
+
+/** What a worker needs to write the object as a bare-user-only file (ignored for archive). */
+function bareFields(info: FileInfo): BareFields {
+  const symlink = isSymlink(info);
+  return { symlink, mode: info.mode & 0o7777, target: symlink ? info.symlinkTarget : '' };
 }
 
 /** Byte arrays laid end to end in one new buffer (to transfer to a worker), each as `[offset, length]`. */

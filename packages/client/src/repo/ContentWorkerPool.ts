@@ -18,14 +18,32 @@ const debug = createDebug('flathub-fetch:repo');
 export type WorkerRequest =
   | { op: 'encode'; header: Uint8Array; content: Uint8Array; expected: string | null; compress: boolean; level: number }
   | { op: 'inflate'; header: Uint8Array; payload: Uint8Array; size: number; keep: boolean }
-  | { op: 'store'; data: Uint8Array; items: StoreItem[]; level: number; objectsDir: string; tmpDir: string; fsync: boolean }
-  | { op: 'storeFilez'; data: Uint8Array; items: StoreFilezItem[]; objectsDir: string; tmpDir: string; fsync: boolean };
+  | ({ op: 'store'; data: Uint8Array; items: StoreItem[]; level: number } & WorkerWriteOptions)
+  | ({ op: 'storeFilez'; data: Uint8Array; items: StoreFilezItem[] } & WorkerWriteOptions);
+
+/** Where and how a worker writes objects. */
+export interface WorkerWriteOptions {
+  objectsDir: string;
+  tmpDir: string;
+  fsync: boolean;
+  /** Write bare-user-only objects (`.file`: the content, with its mode; symlinks as symlinks) instead of `.filez`. */
+  bare: boolean;
+}
+
+/** How a content object is materialised in a bare-user-only repository. */
+export interface BareFields {
+  symlink: boolean;
+  /** Permission bits for the file (bare-user-only). */
+  mode: number;
+  /** Symlink target ('' for a regular file). */
+  target: string;
+}
 
 /**
  * One `.filez` of a `storeFilez` request (see contentWorkerSource.ts). Byte ranges point into the
  * request's `data`: items hold only numbers and the checksum, so the message clones cheaply.
  */
-export interface StoreFilezItem {
+export interface StoreFilezItem extends BareFields {
   offset: number;
   length: number;
   payloadOffset: number;
@@ -38,7 +56,7 @@ export interface StoreFilezItem {
 }
 
 /** One content object of a `store` request (see contentWorkerSource.ts); ranges of `data`, as in `StoreFilezItem`. */
-export interface StoreItem {
+export interface StoreItem extends BareFields {
   offset: number;
   length: number;
   /** The framed checksum header of the file info. */
@@ -47,7 +65,6 @@ export interface StoreItem {
   filezHeaderOffset: number;
   filezHeaderLength: number;
   expected: string;
-  symlink: boolean;
 }
 
 export type StoreResult =

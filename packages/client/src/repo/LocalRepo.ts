@@ -1,5 +1,6 @@
 /**
- * An OSTree repository on disk: archive-z2 for writing; archive and bare modes for reading.
+ * An OSTree repository on disk: archive-z2 and bare-user-only (Flatpak's mode for per-user
+ * installations) for reading and writing; bare and bare-user for reading metadata and refs.
  *
  * Reading: config, refs, loose objects (verified on request), commit trees.
  * Writing (used by the pull engine): every object is verified before it is stored, written to
@@ -10,7 +11,7 @@
  *
  * Call `close()` when done: it waits for writes already started, then terminates the workers.
  */
-import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readlink, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import createDebug from 'debug';
 import pLimit from 'p-limit';
@@ -20,14 +21,17 @@ import { type Checksum, parseChecksum, sha256Hex } from '../formats/checksum.js'
 import { type Commit, parseCommit } from '../formats/Commit.js';
 import { type DirMeta, parseDirMeta } from '../formats/DirMeta.js';
 import { type DirTree, parseDirTree } from '../formats/DirTree.js';
-import { type FileInfo, isSymlink, validateFileInfo } from '../formats/FileHeader.js';
+import { type FileInfo, isSymlink, S_IFLNK, S_IFMT, S_IFREG, validateFileInfo } from '../formats/FileHeader.js';
+import { formatError } from '../formats/formatError.js';
 import { type KeyFile, keyFileGet, parseKeyFile } from '../formats/KeyFile.js';
 import { ObjectType, objectTypeName } from '../formats/ObjectType.js';
 import { objectPath } from '../formats/paths.js';
 import { addRemoteToConfig } from './addRemoteToConfig.js';
+import { assertBareUserOnlyStorable } from './assertBareUserOnlyStorable.js';
 import { atomicWriteFile } from './atomicWriteFile.js';
 import { type CheckoutOptions, type CheckoutResult, checkoutCommit } from './checkoutCommit.js';
 import { ContentCodec } from './ContentCodec.js';
+import type { WorkerWriteOptions } from './ContentWorkerPool.js';
 import { type CreateRepoOptions, createRepoLayout } from './createRepoLayout.js';
 import { errnoOf, fsError } from './fsError.js';
 import { type LocalRepoOptions, type ResolvedLocalRepoOptions, resolveLocalRepoOptions } from './LocalRepoOptions.js';
@@ -50,6 +54,9 @@ const FILEZ_BATCH_WAIT_MS = 2;
 const SYNCFS_FROM = 64;
 
 export type RepoMode = 'archive' | 'bare' | 'bare-user' | 'bare-user-only';
+/** The modes this library writes. */
+export type WritableRepoMode = 'archive' | 'bare-user-only';
+export const WRITABLE_REPO_MODES: readonly WritableRepoMode[] = ['archive', 'bare-user-only'];
 
 export class LocalRepo {
   readonly path: string;
@@ -101,7 +108,7 @@ export class LocalRepo {
   }
 
   /**
-   * Creates a new archive repository (like `ostree init --mode=archive`, plus `ostree remote
+   * Creates a new repository (like `ostree init --mode=archive` or `--mode=bare-user-only`, plus `ostree remote
    * add --no-gpg-verify` when `remote` is given). ERR_PATH_CONFLICT if one exists at `path`.
    */
   static async create(path: string, options: CreateRepoOptions & LocalRepoOptions = {}): Promise<LocalRepo> {
@@ -117,7 +124,7 @@ export class LocalRepo {
       });
     }
     await createRepoLayout(path, options, resolved.fsync !== 'none');
-    debug('created archive repository %s', path);
+    debug('created %s repository %s', options.mode ?? 'archive', path);
     return LocalRepo.open(path, options);
   }
 
@@ -134,11 +141,11 @@ export class LocalRepo {
     );
     if (!exists) {
       await createRepoLayout(path, options, resolved.fsync !== 'none');
-      debug('created archive repository %s', path);
+      debug('created %s repository %s', options.mode ?? 'archive', path);
     }
     let repo = await LocalRepo.open(path, options);
     if (exists && options.mode !== undefined && repo.mode !== options.mode) {
-      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${path} is a ${repo.mode} repository, not ${options.mode}`, {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${path} is a repository in mode ${repo.mode}, not ${options.mode}`, {
         argument: 'mode',
         value: options.mode,
         reason: `existing repository is ${repo.mode}`,
@@ -209,20 +216,52 @@ export class LocalRepo {
     return parseDirMeta(await this.readMetadata(ObjectType.DIR_META, checksum), `dirmeta ${checksum}`);
   }
 
-  /** Reads a content object (archive mode) and verifies its checksum; large ones are inflated off-thread. */
+  /**
+   * Reads a content object and verifies its checksum: archive `.filez` are inflated (large ones
+   * off-thread); bare-user-only `.file` are read as they are, owner 0:0 and no xattrs, as libostree reads them.
+   */
   async readContent(checksum: Checksum): Promise<{ info: FileInfo; content: Uint8Array }> {
     const file = this.objectFile(ObjectType.FILE, checksum);
+    if (this.mode === 'bare-user-only') return this.#readBareContent(checksum, file);
     const r = await this.#codec.decode(await this.#requiredContent(checksum), file);
     this.#assertContentChecksum(file, checksum, r.checksum);
     return { info: r.info, content: r.content };
   }
 
-  /** Verifies a content object (inflate + hash, nothing kept) and returns its file info. */
+  /** Verifies a content object (inflate or read, and hash; nothing kept) and returns its file info. */
   async verifyContent(checksum: Checksum): Promise<FileInfo> {
     const file = this.objectFile(ObjectType.FILE, checksum);
+    if (this.mode === 'bare-user-only') return (await this.#readBareContent(checksum, file)).info;
     const r = await this.#codec.verify(await this.#requiredContent(checksum), file);
     this.#assertContentChecksum(file, checksum, r.checksum);
     return r.info;
+  }
+
+  async #readBareContent(checksum: Checksum, file: string): Promise<{ info: FileInfo; content: Uint8Array }> {
+    let st: Awaited<ReturnType<typeof lstat>>;
+    try {
+      st = await lstat(file);
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw fsError('stat', file, err);
+      throw new FlathubFetchError(ErrorCodes.NOT_FOUND, `file ${checksum} is not in ${this.path}`, { what: 'file', object: checksum });
+    }
+    const fmt = st.mode & S_IFMT;
+    if (fmt !== S_IFREG && fmt !== S_IFLNK) throw formatError(file, `mode 0${st.mode.toString(8)} is neither a regular file nor a symlink`);
+    const symlink = fmt === S_IFLNK;
+    let content: Uint8Array;
+    let target = '';
+    try {
+      if (symlink) {
+        target = await readlink(file);
+        content = new Uint8Array(0);
+      } else content = new Uint8Array(await readFile(file));
+    } catch (err) {
+      throw fsError(symlink ? 'readlink' : 'read', file, err);
+    }
+    const info: FileInfo = { uid: 0, gid: 0, mode: st.mode, rdev: 0, symlinkTarget: target, xattrs: [], size: content.length };
+    const { checksum: actual } = await this.#codec.encode(info, content, { expected: checksum, compress: false });
+    this.#assertContentChecksum(file, checksum, actual);
+    return { info, content };
   }
 
   async #requiredContent(checksum: Checksum): Promise<Uint8Array> {
@@ -310,7 +349,7 @@ export class LocalRepo {
   }
 
   async #writeMetadata(type: ObjectType, checksum: Checksum, bytes: Uint8Array): Promise<boolean> {
-    this.#assertWritable();
+    this.assertWritable();
     const c = parseChecksum(checksum, `${objectTypeName(type)} checksum`);
     if (type === ObjectType.COMMIT_META) {
       await this.#writeCommitMeta(c, bytes);
@@ -323,14 +362,16 @@ export class LocalRepo {
   /**
    * Stores a content object given its file info and content: checks that they hash to
    * `checksum`, then writes the `.filez` (raw deflate, `compressionLevel`). Hashing and
-   * compression run in a worker for content of `inlineDeflateBelow` bytes or more.
+   * compression run in a worker for content of `inlineDeflateBelow` bytes or more. In a
+   * bare-user-only repository the object is the file itself, written by a worker
+   * (ERR_UNSUPPORTED_OBJECT for what that mode cannot hold, see `assertBareUserOnlyStorable`).
    */
   writeContent(checksum: Checksum, info: FileInfo, content: Uint8Array): Promise<boolean> {
     return this.#track(this.#writeContent(checksum, info, content));
   }
 
   async #writeContent(checksum: Checksum, info: FileInfo, content: Uint8Array): Promise<boolean> {
-    this.#assertWritable();
+    this.assertWritable();
     const c = parseChecksum(checksum, 'content checksum');
     const what = `file ${c}`;
     validateFileInfo({ ...info, size: isSymlink(info) ? 0 : content.length }, what);
@@ -341,12 +382,30 @@ export class LocalRepo {
         reason: 'size does not match info.size',
       });
     }
+    if (this.#bare) assertBareUserOnlyStorable(info, c);
     const key = this.#key(ObjectType.FILE, c);
     if (this.#index.has(key) || this.#inflight.has(key)) {
       // Already stored or being stored: still refuse wrong bytes, but skip the compression.
       const { checksum: actual } = await this.#codec.encode(info, content, { expected: c, compress: false });
       if (actual !== c) throw mismatch(what, c, actual);
       if (await this.#settled(key)) return false;
+    }
+    if (this.#bare) {
+      const dest = this.objectFile(ObjectType.FILE, c);
+      await this.#ensureObjectDir(dirname(dest));
+      const write = this.#codec.store([{ checksum: c, info, content }], this.#workerWriteOptions()).then(([r]) => {
+        if (r?.status === 'ok') return this.#stored(key, dest);
+        if (r?.status === 'mismatch') throw mismatch(what, c, r.checksum);
+        if (r?.status === 'fs') throw workerFsError(r);
+        throw new Error(`${what}: no result from the content worker`);
+      });
+      this.#inflight.set(key, write);
+      try {
+        await write;
+      } finally {
+        if (this.#inflight.get(key) === write) this.#inflight.delete(key);
+      }
+      return true;
     }
     const { checksum: actual, filez } = await this.#codec.encode(info, content, { expected: c, compress: true });
     if (actual !== c || filez === null) throw mismatch(what, c, actual);
@@ -374,13 +433,14 @@ export class LocalRepo {
     objects: ReadonlyArray<{ checksum: Checksum; info: FileInfo; content: Uint8Array }>,
     onWritten: (n: number) => void,
   ): Promise<number> {
-    this.#assertWritable();
+    this.assertWritable();
     const todo: Array<{ checksum: Checksum; info: FileInfo; content: Uint8Array; dest: string; key: string }> = [];
     const waits: Promise<void>[] = [];
     const seen = new Set<string>();
     for (const o of objects) {
       const c = parseChecksum(o.checksum, 'content checksum');
       validateFileInfo({ ...o.info, size: isSymlink(o.info) ? 0 : o.content.length }, `file ${c}`);
+      if (this.#bare) assertBareUserOnlyStorable(o.info, c);
       const key = this.#key(ObjectType.FILE, c);
       if (this.#index.has(key) || seen.has(key)) continue;
       seen.add(key);
@@ -446,10 +506,12 @@ export class LocalRepo {
   }
 
   async #writeFilez(checksum: Checksum, filez: Uint8Array): Promise<boolean> {
-    this.#assertWritable();
+    this.assertWritable();
     const c = parseChecksum(checksum, 'content checksum');
     const key = this.#key(ObjectType.FILE, c);
-    if (filez.length < BATCH_BYTES && !this.#index.has(key) && !this.#inflight.has(key)) return this.#queueFilez(c, key, filez);
+    const fresh = !this.#index.has(key) && !this.#inflight.has(key);
+    // bare-user-only: the worker writes the inflated content, whatever the size.
+    if (fresh && (this.#bare || filez.length < BATCH_BYTES)) return this.#queueFilez(c, key, filez);
     const what = `file ${c}`;
     let actual: Checksum;
     try {
@@ -458,6 +520,7 @@ export class LocalRepo {
       throw undecodable(what, c, err);
     }
     if (actual !== c) throw mismatch(what, c, actual);
+    if (this.#bare) return (await this.#settled(key)) ? false : this.#queueFilez(c, key, filez);
     return this.#store(ObjectType.FILE, c, [filez], false);
   }
 
@@ -502,7 +565,8 @@ export class LocalRepo {
     void (async () => {
       const objects = batch.map((b) => ({ checksum: b.checksum, filez: b.filez, dest: this.objectFile(ObjectType.FILE, b.checksum) }));
       await this.#ensureObjectDirs(objects.map((o) => o.dest));
-      const outcomes = await this.#codec.storeFilez(objects, this.#workerWriteOptions());
+      const validate = this.#bare ? assertBareUserOnlyStorable : undefined;
+      const outcomes = await this.#codec.storeFilez(objects, { ...this.#workerWriteOptions(), validate });
       batch.forEach((b, k) => {
         const r = outcomes[k];
         const what = `file ${b.checksum}`;
@@ -529,7 +593,7 @@ export class LocalRepo {
   }
 
   async #writeCommitMeta(checksum: Checksum, bytes: Uint8Array): Promise<void> {
-    this.#assertWritable();
+    this.assertWritable();
     const c = parseChecksum(checksum, 'commit checksum');
     verifyCommitMeta(c, bytes);
     await this.#store(ObjectType.COMMIT_META, c, [bytes], true);
@@ -577,8 +641,18 @@ export class LocalRepo {
   }
 
   /** Where and how the worker threads write objects (`ContentCodec.store` / `storeFilez`). */
-  #workerWriteOptions(): { objectsDir: string; tmpDir: string; fsync: boolean } {
-    return { objectsDir: join(this.path, 'objects'), tmpDir: join(this.path, 'tmp'), fsync: this.options.fsync === 'object' };
+  #workerWriteOptions(): WorkerWriteOptions {
+    return {
+      objectsDir: join(this.path, 'objects'),
+      tmpDir: join(this.path, 'tmp'),
+      fsync: this.options.fsync === 'object',
+      bare: this.#bare,
+    };
+  }
+
+  /** Content objects are stored as plain files (bare-user-only), not `.filez`. */
+  get #bare(): boolean {
+    return this.mode === 'bare-user-only';
   }
 
   #ensureObjectDirs(files: readonly string[]): Promise<unknown> {
@@ -604,8 +678,9 @@ export class LocalRepo {
     return made;
   }
 
-  #assertWritable(): void {
-    if (this.mode !== 'archive') {
+  /** ERR_INVALID_ARGUMENT unless this library can write objects into this repository's mode ({@link WRITABLE_REPO_MODES}). */
+  assertWritable(): void {
+    if (!(WRITABLE_REPO_MODES as readonly string[]).includes(this.mode)) {
       throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.path}: writing to ${this.mode} repositories is not supported`, {
         argument: 'repository',
         value: this.path,

@@ -9,21 +9,25 @@
  *   `compress` is set, also raw-deflate the content. Reply `{ ok, checksum, data: z | null }`.
  * - `{ op: 'inflate', header, payload, size, keep }`: inflate at most `size` bytes, require
  *   exactly `size`, hash header + content. Reply `{ ok, checksum, data: content | null }`.
- * - `{ op: 'store', data, items, level, objectsDir, tmpDir, fsync }`: for each item
+ * - `{ op: 'store', data, items, level, objectsDir, tmpDir, fsync, bare }`: for each item
  *   `{ offset, length, headerOffset, headerLength, filezHeaderOffset, filezHeaderLength,
- *   expected, symlink }` (its content, checksum header and `.filez` header are those ranges of
- *   `data`: one transferred buffer, nothing else to clone), hash header + content; when that is
- *   `expected`, write the `.filez` header + raw deflate of the content (nothing more for a
- *   symlink) to a new file in `tmpDir`, fsync it when asked, rename it to
- *   `objectsDir/XX/YYYY….filez`. Reply `{ ok, checksum: '', data: null,
- *   results }`, one result per item: `{ status: 'ok' }`, `{ status: 'mismatch', checksum }` or
- *   `{ status: 'fs', syscall, path, code, message }` (the temporary file removed).
- * - `{ op: 'storeFilez', data, items, objectsDir, tmpDir, fsync }`: for each item
- *   `{ offset, length, payloadOffset, size, headerOffset, headerLength, expected }` (its `.filez`
- *   is `data[offset, offset + length)`, its checksum header another range of `data`), inflate the payload (at most `size` bytes, exactly `size`
- *   required), hash header + content; when that is `expected`, write the `.filez` as received
- *   to its object path (via `tmpDir`). Results as for `store`, plus `{ status: 'too-large' | 'short' |
- *   'zlib', message, length? }` for payloads that do not inflate to the declared size.
+ *   expected, symlink, mode, target }` (its content, checksum header and `.filez` header are
+ *   those ranges of `data`: one transferred buffer, nothing else to clone), hash header +
+ *   content; when that is `expected`, write the object to a new file in `tmpDir`, fsync it when
+ *   asked, rename it to its object path under `objectsDir`. Archive (`bare` false):
+ *   `XX/YYYY….filez` = `.filez` header + raw deflate of the content (nothing more for a symlink).
+ *   bare-user-only (`bare` true): `XX/YYYY….file` = the content itself with permission bits
+ *   `mode` and mtime 0 (as libostree), or a symlink to `target`. Reply `{ ok, checksum: '',
+ *   data: null, results }`, one result per item: `{ status: 'ok' }`, `{ status: 'mismatch',
+ *   checksum }` or `{ status: 'fs', syscall, path, code, message }` (the temporary file removed).
+ * - `{ op: 'storeFilez', data, items, objectsDir, tmpDir, fsync, bare }`: for each item
+ *   `{ offset, length, payloadOffset, size, headerOffset, headerLength, expected, symlink, mode,
+ *   target }` (its `.filez` is `data[offset, offset + length)`, its checksum header another
+ *   range of `data`), inflate the payload (at most `size` bytes, exactly `size` required), hash
+ *   header + content; when that is `expected`, write the `.filez` as received (archive) or the
+ *   inflated content as for `store` (bare-user-only) to its object path (via `tmpDir`). Results
+ *   as for `store`, plus `{ status: 'too-large' | 'short' | 'zlib', message, length? }` for
+ *   payloads that do not inflate to the declared size.
  * Failures reply `{ ok: false, kind: 'too-large' | 'short' | 'zlib', message, length? }`.
  */
 export const CONTENT_WORKER_SOURCE = `'use strict';
@@ -50,6 +54,7 @@ function storeOne(m, it) {
   const content = range(m, it.offset, it.length);
   const checksum = createHash('sha256').update(range(m, it.headerOffset, it.headerLength)).update(content).digest('hex');
   if (checksum !== it.expected) return { status: 'mismatch', checksum };
+  if (m.bare) return writeObject(m, it, it.symlink ? null : [content]);
   const filezHeader = range(m, it.filezHeaderOffset, it.filezHeaderLength);
   const chunks = it.symlink ? [filezHeader] : [filezHeader, zlib.deflateRawSync(content, { level: m.level })];
   return writeObject(m, it, chunks);
@@ -66,23 +71,36 @@ function storeFilezOne(m, it) {
   if (content.length !== it.size) return { status: 'short', message: 'size mismatch', length: content.length };
   const checksum = createHash('sha256').update(range(m, it.headerOffset, it.headerLength)).update(content).digest('hex');
   if (checksum !== it.expected) return { status: 'mismatch', checksum };
+  if (m.bare) return writeObject(m, it, it.symlink ? null : [content]);
   return writeObject(m, it, [filez]);
 }
+// Temporary names: a random prefix per worker, a counter per file (no random bytes per object).
+const tmpPrefix = '/flathub-fetch-' + randomBytes(6).toString('hex') + '-';
+let tmpCounter = 0;
+// Writes chunks (or, for null, a symlink to it.target) to a temporary file and renames it into place.
 function writeObject(m, it, chunks) {
-  const tmp = m.tmpDir + '/flathub-fetch-' + randomBytes(8).toString('hex') + '-' + it.expected.slice(0, 16) + '.tmp';
-  let step = 'open';
+  const tmp = m.tmpDir + tmpPrefix + (tmpCounter++).toString(36) + '-' + it.expected.slice(0, 16) + '.tmp';
+  let step = chunks === null ? 'symlink' : 'open';
   let path = tmp;
   try {
-    const fd = fs.openSync(tmp, 'wx', 0o644);
-    try {
-      step = 'write';
-      for (const c of chunks) fs.writeFileSync(fd, c);
-      if (m.fsync) fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+    if (chunks === null) fs.symlinkSync(it.target, tmp);
+    else {
+      const fd = fs.openSync(tmp, 'wx', 0o644);
+      try {
+        step = 'write';
+        for (const c of chunks) fs.writeFileSync(fd, c);
+        if (m.bare) {
+          step = 'chmod';
+          fs.fchmodSync(fd, it.mode);
+          fs.futimesSync(fd, 0, 0);
+        }
+        if (m.fsync) fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
     }
     step = 'rename';
-    const dest = m.objectsDir + '/' + it.expected.slice(0, 2) + '/' + it.expected.slice(2) + '.filez';
+    const dest = m.objectsDir + '/' + it.expected.slice(0, 2) + '/' + it.expected.slice(2) + (m.bare ? '.file' : '.filez');
     path = tmp + ' -> ' + dest;
     fs.renameSync(tmp, dest);
     return { status: 'ok' };

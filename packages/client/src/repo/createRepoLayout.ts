@@ -1,6 +1,6 @@
 /**
- * Creates the on-disk layout of an archive repository as `ostree init --mode=archive` does
- * (checked against ostree 2022.7): `objects/ tmp/ tmp/cache/ refs/heads refs/remotes
+ * Creates the on-disk layout of a repository as `ostree init --mode=archive` (or
+ * `--mode=bare-user-only`) does (checked against ostree 2022.7): `objects/ tmp/ tmp/cache/ refs/heads refs/remotes
  * refs/mirrors state/ extensions/` and a `config` written last (atomically), so a directory
  * with a `config` is always a complete repository.
  */
@@ -19,8 +19,11 @@ export interface RemoteConfig {
 }
 
 export interface CreateRepoOptions {
-  /** Only archive (archive-z2) repositories can be written. @default 'archive' */
-  mode?: 'archive';
+  /**
+   * `archive` (archive-z2: compressed `.filez`, what a server holds) or `bare-user-only` (plain
+   * files, what Flatpak uses for per-user installations). @default 'archive'
+   */
+  mode?: 'archive' | 'bare-user-only';
   /** `core.collection-id`. @default undefined (none) */
   collectionId?: string;
   /** A `[remote "name"]` section with `url=` and `gpg-verify=false` (as `ostree remote add --no-gpg-verify`). */
@@ -41,7 +44,7 @@ export const REPO_DIRS = [
 
 /** The `config` text ostree writes for these options. */
 export function repoConfigText(options: CreateRepoOptions = {}): string {
-  let text = '[core]\nrepo_version=1\nmode=archive-z2\n';
+  let text = `[core]\nrepo_version=1\nmode=${options.mode === 'bare-user-only' ? 'bare-user-only' : 'archive-z2'}\n`;
   if (options.collectionId !== undefined) {
     assertConfigValue('collectionId', options.collectionId);
     if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(options.collectionId)) {
@@ -61,7 +64,9 @@ export function remoteSectionText(remote: RemoteConfig): string {
 }
 
 export async function createRepoLayout(path: string, options: CreateRepoOptions = {}, fsync = true): Promise<void> {
-  if (options.mode !== undefined && options.mode !== 'archive') invalid('mode', options.mode, "only 'archive' repositories can be created");
+  if (options.mode !== undefined && options.mode !== 'archive' && options.mode !== 'bare-user-only') {
+    invalid('mode', options.mode, "only 'archive' and 'bare-user-only' repositories can be created");
+  }
   const config = repoConfigText(options);
   for (const d of ['', ...REPO_DIRS]) {
     const dir = join(path, d);
