@@ -88,6 +88,26 @@ describe('DeltaPartDecoder on the fixtures’ real delta parts', () => {
     }
   });
 
+  test('the payload is decoded into one shared buffer sized from the declared size; a wrong declared size still decodes', async () => {
+    const rand = seededRandom(7);
+    for (const p of parts) {
+      const expected = decodePartFile(p.file, p.header.uncompressedSize, p.name);
+      // Sized from the declared size: one SharedArrayBuffer (the content workers read objects out of it without a copy).
+      const dec = new DeltaPartDecoder(p.header, p.name);
+      await feed(dec, p.file, rand);
+      dec.verify();
+      const payload = await dec.finish();
+      same(payload, expected);
+      expect(payload.data.buffer.constructor.name, p.name).toBe('SharedArrayBuffer');
+      // Declared far too small (within the decode bound): the rest goes on in chunks, nothing is lost.
+      const small = { ...p.header, uncompressedSize: Math.max(1, Math.floor(p.header.uncompressedSize / 10)) };
+      const dec2 = new DeltaPartDecoder(small, p.name, { maxPayloadSize: 2 * p.header.uncompressedSize + 65536 });
+      await feed(dec2, p.file, rand);
+      dec2.verify();
+      same(await dec2.finish(), expected);
+    }
+  });
+
   test('a restart discards the bytes before it (a 200 after a failed Range resume)', async () => {
     const rand = seededRandom(7);
     for (const p of parts) {

@@ -2,6 +2,7 @@
  * ContentWorkerPool: lazy spawning up to its size, results equal to the inline computation,
  * typed failure replies, close() failing queued jobs, reuse after close().
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { expect, test } from 'vitest';
@@ -55,4 +56,21 @@ test('close() fails queued jobs with ERR_ABORTED; the pool respawns when used ag
   expect(again).toMatchObject({ ok: true, data: null });
   expect(pool.threads).toBe(1);
   await pool.close();
+});
+
+test('warm() starts every worker up front; a warmed, idle pool does not keep a process alive', async () => {
+  const pool = new ContentWorkerPool(2);
+  pool.warm();
+  expect(pool.threads).toBe(2);
+  pool.warm();
+  expect(pool.threads).toBe(2);
+  const r = await pool.run({ op: 'encode', header, content: content(3), expected: null, compress: false, level: 1 });
+  expect(r).toMatchObject({ ok: true });
+  await pool.close();
+  expect(pool.threads).toBe(0);
+  // A process that warms a pool and never closes it still exits on its own.
+  const src = `import { ContentWorkerPool } from ${JSON.stringify(new URL('../dist/repo/ContentWorkerPool.js', import.meta.url).href)};
+new ContentWorkerPool(2).warm(); setTimeout(() => process.stdout.write('done'), 50);`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8', timeout: 10_000 });
+  expect(out).toBe('done');
 });

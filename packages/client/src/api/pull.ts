@@ -157,6 +157,7 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     let partsRecovered = 0;
     let delta: PullResult['delta'];
     if (plan.strategy !== 'up-to-date') {
+      repo.warmWorkers();
       await repo.markPartial(target);
       if (plan.chosen?.delta != null) {
         const name = plan.chosen.delta;

@@ -29,6 +29,15 @@ import type { DeltaPartHeader } from './DeltaSuperblock.js';
 
 /** liblzma output buffer per call: small chunks halve its throughput (see xz.ts). */
 const XZ_CHUNK = 1024 * 1024;
+/**
+ * Payloads declared up to this size are decoded into one buffer allocated up front (ostree's
+ * parts are at most 32 MiB by default): no concatenation at the end, and the buffer is a
+ * SharedArrayBuffer, so the content workers read objects out of it without a copy. The declared
+ * size counts the objects' data only (libostree's `uncompressed_size`); the payload also holds
+ * the mode, xattr and op tables, hence the headroom. A payload that outgrows it goes on in chunks.
+ */
+const PREALLOCATE_UP_TO = 128 * 1024 * 1024;
+const preallocation = (declared: number) => declared + Math.ceil(declared / 8) + 64 * 1024;
 
 export class DeltaPartDecoder {
   readonly header: DeltaPartHeader;
@@ -39,7 +48,10 @@ export class DeltaPartDecoder {
   #compression: PartCompression | null = null;
   #xz: Unxz | null = null;
   #xzDone: Promise<void> | null = null;
-  #out: Buffer[] = [];
+  /** The preallocated output (see PREALLOCATE_UP_TO), while the output fits in it. */
+  #buf: Uint8Array | null = null;
+  /** Output chunks, once it does not (or when nothing was preallocated). */
+  #out: Uint8Array[] = [];
   #outSize = 0;
   #error: unknown = null;
   #verified = false;
@@ -144,7 +156,8 @@ export class DeltaPartDecoder {
     signal?.throwIfAborted();
     if (this.#error !== null) throw this.#error;
     if (this.#compression === null) throw new FlathubFetchError(ErrorCodes.FORMAT, `${this.what}: empty part file`, { what: this.what });
-    const payload = Buffer.concat(this.#out, this.#outSize);
+    const payload = this.#buf !== null ? this.#buf.subarray(0, this.#outSize) : Buffer.concat(this.#out, this.#outSize);
+    this.#buf = null;
     this.#out = [];
     return checkedPayload(payload, this.limit, this.what);
   }
@@ -152,6 +165,7 @@ export class DeltaPartDecoder {
   /** Stops decoding and releases the buffers (after a failure or an abort). */
   dispose(): void {
     this.#destroyXz();
+    this.#buf = null;
     this.#out = [];
     this.#outSize = 0;
   }
@@ -173,7 +187,8 @@ export class DeltaPartDecoder {
     });
   }
 
-  #collect(b: Buffer): void {
+  #collect(b: Uint8Array): void {
+    const at = this.#outSize;
     this.#outSize += b.length;
     if (this.#outSize > this.limit) {
       this.#fail(
@@ -185,11 +200,23 @@ export class DeltaPartDecoder {
       );
       return;
     }
+    const declared = this.header.uncompressedSize;
+    if (at === 0 && this.#buf === null && this.#out.length === 0 && declared > 0 && declared <= PREALLOCATE_UP_TO) {
+      this.#buf = new Uint8Array(new SharedArrayBuffer(Math.min(preallocation(declared), this.limit)));
+    }
+    if (this.#buf !== null && this.#outSize <= this.#buf.length) {
+      this.#buf.set(b, at);
+      return;
+    }
+    // More than declared (still within the limit): go on in chunks.
+    if (this.#buf !== null) this.#out.push(this.#buf.subarray(0, at));
+    this.#buf = null;
     this.#out.push(b);
   }
 
   #fail(err: unknown): void {
     this.#error ??= err;
+    this.#buf = null;
     this.#out = [];
     this.#destroyXz();
   }

@@ -91,17 +91,21 @@ export class ContentCodec {
 
   /**
    * Hashes, compresses and writes a batch of content objects in one worker job (see the
-   * `store` op): one copy of all contents into a transferred buffer, no per-object work on the
-   * calling thread beyond encoding two small headers. One result per object, in order.
+   * `store` op): contents that are views of one SharedArrayBuffer (a delta part's payload, see
+   * DeltaPartDecoder) are sent as ranges of it, without a copy; the others are copied into one
+   * transferred buffer. No per-object work on the calling thread beyond encoding two small
+   * headers. One result per object, in order.
    */
   async store(
     objects: ReadonlyArray<{ checksum: Checksum; info: FileInfo; content: Uint8Array }>,
     opts: WorkerWriteOptions,
   ): Promise<StoreResult[]> {
     const pack = new BytePacker();
+    const sab = objects.find((o) => o.content.buffer instanceof SharedArrayBuffer)?.content.buffer ?? null;
     const items: StoreItem[] = objects.map((o) => {
       const symlink = isSymlink(o.info);
-      const [offset, length] = pack.add(o.content);
+      const inShared = o.content.buffer === sab;
+      const [offset, length] = inShared ? [o.content.byteOffset, o.content.byteLength] : pack.add(o.content);
       const [headerOffset, headerLength] = pack.add(frameHeader(encodeFileHeader(o.info)));
       // bare-user-only objects are the content itself: no `.filez` header.
       const [filezHeaderOffset, filezHeaderLength] = opts.bare
@@ -110,6 +114,7 @@ export class ContentCodec {
       return {
         offset,
         length,
+        inShared,
         headerOffset,
         headerLength,
         filezHeaderOffset,
@@ -119,7 +124,8 @@ export class ContentCodec {
       };
     });
     const data = pack.finish();
-    const reply = await this.#run({ op: 'store', data, items, level: this.options.compressionLevel, ...opts }, [data.buffer]);
+    const shared = sab === null ? null : new Uint8Array(sab);
+    const reply = await this.#run({ op: 'store', data, shared, items, level: this.options.compressionLevel, ...opts }, [data.buffer]);
     if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
     return reply.results;
   }
@@ -201,6 +207,12 @@ export class ContentCodec {
   /** Like `verify`, and returns the content. */
   decode(filez: Uint8Array, what: string): Promise<{ checksum: Checksum; info: FileInfo; content: Uint8Array }> {
     return this.#inflate(filez, what, true);
+  }
+
+  /** Starts the worker threads now instead of on first use. */
+  warm(): void {
+    this.#pool ??= new ContentWorkerPool(this.options.workers);
+    this.#pool.warm();
   }
 
   /** Terminates the worker threads (they are re-created if the codec is used again). */

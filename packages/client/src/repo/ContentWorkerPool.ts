@@ -18,7 +18,7 @@ const debug = createDebug('flathub-fetch:repo');
 export type WorkerRequest =
   | { op: 'encode'; header: Uint8Array; content: Uint8Array; expected: string | null; compress: boolean; level: number }
   | { op: 'inflate'; header: Uint8Array; payload: Uint8Array; size: number; keep: boolean }
-  | ({ op: 'store'; data: Uint8Array; items: StoreItem[]; level: number } & WorkerWriteOptions)
+  | ({ op: 'store'; data: Uint8Array; shared: Uint8Array | null; items: StoreItem[]; level: number } & WorkerWriteOptions)
   | ({ op: 'storeFilez'; data: Uint8Array; items: StoreFilezItem[] } & WorkerWriteOptions);
 
 /** Where and how a worker writes objects. */
@@ -57,8 +57,10 @@ export interface StoreFilezItem extends BareFields {
 
 /** One content object of a `store` request (see contentWorkerSource.ts); ranges of `data`, as in `StoreFilezItem`. */
 export interface StoreItem extends BareFields {
+  /** The content: `[offset, offset + length)` of `shared` when `inShared`, else of `data`. */
   offset: number;
   length: number;
+  inShared: boolean;
   /** The framed checksum header of the file info. */
   headerOffset: number;
   headerLength: number;
@@ -114,6 +116,11 @@ export class ContentWorkerPool {
       this.#queue.push({ id: this.#nextId++, request, transfer, resolve, reject });
       this.#dispatch();
     });
+  }
+
+  /** Starts every worker now (idle and unref'd), so their start-up overlaps what the caller waits for. */
+  warm(): void {
+    while (this.#slots.length < this.size) this.#spawn().worker.unref();
   }
 
   async close(): Promise<void> {

@@ -9,10 +9,11 @@
  *   `compress` is set, also raw-deflate the content. Reply `{ ok, checksum, data: z | null }`.
  * - `{ op: 'inflate', header, payload, size, keep }`: inflate at most `size` bytes, require
  *   exactly `size`, hash header + content. Reply `{ ok, checksum, data: content | null }`.
- * - `{ op: 'store', data, items, level, objectsDir, tmpDir, fsync, bare }`: for each item
- *   `{ offset, length, headerOffset, headerLength, filezHeaderOffset, filezHeaderLength,
- *   expected, symlink, mode, target }` (its content, checksum header and `.filez` header are
- *   those ranges of `data`: one transferred buffer, nothing else to clone), hash header +
+ * - `{ op: 'store', data, shared, items, level, objectsDir, tmpDir, fsync, bare }`: for each item
+ *   `{ offset, length, inShared, headerOffset, headerLength, filezHeaderOffset,
+ *   filezHeaderLength, expected, symlink, mode, target }` (its checksum header and `.filez`
+ *   header are those ranges of `data`, one transferred buffer; its content is a range of `shared`
+ *   — a view of a SharedArrayBuffer, not copied — when `inShared`, else of `data`), hash header +
  *   content; when that is `expected`, write the object to a new file in `tmpDir`, fsync it when
  *   asked, rename it to its object path under `objectsDir`. Archive (`bare` false):
  *   `XX/YYYY….filez` = `.filez` header + raw deflate of the content (nothing more for a symlink).
@@ -51,7 +52,7 @@ function range(m, offset, length) {
   return m.data.subarray(offset, offset + length);
 }
 function storeOne(m, it) {
-  const content = range(m, it.offset, it.length);
+  const content = it.inShared ? m.shared.subarray(it.offset, it.offset + it.length) : range(m, it.offset, it.length);
   const checksum = createHash('sha256').update(range(m, it.headerOffset, it.headerLength)).update(content).digest('hex');
   if (checksum !== it.expected) return { status: 'mismatch', checksum };
   if (m.bare) return writeObject(m, it, it.symlink ? null : [content]);
