@@ -12,6 +12,7 @@ import createDebug from 'debug';
 import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum } from '../formats/checksum.js';
+import { ObjectType } from '../formats/ObjectType.js';
 import { objectPath } from '../formats/paths.js';
 import { applyDelta } from '../pull/applyDelta.js';
 import { ObjectFetcher } from '../pull/ObjectFetcher.js';
@@ -125,6 +126,9 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     const verification = o.verify ? await verifyRemoteSignatures(remote, target, await GpgKeyring.from(o.gpgKeys), o.signal) : undefined;
     repo = await LocalRepo.openOrCreate(o.repo, { mode: o.repoMode });
     repo.assertWritable();
+    // Unless the commit is already here, start the content workers now: their start-up overlaps
+    // the planning round trips instead of delaying the first delta part's requests.
+    if (!(await repo.has(ObjectType.COMMIT, target)) || (await repo.isPartial(target))) repo.warmWorkers();
     const ctx: PullContext = {
       remote,
       repo,
@@ -157,7 +161,6 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     let partsRecovered = 0;
     let delta: PullResult['delta'];
     if (plan.strategy !== 'up-to-date') {
-      repo.warmWorkers();
       await repo.markPartial(target);
       if (plan.chosen?.delta != null) {
         const name = plan.chosen.delta;
