@@ -17,6 +17,8 @@ import { UndiciTraceBinder } from './UndiciTraceBinder.js';
 /** Concurrent streams per HTTP/2 connection when undici's `maxConcurrentStreams` is not set (its own default). */
 const H2_STREAMS = 100;
 
+const CLOSE = /\bclose\b/i;
+
 export interface UndiciTransportOptions {
   /** Connections per origin (libostree uses 8). @default 8 */
   connections?: number;
@@ -109,8 +111,13 @@ export class UndiciTransport implements Transport {
     if (req.trace !== undefined) this.#pending.set(opts, { trace: req.trace, registry: this.#registry });
     const res = await this.#dispatcher.request(opts);
     const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(res.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-    if (/\bclose\b/i.test(headers.connection ?? '')) this.#keepsAlive.delete(req.url.origin);
+    const raw = res.headers;
+    for (const k in raw) {
+      const v = raw[k];
+      headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    const connection = headers.connection;
+    if (connection !== undefined && CLOSE.test(connection)) this.#keepsAlive.delete(req.url.origin);
     else this.#keepsAlive.add(req.url.origin);
     return {
       status: res.statusCode,
