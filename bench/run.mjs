@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/run.mjs [summary|objects|xz|sha256|pull|recording|cli|mirrors|adaptive …]
+// node bench/run.mjs [summary|objects|xz|sha256|pull|recording|requests|cli|mirrors|adaptive …]
 //
 // node bench/run.mjs --report   re-renders bench/out/results.md from results.json
 //
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { BENCH, cpuBusy, DIST, fmtMs, fmtRatio, machine, measureCmd, OUT } from './lib/harness.mjs';
 import { markdown } from './lib/report.mjs';
 
-const ALL = ['summary', 'objects', 'xz', 'sha256', 'pull', 'recording', 'cli', 'mirrors', 'adaptive'];
+const ALL = ['summary', 'objects', 'xz', 'sha256', 'pull', 'recording', 'requests', 'cli', 'mirrors', 'adaptive'];
 if (process.argv.includes('--report')) {
   // Re-render bench/out/results.md from results.json without running anything.
   const saved = JSON.parse(readFileSync(join(OUT, 'results.json'), 'utf8'));

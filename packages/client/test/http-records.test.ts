@@ -135,6 +135,39 @@ describe('RequestRecord', () => {
     expect(records[1]?.timings.queued).toBeGreaterThanOrEqual(records[0]?.timings.done as number);
   });
 
+  it('cuts off an error page over 64 KiB (the retry opens a new connection); a large body read slowly arrives whole', async () => {
+    const big = Buffer.alloc(2_000_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+    const { base } = await serve((req, res, n) => {
+      if (req.url?.endsWith('/error') && n === 0) res.writeHead(503, { 'content-length': 200_000 }).end(Buffer.alloc(200_000));
+      else if (req.url?.endsWith('/error')) res.writeHead(200, { 'content-length': 2 }).end('ok');
+      else res.writeHead(200, { 'content-length': big.length }).end(big);
+    });
+    const { http, records } = client(base, { connections: 1, retry: { minDelay: 1, maxDelay: 1 } });
+    await http.get('error', { purpose: 'other', maxBytes: 10 });
+    expect(records.map((r) => [r.status, r.connectionId, r.connectionReused])).toEqual([
+      [503, 1, false],
+      [200, 2, false],
+    ]);
+    // Read up to 64 KiB (whole chunks), never the whole page.
+    expect(records[0]?.wireBytes).toBeGreaterThanOrEqual(64 * 1024);
+    expect(records[0]?.wireBytes).toBeLessThan(200_000);
+    const chunks: Uint8Array[] = [];
+    await http.download('big', {
+      purpose: 'other',
+      maxBytes: big.length,
+      onChunk: async (c) => {
+        chunks.push(c);
+        if (chunks.length % 8 === 0) await new Promise((r) => setTimeout(r, 2));
+      },
+      onRestart: () => {
+        chunks.length = 0;
+      },
+    });
+    expect(Buffer.concat(chunks).equals(big)).toBe(true);
+    expect(records[2]).toMatchObject({ status: 200, wireBytes: big.length, bodyBytes: big.length, error: null });
+  });
+
   it('records DNS on the first request of a connection made by name', async () => {
     const addresses = await lookup('localhost', { all: true }).catch(() => []);
     if (!addresses.some((a) => a.address === '127.0.0.1')) {

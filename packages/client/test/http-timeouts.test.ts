@@ -167,4 +167,30 @@ describe('HttpClient timeouts', () => {
     expect(err.code).toBe(ErrorCodes.FIRST_BYTE_TIMEOUT);
     expect(records[0]?.error?.class).toBe('first-byte-timeout');
   });
+  it('ends an attempt on time when the transport ignores its signal (no headers, or a body that stops)', async () => {
+    const never = new Promise<never>(() => {});
+    const deaf = (mode: 'headers' | 'body'): Transport => ({
+      request: async () => {
+        if (mode === 'headers') return never;
+        return {
+          status: 200,
+          headers: { 'content-length': '10' },
+          body: (async function* () {
+            yield new Uint8Array(5);
+            await never;
+          })(),
+          dispose: () => {},
+        };
+      },
+      close: async () => {},
+    });
+    const stalled = new HttpClient('http://example.invalid/', { transport: deaf('body'), timeouts: { bodyStall: 200 }, retry: 0 });
+    expect((await rejection(stalled.get('x', { purpose: 'other', maxBytes: 10 }))).code).toBe(ErrorCodes.BODY_STALL);
+    for (const mode of ['headers', 'body'] as const) {
+      const ac = new AbortController();
+      const http = new HttpClient('http://example.invalid/', { transport: deaf(mode), retry: 0 });
+      setTimeout(() => ac.abort(), 50);
+      expect((await rejection(http.get('x', { purpose: 'other', maxBytes: 10, signal: ac.signal }))).code).toBe(ErrorCodes.ABORTED);
+    }
+  });
 });

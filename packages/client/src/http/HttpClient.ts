@@ -134,26 +134,28 @@ export class HttpClient {
     let total = 0;
     let body: Uint8Array | null = null;
     const verify = options.verify;
-    const result = await this.#fetch(this.resolve(path), {
-      ...spec(options),
-      onChunk: (c) => {
-        chunks.push(c);
-        total += c.length;
-        body = null;
-      },
-      onRestart: () => {
-        chunks.length = 0;
-        total = 0;
-        body = null;
-      },
-      verify:
+    const result = await this.#fetch(
+      this.resolve(path),
+      this.#spec(
+        options,
+        (c) => {
+          chunks.push(c);
+          total += c.length;
+          body = null;
+        },
+        () => {
+          chunks.length = 0;
+          total = 0;
+          body = null;
+        },
         verify === undefined
           ? null
           : async () => {
               body = concat(chunks, total);
               await verify(body);
             },
-    });
+      ),
+    );
     if (result === null) return null;
     return body ?? concat(chunks, total);
   }
@@ -172,12 +174,15 @@ export class HttpClient {
         reason: 'onChunk and onRestart are required',
       });
     }
-    return this.#fetch(this.resolve(path), {
-      ...spec(options),
-      onChunk: (c) => options.onChunk(c),
-      onRestart: () => options.onRestart(),
-      verify: options.verify === undefined ? null : options.verify,
-    });
+    return this.#fetch(
+      this.resolve(path),
+      this.#spec(
+        options,
+        (c) => options.onChunk(c),
+        () => options.onRestart(),
+        options.verify === undefined ? null : options.verify,
+      ),
+    );
   }
 
   async close(): Promise<void> {
@@ -203,9 +208,44 @@ export class HttpClient {
     return linked;
   }
 
+  /** Checks a request's options and makes its FetchSpec (the caller's signal replaced by this client's linked one). */
+  #spec(
+    options: GetOptions | DownloadOptions,
+    onChunk: FetchSpec['onChunk'],
+    onRestart: FetchSpec['onRestart'],
+    verify: FetchSpec['verify'],
+  ): FetchSpec {
+    const { maxBytes, expectedSize } = options;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `maxBytes must be a non-negative integer, got ${String(maxBytes)}`, {
+        argument: 'maxBytes',
+        value: maxBytes,
+        reason: 'not a non-negative integer',
+      });
+    }
+    if (expectedSize !== undefined && (!Number.isSafeInteger(expectedSize) || expectedSize < 0)) {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `expectedSize must be a non-negative integer, got ${String(expectedSize)}`, {
+        argument: 'expectedSize',
+        value: expectedSize,
+        reason: 'not a non-negative integer',
+      });
+    }
+    // One literal (spreading a partial spec into a new object costs V8 microseconds per request).
+    return {
+      purpose: options.purpose,
+      maxBytes,
+      expectedSize: expectedSize ?? null,
+      allowMissing: options.allowMissing ?? false,
+      acceptEncoding: options.acceptEncoding ?? false,
+      signal: this.#link(options.signal),
+      onChunk,
+      onRestart,
+      verify,
+    };
+  }
+
   /** The retry loop around runAttempt. */
-  async #fetch(first: URL, fetchSpec: FetchSpec): Promise<DownloadResult | null> {
-    const s: FetchSpec = { ...fetchSpec, signal: this.#link(fetchSpec.signal) };
+  async #fetch(first: URL, s: FetchSpec): Promise<DownloadResult | null> {
     const o = this.options;
     const requestId = this.#nextId;
     const state: StreamState = { delivered: 0, resume: null };
@@ -363,32 +403,6 @@ export class HttpClient {
 
 /** @deprecated use `resolveHttpOptions().userAgent`; kept for existing imports. */
 export const USER_AGENT = DEFAULT_USER_AGENT;
-
-function spec(options: GetOptions | DownloadOptions): Omit<FetchSpec, 'onChunk' | 'onRestart' | 'verify'> {
-  const { maxBytes, expectedSize } = options;
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
-    throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `maxBytes must be a non-negative integer, got ${String(maxBytes)}`, {
-      argument: 'maxBytes',
-      value: maxBytes,
-      reason: 'not a non-negative integer',
-    });
-  }
-  if (expectedSize !== undefined && (!Number.isSafeInteger(expectedSize) || expectedSize < 0)) {
-    throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `expectedSize must be a non-negative integer, got ${String(expectedSize)}`, {
-      argument: 'expectedSize',
-      value: expectedSize,
-      reason: 'not a non-negative integer',
-    });
-  }
-  return {
-    purpose: options.purpose,
-    maxBytes,
-    expectedSize: expectedSize ?? null,
-    allowMissing: options.allowMissing ?? false,
-    acceptEncoding: options.acceptEncoding ?? false,
-    signal: options.signal,
-  };
-}
 
 /** Statuses that say the server (or a cache in front of it) is overloaded. */
 const OVERLOAD_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);

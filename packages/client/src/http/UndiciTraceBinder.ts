@@ -4,7 +4,7 @@
  * Channel subscribers see every undici request in the process (including Node's bundled fetch),
  * so each event is matched by the identity of undici's request object. That object is created
  * inside undici, possibly later (when a pool queues the dispatch), so the binding is made when the
- * request is written: the dispatch handler's `onRequestStart` (wrapped by `BindingHandler`) runs
+ * request is written: the dispatch handler's `onRequestStart` (UndiciExchange's) runs
  * synchronously right before undici publishes `undici:client:sendHeaders` for the same request,
  * so the trace armed there is claimed by that event (and disarmed in a microtask if it never comes).
  */

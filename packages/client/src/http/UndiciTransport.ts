@@ -7,15 +7,16 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { Agent, type buildConnector, Client, type Dispatcher, Pool } from 'undici';
-import { BindingHandler } from './BindingHandler.js';
 import { ConnectionRegistry } from './ConnectionRegistry.js';
 import { tracingConnector } from './tracingConnector.js';
 import type { Transport, TransportRequest, TransportResponse } from './Transport.js';
-import type { TraceBinding } from './UndiciTraceBinder.js';
+import { UndiciExchange } from './UndiciExchange.js';
 import { UndiciTraceBinder } from './UndiciTraceBinder.js';
 
 /** Concurrent streams per HTTP/2 connection when undici's `maxConcurrentStreams` is not set (its own default). */
 const H2_STREAMS = 100;
+
+const CLOSE = /\bclose\b/i;
 
 export interface UndiciTransportOptions {
   /** Connections per origin (libostree uses 8). @default 8 */
@@ -44,9 +45,7 @@ export interface UndiciTransportOptions {
 export class UndiciTransport implements Transport {
   readonly enforcesTimeouts = true;
   readonly #agent: Agent;
-  readonly #dispatcher: Dispatcher;
   readonly #registry = new ConnectionRegistry();
-  readonly #pending = new WeakMap<object, TraceBinding>();
   readonly #pipelining: number;
   /** Origins whose last HTTP/1.1 response kept the connection alive (pipelining is used only for them). */
   readonly #keepsAlive = new Set<string>();
@@ -86,41 +85,47 @@ export class UndiciTransport implements Transport {
       keepAliveTimeout: options.keepAliveTimeout ?? 30_000,
       connect: tracingConnector({ ...options.tls, allowH2, timeout: options.connectTimeout ?? 15_000 }, this.#registry),
     });
-    const pending = this.#pending;
-    this.#dispatcher = this.#agent.compose((dispatch) => (opts, handler) => {
-      const binding = pending.get(opts);
-      return dispatch(opts, binding === undefined ? handler : new BindingHandler(handler, binding));
-    });
     UndiciTraceBinder.retain();
   }
 
   async request(req: TransportRequest): Promise<TransportResponse> {
-    const opts: Dispatcher.RequestOptions = {
+    const opts: Dispatcher.DispatchOptions = {
       origin: req.url.origin,
       path: `${req.url.pathname}${req.url.search}`,
       method: req.method,
       headers: req.headers,
-      signal: req.signal,
-      ...(req.timeouts ? { headersTimeout: req.timeouts.firstByte, bodyTimeout: req.timeouts.bodyStall } : {}),
+      headersTimeout: req.timeouts?.firstByte,
+      bodyTimeout: req.timeouts?.bodyStall,
       // undici holds further requests on a connection until a GET's response headers arrive
       // ("blocking"); once the origin has shown it keeps connections alive, let them pipeline.
-      ...(this.#pipelining > 1 && this.#keepsAlive.has(req.url.origin) ? { blocking: false } : {}),
+      blocking: this.#pipelining > 1 && this.#keepsAlive.has(req.url.origin) ? false : undefined,
     };
-    if (req.trace !== undefined) this.#pending.set(opts, { trace: req.trace, registry: this.#registry });
-    const res = await this.#dispatcher.request(opts);
+    const exchange = new UndiciExchange(
+      req.method,
+      req.signal,
+      req.trace === undefined ? null : { trace: req.trace, registry: this.#registry },
+    );
+    try {
+      this.#agent.dispatch(opts, exchange);
+    } catch (err) {
+      exchange.fail(err);
+    }
+    const head = await exchange.head;
     const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(res.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-    if (/\bclose\b/i.test(headers.connection ?? '')) this.#keepsAlive.delete(req.url.origin);
+    const raw = head.headers;
+    for (const k in raw) {
+      const v = raw[k];
+      headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    const connection = headers.connection;
+    if (connection !== undefined && CLOSE.test(connection)) this.#keepsAlive.delete(req.url.origin);
     else this.#keepsAlive.add(req.url.origin);
     return {
-      status: res.statusCode,
+      status: head.status,
       headers,
-      body: settled(res.body),
-      dispose: () => {
-        // Drain a small remainder so the connection stays reusable; dump() destroys past the limit.
-        res.body.on('error', () => {});
-        res.body.dump({ limit: 64 * 1024 }).catch(() => {});
-      },
+      body: exchange,
+      // Drain a small remainder so the connection stays reusable; past the limit, abort.
+      dispose: () => exchange.dispose(64 * 1024),
     };
   }
 
@@ -130,15 +135,4 @@ export class UndiciTransport implements Transport {
     UndiciTraceBinder.release();
     await this.#agent.close();
   }
-}
-
-/**
- * The body, ending one event-loop turn after the last chunk: undici hands a kept-alive HTTP/1.1
- * connection back to its pool on the next `setImmediate` after a response completes, so a caller
- * that sends its next request as soon as this body ends reuses the connection instead of making
- * the pool open another.
- */
-async function* settled(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  yield* body;
-  await new Promise((resolve) => setImmediate(resolve));
 }

@@ -17,7 +17,8 @@ const NAMES: ReadonlySet<string> = new Set([
 
 export function pickCacheHeaders(headers: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value !== undefined && (NAMES.has(name) || name.startsWith('fastly-'))) out[name] = value;
   }
   return out;

@@ -6,6 +6,7 @@
  */
 import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
+import { AttemptAbort } from './AttemptAbort.js';
 import type { AttemptFailure, AttemptOutcome, ResumePoint } from './AttemptOutcome.js';
 import type { AttemptRecorder } from './AttemptRecorder.js';
 import { classifyTransportError } from './classifyTransportError.js';
@@ -15,7 +16,6 @@ import type { ResolvedHttpClientOptions } from './HttpClientOptions.js';
 import { MISSING_STATUSES } from './missingStatuses.js';
 import { parseContentRange } from './parseContentRange.js';
 import { parseRetryAfter } from './parseRetryAfter.js';
-import { raceSignal } from './raceSignal.js';
 import { readWire } from './readWire.js';
 import type { RequestPurpose, Transport, TransportResponse } from './Transport.js';
 
@@ -62,7 +62,7 @@ const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]
 export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
   const { url, spec, rec, state, transport, options } = ctx;
   const { timeouts } = options;
-  const ac = new AbortController();
+  const ac = new AttemptAbort();
   const onUserAbort = () => ac.abort(spec.signal?.reason);
   spec.signal?.addEventListener('abort', onUserAbort, { once: true });
   let fired: FlathubFetchError | null = null;
@@ -181,10 +181,8 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
     rec.dispatched(range);
     armFirstByte();
     try {
-      res = await raceSignal(
+      res = await ac.race(
         transport.request({ url, method: 'GET', headers, signal: ac.signal, ...(options.recording ? { trace: rec } : {}), timeouts }),
-        ac.signal,
-        () => ac.signal.reason,
       );
     } catch (err) {
       return fromError(err, false);
@@ -307,7 +305,7 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
     readingBody = true;
     const wire = readWire(
       res.body,
-      ac.signal,
+      ac,
       timeouts.bodyStall,
       () => fire(timeoutError(ErrorCodes.BODY_STALL, timeouts.bodyStall)),
       (n) => {
@@ -361,7 +359,7 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
     clearTimeout(firstByteTimer);
     rec.onRequestSent = null;
     // A body left half-read cannot be drained usefully: tear the exchange down.
-    if (readingBody && !ac.signal.aborted) ac.abort(new Error('attempt ended'));
+    if (readingBody && !ac.aborted) ac.abort(new Error('attempt ended'));
     res?.dispose();
   }
 }
