@@ -281,6 +281,28 @@ describe('RequestRecord', () => {
     expect(h1.records[0]?.timings.tlsEnd).not.toBeNull();
   });
 
+  it('grants HTTP/2 flow-control windows large enough for a fast link (4 MiB per stream, 32 MiB per connection)', async () => {
+    // The server reads what the client granted: its SETTINGS (per stream) and the connection
+    // window after the client's WINDOW_UPDATE.
+    const seen: Array<{ stream: number | undefined; connection: number | undefined }> = [];
+    const server = createSecureServer({ key: KEY, cert: CERT }, (req, res) => {
+      const session = req.stream.session;
+      seen.push({ stream: session?.remoteSettings.initialWindowSize, connection: session?.state.remoteWindowSize });
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const defaults = client(base, { http: { tls: { ca: CERT } } });
+    await defaults.http.get('a', { purpose: 'other', maxBytes: 100 });
+    const custom = client(base, { http: { tls: { ca: CERT }, http2StreamWindow: 1 << 20, http2ConnectionWindow: 2 << 20 } });
+    await custom.http.get('b', { purpose: 'other', maxBytes: 100 });
+    expect(seen).toEqual([
+      { stream: 4 * 1024 * 1024, connection: 32 * 1024 * 1024 },
+      { stream: 1 << 20, connection: 2 << 20 },
+    ]);
+  });
+
   it('fills what FileTransport can tell (no connection)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ff-rec-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));

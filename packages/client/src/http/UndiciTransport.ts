@@ -15,6 +15,16 @@ import { UndiciTraceBinder } from './UndiciTraceBinder.js';
 
 /** Concurrent streams per HTTP/2 connection when undici's `maxConcurrentStreams` is not set (its own default). */
 const H2_STREAMS = 100;
+/**
+ * HTTP/2 flow-control windows we grant the server, per stream and per connection. undici's
+ * defaults (256 KiB and 512 KiB) cap a stream at window ÷ RTT: 12.8 MB/s at 20 ms, so a 12 MB
+ * object or an 11 MB delta part crawled at a third of a 400 Mbit/s link (a fresh delta pull over
+ * HTTPS took 3.0 s instead of 2.0 s; BENCHMARKS.md, "pull"). These cover a 100 ms × 300 Mbit/s
+ * bandwidth-delay product; memory stays bounded by them, since the pull reads every body as it
+ * arrives (curl grants 10 MiB per stream).
+ */
+const H2_STREAM_WINDOW = 4 * 1024 * 1024;
+const H2_CONNECTION_WINDOW = 32 * 1024 * 1024;
 
 const CLOSE = /\bclose\b/i;
 
@@ -30,6 +40,10 @@ export interface UndiciTransportOptions {
   pipelining?: number;
   /** Offer HTTP/2 by ALPN on TLS connections. @default true */
   allowH2?: boolean;
+  /** HTTP/2 flow-control window per stream, bytes. @default 4 MiB */
+  http2StreamWindow?: number;
+  /** HTTP/2 flow-control window per connection, bytes. @default 32 MiB */
+  http2ConnectionWindow?: number;
   /** TCP connect plus TLS handshake, ms; 0 disables. @default 15000 */
   connectTimeout?: number;
   /** From writing the request to the response headers, ms (a request's `timeouts.firstByte` overrides it); 0 disables. @default 30000 */
@@ -57,6 +71,8 @@ export class UndiciTransport implements Transport {
     const pipelining = this.#pipelining;
     this.#agent = new Agent({
       connections: options.connections ?? 8,
+      initialWindowSize: options.http2StreamWindow ?? H2_STREAM_WINDOW,
+      connectionWindowSize: options.http2ConnectionWindow ?? H2_CONNECTION_WINDOW,
       pipelining,
       // Per connection, once the protocol is negotiated: `pipelining` for HTTP/1.1, concurrent
       // streams for HTTP/2 (undici caps both with one `pipelining` figure; with 1, HTTP/2 would
