@@ -1,18 +1,20 @@
 /**
- * Per-object fetching: makes sure a commit and every object reachable from it are present,
- * breadth-first (commit → dirtrees/dirmetas → files) with many requests in flight, skipping
- * what the repository already has. Every object is verified before it is written: metadata by
+ * Per-object fetching: makes sure a commit and every object reachable from it are present
+ * (commit and its detached metadata together → dirtrees/dirmetas → files) with many requests in
+ * flight, skipping what the repository already has. Each directory's children are requested as
+ * soon as its dirtree arrives (no waiting for the rest of its level), and metadata requests go
+ * ahead of queued file requests, so the tree is discovered in about one round trip per level. Every object is verified before it is written: metadata by
  * its SHA-256, `.filez` by inflating and hashing (in the repository's worker pool); a corrupt
  * body is re-fetched by the HTTP client and never stored.
  */
 import createDebug from 'debug';
-import pLimit, { type LimitFunction } from 'p-limit';
 import type { Checksum } from '../formats/checksum.js';
 import { parseCommit } from '../formats/Commit.js';
 import { parseDirTree } from '../formats/DirTree.js';
 import { ObjectType, objectTypeName } from '../formats/ObjectType.js';
 import { objectPath } from '../formats/paths.js';
 import type { RequestPurpose } from '../http/Transport.js';
+import { PriorityLimiter } from './PriorityLimiter.js';
 import { MAX_CONTENT_SIZE, MAX_METADATA_SIZE, type PullContext } from './PullContext.js';
 
 const debug = createDebug('flathub-fetch:objects');
@@ -26,7 +28,7 @@ export interface ObjectRequest {
 
 export class ObjectFetcher {
   readonly #ctx: PullContext;
-  readonly #limit: LimitFunction;
+  readonly #limit: PriorityLimiter;
   readonly #pending = new Map<string, Promise<Uint8Array | null>>();
   /** Objects fetched and written by this fetcher. */
   fetched = 0;
@@ -35,7 +37,7 @@ export class ObjectFetcher {
 
   constructor(ctx: PullContext) {
     this.#ctx = ctx;
-    this.#limit = pLimit(ctx.maxInFlight);
+    this.#limit = new PriorityLimiter(ctx.maxInFlight);
   }
 
   /**
@@ -61,17 +63,20 @@ export class ObjectFetcher {
     const path = objectPath(req.checksum, req.type, 'archive');
     const purpose = objectTypeName(req.type) as RequestPurpose;
     if (req.size !== undefined) tracker.expect(req.size, 0);
-    const bytes = await this.#limit(() =>
-      remote.http.get(path, {
-        purpose: req.size !== undefined ? 'fallback' : purpose,
-        maxBytes: req.size ?? (req.type === ObjectType.FILE ? MAX_CONTENT_SIZE : MAX_METADATA_SIZE),
-        ...(req.size !== undefined ? { expectedSize: req.size } : {}),
-        signal,
-        verify: async (body: Uint8Array) => {
-          if (req.type === ObjectType.FILE) await repo.writeFilez(req.checksum, body);
-          else await repo.writeMetadata(req.type, req.checksum, body);
-        },
-      }),
+    const bytes = await this.#limit.run(
+      () =>
+        remote.http.get(path, {
+          purpose: req.size !== undefined ? 'fallback' : purpose,
+          maxBytes: req.size ?? (req.type === ObjectType.FILE ? MAX_CONTENT_SIZE : MAX_METADATA_SIZE),
+          ...(req.size !== undefined ? { expectedSize: req.size } : {}),
+          signal,
+          verify: async (body: Uint8Array) => {
+            await this.#ctx.ready;
+            if (req.type === ObjectType.FILE) await repo.writeFilez(req.checksum, body);
+            else await repo.writeMetadata(req.type, req.checksum, body);
+          },
+        }),
+      req.type !== ObjectType.FILE,
     );
     this.fetched++;
     tracker.objectDone();
@@ -85,68 +90,79 @@ export class ObjectFetcher {
 
   /**
    * Makes the commit and everything reachable from it present. The commit's detached metadata
-   * is fetched too when the commit itself is (403/404/410 mean it has none).
+   * is fetched together with the commit when the commit itself is missing (403/404/410 mean it
+   * has none). Fails on the first object that cannot be fetched or verified.
    */
   async fetchCommitTree(commit: Checksum): Promise<void> {
     const { repo, remote, tracker, signal } = this.#ctx;
+    let commitMeta: Promise<void> = Promise.resolve();
     if (!repo.hasCached(ObjectType.COMMIT, commit)) {
-      const meta = await this.#limit(() =>
-        remote.http.get(objectPath(commit, ObjectType.COMMIT_META), {
-          purpose: 'commitmeta',
-          maxBytes: MAX_METADATA_SIZE,
-          allowMissing: true,
-          signal,
-        }),
-      );
-      if (meta !== null) await repo.writeCommitMeta(commit, meta);
       tracker.expect(0, 1);
+      commitMeta = this.#limit
+        .run(
+          () =>
+            remote.http.get(objectPath(commit, ObjectType.COMMIT_META), {
+              purpose: 'commitmeta',
+              maxBytes: MAX_METADATA_SIZE,
+              allowMissing: true,
+              signal,
+            }),
+          true,
+        )
+        .then(async (meta) => {
+          if (meta === null) return;
+          await this.#ctx.ready;
+          await repo.writeCommitMeta(commit, meta);
+        });
+      commitMeta.catch(() => {}); // awaited below; avoids an unhandled rejection meanwhile
     }
     const commitBytes =
       (await this.ensure({ type: ObjectType.COMMIT, checksum: commit })) ?? (await repo.readMetadata(ObjectType.COMMIT, commit));
     // Verified either way: by writeMetadata when just fetched, by readMetadata when read back.
     const c = parseCommit(commitBytes, `commit ${commit}`);
-    // Breadth-first over directories; each level's requests go out together.
-    let level: Array<{ tree: Checksum; meta: Checksum }> = [{ tree: c.rootTree, meta: c.rootMeta }];
     const seenTrees = new Set<Checksum>();
-    // Files are fetched while deeper directory levels are still being discovered.
-    const files: Promise<unknown>[] = [];
+    // Every request of the walk, in the order made; the first failure ends the walk.
+    const work: Promise<unknown>[] = [commitMeta];
+    let fail: (err: unknown) => void = () => {};
+    const failed = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    failed.catch(() => {});
     const track = (p: Promise<unknown>) => {
-      p.catch(() => {}); // observed by the Promise.all below; avoids an unhandled rejection meanwhile
-      files.push(p);
+      work.push(p);
+      p.catch(fail);
     };
-    while (level.length > 0) {
+    const visit = async (tree: Checksum, meta: Checksum): Promise<void> => {
       signal?.throwIfAborted();
-      const next: Array<{ tree: Checksum; meta: Checksum }> = [];
-      await Promise.all(
-        level.map(async ({ tree, meta }) => {
-          if (!repo.hasCached(ObjectType.DIR_META, meta)) tracker.expect(0, 1);
-          if (!repo.hasCached(ObjectType.DIR_TREE, tree)) tracker.expect(0, 1);
-          const [treeBytes] = await Promise.all([
-            this.ensure({ type: ObjectType.DIR_TREE, checksum: tree }),
-            this.ensure({ type: ObjectType.DIR_META, checksum: meta }),
-          ]);
-          const bytes = treeBytes ?? this.#ctx.knownDirTrees.get(tree) ?? (await repo.readMetadata(ObjectType.DIR_TREE, tree));
-          const t = parseDirTree(bytes, `dirtree ${tree}`);
-          let missing = 0;
-          for (const f of t.files) {
-            if (!repo.hasCached(ObjectType.FILE, f.checksum)) missing++;
-            track(this.ensure({ type: ObjectType.FILE, checksum: f.checksum }));
-          }
-          tracker.expect(0, missing);
-          for (const d of t.dirs) {
-            if (seenTrees.has(d.tree)) {
-              // Identical subtrees recur (empty dirs): their dirmeta may still differ.
-              track(this.ensure({ type: ObjectType.DIR_META, checksum: d.meta }));
-              continue;
-            }
-            seenTrees.add(d.tree);
-            next.push({ tree: d.tree, meta: d.meta });
-          }
-        }),
-      );
-      level = next;
-    }
-    await Promise.all(files);
+      if (!repo.hasCached(ObjectType.DIR_META, meta)) tracker.expect(0, 1);
+      if (!repo.hasCached(ObjectType.DIR_TREE, tree)) tracker.expect(0, 1);
+      const [treeBytes] = await Promise.all([
+        this.ensure({ type: ObjectType.DIR_TREE, checksum: tree }),
+        this.ensure({ type: ObjectType.DIR_META, checksum: meta }),
+      ]);
+      const bytes = treeBytes ?? this.#ctx.knownDirTrees.get(tree) ?? (await repo.readMetadata(ObjectType.DIR_TREE, tree));
+      const t = parseDirTree(bytes, `dirtree ${tree}`);
+      // Subdirectories first, so that they take a free slot before this directory's files do.
+      for (const d of t.dirs) {
+        if (seenTrees.has(d.tree)) {
+          // Identical subtrees recur (empty dirs): their dirmeta may still differ.
+          track(this.ensure({ type: ObjectType.DIR_META, checksum: d.meta }));
+          continue;
+        }
+        seenTrees.add(d.tree);
+        // The subdirectory is walked as soon as this dirtree is known, not after the whole level.
+        track(visit(d.tree, d.meta));
+      }
+      let missing = 0;
+      for (const f of t.files) {
+        if (!repo.hasCached(ObjectType.FILE, f.checksum)) missing++;
+        track(this.ensure({ type: ObjectType.FILE, checksum: f.checksum }));
+      }
+      tracker.expect(0, missing);
+    };
+    track(visit(c.rootTree, c.rootMeta));
+    // `work` grows while the walk runs: wait for each entry, including those added meanwhile.
+    for (let i = 0; i < work.length; i++) await Promise.race([work[i], failed]);
     debug('commit %s: %d fetched, %d present', commit, this.fetched, this.present);
   }
 }

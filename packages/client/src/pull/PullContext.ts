@@ -16,6 +16,11 @@ export interface PullContext {
   signal: AbortSignal | undefined;
   /** Dirtrees written from delta parts, for the final tree walk. */
   knownDirTrees: KnownDirTrees;
+  /**
+   * Settles when the repository may receive this pull's objects (the commit is marked partial):
+   * the first requests go out while the marker is written, and every object write awaits it.
+   */
+  ready: Promise<void>;
 }
 
 /** Largest metadata object accepted (libostree's OSTREE_MAX_METADATA_SIZE is 128 MiB for commits/dirtrees). */

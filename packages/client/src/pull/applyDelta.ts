@@ -55,15 +55,6 @@ export async function applyDelta(
       (has({ type: ObjectType.COMMIT, checksum: sb.to }) ? 0 : 1),
   );
 
-  // The commit and its signatures travel in the superblock.
-  const meta = superblockCommitMeta(sb);
-  if (meta !== null && !repo.hasCached(ObjectType.COMMIT_META, sb.to)) await repo.writeCommitMeta(sb.to, serializeDetachedMetadata(meta));
-  if (!repo.hasCached(ObjectType.COMMIT, sb.to)) {
-    await repo.writeMetadata(ObjectType.COMMIT, sb.to, sb.commitBytes);
-    outcome.objectsFromDelta++;
-    tracker.objectDone();
-  }
-
   tracker.setPhase('delta');
   const limit = pLimit(ctx.partConcurrency);
   const partResults = todo.map((p) =>
@@ -83,7 +74,18 @@ export async function applyDelta(
     }),
   );
   const fallbackResult = fetcher.fetchAll(fallbacks.map((f) => ({ type: f.type, checksum: f.checksum, size: f.size })));
-  await Promise.all([...partResults, fallbackResult]);
+  // The commit and its signatures travel in the superblock: written while the parts download.
+  const commitWrite = (async () => {
+    await ctx.ready;
+    const meta = superblockCommitMeta(sb);
+    if (meta !== null && !repo.hasCached(ObjectType.COMMIT_META, sb.to)) await repo.writeCommitMeta(sb.to, serializeDetachedMetadata(meta));
+    if (!repo.hasCached(ObjectType.COMMIT, sb.to)) {
+      await repo.writeMetadata(ObjectType.COMMIT, sb.to, sb.commitBytes);
+      outcome.objectsFromDelta++;
+      tracker.objectDone();
+    }
+  })();
+  await Promise.all([commitWrite, ...partResults, fallbackResult]);
   return outcome;
 }
 
@@ -136,6 +138,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
       decoder.dispose();
     }
   }
+  await ctx.ready;
   const has = (o: { type: ObjectType; checksum: Checksum }) => repo.hasCached(o.type, o.checksum);
   const sources = new Map<Checksum, Uint8Array>();
   for (const c of deltaPartReadSources(part, payload, has)) sources.set(c, (await repo.readContent(c)).content);
