@@ -69,7 +69,12 @@ async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
 
 const parts = partFiles();
 
-describe('DeltaPartDecoder on the fixtures’ real delta parts', () => {
+// Every case runs with the xz decoding on the calling thread and in a worker thread (the default
+// for part files of 4 MiB or more; the fixtures' parts are smaller, so workerFrom 0 forces it).
+describe.each([
+  ['on the calling thread', { workerFrom: Number.POSITIVE_INFINITY }],
+  ['in a worker thread', { workerFrom: 0 }],
+])('DeltaPartDecoder on the fixtures’ real delta parts, xz %s', (_name, mode) => {
   test('there are xz and uncompressed parts to decode', () => {
     expect(parts.length).toBeGreaterThan(3);
     expect(parts.some((p) => p.file[0] === 0x78)).toBe(true);
@@ -80,7 +85,7 @@ describe('DeltaPartDecoder on the fixtures’ real delta parts', () => {
     for (const p of parts) {
       const expected = decodePartFile(p.file, p.header.uncompressedSize, p.name);
       for (let round = 0; round < 3; round++) {
-        const dec = new DeltaPartDecoder(p.header, p.name);
+        const dec = new DeltaPartDecoder(p.header, p.name, mode);
         await feed(dec, p.file, rand);
         dec.verify();
         same(await dec.finish(), expected);
@@ -93,7 +98,7 @@ describe('DeltaPartDecoder on the fixtures’ real delta parts', () => {
     for (const p of parts) {
       const expected = decodePartFile(p.file, p.header.uncompressedSize, p.name);
       // Sized from the declared size: one SharedArrayBuffer (the content workers read objects out of it without a copy).
-      const dec = new DeltaPartDecoder(p.header, p.name);
+      const dec = new DeltaPartDecoder(p.header, p.name, mode);
       await feed(dec, p.file, rand);
       dec.verify();
       const payload = await dec.finish();
@@ -101,7 +106,7 @@ describe('DeltaPartDecoder on the fixtures’ real delta parts', () => {
       expect(payload.data.buffer.constructor.name, p.name).toBe('SharedArrayBuffer');
       // Declared far too small (within the decode bound): the rest goes on in chunks, nothing is lost.
       const small = { ...p.header, uncompressedSize: Math.max(1, Math.floor(p.header.uncompressedSize / 10)) };
-      const dec2 = new DeltaPartDecoder(small, p.name, { maxPayloadSize: 2 * p.header.uncompressedSize + 65536 });
+      const dec2 = new DeltaPartDecoder(small, p.name, { ...mode, maxPayloadSize: 2 * p.header.uncompressedSize + 65536 });
       await feed(dec2, p.file, rand);
       dec2.verify();
       same(await dec2.finish(), expected);
@@ -111,7 +116,7 @@ describe('DeltaPartDecoder on the fixtures’ real delta parts', () => {
   test('a restart discards the bytes before it (a 200 after a failed Range resume)', async () => {
     const rand = seededRandom(7);
     for (const p of parts) {
-      const dec = new DeltaPartDecoder(p.header, p.name);
+      const dec = new DeltaPartDecoder(p.header, p.name, mode);
       // Half of a corrupted copy, then the real file from byte 0.
       const bad = p.file.slice();
       const at = Math.floor(bad.length / 3);
@@ -129,11 +134,11 @@ describe('DeltaPartDecoder on the fixtures’ real delta parts', () => {
     const p = parts.find((x) => x.file[0] === 0x78) as PartFile;
     const flipped = p.file.slice();
     flipped[flipped.length - 20] = (flipped[flipped.length - 20] as number) ^ 0x01;
-    let dec = new DeltaPartDecoder(p.header, p.name);
+    let dec = new DeltaPartDecoder(p.header, p.name, mode);
     await feed(dec, flipped, rand);
     expect(await codeOf(() => dec.verify())).toBe('ERR_CHECKSUM_MISMATCH');
     dec.dispose();
-    dec = new DeltaPartDecoder(p.header, p.name);
+    dec = new DeltaPartDecoder(p.header, p.name, mode);
     await feed(dec, p.file.subarray(0, p.file.length - 1), rand);
     expect(await codeOf(() => dec.verify())).toBe('ERR_SIZE_LIMIT');
     expect(await codeOf(dec.finish())).toBe('ERR_INVALID_ARGUMENT');
@@ -151,7 +156,7 @@ describe('DeltaPartDecoder on the fixtures’ real delta parts', () => {
       size: garbage.length,
       checksum: createHash('sha256').update(garbage).digest('hex'),
     };
-    let dec = new DeltaPartDecoder(hostile, 'hostile part');
+    let dec = new DeltaPartDecoder(hostile, 'hostile part', mode);
     await feed(dec, garbage, rand);
     dec.verify();
     expect(await codeOf(dec.finish())).toBe('ERR_DECOMPRESS');
@@ -163,7 +168,7 @@ describe('DeltaPartDecoder on the fixtures’ real delta parts', () => {
     dec.verify();
     expect(await codeOf(dec.finish())).toBe('ERR_FORMAT');
     // A real part whose payload is larger than the caller allows: stopped while decoding.
-    dec = new DeltaPartDecoder(p.header, p.name, { maxPayloadSize: 1024 });
+    dec = new DeltaPartDecoder(p.header, p.name, { ...mode, maxPayloadSize: 1024 });
     await feed(dec, p.file, rand);
     dec.verify();
     expect(await codeOf(dec.finish())).toBe('ERR_SIZE_LIMIT');

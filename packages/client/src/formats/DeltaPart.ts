@@ -33,6 +33,11 @@ export interface PartDecodeOptions {
    * deltas), so the default is generous: 2 × that size + 64 MiB.
    */
   maxPayloadSize?: number;
+  /**
+   * DeltaPartDecoder: xz part files of this many bytes or more are decoded in a worker thread
+   * (see DeltaPartDecoder). @default 4 MiB
+   */
+  workerFrom?: number;
 }
 
 export function partCompression(file: Uint8Array, what = 'delta part'): PartCompression {
