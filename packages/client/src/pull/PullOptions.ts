@@ -37,7 +37,9 @@ export interface PullOptions {
    * HTTP requests in flight at once. Object pulls are round-trip bound: over HTTP/2 (TLS, when
    * the server offers it) they are multiplexed on the connections; over HTTP/1.1 each connection
    * carries `pipelining` of them and the rest wait in the client's queue (no timer runs
-   * there). @default 64
+   * there). 128: at 64, a no-delta pull over HTTP/2 with 20 ms RTT was bound by it (2.7–3.1 s
+   * vs 2.0–2.2 s at 128; 192 and 256 gained nothing more — BENCHMARKS.md, "pull"); adaptive
+   * concurrency lowers it when the server signals overload. @default 128
    */
   maxInFlight?: number;
   /**
@@ -116,7 +118,7 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
     remote: o.remote === undefined ? 'origin' : o.remote,
     deltas,
     connections: positive('connections', o.connections, 8),
-    maxInFlight: positive('maxInFlight', o.maxInFlight, 64),
+    maxInFlight: positive('maxInFlight', o.maxInFlight, 128),
     pipelining: positive('pipelining', o.pipelining, 1),
     partConcurrency: positive('partConcurrency', o.partConcurrency, 2),
     retries: o.retries ?? 5,
