@@ -531,7 +531,7 @@ export default async function bench() {
   const p = summary['objects-pipelined/ours'];
   rows.push(
     row(
-      '(b′) no deltas, ours with opt-in http.pipelining 8, maxInFlight 64',
+      '(b′) no deltas, ours with opt-in pipelining 8 (default maxInFlight)',
       cell(p, 'ours pipelined (process)'),
       cell(oRef, 'ostree pull --disable-static-deltas'),
       `pull() ${fmtMs(p.pull.median)} = ${p.pullPerLimit.toFixed(2)}× limit; ${wireNote(p)} (not the default configuration)`,
