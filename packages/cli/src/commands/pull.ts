@@ -97,7 +97,7 @@ export const pullCommand: Command = {
   name: 'pull',
   summary: 'Pull a ref (or REF@COMMIT) into a local repository: static deltas first, every object verified.',
   usage:
-    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--mode archive|bare-user-only] [--no-deltas | --require-deltas] [--connections N] [--pipelining N] [--arch ARCH] [--remote-name NAME | --mirror] [--verify [--gpg-key FILE]] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
+    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--mode archive|bare-user-only] [--no-deltas | --require-deltas] [--connections N] [--pipelining N|auto] [--arch ARCH] [--remote-name NAME | --mirror] [--verify [--gpg-key FILE]] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
   help: `The pull plans first (a delta from your newest complete local commit, a from-scratch delta, or
 per-object fetches — whichever costs least), then downloads with retries on transient failures,
 verifies every object and writes an ostree-compatible repository (created if missing): archive-z2
@@ -112,8 +112,9 @@ Options:
   --no-deltas          fetch objects only
   --require-deltas     fail unless a static delta can be used
   --connections N      connections per server (default 8)
-  --pipelining N       HTTP/1.1 requests pipelined per connection (default 1: a slow first byte
-                       then delays no other request; HTTP/2 servers get concurrent streams anyway)
+  --pipelining N|auto  HTTP/1.1 object requests pipelined per connection (default auto: up to 8
+                       once the server has answered 16 promptly, off again after a first byte
+                       later than 1 s or a failure; 1 never pipelines; HTTP/2 multiplexes anyway)
   --arch ARCH          architecture whose Flatpak subsummary to read (default: this machine's)
   --remote-name NAME   write the ref to refs/remotes/NAME/ (default: origin)
   --mirror             write the ref to refs/heads/ instead
@@ -170,7 +171,7 @@ Examples:
     if (mode !== undefined && mode !== 'archive' && mode !== 'bare-user-only')
       throw new UsageError(`--mode must be archive or bare-user-only, got "${mode}"`);
     const connections = integerOption(args, 'connections', 1);
-    const pipelining = integerOption(args, 'pipelining', 1);
+    const pipelining = args.values.pipelining === 'auto' ? ('auto' as const) : integerOption(args, 'pipelining', 1);
     const eventsPath = args.values.events as string | undefined;
     if (eventsPath === '-' && args.values.json === true)
       throw new UsageError('--events - and --json both write to stdout; give --events a FILE');

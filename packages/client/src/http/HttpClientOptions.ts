@@ -40,8 +40,12 @@ export interface HttpClientOptions {
   http?: UndiciTransportOptions;
   /** Connections per origin (libostree uses 8). @default 8 */
   connections?: number;
-  /** HTTP/1.1 pipelining depth per connection (used only while the server keeps the connection alive). @default 1 */
-  pipelining?: number;
+  /**
+   * HTTP/1.1 pipelining depth per connection (used only while the server keeps the connection
+   * alive), or `'auto'`: pipelining of small object GETs once the origin has answered promptly,
+   * off again after a slow first byte or a failure (see UndiciTransportOptions.pipelining). @default 1
+   */
+  pipelining?: number | 'auto';
   /** Requests in flight at once on this client; more wait in a FIFO queue. @default 16 */
   maxInFlight?: number;
   /**
@@ -84,7 +88,7 @@ export interface ResolvedHttpClientOptions {
   transport: Transport | null;
   http: UndiciTransportOptions;
   connections: number;
-  pipelining: number;
+  pipelining: number | 'auto';
   maxInFlight: number;
   concurrency: 'adaptive' | 'fixed';
   onConcurrencyChange: ((change: ConcurrencyChange) => void) | null;

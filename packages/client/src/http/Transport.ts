@@ -43,6 +43,11 @@ export interface TransportRequest {
   trace?: TransportTrace | undefined;
   /** Timeouts to apply when `Transport.enforcesTimeouts` is true. */
   timeouts?: TransportTimeouts | undefined;
+  /**
+   * A small GET (an object of a pull) that may share an HTTP/1.1 connection's pipeline with
+   * others; transports that pipeline never queue requests behind one that is not. @default false
+   */
+  pipelinable?: boolean | undefined;
 }
 
 export interface TransportResponse {

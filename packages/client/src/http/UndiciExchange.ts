@@ -45,6 +45,10 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
   /** Disposed: further chunks are dropped until more than this many bytes were received. */
   #discardLimit: number | null = null;
   #closed = false;
+  /** When undici started the request on a connection (`performance.now()`), or null before. */
+  startedAt: number | null = null;
+  /** Told about a failure of the exchange below HTTP (not about an abort asked for by its signal or by `dispose`). */
+  onFailure: ((error: Error) => void) | null = null;
 
   constructor(method: string, signal: AbortSignal | undefined, binding: TraceBinding | null) {
     this.head = new Promise<ExchangeHead>((resolve, reject) => {
@@ -70,6 +74,7 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
   // Dispatcher.DispatchHandler
 
   onRequestStart(controller: Controller): void {
+    this.startedAt = performance.now();
     if (this.#binding !== null) UndiciTraceBinder.arm(this.#binding);
     this.#controller = controller;
     if (this.#abortReason !== null) controller.abort(this.#abortReason);
@@ -108,6 +113,7 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
   }
 
   onResponseError(_controller: Controller, error: Error): void {
+    if (this.#abortReason === null && this.#discardLimit === null) this.onFailure?.(error);
     if (!this.#started) {
       this.#close();
       this.#rejectHead(error);

@@ -7,6 +7,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { Agent, type buildConnector, Client, type Dispatcher, Pool } from 'undici';
+import { AdaptivePipelining } from './AdaptivePipelining.js';
 import { ConnectionRegistry } from './ConnectionRegistry.js';
 import { tracingConnector } from './tracingConnector.js';
 import type { Transport, TransportRequest, TransportResponse } from './Transport.js';
@@ -27,6 +28,8 @@ const H2_STREAM_WINDOW = 4 * 1024 * 1024;
 const H2_CONNECTION_WINDOW = 32 * 1024 * 1024;
 
 const CLOSE = /\bclose\b/i;
+/** Depth of `pipelining: 'auto'` once an origin has shown it answers promptly. */
+export const AUTO_PIPELINING_DEPTH = 8;
 
 export interface UndiciTransportOptions {
   /** Connections per origin (libostree uses 8). @default 8 */
@@ -35,9 +38,12 @@ export interface UndiciTransportOptions {
    * Requests pipelined per HTTP/1.1 connection; undici stops pipelining on a connection the
    * server does not keep alive. An HTTP/2 connection carries as many concurrent streams as the
    * server allows, whatever this is (undici would otherwise cap its streams at this depth, and
-   * 1 would make HTTP/2 no better than one request per connection). @default 1
+   * 1 would make HTTP/2 no better than one request per connection). `'auto'`: up to
+   * {@link AUTO_PIPELINING_DEPTH}, once the origin has answered promptly on kept-alive
+   * connections, and off again for good after a slow first byte or a failure (see
+   * AdaptivePipelining); only requests marked `pipelinable` are queued behind others. @default 1
    */
-  pipelining?: number;
+  pipelining?: number | 'auto';
   /** Offer HTTP/2 by ALPN on TLS connections. @default true */
   allowH2?: boolean;
   /** HTTP/2 flow-control window per stream, bytes. @default 4 MiB */
@@ -61,14 +67,18 @@ export class UndiciTransport implements Transport {
   readonly #agent: Agent;
   readonly #registry = new ConnectionRegistry();
   readonly #pipelining: number;
+  readonly #adaptive: AdaptivePipelining | null;
   /** Origins whose last HTTP/1.1 response kept the connection alive (pipelining is used only for them). */
   readonly #keepsAlive = new Set<string>();
   #closed = false;
 
   constructor(options: UndiciTransportOptions = {}) {
     const allowH2 = options.allowH2 ?? true;
-    this.#pipelining = options.pipelining ?? 1;
+    const auto = options.pipelining === 'auto';
+    this.#adaptive = auto ? new AdaptivePipelining(AUTO_PIPELINING_DEPTH) : null;
+    this.#pipelining = auto ? 1 : ((options.pipelining as number | undefined) ?? 1);
     const pipelining = this.#pipelining;
+    const adaptive = this.#adaptive;
     this.#agent = new Agent({
       connections: options.connections ?? 8,
       initialWindowSize: options.http2StreamWindow ?? H2_STREAM_WINDOW,
@@ -84,12 +94,16 @@ export class UndiciTransport implements Transport {
             const clientOptions = options as Client.Options;
             const connect = clientOptions.connect as buildConnector.connector;
             const streams = clientOptions.maxConcurrentStreams ?? H2_STREAMS;
+            const originKey = new URL(String(o)).origin;
             const client: Client = new Client(o, {
               ...clientOptions,
               connect: (opts, callback) =>
                 connect(opts, (...args) => {
                   const socket = args[1] as TLSSocket | null;
-                  if (args[0] === null && socket?.alpnProtocol === 'h2' && streams > pipelining) client.pipelining = streams;
+                  if (args[0] === null && socket?.alpnProtocol === 'h2') {
+                    if (streams > pipelining) client.pipelining = streams;
+                    adaptive?.removeClient(originKey, client);
+                  } else if (args[0] === null) adaptive?.addClient(originKey, client);
                   callback(...args);
                 }),
             });
@@ -114,13 +128,16 @@ export class UndiciTransport implements Transport {
       bodyTimeout: req.timeouts?.bodyStall,
       // undici holds further requests on a connection until a GET's response headers arrive
       // ("blocking"); once the origin has shown it keeps connections alive, let them pipeline.
-      blocking: this.#pipelining > 1 && this.#keepsAlive.has(req.url.origin) ? false : undefined,
+      blocking: this.#mayPipeline(req) ? false : undefined,
     };
+    const adaptive = this.#adaptive;
+    const origin = req.url.origin;
     const exchange = new UndiciExchange(
       req.method,
       req.signal,
       req.trace === undefined ? null : { trace: req.trace, registry: this.#registry },
     );
+    if (adaptive !== null) exchange.onFailure = () => adaptive.failed(origin);
     try {
       this.#agent.dispatch(opts, exchange);
     } catch (err) {
@@ -134,8 +151,12 @@ export class UndiciTransport implements Transport {
       headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
     }
     const connection = headers.connection;
-    if (connection !== undefined && CLOSE.test(connection)) this.#keepsAlive.delete(req.url.origin);
-    else this.#keepsAlive.add(req.url.origin);
+    const keptAlive = connection === undefined || !CLOSE.test(connection);
+    if (keptAlive) this.#keepsAlive.add(origin);
+    else this.#keepsAlive.delete(origin);
+    // From the moment undici put the request on a connection: time in undici's queue for a free
+    // connection is not the server's, waiting behind a pipelined response is.
+    adaptive?.responded(origin, req.pipelinable === true, performance.now() - (exchange.startedAt ?? performance.now()), keptAlive);
     return {
       status: head.status,
       headers,
@@ -143,6 +164,12 @@ export class UndiciTransport implements Transport {
       // Drain a small remainder so the connection stays reusable; past the limit, abort.
       dispose: () => exchange.dispose(64 * 1024),
     };
+  }
+
+  #mayPipeline(req: TransportRequest): boolean {
+    if (!this.#keepsAlive.has(req.url.origin)) return false;
+    if (this.#adaptive !== null) return this.#adaptive.mayPipeline(req.url.origin, req.pipelinable === true);
+    return this.#pipelining > 1;
   }
 
   async close(): Promise<void> {

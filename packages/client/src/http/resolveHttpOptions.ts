@@ -76,7 +76,7 @@ export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHtt
     transport: options.transport ?? null,
     http: options.http ?? {},
     connections: integer('connections', options.connections, 8, 1),
-    pipelining: integer('pipelining', options.pipelining, 1, 1),
+    pipelining: options.pipelining === 'auto' ? 'auto' : integer('pipelining', options.pipelining, 1, 1),
     maxInFlight: integer('maxInFlight', options.maxInFlight, 16, 1),
     concurrency: oneOf('concurrency', options.concurrency, ['adaptive', 'fixed'] as const, 'adaptive'),
     onConcurrencyChange: fn('onConcurrencyChange', options.onConcurrencyChange),

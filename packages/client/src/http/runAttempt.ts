@@ -57,6 +57,8 @@ class Stop extends Error {
 }
 
 const RESUMABLE = new Set(['reset', 'truncated', 'body-stall', 'other']);
+/** Small object GETs of a pull: they may share an HTTP/1.1 pipeline (see TransportRequest.pipelinable). */
+const PIPELINABLE: ReadonlySet<RequestPurpose> = new Set<RequestPurpose>(['commit', 'commitmeta', 'dirtree', 'dirmeta', 'file']);
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
@@ -182,7 +184,15 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
     armFirstByte();
     try {
       res = await ac.race(
-        transport.request({ url, method: 'GET', headers, signal: ac.signal, ...(options.recording ? { trace: rec } : {}), timeouts }),
+        transport.request({
+          url,
+          method: 'GET',
+          headers,
+          signal: ac.signal,
+          ...(options.recording ? { trace: rec } : {}),
+          timeouts,
+          pipelinable: PIPELINABLE.has(spec.purpose),
+        }),
       );
     } catch (err) {
       return fromError(err, false);

@@ -43,13 +43,17 @@ export interface PullOptions {
    */
   maxInFlight?: number;
   /**
-   * HTTP/1.1 pipelining depth per connection, used only while the server keeps the connection
-   * alive. Off by default: a pipelined request waits behind the one before it, so one slow
-   * first byte (a cache fetching from a busy origin) would delay — and could time out — the
-   * requests queued behind it. With plain-HTTP servers known to answer promptly, 8 makes a
-   * no-delta pull ~2–3× faster (BENCHMARKS.md, "pull"). @default 1
+   * HTTP/1.1 pipelining of object requests. `'auto'`: an origin's connections start with one
+   * request at a time and pipeline up to 8 object GETs once it has answered 16 of them promptly
+   * on kept-alive connections; a first byte later than 1 s or a failure below HTTP turns it off
+   * for that origin for the rest of the pull (a pipelined request waits behind the one before
+   * it, so a slow first byte — a cache fetching from a busy origin — would delay the requests
+   * queued behind it). Summaries, superblocks and delta parts never have requests queued behind
+   * them. With a plain-HTTP server that answers promptly it makes a no-delta pull ~4× faster
+   * (BENCHMARKS.md, "pull"). A number fixes the depth for every request (1: never pipeline).
+   * HTTP/2 connections multiplex instead, whatever this is. @default 'auto'
    */
-  pipelining?: number;
+  pipelining?: number | 'auto';
   /** Delta parts downloaded and applied at once (bounds memory: each part is held while applied). @default 2 */
   partConcurrency?: number;
   /** Retries per request for transient failures. @default 5 */
@@ -119,7 +123,7 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
     deltas,
     connections: positive('connections', o.connections, 8),
     maxInFlight: positive('maxInFlight', o.maxInFlight, 128),
-    pipelining: positive('pipelining', o.pipelining, 1),
+    pipelining: o.pipelining === 'auto' || o.pipelining === undefined ? 'auto' : positive('pipelining', o.pipelining, 1),
     partConcurrency: positive('partConcurrency', o.partConcurrency, 2),
     retries: o.retries ?? 5,
     fullPlan: o.fullPlan ?? false,
