@@ -32,6 +32,10 @@ const TRANSIENT = new Set([
   'ERR_HTTP2_STREAM_CANCEL',
   'ERR_HTTP2_INVALID_SESSION',
   'ERR_HTTP2_ERROR',
+  // An internal assertion of the HTTP/1.1 parser (seen in undici 7.30 when pipelined responses
+  // arrive back to back while the connections' depth changes): the connection is dropped, and a
+  // retry on a fresh one succeeds (adaptive pipelining also turns itself off on a failure).
+  'ERR_ASSERTION',
 ]);
 
 /**
