@@ -113,6 +113,23 @@ describe.each([
     }
   });
 
+  test('an abort while the last bytes are being decoded ends finish() with the abort, and the decoder can be disposed', async () => {
+    const p = parts.filter((x) => x.file[0] === 0x78).sort((a, b) => b.file.length - a.file.length)[0] as PartFile;
+    const dec = new DeltaPartDecoder(p.header, p.name, mode);
+    await feed(dec, p.file, seededRandom(3));
+    dec.verify();
+    const ac = new AbortController();
+    const finished = dec.finish(ac.signal);
+    ac.abort(new Error('stop'));
+    await expect(finished).rejects.toThrow('stop');
+    dec.dispose();
+    // The next decoder (in a worker: the same, pooled thread) still decodes correctly.
+    const again = new DeltaPartDecoder(p.header, p.name, mode);
+    await feed(again, p.file, seededRandom(4));
+    again.verify();
+    same(await again.finish(), decodePartFile(p.file, p.header.uncompressedSize, p.name));
+  });
+
   test('a restart discards the bytes before it (a 200 after a failed Range resume)', async () => {
     const rand = seededRandom(7);
     for (const p of parts) {

@@ -118,6 +118,7 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     },
   });
   let repo: LocalRepo | null = null;
+  let warming: ReturnType<typeof setImmediate> | undefined;
   try {
     const spec = parsePullTarget(o.ref);
     const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
@@ -164,7 +165,7 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
       const local = repo;
       ctx.ready = local.markPartial(target);
       ctx.ready.catch(() => {}); // awaited by every write and below
-      setImmediate(() => local.warmWorkers());
+      warming = setImmediate(() => local.warmWorkers());
       if (plan.chosen?.delta != null) {
         const name = plan.chosen.delta;
         try {
@@ -220,6 +221,7 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     }
     throw err;
   } finally {
+    clearImmediate(warming);
     await remote.close();
     await repo?.close();
   }

@@ -129,7 +129,7 @@ export class XzWorkerStream {
     });
   }
 
-  /** Abandons the stream and returns the worker to the pool. */
+  /** Abandons the stream (a pending `finish()` rejects) and returns the worker to the pool. */
   destroy(): void {
     const pooled = this.#pooled;
     if (pooled === null) return;
@@ -137,6 +137,9 @@ export class XzWorkerStream {
     this.#pending = [];
     this.#wake?.();
     this.#wake = null;
+    const end = this.#end;
+    this.#end = null;
+    end?.reject({ kind: 'xz', message: 'stream destroyed' });
     if (pooled.stream === this) {
       pooled.worker.postMessage({ t: 'destroy', gen: this.gen });
       release(pooled);
