@@ -7,7 +7,8 @@
  * iterator, adapters between the handler APIs, a listener on the signal inside undici and one
  * inside Node's HTTP/2 client), and it arms the request's TransportTrace when undici writes it.
  */
-import { type Dispatcher, errors } from 'undici';
+import type { Dispatcher } from 'undici';
+import { errors } from './undiciParts.js';
 import { type TraceBinding, UndiciTraceBinder } from './UndiciTraceBinder.js';
 
 type Controller = Dispatcher.DispatchController;

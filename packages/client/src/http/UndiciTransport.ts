@@ -6,7 +6,8 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
-import { Agent, type buildConnector, Client, type Dispatcher, Pool } from 'undici';
+import type { Agent, buildConnector, Client, Dispatcher, Pool } from 'undici';
+import { Agent as AgentImpl, Client as ClientImpl, Pool as PoolImpl } from './undiciParts.js';
 import { AdaptivePipelining } from './AdaptivePipelining.js';
 import { ConnectionRegistry } from './ConnectionRegistry.js';
 import { tracingConnector } from './tracingConnector.js';
@@ -79,7 +80,7 @@ export class UndiciTransport implements Transport {
     this.#pipelining = auto ? 1 : ((options.pipelining as number | undefined) ?? 1);
     const pipelining = this.#pipelining;
     const adaptive = this.#adaptive;
-    this.#agent = new Agent({
+    this.#agent = new AgentImpl({
       connections: options.connections ?? 8,
       initialWindowSize: options.http2StreamWindow ?? H2_STREAM_WINDOW,
       connectionWindowSize: options.http2ConnectionWindow ?? H2_CONNECTION_WINDOW,
@@ -88,14 +89,14 @@ export class UndiciTransport implements Transport {
       // streams for HTTP/2 (undici caps both with one `pipelining` figure; with 1, HTTP/2 would
       // carry one request at a time). The connector's callback sees the ALPN result first.
       factory: (origin, poolOptions) =>
-        new Pool(origin, {
+        new PoolImpl(origin, {
           ...(poolOptions as Pool.Options),
           factory: (o, options) => {
             const clientOptions = options as Client.Options;
             const connect = clientOptions.connect as buildConnector.connector;
             const streams = clientOptions.maxConcurrentStreams ?? H2_STREAMS;
             const originKey = new URL(String(o)).origin;
-            const client: Client = new Client(o, {
+            const client: Client = new ClientImpl(o, {
               ...clientOptions,
               connect: (opts, callback) =>
                 connect(opts, (...args) => {

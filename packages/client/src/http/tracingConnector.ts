@@ -4,11 +4,15 @@
  * ConnectionRegistry so requests can be given a connection id and the phases of opening it.
  */
 import { isIP, type Socket } from 'node:net';
-import { buildConnector } from 'undici';
+import type { buildConnector } from 'undici';
+import { buildConnector as buildConnectorImpl } from './undiciParts.js';
 import type { ConnectionRegistry, ConnectionState } from './ConnectionRegistry.js';
 
 export function tracingConnector(options: buildConnector.BuildOptions, registry: ConnectionRegistry): buildConnector.connector {
-  const connect = buildConnector(options) as unknown as (opts: buildConnector.Options, cb: buildConnector.Callback) => Socket | undefined;
+  const connect = buildConnectorImpl(options) as unknown as (
+    opts: buildConnector.Options,
+    cb: buildConnector.Callback,
+  ) => Socket | undefined;
   return (opts, callback) => {
     const started = performance.now();
     const hostname = opts.hostname.startsWith('[') ? opts.hostname.slice(1, -1) : opts.hostname;
