@@ -3,9 +3,10 @@
  * (commit and its detached metadata together → dirtrees/dirmetas → files) with many requests in
  * flight, skipping what the repository already has. Each directory's children are requested as
  * soon as its dirtree arrives (no waiting for the rest of its level), and metadata requests go
- * ahead of queued file requests, so the tree is discovered in about one round trip per level. Every object is verified before it is written: metadata by
- * its SHA-256, `.filez` by inflating and hashing (in the repository's worker pool); a corrupt
- * body is re-fetched by the HTTP client and never stored.
+ * ahead of queued file requests, so the tree is discovered in about one round trip per level.
+ * Every object is verified before it is written: metadata by its SHA-256, `.filez` by inflating
+ * and hashing (in the repository's worker pool); a corrupt body is re-fetched by the HTTP client
+ * and never stored. Writes wait for `PullContext.ready` (the commit marked partial).
  */
 import createDebug from 'debug';
 import type { Checksum } from '../formats/checksum.js';
