@@ -15,7 +15,7 @@ import { encodeFilezHeader, type FileInfo, S_IFREG } from '../src/formats/FileHe
 import { readFilez } from '../src/formats/Filez.js';
 import { ObjectType } from '../src/formats/ObjectType.js';
 import { objectPath } from '../src/formats/paths.js';
-import { LocalRepo, type LocalRepoOptions, listTree, REPO_DIRS, repoConfigText } from '../src/repo/index.js';
+import { type CreateRepoOptions, LocalRepo, type LocalRepoOptions, listTree, REPO_DIRS, repoConfigText } from '../src/repo/index.js';
 import { syncFilesystem } from '../src/repo/syncFilesystem.js';
 import { COMMITTED_FIXTURES } from '../../../test/support/fixtures.js';
 
@@ -51,7 +51,8 @@ let root: string;
 let objects: FixtureObject[];
 let heads: Map<string, Checksum>;
 let n = 0;
-const fresh = async (options: LocalRepoOptions = {}) => LocalRepo.create(join(root, `repo-${n++}`), { fsync: 'none', ...options });
+const fresh = async (options: LocalRepoOptions & CreateRepoOptions = {}) =>
+  LocalRepo.create(join(root, `repo-${n++}`), { fsync: 'none', ...options });
 const tmpEntries = async (repo: LocalRepo) => (await readdir(join(repo.path, 'tmp'))).filter((e) => e !== 'cache');
 /** Byte equality without vitest's element-by-element deep equality (slow on megabytes). */
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
@@ -194,6 +195,30 @@ describe('writing every object of the fixture', () => {
       await repo.close();
       await fixture.close();
       expect(repo.workerThreads).toBe(0);
+    }
+  });
+
+  test('into bare-user-only, one object at a time (writeContent): plain files that read back to the same trees', async () => {
+    const repo = await fresh({ mode: 'bare-user-only' });
+    const fixture = await LocalRepo.open(FIXTURE);
+    try {
+      for (const o of objects) {
+        if (o.type === ObjectType.FILE) {
+          const { info, content } = readFilez(o.bytes);
+          expect(await repo.writeContent(o.checksum, info, content)).toBe(true);
+          expect(await repo.writeContent(o.checksum, info, content)).toBe(false);
+        } else if (o.type === ObjectType.COMMIT_META) await repo.writeCommitMeta(o.checksum, o.bytes);
+        else expect(await repo.writeMetadata(o.type, o.checksum, o.bytes)).toBe(true);
+      }
+      await expectFixtureTrees(repo, fixture);
+      const [o] = byType(ObjectType.FILE).filter((x) => readFilez(x.bytes).content.length > 0) as [FixtureObject];
+      const { info, content } = readFilez(o.bytes);
+      const other = byType(ObjectType.FILE).find((x) => x.checksum !== o.checksum) as FixtureObject;
+      await expect(repo.writeContent(other.checksum, info, content)).rejects.toMatchObject({ code: 'ERR_CHECKSUM_MISMATCH' });
+      expect(await tmpEntries(repo)).toEqual([]);
+    } finally {
+      await repo.close();
+      await fixture.close();
     }
   });
 

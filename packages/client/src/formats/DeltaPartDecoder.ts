@@ -93,6 +93,7 @@ export class DeltaPartDecoder {
         this.#error ??= err;
       }
       body = chunk.subarray(1);
+      if (this.#error === null) this.#preallocate();
       if (this.#compression === 'xz') {
         if (this.header.size >= this.#workerFrom) this.#startWorker();
         else this.#startXz();
@@ -206,11 +207,15 @@ export class DeltaPartDecoder {
     this.#outSize = 0;
   }
 
-  #startWorker(): void {
+  /** The output buffer for a payload of the declared size (see PREALLOCATE_UP_TO), allocated when the part file starts. */
+  #preallocate(): void {
     const declared = this.header.uncompressedSize;
     if (this.#buf === null && declared > 0 && declared <= PREALLOCATE_UP_TO) {
       this.#buf = new Uint8Array(new SharedArrayBuffer(Math.min(preallocation(declared), this.limit)));
     }
+  }
+
+  #startWorker(): void {
     this.#worker = new XzWorkerStream((this.#buf?.buffer as SharedArrayBuffer | undefined) ?? null, this.limit, XZ_CHUNK);
   }
 
@@ -243,10 +248,6 @@ export class DeltaPartDecoder {
         }),
       );
       return;
-    }
-    const declared = this.header.uncompressedSize;
-    if (at === 0 && this.#buf === null && this.#out.length === 0 && declared > 0 && declared <= PREALLOCATE_UP_TO) {
-      this.#buf = new Uint8Array(new SharedArrayBuffer(Math.min(preallocation(declared), this.limit)));
     }
     if (this.#buf !== null && this.#outSize <= this.#buf.length) {
       this.#buf.set(b, at);

@@ -398,23 +398,8 @@ export class LocalRepo {
       if (actual !== c) throw mismatch(what, c, actual);
       if (await this.#settled(key)) return false;
     }
-    if (this.#bare) {
-      const dest = this.objectFile(ObjectType.FILE, c);
-      await this.#ensureObjectDir(dirname(dest));
-      const write = this.#codec.store([{ checksum: c, info, content }], this.#workerWriteOptions()).then(([r]) => {
-        if (r?.status === 'ok') return this.#stored(key, dest);
-        if (r?.status === 'mismatch') throw mismatch(what, c, r.checksum);
-        if (r?.status === 'fs') throw workerFsError(r);
-        throw new Error(`${what}: no result from the content worker`);
-      });
-      this.#inflight.set(key, write);
-      try {
-        await write;
-      } finally {
-        if (this.#inflight.get(key) === write) this.#inflight.delete(key);
-      }
-      return true;
-    }
+    // bare-user-only: the object is the file itself, hashed and written by a worker.
+    if (this.#bare) return (await this.#writeContentBatch([{ checksum: c, info, content }], () => undefined)) === 1;
     const { checksum: actual, filez } = await this.#codec.encode(info, content, { expected: c, compress: true });
     if (actual !== c || filez === null) throw mismatch(what, c, actual);
     return this.#store(ObjectType.FILE, c, filez, false);
