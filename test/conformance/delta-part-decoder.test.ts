@@ -4,6 +4,7 @@
  * restarts discard what came before, and corrupt, short or hostile bytes give the typed errors
  * the pull engine relies on (checksum mismatch first, so a downloader retries).
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ import {
   type DeltaPartPayload,
   decodePartFile,
   isFlathubFetchError,
+  gv,
+  PART_PAYLOAD_TYPE,
   parseDeltaSuperblock,
 } from '@flathub-fetch/client';
 import { seededRandom } from '@flathub-fetch/client/testing';
@@ -69,11 +72,38 @@ async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
 
 const parts = partFiles();
 
+/**
+ * A part file far larger than the fixtures' (whose xz data fits the decoder's 64 KiB tail): a
+ * 3 MB payload of mixed bytes compressed by the real `xz` tool in 256 KiB blocks, as one stream
+ * or as two concatenated streams.
+ */
+function bigPart(streams: 1 | 2): PartFile {
+  const rand = seededRandom(streams);
+  const data = new Uint8Array(3_000_000);
+  for (let i = 0; i < data.length; i++) data[i] = i % 4096 < 2048 ? (i * 7) & 0xff : Math.floor(rand() * 256);
+  const payload = gv(PART_PAYLOAD_TYPE).encode([[], [], data, new Uint8Array([0x01, 0x02])]);
+  const xz = (bytes: Uint8Array) => execFileSync('xz', ['-c', '-1', '--block-size=262144'], { input: bytes, maxBuffer: 1 << 26 });
+  const half = Math.floor(payload.length / 2);
+  const body = streams === 1 ? xz(payload) : Buffer.concat([xz(payload.subarray(0, half)), xz(payload.subarray(half))]);
+  const file = new Uint8Array(Buffer.concat([Buffer.from([0x78]), body]));
+  const header = {
+    ...(parts[0] as PartFile).header,
+    index: 0,
+    size: file.length,
+    uncompressedSize: payload.length,
+    checksum: createHash('sha256').update(file).digest('hex'),
+    objects: [],
+  } as DeltaPartHeader;
+  return { name: `xz -1, 256 KiB blocks, ${streams} stream(s)`, header, file };
+}
+
 // Every case runs with the xz decoding on the calling thread and in a worker thread (the default
-// for part files of 4 MiB or more; the fixtures' parts are smaller, so workerFrom 0 forces it).
+// for part files of 4 MiB or more; the fixtures' parts are smaller, so workerFrom 0 forces it),
+// there both with liblzma called directly and with node-liblzma's streaming decoder (the fallback).
 describe.each([
   ['on the calling thread', { workerFrom: Number.POSITIVE_INFINITY }],
-  ['in a worker thread', { workerFrom: 0 }],
+  ['in a worker thread, direct', { workerFrom: 0 }],
+  ['in a worker thread, streaming', { workerFrom: 0, workerDecoder: 'stream' as const }],
 ])('DeltaPartDecoder on the fixtures’ real delta parts, xz %s', (_name, mode) => {
   test('there are xz and uncompressed parts to decode', () => {
     expect(parts.length).toBeGreaterThan(3);
@@ -130,6 +160,28 @@ describe.each([
     same(await again.finish(), decodePartFile(p.file, p.header.uncompressedSize, p.name));
   });
 
+  test('a 3 MB part of many xz blocks, in one or two streams, decodes; cut short at any point it is ERR_DECOMPRESS', async () => {
+    const rand = seededRandom(17);
+    for (const big of [bigPart(1), bigPart(2)]) {
+      const expected = decodePartFile(big.file, big.header.uncompressedSize, big.name);
+      expect(expected.data.length).toBe(3_000_000);
+      const dec = new DeltaPartDecoder(big.header, big.name, mode);
+      await feed(dec, big.file, rand);
+      dec.verify();
+      same(await dec.finish(), expected);
+      // Cut inside a block, at a block boundary's neighbourhood, inside the index and the footer.
+      for (const keep of [big.file.length / 3, big.file.length / 2 + 1, big.file.length - 40, big.file.length - 5]) {
+        const cut = big.file.subarray(0, Math.floor(keep));
+        const header = { ...big.header, size: cut.length, checksum: createHash('sha256').update(cut).digest('hex') };
+        const d = new DeltaPartDecoder(header, `${big.name} cut to ${cut.length}`, mode);
+        await feed(d, cut, rand);
+        d.verify();
+        expect(await codeOf(d.finish()), `${big.name} cut to ${cut.length}`).toBe('ERR_DECOMPRESS');
+        d.dispose();
+      }
+    }
+  });
+
   test('a restart discards the bytes before it (a 200 after a failed Range resume)', async () => {
     const rand = seededRandom(7);
     for (const p of parts) {
@@ -175,6 +227,26 @@ describe.each([
     };
     let dec = new DeltaPartDecoder(hostile, 'hostile part', mode);
     await feed(dec, garbage, rand);
+    dec.verify();
+    expect(await codeOf(dec.finish())).toBe('ERR_DECOMPRESS');
+    // A real xz stream cut short (a header that declares exactly the bytes sent).
+    const cut = p.file.subarray(0, Math.ceil(p.file.length / 2));
+    dec = new DeltaPartDecoder(
+      { ...p.header, size: cut.length, checksum: createHash('sha256').update(cut).digest('hex') },
+      'cut part',
+      mode,
+    );
+    await feed(dec, cut, rand);
+    dec.verify();
+    expect(await codeOf(dec.finish())).toBe('ERR_DECOMPRESS');
+    // A whole xz stream followed by bytes that are not one.
+    const trailing = Buffer.concat([p.file, Buffer.from('not an xz stream')]);
+    dec = new DeltaPartDecoder(
+      { ...p.header, size: trailing.length, checksum: createHash('sha256').update(trailing).digest('hex') },
+      'part with trailing bytes',
+      mode,
+    );
+    await feed(dec, trailing, rand);
     dec.verify();
     expect(await codeOf(dec.finish())).toBe('ERR_DECOMPRESS');
     // An unknown compression byte.

@@ -11,7 +11,7 @@ import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isFlathubFetchError } from '../src/errors/FlathubFetchError.js';
 import type { Checksum } from '../src/formats/checksum.js';
-import { encodeFilezHeader, type FileInfo, S_IFREG } from '../src/formats/FileHeader.js';
+import { encodeFilezHeader, type FileInfo, S_IFREG, withFilezSize } from '../src/formats/FileHeader.js';
 import { readFilez } from '../src/formats/Filez.js';
 import { ObjectType } from '../src/formats/ObjectType.js';
 import { objectPath } from '../src/formats/paths.js';
@@ -556,4 +556,29 @@ describe('partial commits and refs', () => {
       await expect(LocalRepo.openOrCreate(path, { mode: 'archive' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     }
   });
+});
+
+test('withFilezSize gives encodeFilezHeader of the other size (the batch writer rewrites one header per file info)', () => {
+  const infos: FileInfo[] = [
+    { size: 0, uid: 0, gid: 0, mode: S_IFREG | 0o644, rdev: 0, symlinkTarget: '', xattrs: [] },
+    { size: 0, uid: 1000, gid: 1000, mode: S_IFREG | 0o755, rdev: 0, symlinkTarget: '', xattrs: [] },
+    { size: 0, uid: 0, gid: 0, mode: 0o120777, rdev: 0, symlinkTarget: '../lib/libfoo.so.1', xattrs: [] },
+    {
+      size: 0,
+      uid: 0,
+      gid: 0,
+      mode: S_IFREG | 0o644,
+      rdev: 0,
+      symlinkTarget: '',
+      xattrs: [[new TextEncoder().encode('user.a\0'), new Uint8Array([1, 2, 3])]],
+    },
+  ];
+  for (const info of infos) {
+    const template = encodeFilezHeader({ ...info, size: 12345 });
+    for (const size of [0, 1, 255, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 7, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER]) {
+      expect(Buffer.from(withFilezSize(template, size)).equals(Buffer.from(encodeFilezHeader({ ...info, size })))).toBe(true);
+    }
+    // The template itself is not changed.
+    expect(Buffer.from(template).equals(Buffer.from(encodeFilezHeader({ ...info, size: 12345 })))).toBe(true);
+  }
 });

@@ -38,6 +38,12 @@ export interface PartDecodeOptions {
    * (see DeltaPartDecoder). @default 4 MiB
    */
   workerFrom?: number;
+  /**
+   * How the worker thread runs liblzma: 'direct' (synchronous calls on the worker's own thread,
+   * output straight into the payload buffer) when node-liblzma offers it, else 'stream' (its
+   * streaming decoder, on libuv's thread pool). 'stream' forces the fallback. @default 'direct'
+   */
+  workerDecoder?: 'direct' | 'stream';
 }
 
 export function partCompression(file: Uint8Array, what = 'delta part'): PartCompression {

@@ -3,10 +3,11 @@
  * and, for xz parts, an incremental xz decoder (node-liblzma's stream over the system liblzma,
  * the same decoder as `decompressXz`). So a part's decompression overlaps its own download
  * instead of starting after the last byte, and the compressed file is never held whole. Parts
- * of 4 MiB or more are decoded in a worker thread (XzWorkerStream) straight into the payload's
- * SharedArrayBuffer: liblzma calls back into the loop that drives it after every output buffer,
- * and on the pull's busy event loop decoding then stalled (an 11 MB part took 0.8 s instead of
- * 0.45 s); smaller ones on libuv's thread pool from this thread.
+ * of 4 MiB or more are decoded in a worker thread (XzWorkerStream), liblzma called synchronously
+ * there and writing straight into the payload's SharedArrayBuffer: liblzma's streaming mode calls
+ * back into the loop that drives it after every output buffer, and on the pull's busy event
+ * loop decoding then stalled (an 11 MB part took 0.8 s instead of 0.45 s); smaller ones on
+ * libuv's thread pool from this thread.
  *
  * Use: `push()` every chunk in order (await it: it resolves when the decoder can take more),
  * `restart()` when the body starts over, `verify()` after the last chunk (size and checksum
@@ -28,6 +29,7 @@ import {
   partMismatch,
   payloadLimit,
 } from './DeltaPart.js';
+import { checkXzEnd } from './xz.js';
 import type { DeltaPartHeader } from './DeltaSuperblock.js';
 import { type XzWorkerError, XzWorkerStream } from './XzWorkerStream.js';
 
@@ -50,6 +52,7 @@ export class DeltaPartDecoder {
   readonly what: string;
   readonly limit: number;
   readonly #workerFrom: number;
+  readonly #workerStream: boolean;
   #hash: Hash = createHash('sha256');
   #size = 0;
   #compression: PartCompression | null = null;
@@ -64,12 +67,15 @@ export class DeltaPartDecoder {
   #outSize = 0;
   #error: unknown = null;
   #verified = false;
+  /** The last bytes of the xz data (see checkXzEnd), and how many xz bytes came in all. */
+  readonly #tail = new XzTail();
 
   constructor(header: DeltaPartHeader, what = `delta part ${header.index}`, options: PartDecodeOptions = {}) {
     this.header = header;
     this.what = what;
     this.limit = payloadLimit(header.uncompressedSize, options);
     this.#workerFrom = options.workerFrom ?? WORKER_FROM;
+    this.#workerStream = options.workerDecoder === 'stream';
   }
 
   /** Bytes received since the last restart. */
@@ -100,6 +106,7 @@ export class DeltaPartDecoder {
       }
     }
     if (this.#error !== null || body.length === 0) return undefined;
+    if (this.#compression === 'xz') this.#tail.push(body);
     if (this.#worker !== null) return this.#worker.push(body);
     if (this.#compression === 'none') {
       this.#collect(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
@@ -134,6 +141,7 @@ export class DeltaPartDecoder {
     this.#outSize = 0;
     this.#error = null;
     this.#verified = false;
+    this.#tail.reset();
   }
 
   /** After the last chunk: the file's size and SHA-256 must be the part header's. */
@@ -193,6 +201,7 @@ export class DeltaPartDecoder {
     signal?.throwIfAborted();
     if (this.#error !== null) throw this.#error;
     if (this.#compression === null) throw new FlathubFetchError(ErrorCodes.FORMAT, `${this.what}: empty part file`, { what: this.what });
+    if (this.#compression === 'xz') this.#tail.check(this.#outSize, this.what);
     const payload = this.#buf !== null ? this.#buf.subarray(0, this.#outSize) : Buffer.concat(this.#out, this.#outSize);
     this.#buf = null;
     this.#out = [];
@@ -216,7 +225,12 @@ export class DeltaPartDecoder {
   }
 
   #startWorker(): void {
-    this.#worker = new XzWorkerStream((this.#buf?.buffer as SharedArrayBuffer | undefined) ?? null, this.limit, XZ_CHUNK);
+    this.#worker = new XzWorkerStream(
+      (this.#buf?.buffer as SharedArrayBuffer | undefined) ?? null,
+      this.limit,
+      XZ_CHUNK,
+      this.#workerStream,
+    );
   }
 
   #startXz(): void {
@@ -296,4 +310,38 @@ function xzError(what: string, err: Error): FlathubFetchError {
     format: 'xz',
     reason: err.message,
   });
+}
+
+/** The last 64 KiB of the xz data seen, copied into a ring (the caller may reuse its chunks). */
+class XzTail {
+  static readonly SIZE = 64 * 1024;
+  #ring = new Uint8Array(XzTail.SIZE);
+  #total = 0;
+
+  push(bytes: Uint8Array): void {
+    const size = XzTail.SIZE;
+    const src = bytes.length > size ? bytes.subarray(bytes.length - size) : bytes;
+    const skipped = bytes.length - src.length;
+    const at = (this.#total + skipped) % size;
+    const first = Math.min(src.length, size - at);
+    this.#ring.set(src.subarray(0, first), at);
+    if (first < src.length) this.#ring.set(src.subarray(first), 0);
+    this.#total += bytes.length;
+  }
+
+  reset(): void {
+    this.#total = 0;
+  }
+
+  /** Throws ERR_DECOMPRESS when `outSize` is not what the xz index declares (see checkXzEnd). */
+  check(outSize: number, what: string): void {
+    const size = XzTail.SIZE;
+    const n = Math.min(this.#total, size);
+    const start = (this.#total - n) % size;
+    const tail =
+      start + n <= size
+        ? this.#ring.subarray(start, start + n)
+        : Buffer.concat([this.#ring.subarray(start), this.#ring.subarray(0, start + n - size)]);
+    checkXzEnd(tail, this.#total, outSize, what);
+  }
 }

@@ -112,6 +112,19 @@ export function encodeFilezHeader(info: FileInfo): Uint8Array {
 }
 
 /**
+ * `encodeFilezHeader` of another size, from the header of the same file info with any size: the
+ * size is the variant's first member (8 bytes, big-endian, right after the 8-byte frame), and
+ * nothing else in the header depends on it.
+ */
+export function withFilezSize(header: Uint8Array, size: number): Uint8Array {
+  const out = header.slice();
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setUint32(8, Math.floor(size / 0x1_0000_0000), false);
+  view.setUint32(12, size >>> 0, false);
+  return out;
+}
+
+/**
  * Reads a framed header at the start of `bytes` (`.filez`, or a content stream in a delta).
  * Returns the file info and where the payload starts.
  */

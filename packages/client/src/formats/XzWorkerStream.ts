@@ -43,6 +43,29 @@ interface PooledWorker {
   worker: Worker;
   stream: XzWorkerStream | null;
   idleTimer: ReturnType<typeof setTimeout> | null;
+  /** Shared with the worker: `[IN_CALL]` is 1 while it is inside liblzma, `[STOP]` asks it to park. */
+  control: Int32Array;
+}
+
+const IN_CALL = 0;
+const STOP = 1;
+/** Longest wait for a worker to leave liblzma before it is terminated anyway (one call takes a few ms). */
+const STOP_WAIT_MS = 2000;
+
+const live = new Set<PooledWorker>();
+let exitHookInstalled = false;
+
+/**
+ * Parks the worker outside liblzma, so that terminating it is safe: a worker thread terminated
+ * while inside node-liblzma's synchronous `codeSync` aborts the whole process ("FATAL ERROR:
+ * Error::ThrowAsJavaScriptException napi_throw"), and Node.js terminates every worker when the
+ * process exits. Synchronous: also runs from the process's 'exit' event.
+ */
+function park(pooled: PooledWorker): void {
+  const c = pooled.control;
+  Atomics.store(c, STOP, 1);
+  const until = Date.now() + STOP_WAIT_MS;
+  while (Atomics.load(c, IN_CALL) === 1 && Date.now() < until) Atomics.wait(c, IN_CALL, 1, 50);
 }
 
 const idle: PooledWorker[] = [];
@@ -51,10 +74,21 @@ let lzmaUrl: string | null = null;
 
 function spawn(): PooledWorker {
   lzmaUrl ??= pathToFileURL(createRequire(import.meta.url).resolve('node-liblzma')).href;
-  const worker = new Worker(XZ_WORKER_SOURCE, { eval: true, workerData: { lzmaUrl }, name: 'flathub-fetch xz' });
-  const pooled: PooledWorker = { worker, stream: null, idleTimer: null };
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  // The source is CommonJS: not under a parent's `--input-type=module` (which workers inherit).
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  const worker = new Worker(XZ_WORKER_SOURCE, { eval: true, execArgv, workerData: { lzmaUrl, control }, name: 'flathub-fetch xz' });
+  const pooled: PooledWorker = { worker, stream: null, idleTimer: null, control };
+  live.add(pooled);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const p of live) park(p);
+    });
+  }
   worker.on('message', (m: Reply) => pooled.stream?.onReply(m));
   const died = (why: string) => {
+    live.delete(pooled);
     const i = idle.indexOf(pooled);
     if (i !== -1) idle.splice(i, 1);
     pooled.stream?.onReply({ t: 'error', gen: pooled.stream.gen, kind: 'xz', message: why });
@@ -82,6 +116,8 @@ function release(pooled: PooledWorker): void {
     const i = idle.indexOf(pooled);
     if (i === -1) return;
     idle.splice(i, 1);
+    live.delete(pooled);
+    park(pooled);
     void pooled.worker.terminate();
   }, IDLE_MS);
   pooled.idleTimer.unref();
@@ -98,9 +134,10 @@ export class XzWorkerStream {
   #end: { resolve(o: XzWorkerOutput): void; reject(e: XzWorkerError): void } | null = null;
 
   /** @param shared where the output goes first (or null: all in overflow chunks). */
-  constructor(shared: SharedArrayBuffer | null, limit: number, chunkSize: number) {
+  /** @param stream use node-liblzma's streaming decoder even when the direct one is available. */
+  constructor(shared: SharedArrayBuffer | null, limit: number, chunkSize: number, stream = false) {
     this.#pooled = acquire(this);
-    this.#pooled.worker.postMessage({ t: 'start', gen: this.gen, sab: shared, limit, chunkSize });
+    this.#pooled.worker.postMessage({ t: 'start', gen: this.gen, sab: shared, limit, chunkSize, stream });
   }
 
   /** The decoder's error, once it reported one (input is then ignored). */

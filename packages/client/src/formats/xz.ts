@@ -32,40 +32,68 @@ function readVli(b: Uint8Array, pos: number, end: number, what: string): [number
   return bad(what, 'index number longer than 9 bytes');
 }
 
+/**
+ * The last stream of xz data that ends at `end`: where it starts (an offset of `data`; negative
+ * when it started before `data`, i.e. `data` is only the tail of the xz data — its stream header
+ * is then not checked) and its uncompressed size, from its footer and index.
+ */
+function lastStream(data: Uint8Array, end: number, what: string): { start: number; end: number; uncompressed: number } {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  // Stream padding: zero bytes in multiples of four, between or after streams.
+  while (end >= 4 && view.getUint32(end - 4, true) === 0) end -= 4;
+  if (end < 12) bad(what, 'shorter than an xz stream footer');
+  if (data[end - 2] !== 0x59 || data[end - 1] !== 0x5a) bad(what, 'missing stream footer magic');
+  const indexSize = (view.getUint32(end - 8, true) + 1) * 4;
+  const indexStart = end - 12 - indexSize;
+  if (indexStart < 0) bad(what, 'index larger than the stream');
+  if (data[indexStart] !== 0) bad(what, 'missing index indicator');
+  const [count, first] = readVli(data, indexStart + 1, end - 12, what);
+  let pos = first;
+  let blocks = 0;
+  let uncompressed = 0;
+  for (let i = 0; i < count; i++) {
+    const [unpadded, p1] = readVli(data, pos, end - 12, what);
+    const [size, p2] = readVli(data, p1, end - 12, what);
+    pos = p2;
+    blocks += Math.ceil(unpadded / 4) * 4;
+    uncompressed += size;
+    if (uncompressed > Number.MAX_SAFE_INTEGER) bad(what, 'uncompressed size beyond 2^53');
+  }
+  const start = indexStart - blocks - 12;
+  if (start >= 0 && (data[start] !== 0xfd || data[start + 1] !== 0x37 || data[start + 2] !== 0x7a))
+    bad(what, 'missing stream header magic');
+  return { start, end, uncompressed };
+}
+
 /** Total uncompressed size declared by the .xz index(es), without decompressing. */
 export function xzUncompressedSize(data: Uint8Array, what = 'xz data'): number {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let end = data.length;
   let total = 0;
   let streams = 0;
   while (end > 0) {
-    // Stream padding: zero bytes in multiples of four, between or after streams.
-    while (end >= 4 && view.getUint32(end - 4, true) === 0) end -= 4;
-    if (end < 24) bad(what, streams === 0 ? 'shorter than an xz stream' : 'bytes before the first stream');
-    if (data[end - 2] !== 0x59 || data[end - 1] !== 0x5a) bad(what, 'missing stream footer magic');
-    const indexSize = (view.getUint32(end - 8, true) + 1) * 4;
-    const indexStart = end - 12 - indexSize;
-    if (indexStart < 12) bad(what, 'index larger than the stream');
-    if (data[indexStart] !== 0) bad(what, 'missing index indicator');
-    let [count, pos] = readVli(data, indexStart + 1, end - 12, what);
-    let blocks = 0;
-    for (let i = 0; i < count; i++) {
-      const [unpadded, p1] = readVli(data, pos, end - 12, what);
-      const [uncompressed, p2] = readVli(data, p1, end - 12, what);
-      pos = p2;
-      blocks += Math.ceil(unpadded / 4) * 4;
-      total += uncompressed;
-      if (total > Number.MAX_SAFE_INTEGER) bad(what, 'uncompressed size beyond 2^53');
-    }
-    count = 0;
-    const streamStart = indexStart - blocks - 12;
-    if (streamStart < 0) bad(what, 'blocks larger than the stream');
-    if (data[streamStart] !== 0xfd || data[streamStart + 1] !== 0x37 || data[streamStart + 2] !== 0x7a)
-      bad(what, 'missing stream header magic');
-    end = streamStart;
+    const s = lastStream(data, end, what);
+    if (s.start < 0) bad(what, streams === 0 ? 'shorter than an xz stream' : 'bytes before the first stream');
+    total += s.uncompressed;
+    if (total > Number.MAX_SAFE_INTEGER) bad(what, 'uncompressed size beyond 2^53');
+    end = s.start;
     streams++;
   }
   return total;
+}
+
+/**
+ * Checks decoded output against the index of xz data seen only by its tail (a streaming decoder
+ * keeps the last bytes): `tail` is the last bytes of `total` bytes of xz data. When the tail
+ * reaches back to the start of the data's last stream and that stream is the whole data, the
+ * output must be exactly its declared size; otherwise at least that. Catches a stream cut short
+ * (which node-liblzma's streaming decoder ends without an error). Throws ERR_DECOMPRESS.
+ */
+export function checkXzEnd(tail: Uint8Array, total: number, outSize: number, what = 'xz data'): void {
+  const s = lastStream(tail, tail.length, what);
+  const wholeData = s.start >= 0 && total - tail.length + s.start === 0;
+  if (wholeData ? outSize !== s.uncompressed : outSize < s.uncompressed) {
+    bad(what, `decoded ${outSize} bytes, the stream's index declares ${s.uncompressed}`);
+  }
 }
 
 function checkLimit(data: Uint8Array, limit: number, what: string): number {

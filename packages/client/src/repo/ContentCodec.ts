@@ -18,18 +18,12 @@ import {
   frameHeader,
   isSymlink,
   parseFilezHeader,
+  withFilezSize,
 } from '../formats/FileHeader.js';
 import { readFilez } from '../formats/Filez.js';
 import { formatError } from '../formats/formatError.js';
-import {
-  type BareFields,
-  ContentWorkerPool,
-  type StoreFilezItem,
-  type StoreItem,
-  type StoreResult,
-  type WorkerReply,
-  type WorkerWriteOptions,
-} from './ContentWorkerPool.js';
+import { ContentWorkerPool, type WorkerReply, type WorkerWriteOptions } from './ContentWorkerPool.js';
+import { FILEZ_FIELDS, FilezField, STORE_FIELDS, type StoreResult, StoreField, unpackResults } from './StoreJobLayout.js';
 import type { ResolvedLocalRepoOptions } from './LocalRepoOptions.js';
 
 export type ContentCodecOptions = Pick<
@@ -101,33 +95,40 @@ export class ContentCodec {
     opts: WorkerWriteOptions,
   ): Promise<StoreResult[]> {
     const pack = new BytePacker();
+    const headers = new HeaderRanges(pack);
     const sab = objects.find((o) => o.content.buffer instanceof SharedArrayBuffer)?.content.buffer ?? null;
-    const items: StoreItem[] = objects.map((o) => {
+    const fields = new Float64Array(objects.length * STORE_FIELDS);
+    let expected = '';
+    objects.forEach((o, i) => {
+      const b = i * STORE_FIELDS;
       const symlink = isSymlink(o.info);
       const inShared = o.content.buffer === sab;
       const [offset, length] = inShared ? [o.content.byteOffset, o.content.byteLength] : pack.add(o.content);
-      const [headerOffset, headerLength] = pack.add(frameHeader(encodeFileHeader(o.info)));
+      fields[b + StoreField.offset] = offset;
+      fields[b + StoreField.length] = length;
+      fields[b + StoreField.inShared] = inShared ? 1 : 0;
+      [fields[b + StoreField.headerOffset], fields[b + StoreField.headerLength]] = headers.checksumHeader(o.info);
       // bare-user-only objects are the content itself: no `.filez` header.
-      const [filezHeaderOffset, filezHeaderLength] = opts.bare
-        ? [0, 0]
-        : pack.add(encodeFilezHeader({ ...o.info, size: symlink ? 0 : o.content.length }));
-      return {
-        offset,
-        length,
-        inShared,
-        headerOffset,
-        headerLength,
-        filezHeaderOffset,
-        filezHeaderLength,
-        expected: o.checksum,
-        ...bareFields(o.info),
-      };
+      if (!opts.bare) {
+        [fields[b + StoreField.filezHeaderOffset], fields[b + StoreField.filezHeaderLength]] = pack.add(
+          headers.filezHeader(o.info, symlink ? 0 : o.content.length),
+        );
+      }
+      fields[b + StoreField.mode] = o.info.mode & 0o7777;
+      if (symlink) {
+        fields[b + StoreField.symlink] = 1;
+        [fields[b + StoreField.targetOffset], fields[b + StoreField.targetLength]] = pack.add(Buffer.from(o.info.symlinkTarget, 'utf8'));
+      }
+      expected += o.checksum;
     });
     const data = pack.finish();
     const shared = sab === null ? null : new Uint8Array(sab);
-    const reply = await this.#run({ op: 'store', data, shared, items, level: this.options.compressionLevel, ...opts }, [data.buffer]);
+    const reply = await this.#run({ op: 'store', data, shared, fields, expected, level: this.options.compressionLevel, ...opts }, [
+      data.buffer,
+      fields.buffer,
+    ]);
     if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
-    return reply.results;
+    return unpackResults(reply.results);
   }
 
   /**
@@ -141,9 +142,11 @@ export class ContentCodec {
     opts: WorkerWriteOptions & { validate?: ((info: FileInfo, checksum: Checksum) => void) | undefined },
   ): Promise<StoreFilezOutcome[]> {
     const outcomes: Array<StoreFilezOutcome | null> = [];
-    const items: StoreFilezItem[] = [];
-    const sent: number[] = [];
+    const sent: Array<{ outcome: number; size: number; checksum: Checksum }> = [];
     const pack = new BytePacker();
+    const headers = new HeaderRanges(pack);
+    const fields: number[] = [];
+    let expected = '';
     for (const o of objects) {
       const what = `file ${o.checksum}`;
       try {
@@ -151,37 +154,42 @@ export class ContentCodec {
         this.#checkSize(info.size, what);
         opts.validate?.(info, o.checksum);
         const [offset, length] = pack.add(o.filez);
-        const [headerOffset, headerLength] = pack.add(frameHeader(encodeFileHeader(info)));
-        items.push({
-          offset,
-          length,
-          payloadOffset,
-          size: info.size,
-          headerOffset,
-          headerLength,
-          expected: o.checksum,
-          ...bareFields(info),
-        });
-        sent.push(outcomes.length);
+        const [headerOffset, headerLength] = headers.checksumHeader(info);
+        const symlink = isSymlink(info);
+        const [targetOffset, targetLength] = symlink ? pack.add(Buffer.from(info.symlinkTarget, 'utf8')) : [0, 0];
+        const row = new Array<number>(FILEZ_FIELDS).fill(0);
+        row[FilezField.offset] = offset;
+        row[FilezField.length] = length;
+        row[FilezField.payloadOffset] = payloadOffset;
+        row[FilezField.size] = info.size;
+        row[FilezField.headerOffset] = headerOffset;
+        row[FilezField.headerLength] = headerLength;
+        row[FilezField.mode] = info.mode & 0o7777;
+        row[FilezField.symlink] = symlink ? 1 : 0;
+        row[FilezField.targetOffset] = targetOffset;
+        row[FilezField.targetLength] = targetLength;
+        fields.push(...row);
+        expected += o.checksum;
+        sent.push({ outcome: outcomes.length, size: info.size, checksum: o.checksum });
         outcomes.push(null);
       } catch (error) {
         outcomes.push({ status: 'error', error });
       }
     }
-    if (items.length > 0) {
+    if (sent.length > 0) {
       const data = pack.finish();
+      const packed = new Float64Array(fields);
       const { validate: _validate, ...write } = opts;
-      const reply = await this.#run({ op: 'storeFilez', data, items, ...write }, [data.buffer]);
+      const reply = await this.#run({ op: 'storeFilez', data, fields: packed, expected, ...write }, [data.buffer, packed.buffer]);
       if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
-      reply.results.forEach((r, k) => {
-        const it = items[k] as StoreFilezItem;
-        const i = sent[k] as number;
+      unpackResults(reply.results).forEach((r, k) => {
+        const it = sent[k] as (typeof sent)[number];
         if (r.status === 'too-large' || r.status === 'short' || r.status === 'zlib') {
-          outcomes[i] = {
+          outcomes[it.outcome] = {
             status: 'error',
-            error: inflateError({ kind: r.status, message: r.message, length: r.length }, it.size, `file ${it.expected}`),
+            error: inflateError({ kind: r.status, message: r.message, length: r.length }, it.size, `file ${it.checksum}`),
           };
-        } else outcomes[i] = r as StoreFilezOutcome;
+        } else outcomes[it.outcome] = r as StoreFilezOutcome;
       });
     }
     return outcomes as StoreFilezOutcome[];
@@ -244,10 +252,46 @@ export class ContentCodec {
   }
 }
 
-/** What a worker needs to write the object as a bare-user-only file (ignored for archive). */
-function bareFields(info: FileInfo): BareFields {
-  const symlink = isSymlink(info);
-  return { symlink, mode: info.mode & 0o7777, target: symlink ? info.symlinkTarget : '' };
+/**
+ * The headers of a batch's objects, packed once per distinct file info: the framed checksum
+ * header (the objects of a delta part share a handful of modes and owners) and a `.filez` header
+ * template whose size field is rewritten per object.
+ */
+class HeaderRanges {
+  readonly #pack: BytePacker;
+  readonly #checksumHeaders = new Map<string, [number, number]>();
+  readonly #filezTemplates = new Map<string, Uint8Array>();
+
+  constructor(pack: BytePacker) {
+    this.#pack = pack;
+  }
+
+  checksumHeader(info: FileInfo): [number, number] {
+    const key = infoKey(info);
+    if (key === null) return this.#pack.add(frameHeader(encodeFileHeader(info)));
+    let range = this.#checksumHeaders.get(key);
+    if (range === undefined) {
+      range = this.#pack.add(frameHeader(encodeFileHeader(info)));
+      this.#checksumHeaders.set(key, range);
+    }
+    return range;
+  }
+
+  filezHeader(info: FileInfo, size: number): Uint8Array {
+    const key = infoKey(info);
+    if (key === null) return encodeFilezHeader({ ...info, size });
+    let template = this.#filezTemplates.get(key);
+    if (template === undefined) {
+      template = encodeFilezHeader({ ...info, size: 0 });
+      this.#filezTemplates.set(key, template);
+    }
+    return withFilezSize(template, size);
+  }
+}
+
+/** A cache key for a file info without extended attributes (null for one with). */
+function infoKey(info: FileInfo): string | null {
+  return info.xattrs.length > 0 ? null : `${info.uid}:${info.gid}:${info.mode}:${info.rdev}:${info.symlinkTarget}`;
 }
 
 /** Byte arrays laid end to end in one new buffer (to transfer to a worker), each as `[offset, length]`. */

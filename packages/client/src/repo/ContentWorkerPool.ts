@@ -3,8 +3,9 @@
  * SHA-256), so that it overlaps network and disk I/O instead of blocking the event loop.
  *
  * Workers are spawned on demand up to `size`, kept while the pool lives, and unref'd while
- * idle (an idle pool never keeps the process alive). A worker that dies fails only its own
- * job; the next job spawns a replacement. `close()` terminates every worker and fails queued
+ * idle (an idle pool never keeps the process alive). Each worker has up to two jobs posted, so
+ * it starts the next while its reply travels back. A worker that dies fails only its own jobs;
+ * the next job spawns a replacement. `close()` terminates every worker and fails queued
  * jobs; the pool can be used again afterwards (it respawns lazily).
  */
 import { Worker } from 'node:worker_threads';
@@ -12,16 +13,16 @@ import createDebug from 'debug';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { CONTENT_WORKER_SOURCE } from './contentWorkerSource.js';
+import type { PackedItems, PackedResults } from './StoreJobLayout.js';
 
 const debug = createDebug('flathub-fetch:repo');
 
 export type WorkerRequest =
   | { op: 'encode'; header: Uint8Array; content: Uint8Array; expected: string | null; compress: boolean; level: number }
   | { op: 'inflate'; header: Uint8Array; payload: Uint8Array; size: number; keep: boolean }
-  | ({ op: 'store'; data: Uint8Array; shared: Uint8Array | null; items: StoreItem[]; level: number } & WorkerWriteOptions)
-  | ({ op: 'storeFilez'; data: Uint8Array; items: StoreFilezItem[] } & WorkerWriteOptions);
+  | ({ op: 'store'; data: Uint8Array; shared: Uint8Array | null; level: number } & PackedItems & WorkerWriteOptions)
+  | ({ op: 'storeFilez'; data: Uint8Array } & PackedItems & WorkerWriteOptions);
 
-/** Where and how a worker writes objects. */
 export interface WorkerWriteOptions {
   objectsDir: string;
   tmpDir: string;
@@ -30,54 +31,12 @@ export interface WorkerWriteOptions {
   bare: boolean;
 }
 
-/** How a content object is materialised in a bare-user-only repository. */
-export interface BareFields {
-  symlink: boolean;
-  /** Permission bits for the file (bare-user-only). */
-  mode: number;
-  /** Symlink target ('' for a regular file). */
-  target: string;
-}
-
-/**
- * One `.filez` of a `storeFilez` request (see contentWorkerSource.ts). Byte ranges point into the
- * request's `data`: items hold only numbers and the checksum, so the message clones cheaply.
- */
-export interface StoreFilezItem extends BareFields {
-  offset: number;
-  length: number;
-  payloadOffset: number;
-  /** Declared content size (from the `.filez` header). */
-  size: number;
-  /** The framed checksum header of the file info. */
-  headerOffset: number;
-  headerLength: number;
-  expected: string;
-}
-
-/** One content object of a `store` request (see contentWorkerSource.ts); ranges of `data`, as in `StoreFilezItem`. */
-export interface StoreItem extends BareFields {
-  /** The content: `[offset, offset + length)` of `shared` when `inShared`, else of `data`. */
-  offset: number;
-  length: number;
-  inShared: boolean;
-  /** The framed checksum header of the file info. */
-  headerOffset: number;
-  headerLength: number;
-  filezHeaderOffset: number;
-  filezHeaderLength: number;
-  expected: string;
-}
-
-export type StoreResult =
-  | { status: 'ok' }
-  | { status: 'mismatch'; checksum: string }
-  | { status: 'fs'; syscall: string; path: string; code: string | undefined; message: string }
-  | { status: 'too-large' | 'short' | 'zlib'; message: string; length?: number };
-
 export type WorkerReply =
-  | { ok: true; checksum: string; data: Uint8Array | null; results?: StoreResult[] }
+  | { ok: true; checksum: string; data: Uint8Array | null; results?: PackedResults }
   | { ok: false; kind: 'too-large' | 'short' | 'zlib'; message: string; length?: number };
+
+/** Jobs posted to one worker before its previous reply is back: hides the round trip through a busy caller. */
+const DEPTH = 2;
 
 interface Job {
   id: number;
@@ -89,7 +48,8 @@ interface Job {
 
 interface Slot {
   worker: Worker;
-  job: Job | null;
+  /** Posted and not yet answered, oldest first (a worker answers in order). */
+  jobs: Job[];
 }
 
 export class ContentWorkerPool {
@@ -130,39 +90,41 @@ export class ContentWorkerPool {
     this.#queue = [];
     const closed = new FlathubFetchError(ErrorCodes.ABORTED, 'content worker pool closed', {});
     for (const job of queued) job.reject(closed);
-    for (const s of slots) s.job?.reject(closed);
+    for (const s of slots) for (const job of s.jobs) job.reject(closed);
     if (slots.length > 0) debug('terminating %d content worker(s)', slots.length);
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
   #dispatch(): void {
     while (this.#queue.length > 0) {
-      let slot = this.#slots.find((s) => s.job === null);
-      if (slot === undefined) {
-        if (this.#slots.length >= this.size) return;
-        slot = this.#spawn();
-      }
+      // An idle worker first, then a new one, then one with room in its pipeline.
+      let slot = this.#slots.find((s) => s.jobs.length === 0);
+      if (slot === undefined && this.#slots.length < this.size) slot = this.#spawn();
+      slot ??= this.#slots.find((s) => s.jobs.length < DEPTH);
+      if (slot === undefined) return;
       const job = this.#queue.shift() as Job;
-      slot.job = job;
+      slot.jobs.push(job);
       slot.worker.ref();
       try {
         slot.worker.postMessage({ id: job.id, ...job.request }, job.transfer);
       } catch (err) {
-        slot.job = null;
-        slot.worker.unref();
+        slot.jobs.pop();
+        if (slot.jobs.length === 0) slot.worker.unref();
         job.reject(err);
       }
     }
   }
 
   #spawn(): Slot {
-    const worker = new Worker(CONTENT_WORKER_SOURCE, { eval: true, name: 'flathub-fetch content' });
-    const slot: Slot = { worker, job: null };
+    // The source is CommonJS: not under a parent's `--input-type=module` (which workers inherit).
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const worker = new Worker(CONTENT_WORKER_SOURCE, { eval: true, execArgv, name: 'flathub-fetch content' });
+    const slot: Slot = { worker, jobs: [] };
     worker.on('message', (msg: WorkerReply & { id: number }) => {
-      const job = slot.job;
-      if (job === null || job.id !== msg.id) return;
-      slot.job = null;
-      worker.unref();
+      const job = slot.jobs[0];
+      if (job === undefined || job.id !== msg.id) return;
+      slot.jobs.shift();
+      if (slot.jobs.length === 0) worker.unref();
       const { id: _id, ...reply } = msg;
       job.resolve(reply as WorkerReply);
       this.#dispatch();
@@ -172,9 +134,9 @@ export class ContentWorkerPool {
       if (i === -1) return;
       this.#slots.splice(i, 1);
       debug('content worker failed: %s', err instanceof Error ? err.message : String(err));
-      const job = slot.job;
-      slot.job = null;
-      job?.reject(err instanceof Error ? err : new Error(`content worker exited (${String(err)})`));
+      const jobs = slot.jobs;
+      slot.jobs = [];
+      for (const job of jobs) job.reject(err instanceof Error ? err : new Error(`content worker exited (${String(err)})`));
       this.#dispatch();
     };
     worker.on('error', fail);

@@ -1,3 +1,5 @@
+import { FILEZ_FIELDS, FilezField, STORE_FIELDS, StoreField } from './StoreJobLayout.js';
+
 /**
  * Source of the content worker (run with `new Worker(src, { eval: true })`, so it works the
  * same from `src/` under a TypeScript loader and from `dist/`). It only uses Node built-ins:
@@ -9,29 +11,28 @@
  *   `compress` is set, also raw-deflate the content. Reply `{ ok, checksum, data: z | null }`.
  * - `{ op: 'inflate', header, payload, size, keep }`: inflate at most `size` bytes, require
  *   exactly `size`, hash header + content. Reply `{ ok, checksum, data: content | null }`.
- * - `{ op: 'store', data, shared, items, level, objectsDir, tmpDir, fsync, bare }`: for each item
- *   `{ offset, length, inShared, headerOffset, headerLength, filezHeaderOffset,
- *   filezHeaderLength, expected, symlink, mode, target }` (its checksum header and `.filez`
- *   header are those ranges of `data`, one transferred buffer; its content is a range of `shared`
- *   — a view of a SharedArrayBuffer, not copied — when `inShared`, else of `data`), hash header +
- *   content; when that is `expected`, write the object to a new file in `tmpDir`, fsync it when
- *   asked, rename it to its object path under `objectsDir`. Archive (`bare` false):
- *   `XX/YYYY….filez` = `.filez` header + raw deflate of the content (nothing more for a symlink).
- *   bare-user-only (`bare` true): `XX/YYYY….file` = the content itself with permission bits
- *   `mode` and mtime 0 (as libostree), or a symlink to `target`. Reply `{ ok, checksum: '',
- *   data: null, results }`, one result per item: `{ status: 'ok' }`, `{ status: 'mismatch',
- *   checksum }` or `{ status: 'fs', syscall, path, code, message }` (the temporary file removed).
- * - `{ op: 'storeFilez', data, items, objectsDir, tmpDir, fsync, bare }`: for each item
- *   `{ offset, length, payloadOffset, size, headerOffset, headerLength, expected, symlink, mode,
- *   target }` (its `.filez` is `data[offset, offset + length)`, its checksum header another
- *   range of `data`), inflate the payload (at most `size` bytes, exactly `size` required), hash
- *   header + content; when that is `expected`, write the `.filez` as received (archive) or the
- *   inflated content as for `store` (bare-user-only) to its object path (via `tmpDir`). Results
- *   as for `store`, plus `{ status: 'too-large' | 'short' | 'zlib', message, length? }` for
- *   payloads that do not inflate to the declared size.
+ * - `{ op: 'store', data, shared, fields, expected, level, objectsDir, tmpDir, fsync, bare }`:
+ *   objects packed as described by `PackedItems` and `StoreField` (ContentWorkerPool): each
+ *   object's content is a range of `shared` — a view of a SharedArrayBuffer, not copied — or of
+ *   `data` (one transferred buffer, which also holds the headers and symlink targets). Hash
+ *   header + content; when that is the expected checksum, write the object to a new file in
+ *   `tmpDir`, fsync it when asked, rename it to its object path under `objectsDir`. Archive
+ *   (`bare` false): `XX/YYYY….filez` = `.filez` header + raw deflate of the content (nothing more
+ *   for a symlink). bare-user-only (`bare` true): `XX/YYYY….file` = the content itself with its
+ *   permission bits and mtime 0 (as libostree), or a symlink. Reply `{ ok, checksum: '', data:
+ *   null, results }` (`PackedResults`: the objects not stored, each with `{ status: 'mismatch',
+ *   checksum }` or `{ status: 'fs', syscall, path, code, message }`, the temporary file removed).
+ * - `{ op: 'storeFilez', data, fields, expected, objectsDir, tmpDir, fsync, bare }` (`FilezField`):
+ *   inflate each fetched `.filez`'s payload (at most its declared size, exactly that size
+ *   required), hash header + content; when that is the expected checksum, write the `.filez` as
+ *   received (archive) or the inflated content as for `store` (bare-user-only). Results as for
+ *   `store`, plus `{ status: 'too-large' | 'short' | 'zlib', message, length? }` for payloads
+ *   that do not inflate to the declared size.
  * Failures reply `{ ok: false, kind: 'too-large' | 'short' | 'zlib', message, length? }`.
  */
 export const CONTENT_WORKER_SOURCE = `'use strict';
+const S = ${JSON.stringify(StoreField)}, SN = ${STORE_FIELDS};
+const F = ${JSON.stringify(FilezField)}, FN = ${FILEZ_FIELDS};
 const { parentPort } = require('node:worker_threads');
 const zlib = require('node:zlib');
 const { createHash, randomBytes } = require('node:crypto');
@@ -51,40 +52,60 @@ function inflateExact(payload, size) {
 function range(m, offset, length) {
   return m.data.subarray(offset, offset + length);
 }
-function storeOne(m, it) {
-  const content = it.inShared ? m.shared.subarray(it.offset, it.offset + it.length) : range(m, it.offset, it.length);
-  const checksum = createHash('sha256').update(range(m, it.headerOffset, it.headerLength)).update(content).digest('hex');
-  if (checksum !== it.expected) return { status: 'mismatch', checksum };
-  if (m.bare) return writeObject(m, it, it.symlink ? null : [content]);
-  const filezHeader = range(m, it.filezHeaderOffset, it.filezHeaderLength);
-  const chunks = it.symlink ? [filezHeader] : [filezHeader, zlib.deflateRawSync(content, { level: m.level })];
-  return writeObject(m, it, chunks);
+function storeOne(m, i) {
+  const f = m.fields, b = i * SN;
+  const expected = m.expected.slice(i * 64, i * 64 + 64);
+  const offset = f[b + S.offset], length = f[b + S.length];
+  const content = f[b + S.inShared] === 1 ? m.shared.subarray(offset, offset + length) : range(m, offset, length);
+  const checksum = createHash('sha256').update(range(m, f[b + S.headerOffset], f[b + S.headerLength])).update(content).digest('hex');
+  if (checksum !== expected) return { status: 'mismatch', checksum };
+  const symlink = f[b + S.symlink] === 1;
+  const target = symlink ? range(m, f[b + S.targetOffset], f[b + S.targetLength]) : null;
+  if (m.bare) return writeObject(m, expected, f[b + S.mode], target, symlink ? null : [content]);
+  const filezHeader = range(m, f[b + S.filezHeaderOffset], f[b + S.filezHeaderLength]);
+  const chunks = symlink ? [filezHeader] : [filezHeader, zlib.deflateRawSync(content, { level: m.level })];
+  return writeObject(m, expected, 0, null, chunks);
 }
-function storeFilezOne(m, it) {
-  const filez = range(m, it.offset, it.length);
+function storeFilezOne(m, i) {
+  const f = m.fields, b = i * FN;
+  const expected = m.expected.slice(i * 64, i * 64 + 64);
+  const filez = range(m, f[b + F.offset], f[b + F.length]);
+  const size = f[b + F.size];
   let content;
   try {
-    content = inflateExact(filez.subarray(it.payloadOffset), it.size);
+    content = inflateExact(filez.subarray(f[b + F.payloadOffset]), size);
   } catch (err) {
     const status = err && err.code === 'ERR_BUFFER_TOO_LARGE' ? 'too-large' : 'zlib';
     return { status, message: String(err && err.message) };
   }
-  if (content.length !== it.size) return { status: 'short', message: 'size mismatch', length: content.length };
-  const checksum = createHash('sha256').update(range(m, it.headerOffset, it.headerLength)).update(content).digest('hex');
-  if (checksum !== it.expected) return { status: 'mismatch', checksum };
-  if (m.bare) return writeObject(m, it, it.symlink ? null : [content]);
-  return writeObject(m, it, [filez]);
+  if (content.length !== size) return { status: 'short', message: 'size mismatch', length: content.length };
+  const checksum = createHash('sha256').update(range(m, f[b + F.headerOffset], f[b + F.headerLength])).update(content).digest('hex');
+  if (checksum !== expected) return { status: 'mismatch', checksum };
+  const symlink = f[b + F.symlink] === 1;
+  const target = symlink ? range(m, f[b + F.targetOffset], f[b + F.targetLength]) : null;
+  if (m.bare) return writeObject(m, expected, f[b + F.mode], target, symlink ? null : [content]);
+  return writeObject(m, expected, 0, null, [filez]);
+}
+// Runs one job's objects; replies with the ones not stored.
+function storeAll(m, count, one) {
+  const failed = [];
+  for (let i = 0; i < count; i++) {
+    const r = one(m, i);
+    if (r !== null) failed.push([i, r]);
+  }
+  parentPort.postMessage({ id: m.id, ok: true, checksum: '', data: null, results: { count, failed } });
 }
 // Temporary names: a random prefix per worker, a counter per file (no random bytes per object).
 const tmpPrefix = '/flathub-fetch-' + randomBytes(6).toString('hex') + '-';
 let tmpCounter = 0;
-// Writes chunks (or, for null, a symlink to it.target) to a temporary file and renames it into place.
-function writeObject(m, it, chunks) {
-  const tmp = m.tmpDir + tmpPrefix + (tmpCounter++).toString(36) + '-' + it.expected.slice(0, 16) + '.tmp';
+// Writes chunks (or, for null, a symlink to target) to a temporary file and renames it into
+// place. Returns null when stored, else the failure.
+function writeObject(m, expected, mode, target, chunks) {
+  const tmp = m.tmpDir + tmpPrefix + (tmpCounter++).toString(36) + '-' + expected.slice(0, 16) + '.tmp';
   let step = chunks === null ? 'symlink' : 'open';
   let path = tmp;
   try {
-    if (chunks === null) fs.symlinkSync(it.target, tmp);
+    if (chunks === null) fs.symlinkSync(target, tmp);
     else {
       const fd = fs.openSync(tmp, 'wx', 0o644);
       try {
@@ -92,7 +113,7 @@ function writeObject(m, it, chunks) {
         for (const c of chunks) fs.writeFileSync(fd, c);
         if (m.bare) {
           step = 'chmod';
-          fs.fchmodSync(fd, it.mode);
+          fs.fchmodSync(fd, mode);
           fs.futimesSync(fd, 0, 0);
         }
         if (m.fsync) fs.fsyncSync(fd);
@@ -101,10 +122,10 @@ function writeObject(m, it, chunks) {
       }
     }
     step = 'rename';
-    const dest = m.objectsDir + '/' + it.expected.slice(0, 2) + '/' + it.expected.slice(2) + (m.bare ? '.file' : '.filez');
+    const dest = m.objectsDir + '/' + expected.slice(0, 2) + '/' + expected.slice(2) + (m.bare ? '.file' : '.filez');
     path = tmp + ' -> ' + dest;
     fs.renameSync(tmp, dest);
-    return { status: 'ok' };
+    return null;
   } catch (err) {
     try { fs.unlinkSync(tmp); } catch {}
     return { status: 'fs', syscall: step, path, code: err && err.code, message: String(err && err.message) };
@@ -117,14 +138,8 @@ parentPort.on('message', (m) => {
       if (!m.compress || (m.expected !== null && checksum !== m.expected)) return reply(m.id, checksum, null);
       return reply(m.id, checksum, owned(zlib.deflateRawSync(m.content, { level: m.level })));
     }
-    if (m.op === 'store') {
-      const results = m.items.map((it) => storeOne(m, it));
-      return parentPort.postMessage({ id: m.id, ok: true, checksum: '', data: null, results });
-    }
-    if (m.op === 'storeFilez') {
-      const results = m.items.map((it) => storeFilezOne(m, it));
-      return parentPort.postMessage({ id: m.id, ok: true, checksum: '', data: null, results });
-    }
+    if (m.op === 'store') return storeAll(m, m.fields.length / SN, storeOne);
+    if (m.op === 'storeFilez') return storeAll(m, m.fields.length / FN, storeFilezOne);
     if (m.op === 'inflate') {
       const content = inflateExact(m.payload, m.size);
       if (content.length !== m.size) {

@@ -1,0 +1,80 @@
+/**
+ * A process that exits (process.exit, or an uncaught exception) while a large delta part is being
+ * xz-decoded in the worker thread exits with its own code. Node.js terminates worker threads at
+ * exit, and a worker terminated inside node-liblzma's synchronous call aborts the whole process
+ * ("FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw", exit code 134): the decoder parks
+ * its workers outside liblzma first. The part is a real `xz` stream of a 24 MB payload (~0.2 s to
+ * decode), and the exit lands at several points of the decoding.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gv, PART_PAYLOAD_TYPE } from '@flathub-fetch/client';
+import { seededRandom } from '@flathub-fetch/client/testing';
+import { afterAll, expect, test } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'ffetch-xz-exit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const dist = new URL('../../packages/client/dist/index.js', import.meta.url).href;
+
+function makePart(): { file: string; header: string } {
+  const rand = seededRandom(24);
+  const data = new Uint8Array(24_000_000);
+  for (let i = 0; i < data.length; i++) data[i] = i % 8192 < 6144 ? (i * 13) & 0xff : Math.floor(rand() * 256);
+  const payload = gv(PART_PAYLOAD_TYPE).encode([[], [], data, new Uint8Array([0x01, 0x02])]);
+  const file = Buffer.concat([Buffer.from([0x78]), execFileSync('xz', ['-c', '-0'], { input: payload, maxBuffer: 1 << 27 })]);
+  const path = join(dir, 'part');
+  writeFileSync(path, file);
+  const header = {
+    index: 0,
+    checksum: createHash('sha256').update(file).digest('hex'),
+    size: file.length,
+    uncompressedSize: payload.length,
+    objects: [],
+  };
+  return { file: path, header: JSON.stringify(header) };
+}
+
+const part = makePart();
+
+// Feeds the whole part (workerFrom 0: the worker thread decodes it), then exits `delay` ms
+// after the last byte went in, while liblzma is still running.
+const child = `
+import { readFileSync } from 'node:fs';
+const { DeltaPartDecoder } = await import(process.env.DIST);
+const file = readFileSync(process.env.PART);
+const dec = new DeltaPartDecoder(JSON.parse(process.env.HEADER), 'part', { workerFrom: 0 });
+for (let i = 0; i < file.length; i += 65536) await dec.push(file.subarray(i, i + 65536));
+dec.verify();
+const finished = dec.finish().then(() => process.stdout.write('finished '));
+setTimeout(() => {
+  process.stdout.write('exiting ');
+  if (process.env.HOW === 'throw') throw new Error('uncaught on purpose');
+  process.exit(7);
+}, Number(process.env.DELAY));
+await finished;
+`;
+
+test.each([
+  ['process.exit(7)', 'exit', 7],
+  ['an uncaught exception', 'throw', 1],
+])('exiting with %s in the middle of a worker decode exits with its code, not an abort', (_name, how, code) => {
+  for (const delay of [0, 5, 20, 60]) {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], {
+      env: { ...process.env, DIST: dist, PART: part.file, HEADER: part.header, HOW: how, DELAY: String(delay) },
+      encoding: 'utf8',
+      timeout: 60_000,
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+    });
+    const what = `delay ${delay} ms: status ${r.status}, signal ${r.signal}, stdout ${r.stdout}, stderr ${r.stderr.slice(0, 300)}`;
+    expect(r.stderr, what).not.toContain('FATAL ERROR');
+    expect(r.signal, what).toBeNull();
+    expect(r.status, what).toBe(code);
+    // The exit came first (the decode was still running), at least for the early exits.
+    if (delay <= 5) expect(r.stdout, what).toBe('exiting ');
+  }
+});
