@@ -23,13 +23,6 @@ const APP = 'app/org.example.Hello/x86_64/stable';
 const HEAD = m.archive?.heads[APP] as string;
 
 /** Server paths (`/objects/XX/…`) of every object file in the repository. */
-function _objectPaths(repo: string): Set<string> {
-  const out = new Set<string>();
-  for (const p of readdirSync(join(repo, 'objects'))) for (const f of readdirSync(join(repo, 'objects', p))) out.add(`/objects/${p}/${f}`);
-  return out;
-}
-
-/** Server paths (`/objects/XX/…`) of every object file in the repository. */
 function objectPaths(repo: string): Set<string> {
   const out = new Set<string>();
   for (const p of readdirSync(join(repo, 'objects'))) {
@@ -90,6 +83,30 @@ describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => 
       } finally {
         await server.close();
       }
+    }
+  });
+
+  test('a pull that fails before writing leaves no repository where there was none (an existing directory stays)', async () => {
+    const server = await RepoServer.start(set.repoPath('archive'));
+    try {
+      // The remote cannot be opened (nothing listens there), or the ref does not exist.
+      const closed = await RepoServer.start(set.repoPath('archive'));
+      const deadUrl = closed.url;
+      await closed.close();
+      const cases: Array<[string, string, string]> = [
+        ['unreachable remote', deadUrl, APP],
+        ['unknown ref', server.url, 'app/org.example.Nope/x86_64/stable'],
+      ];
+      for (const [name, url, ref] of cases) {
+        const repo = join(tmp, `never-${name.replace(/ /g, '-')}`);
+        await expect(pull({ url, ref, repo, retries: 0 }), name).rejects.toBeInstanceOf(FlathubFetchError);
+        expect(existsSync(repo), name).toBe(false);
+      }
+      const existing = mkdtempSync(join(tmp, 'existing-'));
+      await expect(pull({ url: server.url, ref: 'app/org.example.Nope/x86_64/stable', repo: existing })).rejects.toThrow('Nope');
+      expect(existsSync(existing)).toBe(true);
+    } finally {
+      await server.close();
     }
   });
 

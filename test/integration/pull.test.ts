@@ -48,6 +48,21 @@ describeWithTools(['nginx', 'ostree'], `pull over nginx (${set.name} fixtures)`,
     ]);
     expect(uris.length).toBe(4 + 1 + delta.parts + delta.fallback_count);
     expect(result.requests.length).toBe(uris.length);
+    // Download order: parts largest first, two at a time; the fallbacks once no part waits for a
+    // slot and one is free (so they do not slow down every part's decoding from the start).
+    const partRecords = result.requests.filter((r) => r.purpose === 'delta-part');
+    const fallbackRecords = result.requests.filter((r) => r.purpose === 'fallback');
+    expect(delta.parts).toBeGreaterThanOrEqual(2);
+    expect(fallbackRecords.length).toBe(delta.fallback_count);
+    const sizes = [...partRecords].sort((a, b) => a.timings.queued - b.timings.queued).map((r) => r.bodyBytes);
+    expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+    const lastPartStart = Math.max(...partRecords.map((r) => r.timings.queued));
+    const partEnds = partRecords.map((r) => r.timings.lastByte as number).sort((a, b) => a - b);
+    for (const f of fallbackRecords) {
+      expect(f.timings.queued).toBeGreaterThanOrEqual(lastPartStart);
+      // When the fallbacks start, every part but at most one has all its bytes.
+      expect(partEnds.filter((t) => t <= f.timings.queued).length).toBeGreaterThanOrEqual(delta.parts - 1);
+    }
     expectSameCheckout(repo, 'archive', head);
   });
 

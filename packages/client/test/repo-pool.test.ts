@@ -74,3 +74,16 @@ new ContentWorkerPool(2).warm(); setTimeout(() => process.stdout.write('done'), 
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8', timeout: 10_000 });
   expect(out).toBe('done');
 });
+
+test('workers run in a process started with a V8 flag and --input-type=module (neither is passed on to them)', () => {
+  const src = `import { ContentWorkerPool } from ${JSON.stringify(new URL('../dist/repo/ContentWorkerPool.js', import.meta.url).href)};
+const pool = new ContentWorkerPool(1);
+const r = await pool.run({ op: 'encode', header: new Uint8Array(8), content: new Uint8Array(100000), expected: null, compress: true, level: 1 });
+await pool.close();
+process.stdout.write(r.ok && r.data !== null ? 'encoded' : JSON.stringify(r));`;
+  const out = execFileSync(process.execPath, ['--max-old-space-size=1024', '--input-type=module', '-e', src], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  expect(out).toBe('encoded');
+});

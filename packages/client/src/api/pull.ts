@@ -7,6 +7,8 @@
  * open remote → resolve target → plan → mark partial → delta (commit, parts, fallbacks) →
  * walk the commit and fetch anything still missing → clear partial → write the ref.
  */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import createDebug from 'debug';
 import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
@@ -103,6 +105,11 @@ function parsePullTargetOrNull(spec: string): string | null {
 }
 
 async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state: PullState): Promise<PullResult> {
+  // The local repository is opened (or created) while the remote's config and summary are on the
+  // wire; one this pull created is removed again if the remote cannot be opened.
+  const created = !existsSync(o.repo);
+  const opening = LocalRepo.openOrCreate(o.repo, { mode: o.repoMode });
+  opening.catch(() => {}); // awaited below
   const remote = await Remote.open(o.url, {
     ...(o.transport ? { transport: o.transport } : {}),
     ...(o.arch ? { arch: o.arch } : {}),
@@ -116,15 +123,22 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
       retry: typeof o.http.retry === 'object' ? { ...o.http.retry, retries: o.retries } : o.retries,
       onRecord: (r) => tracker.onRecord(r),
     },
+  }).catch(async (err: unknown) => {
+    await (await opening.catch(() => null))?.close();
+    if (created) await removeRepo(o.repo);
+    throw err;
   });
   let repo: LocalRepo | null = null;
+  /** Set once the pull writes into the repository (from the partial marker on). */
+  let written = false;
+  let failed = false;
   let warming: ReturnType<typeof setImmediate> | undefined;
   try {
     const spec = parsePullTarget(o.ref);
     const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
     state.target = target;
     const verification = o.verify ? await verifyRemoteSignatures(remote, target, await GpgKeyring.from(o.gpgKeys), o.signal) : undefined;
-    repo = await LocalRepo.openOrCreate(o.repo, { mode: o.repoMode });
+    repo = await opening;
     repo.assertWritable();
     const ctx: PullContext = {
       remote,
@@ -163,6 +177,7 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
       // VM's disk); nothing is written before it is. The content workers start once those
       // requests are on the wire: their start-up then overlaps the first round trip.
       const local = repo;
+      written = true;
       ctx.ready = local.markPartial(target);
       ctx.ready.catch(() => {}); // awaited by every write and below
       warming = setImmediate(() => local.warmWorkers());
@@ -216,6 +231,7 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     o.onEvent({ type: 'done', result });
     return result;
   } catch (err) {
+    failed = true;
     if (o.signal?.aborted && !(isFlathubFetchError(err) && err.code === 'ERR_ABORTED')) {
       throw new FlathubFetchError(ErrorCodes.ABORTED, `pull of ${o.ref} from ${remote.url} aborted`, { url: remote.url }, { cause: err });
     }
@@ -223,6 +239,13 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
   } finally {
     clearImmediate(warming);
     await remote.close();
-    await repo?.close();
+    await (repo ?? (await opening.catch(() => null)))?.close();
+    // A repository this pull created and never wrote into (the ref did not resolve, say) goes again.
+    if (failed && created && !written) await removeRepo(o.repo);
   }
+}
+
+/** Removes a repository this pull created (best effort: the pull's own error is what matters). */
+async function removeRepo(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true }).catch((err: unknown) => debug('could not remove %s: %s', path, String(err)));
 }

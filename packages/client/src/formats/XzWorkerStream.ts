@@ -75,8 +75,9 @@ let lzmaUrl: string | null = null;
 function spawn(): PooledWorker {
   lzmaUrl ??= pathToFileURL(createRequire(import.meta.url).resolve('node-liblzma')).href;
   const control = new Int32Array(new SharedArrayBuffer(8));
-  // The source is CommonJS: not under a parent's `--input-type=module` (which workers inherit).
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  // No inherited options: the source is CommonJS (a parent's `--input-type=module` would make it
+  // a module), and the parent's V8 / process flags are not valid there (ERR_WORKER_INVALID_EXEC_ARGV).
+  const execArgv: string[] = [];
   const worker = new Worker(XZ_WORKER_SOURCE, { eval: true, execArgv, workerData: { lzmaUrl, control }, name: 'flathub-fetch xz' });
   const pooled: PooledWorker = { worker, stream: null, idleTimer: null, control };
   live.add(pooled);

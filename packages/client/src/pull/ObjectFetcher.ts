@@ -122,6 +122,7 @@ export class ObjectFetcher {
     // Verified either way: by writeMetadata when just fetched, by readMetadata when read back.
     const c = parseCommit(commitBytes, `commit ${commit}`);
     const seenTrees = new Set<Checksum>();
+    const seenFiles = new Set<Checksum>();
     // Every request of the walk, in the order made; the first failure ends the walk.
     const work: Promise<unknown>[] = [commitMeta];
     let fail: (err: unknown) => void = () => {};
@@ -156,8 +157,17 @@ export class ObjectFetcher {
       }
       let missing = 0;
       for (const f of t.files) {
-        if (!repo.hasCached(ObjectType.FILE, f.checksum)) missing++;
-        track(this.ensure({ type: ObjectType.FILE, checksum: f.checksum }));
+        // Each file once (the same content recurs across directories); one already requested is
+        // waited for; one present (after a delta: nearly all) is counted without a promise.
+        if (seenFiles.has(f.checksum)) continue;
+        seenFiles.add(f.checksum);
+        const pending = this.#pending.get(`${f.checksum}.${ObjectType.FILE}`);
+        if (pending !== undefined) track(pending);
+        else if (repo.hasCached(ObjectType.FILE, f.checksum)) this.present++;
+        else {
+          missing++;
+          track(this.ensure({ type: ObjectType.FILE, checksum: f.checksum }));
+        }
       }
       tracker.expect(0, missing);
     };

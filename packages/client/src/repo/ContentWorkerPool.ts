@@ -116,8 +116,9 @@ export class ContentWorkerPool {
   }
 
   #spawn(): Slot {
-    // The source is CommonJS: not under a parent's `--input-type=module` (which workers inherit).
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    // No inherited options: the source is CommonJS (a parent's `--input-type=module` would make it
+    // a module), and the parent's V8 / process flags are not valid there (ERR_WORKER_INVALID_EXEC_ARGV).
+    const execArgv: string[] = [];
     const worker = new Worker(CONTENT_WORKER_SOURCE, { eval: true, execArgv, name: 'flathub-fetch content' });
     const slot: Slot = { worker, jobs: [] };
     worker.on('message', (msg: WorkerReply & { id: number }) => {
