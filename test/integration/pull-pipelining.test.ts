@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { type RequestRecord, pull } from '@flathub-fetch/client';
 import { RepoServer } from '@flathub-fetch/client/testing';
+import { PROBATION } from '../../packages/client/src/http/AdaptivePipelining.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type MadeRepo, makeRepo } from '../support/makeRepo.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
@@ -47,7 +48,7 @@ describeWithTools(['nginx', 'ostree'], 'adaptive HTTP/1.1 pipelining', () => {
   });
   const expected = () => checkoutManifest(made.repo, made.ref);
 
-  test('by default, object GETs pipeline once the server has answered 16 of them promptly; nothing queues behind other requests', async () => {
+  test('by default, object GETs pipeline once the server has answered PROBATION of them promptly; nothing queues behind other requests', async () => {
     const repo = join(tmp, 'auto');
     const result = await pull({ url: `${nginx.url}repo/`, ref: made.ref, repo, deltas: 'never' });
     const records = result.requests.filter((r) => r.httpVersion === '1.1');
@@ -59,10 +60,10 @@ describeWithTools(['nginx', 'ostree'], 'adaptive HTTP/1.1 pipelining', () => {
       for (const a of ahead) expect(OBJECT_PURPOSES.has(a.purpose), `${r.url} behind ${a.url}`).toBe(true);
       expect(ahead.length, r.url).toBeLessThanOrEqual(7);
     }
-    // Pipelining started only after 16 prompt object responses on kept-alive connections.
+    // Pipelining started only after PROBATION prompt object responses on kept-alive connections.
     const firstOverlap = Math.min(...overlaps.map((x) => x.r.timings.requestSent as number));
     const answeredBefore = records.filter((r) => OBJECT_PURPOSES.has(r.purpose) && (r.timings.firstByte as number) < firstOverlap).length;
-    expect(answeredBefore).toBeGreaterThanOrEqual(16);
+    expect(answeredBefore).toBeGreaterThanOrEqual(PROBATION);
     expect(fsck(repo)).toContain('Verifying content integrity');
     expect(checkoutManifest(repo, made.ref)).toEqual(expected());
   });

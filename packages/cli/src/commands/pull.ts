@@ -113,7 +113,7 @@ Options:
   --require-deltas     fail unless a static delta can be used
   --connections N      connections per server (default 8)
   --pipelining N|auto  HTTP/1.1 object requests pipelined per connection (default auto: up to 8
-                       once the server has answered 16 promptly, off again after a first byte
+                       once the server has answered 4 promptly, off again after a first byte
                        later than 1 s or a failure; 1 never pipelines; HTTP/2 multiplexes anyway)
   --arch ARCH          architecture whose Flatpak subsummary to read (default: this machine's)
   --remote-name NAME   write the ref to refs/remotes/NAME/ (default: origin)
