@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { type RequestRecord, pull } from '@flathub-fetch/client';
 import { RepoServer } from '@flathub-fetch/client/testing';
 import { PROBATION } from '../../packages/client/src/http/AdaptivePipelining.js';
+import { AUTO_PIPELINING_DEPTH } from '../../packages/client/src/http/UndiciTransport.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type MadeRepo, makeRepo } from '../support/makeRepo.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
@@ -58,7 +59,7 @@ describeWithTools(['nginx', 'ostree'], 'adaptive HTTP/1.1 pipelining', () => {
     for (const { r, ahead } of overlaps) {
       expect(OBJECT_PURPOSES.has(r.purpose), r.url).toBe(true);
       for (const a of ahead) expect(OBJECT_PURPOSES.has(a.purpose), `${r.url} behind ${a.url}`).toBe(true);
-      expect(ahead.length, r.url).toBeLessThanOrEqual(7);
+      expect(ahead.length, r.url).toBeLessThanOrEqual(AUTO_PIPELINING_DEPTH - 1);
     }
     // Pipelining started only after PROBATION prompt object responses on kept-alive connections.
     const firstOverlap = Math.min(...overlaps.map((x) => x.r.timings.requestSent as number));

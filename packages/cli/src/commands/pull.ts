@@ -112,7 +112,7 @@ Options:
   --no-deltas          fetch objects only
   --require-deltas     fail unless a static delta can be used
   --connections N      connections per server (default 8)
-  --pipelining N|auto  HTTP/1.1 object requests pipelined per connection (default auto: up to 8
+  --pipelining N|auto  HTTP/1.1 object requests pipelined per connection (default auto: up to 16
                        once the server has answered 4 promptly, off again after a first byte
                        later than 1 s or a failure; 1 never pipelines; HTTP/2 multiplexes anyway)
   --arch ARCH          architecture whose Flatpak subsummary to read (default: this machine's)

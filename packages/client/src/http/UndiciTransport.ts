@@ -29,8 +29,13 @@ const H2_STREAM_WINDOW = 4 * 1024 * 1024;
 const H2_CONNECTION_WINDOW = 32 * 1024 * 1024;
 
 const CLOSE = /\bclose\b/i;
-/** Depth of `pipelining: 'auto'` once an origin has shown it answers promptly. */
-export const AUTO_PIPELINING_DEPTH = 8;
+/**
+ * Depth of `pipelining: 'auto'` once an origin has shown it answers promptly. With 8 connections
+ * that is 128 requests in flight, about what a 400 Mbit/s, 20 ms link holds of 8 KB objects:
+ * the no-delta pull of the benchmark took 1.69 s at 16 against 2.05 s at 8 (32: 1.63 s, for
+ * twice the requests stuck behind a slow response).
+ */
+export const AUTO_PIPELINING_DEPTH = 16;
 
 export interface UndiciTransportOptions {
   /** Connections per origin (libostree uses 8). @default 8 */

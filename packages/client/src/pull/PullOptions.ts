@@ -44,7 +44,7 @@ export interface PullOptions {
   maxInFlight?: number;
   /**
    * HTTP/1.1 pipelining of object requests. `'auto'`: an origin's connections start with one
-   * request at a time and pipeline up to 8 object GETs once it has answered 16 of them promptly
+   * request at a time and pipeline up to 16 object GETs once it has answered 4 of them promptly
    * on kept-alive connections; a first byte later than 1 s or a failure below HTTP turns it off
    * for that origin for the rest of the pull (a pipelined request waits behind the one before
    * it, so a slow first byte — a cache fetching from a busy origin — would delay the requests
