@@ -45,6 +45,15 @@ import { verifyCommitMeta, verifyMetadataObject } from './verifyMetadataObject.j
 
 const debug = createDebug('flathub-fetch:repo');
 
+/** A content object of `writeContentBatch` on its way to a worker. */
+interface BatchObject {
+  checksum: Checksum;
+  info: FileInfo;
+  content: Uint8Array;
+  dest: string;
+  key: string;
+}
+
 /** `writeContentBatch` job size: enough objects to amortise a worker round trip, small enough to spread over the workers. */
 const BATCH_OBJECTS = 64;
 const BATCH_BYTES = 1024 * 1024;
@@ -427,7 +436,24 @@ export class LocalRepo {
     onWritten: (n: number) => void,
   ): Promise<number> {
     this.assertWritable();
-    const todo: Array<{ checksum: Checksum; info: FileInfo; content: Uint8Array; dest: string; key: string }> = [];
+    // The per-object loops live in small methods of their own: V8 optimises a hot loop together
+    // with the function around it, and this async function is large (53 ms of compilation).
+    const { todo, waits } = this.#batchTodo(objects);
+    await this.#ensureObjectDirs(todo.map((o) => o.dest));
+    const counts = { stored: 0, firstError: null as unknown };
+    const jobs = this.#batchJobs(todo, counts, onWritten);
+    const settled = await Promise.allSettled([...jobs, ...waits]);
+    for (const s of settled) if (s.status === 'rejected') counts.firstError ??= s.reason;
+    if (counts.firstError !== null) throw counts.firstError;
+    return counts.stored;
+  }
+
+  /** The objects of a batch still to write (checked, deduplicated), and the writes of others already under way. */
+  #batchTodo(objects: ReadonlyArray<{ checksum: Checksum; info: FileInfo; content: Uint8Array }>): {
+    todo: BatchObject[];
+    waits: Promise<void>[];
+  } {
+    const todo: BatchObject[] = [];
     const waits: Promise<void>[] = [];
     const seen = new Set<string>();
     for (const o of objects) {
@@ -445,9 +471,11 @@ export class LocalRepo {
       }
       todo.push({ checksum: c, info: o.info, content: o.content, dest: this.objectFile(ObjectType.FILE, c), key });
     }
-    await this.#ensureObjectDirs(todo.map((o) => o.dest));
-    let stored = 0;
-    let firstError: unknown = null;
+    return { todo, waits };
+  }
+
+  /** Sends `todo` to the content workers in jobs of up to BATCH_OBJECTS / BATCH_BYTES. */
+  #batchJobs(todo: BatchObject[], counts: { stored: number; firstError: unknown }, onWritten: (n: number) => void): Promise<void>[] {
     const jobs: Promise<void>[] = [];
     for (let i = 0; i < todo.length; ) {
       let bytes = 0;
@@ -458,21 +486,7 @@ export class LocalRepo {
       }
       const batch = todo.slice(i, j);
       i = j;
-      const job = (async () => {
-        const results = await this.#codec.store(batch, this.#workerWriteOptions());
-        let n = 0;
-        batch.forEach((o, k) => {
-          const r = results[k];
-          if (r?.status === 'ok') {
-            this.#stored(o.key, o.dest);
-            n++;
-          } else if (r?.status === 'mismatch') firstError ??= mismatch(`file ${o.checksum}`, o.checksum, r.checksum);
-          else if (r?.status === 'fs') firstError ??= workerFsError(r);
-          else firstError ??= new Error(`file ${o.checksum}: no result from the content worker`);
-        });
-        stored += n;
-        if (n > 0) onWritten(n);
-      })();
+      const job = this.#storeBatch(batch, counts, onWritten);
       for (const o of batch) this.#inflight.set(o.key, job);
       jobs.push(
         job.finally(() => {
@@ -480,10 +494,24 @@ export class LocalRepo {
         }),
       );
     }
-    const settled = await Promise.allSettled([...jobs, ...waits]);
-    for (const s of settled) if (s.status === 'rejected') firstError ??= s.reason;
-    if (firstError !== null) throw firstError;
-    return stored;
+    return jobs;
+  }
+
+  /** One worker job; its failures go to `counts.firstError` (the first one wins). */
+  async #storeBatch(batch: BatchObject[], counts: { stored: number; firstError: unknown }, onWritten: (n: number) => void): Promise<void> {
+    const results = await this.#codec.store(batch, this.#workerWriteOptions());
+    let n = 0;
+    batch.forEach((o, k) => {
+      const r = results[k];
+      if (r?.status === 'ok') {
+        this.#stored(o.key, o.dest);
+        n++;
+      } else if (r?.status === 'mismatch') counts.firstError ??= mismatch(`file ${o.checksum}`, o.checksum, r.checksum);
+      else if (r?.status === 'fs') counts.firstError ??= workerFsError(r);
+      else counts.firstError ??= new Error(`file ${o.checksum}: no result from the content worker`);
+    });
+    counts.stored += n;
+    if (n > 0) onWritten(n);
   }
 
   /**
