@@ -6,7 +6,7 @@
 import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { pull } from '../../packages/client/src/index.js';
+import { pull, type RequestRecord } from '../../packages/client/src/index.js';
 import { fixtureSets } from '../support/fixtures.js';
 import { checkout, fsck, treeManifest } from '../support/ostree.js';
 import { useFixtureNginx } from '../support/fixtureNginx.js';
@@ -102,6 +102,13 @@ describeWithTools(['nginx', 'ostree'], `pull over nginx (${set.name} fixtures)`,
     expect(third.strategy).toBe('delta-from');
     expect(third.plan.chosen?.from).toBe(a2);
     expect(log3().length).toBeLessThanOrEqual(7);
+    // Without download sizes in the summary, both superblocks (from a2, and from scratch, to
+    // price the alternative) are requested in the same round trip, not one after the other.
+    const superblocks = third.requests.filter((r) => r.purpose === 'superblock');
+    expect(superblocks).toHaveLength(2);
+    const [x, y] = superblocks as [RequestRecord, RequestRecord];
+    expect(Math.max(x.timings.queued, y.timings.queued)).toBeLessThan(Math.min(x.timings.firstByte ?? 0, y.timings.firstByte ?? 0));
+    expect(third.plan.alternatives.find((a) => a.strategy === 'delta-scratch')?.estimate).toBe('exact');
     expectSameCheckout(repo, 'archive', a3);
   });
 

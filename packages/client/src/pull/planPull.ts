@@ -162,15 +162,18 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
 
   // Price the alternatives. A from-revision delta is fetched when it exists; the scratch delta
   // when it is the only delta, when asked for a full plan, or when it may beat the alternative.
-  let fromSb: Sb | null = null;
-  let scratchSb: Sb | null = null;
-  if (fromDelta !== null) fromSb = await fetchSb(fromDelta);
-  if (scratch !== null && (fromDelta === null || input.fullPlan)) scratchSb = await fetchSb(scratch);
+  // Otherwise only worth a request when the from-delta is big compared with what the ref
+  // downloads; when the summary does not say (no size), both superblocks come in one round trip.
+  const size = remote.refs().find((r) => r.commit === target)?.downloadSize ?? null;
+  const scratchNow = scratch !== null && (fromDelta === null || input.fullPlan || size === null);
+  const [fromSb, eagerScratchSb] = await Promise.all([
+    fromDelta === null ? null : fetchSb(fromDelta),
+    scratch === null || !scratchNow ? null : fetchSb(scratch),
+  ]);
+  let scratchSb = eagerScratchSb;
   const fromAlt = deltaAlternative('delta-from', fromDelta, fromSb);
-  if (scratch !== null && scratchSb === null && fromSb !== null) {
-    // Only worth a request when the from-delta is big compared with what the ref downloads.
-    const size = remote.refs().find((r) => r.commit === target)?.downloadSize ?? null;
-    if (size === null || (fromAlt.bytes ?? 0) > size / 2) scratchSb = await fetchSb(scratch);
+  if (scratch !== null && scratchSb === null && fromSb !== null && size !== null && (fromAlt.bytes ?? 0) > size / 2) {
+    scratchSb = await fetchSb(scratch);
   }
   const scratchAlt = deltaAlternative('delta-scratch', scratch, scratchSb);
   const objectsAlt = objectsAlternative(remote, target, scratchSb ?? fromSb, has, fromSb !== null && scratchSb === null);
