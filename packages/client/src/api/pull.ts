@@ -183,16 +183,9 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
       warming = setImmediate(() => local.warmWorkers());
       if (plan.chosen?.delta != null) {
         const name = plan.chosen.delta;
+        let sb: Awaited<ReturnType<typeof remote.superblock>> | undefined;
         try {
-          const sb = superblocks.get(name) ?? (await remote.superblock(plan.chosen.from, target, plan.superblockDigest, o.signal));
-          delta = {
-            name,
-            parts: sb.parts.map((p) => ({
-              index: p.index,
-              inline: sb.inlineParts.has(p.index),
-              objects: p.objects.map((x) => objectPath(x.checksum, x.type)),
-            })),
-          };
+          sb = superblocks.get(name) ?? (await remote.superblock(plan.chosen.from, target, plan.superblockDigest, o.signal));
           const outcome = await applyDelta(ctx, sb, fetcher);
           fromDelta = outcome.objectsFromDelta;
           partsSkipped = outcome.partsSkipped;
@@ -203,6 +196,18 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
           debug('delta %s failed (%s): falling back to objects', name, err.message);
           tracker.emitEvent({ type: 'part-fallback', part: -1, reason: err.message });
           strategy = 'objects';
+        }
+        // The result's description of the delta, built after it ran (not in the way of its requests).
+        if (sb !== undefined) {
+          const header = sb;
+          delta = {
+            name,
+            parts: header.parts.map((p) => ({
+              index: p.index,
+              inline: header.inlineParts.has(p.index),
+              objects: p.objects.map((x) => objectPath(x.checksum, x.type)),
+            })),
+          };
         }
       }
       tracker.setPhase(strategy === 'objects' ? 'objects' : 'verify');

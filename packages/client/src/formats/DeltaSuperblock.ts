@@ -129,12 +129,13 @@ export function parseDeltaSuperblock(bytes: Uint8Array, what = 'delta superblock
     const parts = rawParts.map(([version, csum, size, usize, objects], index): DeltaPartHeader => {
       if (objects.length % 33 !== 0)
         throw formatError(what, `part ${index} object list of ${objects.length} bytes is not a multiple of 33`);
-      const list: DeltaObjectRef[] = [];
-      for (let i = 0; i < objects.length; i += 33) {
-        list.push({
-          type: objectTypeFromByte(objects[i] as number, `part ${index} object ${i / 33} type`),
-          checksum: checksumFromBytes(objects.subarray(i + 1, i + 33)),
-        });
+      // One hex conversion for the whole list (thousands of objects per part); labels only on error.
+      const hex = Buffer.from(objects.buffer, objects.byteOffset, objects.byteLength).toString('hex');
+      const list: DeltaObjectRef[] = new Array(objects.length / 33);
+      for (let i = 0, k = 0; i < objects.length; i += 33, k++) {
+        const byte = objects[i] as number;
+        const type = byte >= 1 && byte <= 9 ? (byte as ObjectType) : objectTypeFromByte(byte, `part ${index} object ${k} type`);
+        list[k] = { type, checksum: hex.slice(2 * i + 2, 2 * i + 66) };
       }
       const v = u32(version);
       if (v !== 0) throw formatError(what, `part ${index} has unsupported version ${v}`);

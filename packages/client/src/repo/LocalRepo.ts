@@ -350,7 +350,8 @@ export class LocalRepo {
         reason: 'object index not loaded',
       });
     }
-    return this.#index.has(this.#key(type, checksum));
+    // An empty repository (a fresh pull asks thousands of times) needs no key.
+    return this.#index.keys.size > 0 && this.#index.has(this.#key(type, checksum));
   }
 
   // ---------------------------------------------------------------- writing objects
