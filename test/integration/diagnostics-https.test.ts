@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { buildReport, harTimings, pull, type RequestRecord } from '../../packages/client/src/index.js';
+import { AUTO_PIPELINING_DEPTH } from '../../packages/client/src/http/UndiciTransport.js';
 import { fixtureSets } from '../support/fixtures.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
 import { makeTestCertificates, type TestCertificates } from '../support/tls.js';
@@ -109,7 +110,7 @@ describeWithTools(['nginx', 'openssl'], `diagnostics over https from nginx (${se
       expect(countsBy(records, (r) => r.connectionId as number)).toEqual(countsBy(log, (e) => e.connection));
       if (kind === 'h2') expect(records.some((r) => r.connectionReused === true)).toBe(true);
       // Streams in flight at once on one connection: several on HTTP/2 (multiplexed); on
-      // HTTP/1.1 at most the adaptive pipelining depth (8, object requests only).
+      // HTTP/1.1 at most the adaptive pipelining depth (object requests only).
       let most = 0;
       for (const r of records) {
         const at = r.timings.requestSent as number;
@@ -122,7 +123,7 @@ describeWithTools(['nginx', 'openssl'], `diagnostics over https from nginx (${se
         most = Math.max(most, overlapping);
       }
       if (kind === 'h2') expect(most, 'concurrent streams on one HTTP/2 connection').toBeGreaterThan(1);
-      else expect(most, 'requests in flight on one HTTP/1.1 connection').toBeLessThanOrEqual(8);
+      else expect(most, 'requests in flight on one HTTP/1.1 connection').toBeLessThanOrEqual(AUTO_PIPELINING_DEPTH);
     });
   }
 });
