@@ -74,15 +74,15 @@ const parts = partFiles();
 
 /**
  * A part file far larger than the fixtures' (whose xz data fits the decoder's 64 KiB tail): a
- * 3 MB payload of mixed bytes compressed by the real `xz` tool in 256 KiB blocks, as one stream
- * or as two concatenated streams.
+ * 3 MB payload of mixed bytes compressed by the real `xz` tool in 256 KiB blocks (or smaller), as
+ * one stream or as two concatenated streams.
  */
-function bigPart(streams: 1 | 2): PartFile {
+function bigPart(streams: 1 | 2, blockSize = 262144): PartFile {
   const rand = seededRandom(streams);
   const data = new Uint8Array(3_000_000);
   for (let i = 0; i < data.length; i++) data[i] = i % 4096 < 2048 ? (i * 7) & 0xff : Math.floor(rand() * 256);
   const payload = gv(PART_PAYLOAD_TYPE).encode([[], [], data, new Uint8Array([0x01, 0x02])]);
-  const xz = (bytes: Uint8Array) => execFileSync('xz', ['-c', '-1', '--block-size=262144'], { input: bytes, maxBuffer: 1 << 26 });
+  const xz = (bytes: Uint8Array) => execFileSync('xz', ['-c', '-1', `--block-size=${blockSize}`], { input: bytes, maxBuffer: 1 << 26 });
   const half = Math.floor(payload.length / 2);
   const body = streams === 1 ? xz(payload) : Buffer.concat([xz(payload.subarray(0, half)), xz(payload.subarray(half))]);
   const file = new Uint8Array(Buffer.concat([Buffer.from([0x78]), body]));
@@ -94,7 +94,7 @@ function bigPart(streams: 1 | 2): PartFile {
     checksum: createHash('sha256').update(file).digest('hex'),
     objects: [],
   } as DeltaPartHeader;
-  return { name: `xz -1, 256 KiB blocks, ${streams} stream(s)`, header, file };
+  return { name: `xz -1, ${blockSize}-byte blocks, ${streams} stream(s)`, header, file };
 }
 
 // Every case runs with the xz decoding on the calling thread and in a worker thread (the default
@@ -158,6 +158,18 @@ describe.each([
     await feed(again, p.file, seededRandom(4));
     again.verify();
     same(await again.finish(), decodePartFile(p.file, p.header.uncompressedSize, p.name));
+  });
+
+  test('a part whose xz index is longer than the decoder keeps of the tail (tens of thousands of blocks) decodes', async () => {
+    const big = bigPart(1, 128);
+    // The stream footer's backward size: the index's length.
+    const footer = Buffer.from(big.file.subarray(big.file.length - 12));
+    expect((footer.readUInt32LE(4) + 1) * 4).toBeGreaterThan(64 * 1024);
+    const expected = decodePartFile(big.file, big.header.uncompressedSize, big.name);
+    const dec = new DeltaPartDecoder(big.header, big.name, mode);
+    await feed(dec, big.file, seededRandom(19));
+    dec.verify();
+    same(await dec.finish(), expected);
   });
 
   test('a 3 MB part of many xz blocks, in one or two streams, decodes; cut short at any point it is ERR_DECOMPRESS', async () => {

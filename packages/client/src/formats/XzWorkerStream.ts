@@ -134,8 +134,10 @@ export class XzWorkerStream {
   #wake: (() => void) | null = null;
   #end: { resolve(o: XzWorkerOutput): void; reject(e: XzWorkerError): void } | null = null;
 
-  /** @param shared where the output goes first (or null: all in overflow chunks). */
-  /** @param stream use node-liblzma's streaming decoder even when the direct one is available. */
+  /**
+   * @param shared where the output goes first (or null: all in overflow chunks).
+   * @param stream use node-liblzma's streaming decoder even when the direct one is available.
+   */
   constructor(shared: SharedArrayBuffer | null, limit: number, chunkSize: number, stream = false) {
     this.#pooled = acquire(this);
     this.#pooled.worker.postMessage({ t: 'start', gen: this.gen, sab: shared, limit, chunkSize, stream });

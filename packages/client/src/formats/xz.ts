@@ -35,17 +35,19 @@ function readVli(b: Uint8Array, pos: number, end: number, what: string): [number
 /**
  * The last stream of xz data that ends at `end`: where it starts (an offset of `data`; negative
  * when it started before `data`, i.e. `data` is only the tail of the xz data — its stream header
- * is then not checked) and its uncompressed size, from its footer and index.
+ * is then not checked) and its uncompressed size, from its footer and index. `tailOnly`: null
+ * when the tail does not hold the whole footer and index.
  */
-function lastStream(data: Uint8Array, end: number, what: string): { start: number; end: number; uncompressed: number } {
+function lastStream(data: Uint8Array, end: number, what: string, tailOnly = false): { start: number; uncompressed: number } | null {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   // Stream padding: zero bytes in multiples of four, between or after streams.
   while (end >= 4 && view.getUint32(end - 4, true) === 0) end -= 4;
-  if (end < 12) bad(what, 'shorter than an xz stream footer');
+  if (end < 12) return tailOnly ? null : bad(what, 'shorter than an xz stream footer');
   if (data[end - 2] !== 0x59 || data[end - 1] !== 0x5a) bad(what, 'missing stream footer magic');
   const indexSize = (view.getUint32(end - 8, true) + 1) * 4;
   const indexStart = end - 12 - indexSize;
-  if (indexStart < 0) bad(what, 'index larger than the stream');
+  // (Only the tail of the data, and an index longer than it: nothing to check here.)
+  if (indexStart < 0) return tailOnly ? null : bad(what, 'index larger than the stream');
   if (data[indexStart] !== 0) bad(what, 'missing index indicator');
   const [count, first] = readVli(data, indexStart + 1, end - 12, what);
   let pos = first;
@@ -62,7 +64,7 @@ function lastStream(data: Uint8Array, end: number, what: string): { start: numbe
   const start = indexStart - blocks - 12;
   if (start >= 0 && (data[start] !== 0xfd || data[start + 1] !== 0x37 || data[start + 2] !== 0x7a))
     bad(what, 'missing stream header magic');
-  return { start, end, uncompressed };
+  return { start, uncompressed };
 }
 
 /** Total uncompressed size declared by the .xz index(es), without decompressing. */
@@ -71,7 +73,7 @@ export function xzUncompressedSize(data: Uint8Array, what = 'xz data'): number {
   let total = 0;
   let streams = 0;
   while (end > 0) {
-    const s = lastStream(data, end, what);
+    const s = lastStream(data, end, what) as { start: number; uncompressed: number };
     if (s.start < 0) bad(what, streams === 0 ? 'shorter than an xz stream' : 'bytes before the first stream');
     total += s.uncompressed;
     if (total > Number.MAX_SAFE_INTEGER) bad(what, 'uncompressed size beyond 2^53');
@@ -89,7 +91,8 @@ export function xzUncompressedSize(data: Uint8Array, what = 'xz data'): number {
  * (which node-liblzma's streaming decoder ends without an error). Throws ERR_DECOMPRESS.
  */
 export function checkXzEnd(tail: Uint8Array, total: number, outSize: number, what = 'xz data'): void {
-  const s = lastStream(tail, tail.length, what);
+  const s = lastStream(tail, tail.length, what, tail.length < total);
+  if (s === null) return;
   const wholeData = s.start >= 0 && total - tail.length + s.start === 0;
   if (wholeData ? outSize !== s.uncompressed : outSize < s.uncompressed) {
     bad(what, `decoded ${outSize} bytes, the stream's index declares ${s.uncompressed}`);
