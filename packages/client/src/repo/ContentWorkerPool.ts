@@ -23,6 +23,7 @@ export type WorkerRequest =
   | ({ op: 'store'; data: Uint8Array; shared: Uint8Array | null; level: number } & PackedItems & WorkerWriteOptions)
   | ({ op: 'storeFilez'; data: Uint8Array } & PackedItems & WorkerWriteOptions);
 
+/** Where and how a worker writes objects. */
 export interface WorkerWriteOptions {
   objectsDir: string;
   tmpDir: string;

@@ -12,7 +12,7 @@ import { FILEZ_FIELDS, FilezField, STORE_FIELDS, StoreField } from './StoreJobLa
  * - `{ op: 'inflate', header, payload, size, keep }`: inflate at most `size` bytes, require
  *   exactly `size`, hash header + content. Reply `{ ok, checksum, data: content | null }`.
  * - `{ op: 'store', data, shared, fields, expected, level, objectsDir, tmpDir, fsync, bare }`:
- *   objects packed as described by `PackedItems` and `StoreField` (ContentWorkerPool): each
+ *   objects packed as described by `PackedItems` and `StoreField` (StoreJobLayout): each
  *   object's content is a range of `shared` — a view of a SharedArrayBuffer, not copied — or of
  *   `data` (one transferred buffer, which also holds the headers and symlink targets). Hash
  *   header + content; when that is the expected checksum, write the object to a new file in
