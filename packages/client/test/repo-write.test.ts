@@ -96,6 +96,26 @@ describe('create / open', () => {
     expect(() => repoConfigText({ remote: { name: '../x', url: 'u' } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
   });
 
+  test('prepareObjectDirs makes objects/00 … objects/ff (what exists stays); objects are written into them', async () => {
+    const repo = await fresh();
+    await repo.loadObjectIndex();
+    await repo.prepareObjectDirs();
+    const dirs = (await readdir(join(repo.path, 'objects'))).sort();
+    expect(dirs).toHaveLength(256);
+    expect(dirs[0]).toBe('00');
+    expect(dirs[255]).toBe('ff');
+    const o = content((size) => size > 0 && size < 50_000);
+    expect(await repo.writeContent(o.checksum, o.info, o.content)).toBe(true);
+    // Reopened: the index load finds the directories, and preparing again changes nothing.
+    await repo.close();
+    const again = await LocalRepo.open(repo.path);
+    await again.loadObjectIndex();
+    await again.prepareObjectDirs();
+    expect((await readdir(join(repo.path, 'objects'))).length).toBe(256);
+    expect(again.hasCached(ObjectType.FILE, o.checksum)).toBe(true);
+    await again.close();
+  });
+
   test('openOrCreate creates once, then opens; adds a missing remote, refuses a different URL', async () => {
     const path = join(root, `ooc-${n++}`);
     const a = await LocalRepo.openOrCreate(path, { mode: 'archive', fsync: 'none' });

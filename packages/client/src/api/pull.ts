@@ -174,11 +174,12 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     let delta: PullResult['delta'];
     if (plan.strategy !== 'up-to-date') {
       // The first requests go out while the commit is marked partial (an fsync: ~85 ms on this
-      // VM's disk); nothing is written before it is. The content workers start once those
-      // requests are on the wire: their start-up then overlaps the first round trip.
+      // VM's disk) and the objects/XX directories are made; nothing is written before. The
+      // content workers start once those requests are on the wire: their start-up then overlaps
+      // the first round trip.
       const local = repo;
       written = true;
-      ctx.ready = local.markPartial(target);
+      ctx.ready = Promise.all([local.markPartial(target), local.prepareObjectDirs()]).then(() => undefined);
       ctx.ready.catch(() => {}); // awaited by every write and below
       warming = setImmediate(() => local.warmWorkers());
       if (plan.chosen?.delta != null) {

@@ -16,6 +16,7 @@ const FILE = /^[0-9a-f]{62}\.[a-z-]+$/;
 
 export class ObjectIndex {
   readonly #set = new Set<string>();
+  readonly #subdirs = new Set<string>();
   #loaded = false;
 
   static key(type: ObjectType, checksum: Checksum, mode: 'archive' | 'bare' = 'archive'): string {
@@ -62,8 +63,14 @@ export class ObjectIndex {
         if (errnoOf(err) === 'ENOTDIR' || errnoOf(err) === 'ENOENT') continue;
         throw fsError('readdir', join(objectsDir, d), err);
       }
+      this.#subdirs.add(d);
       for (const n of names) if (FILE.test(n)) this.#set.add(d + n);
     }
     this.#loaded = true;
+  }
+
+  /** The `objects/XX` directories found by `load()`. */
+  get subdirs(): ReadonlySet<string> {
+    return this.#subdirs;
   }
 }
