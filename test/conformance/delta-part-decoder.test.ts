@@ -16,6 +16,7 @@ import {
   isFlathubFetchError,
   gv,
   PART_PAYLOAD_TYPE,
+  type PartDecodeOptions,
   parseDeltaSuperblock,
 } from '@flathub-fetch/client';
 import { seededRandom } from '@flathub-fetch/client/testing';
@@ -68,6 +69,28 @@ async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
     return isFlathubFetchError(err) ? err.code : `untyped: ${(err as Error).message}`;
   }
   return 'no error';
+}
+
+/**
+ * Decodes `bytes` under a header that declares exactly them (size and checksum: hostile, or cut,
+ * bytes get past verify()), and returns the code finish() fails with, or 'no error'.
+ */
+async function decodeDeclared(
+  header: DeltaPartHeader,
+  bytes: Uint8Array,
+  what: string,
+  options: PartDecodeOptions,
+  rand: () => number,
+): Promise<string> {
+  const declared = { ...header, size: bytes.length, checksum: createHash('sha256').update(bytes).digest('hex') };
+  const dec = new DeltaPartDecoder(declared, what, options);
+  try {
+    await feed(dec, bytes, rand);
+    dec.verify();
+    return await codeOf(dec.finish());
+  } finally {
+    dec.dispose();
+  }
 }
 
 const parts = partFiles();
@@ -184,12 +207,8 @@ describe.each([
       // Cut inside a block, at a block boundary's neighbourhood, inside the index and the footer.
       for (const keep of [big.file.length / 3, big.file.length / 2 + 1, big.file.length - 40, big.file.length - 5]) {
         const cut = big.file.subarray(0, Math.floor(keep));
-        const header = { ...big.header, size: cut.length, checksum: createHash('sha256').update(cut).digest('hex') };
-        const d = new DeltaPartDecoder(header, `${big.name} cut to ${cut.length}`, mode);
-        await feed(d, cut, rand);
-        d.verify();
-        expect(await codeOf(d.finish()), `${big.name} cut to ${cut.length}`).toBe('ERR_DECOMPRESS');
-        d.dispose();
+        const what = `${big.name} cut to ${cut.length}`;
+        expect(await decodeDeclared(big.header, cut, what, mode, rand), what).toBe('ERR_DECOMPRESS');
       }
     }
   });
@@ -229,47 +248,22 @@ describe.each([
   test('bytes that match their (hostile) header but are not xz, or decode beyond the bound, are typed errors', async () => {
     const rand = seededRandom(13);
     const p = parts.find((x) => x.file[0] === 0x78) as PartFile;
-    // xz marker, then garbage: a header that declares exactly these bytes.
+    // xz marker, then garbage.
     const garbage = new Uint8Array(4096).map((_, i) => (i * 131 + 7) & 0xff);
     garbage[0] = 0x78;
-    const hostile: DeltaPartHeader = {
-      ...p.header,
-      size: garbage.length,
-      checksum: createHash('sha256').update(garbage).digest('hex'),
-    };
-    let dec = new DeltaPartDecoder(hostile, 'hostile part', mode);
-    await feed(dec, garbage, rand);
-    dec.verify();
-    expect(await codeOf(dec.finish())).toBe('ERR_DECOMPRESS');
-    // A real xz stream cut short (a header that declares exactly the bytes sent).
+    expect(await decodeDeclared(p.header, garbage, 'hostile part', mode, rand)).toBe('ERR_DECOMPRESS');
+    // A real xz stream cut short.
     const cut = p.file.subarray(0, Math.ceil(p.file.length / 2));
-    dec = new DeltaPartDecoder(
-      { ...p.header, size: cut.length, checksum: createHash('sha256').update(cut).digest('hex') },
-      'cut part',
-      mode,
-    );
-    await feed(dec, cut, rand);
-    dec.verify();
-    expect(await codeOf(dec.finish())).toBe('ERR_DECOMPRESS');
+    expect(await decodeDeclared(p.header, cut, 'cut part', mode, rand)).toBe('ERR_DECOMPRESS');
     // A whole xz stream followed by bytes that are not one.
     const trailing = Buffer.concat([p.file, Buffer.from('not an xz stream')]);
-    dec = new DeltaPartDecoder(
-      { ...p.header, size: trailing.length, checksum: createHash('sha256').update(trailing).digest('hex') },
-      'part with trailing bytes',
-      mode,
-    );
-    await feed(dec, trailing, rand);
-    dec.verify();
-    expect(await codeOf(dec.finish())).toBe('ERR_DECOMPRESS');
+    expect(await decodeDeclared(p.header, trailing, 'part with trailing bytes', mode, rand)).toBe('ERR_DECOMPRESS');
     // An unknown compression byte.
     const unknown = p.file.slice();
     unknown[0] = 0x7a;
-    dec = new DeltaPartDecoder({ ...p.header, checksum: createHash('sha256').update(unknown).digest('hex') }, 'part with compression z');
-    await feed(dec, unknown, rand);
-    dec.verify();
-    expect(await codeOf(dec.finish())).toBe('ERR_FORMAT');
+    expect(await decodeDeclared(p.header, unknown, 'part with compression z', {}, rand)).toBe('ERR_FORMAT');
     // A real part whose payload is larger than the caller allows: stopped while decoding.
-    dec = new DeltaPartDecoder(p.header, p.name, { ...mode, maxPayloadSize: 1024 });
+    const dec = new DeltaPartDecoder(p.header, p.name, { ...mode, maxPayloadSize: 1024 });
     await feed(dec, p.file, rand);
     dec.verify();
     expect(await codeOf(dec.finish())).toBe('ERR_SIZE_LIMIT');

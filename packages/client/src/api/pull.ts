@@ -110,6 +110,14 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
   const created = !existsSync(o.repo);
   const opening = LocalRepo.openOrCreate(o.repo, { mode: o.repoMode });
   opening.catch(() => {}); // awaited below
+  /** Set once the pull writes into the repository (from the partial marker on). */
+  let written = false;
+  // Closes the local repository; after a failure, removes it if this pull created it and never
+  // wrote into it (the remote could not be opened, the ref did not resolve…).
+  const closeRepo = async (failed: boolean) => {
+    await (await opening.catch(() => null))?.close();
+    if (failed && created && !written) await removeRepo(o.repo);
+  };
   const remote = await Remote.open(o.url, {
     ...(o.transport ? { transport: o.transport } : {}),
     ...(o.arch ? { arch: o.arch } : {}),
@@ -124,13 +132,9 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
       onRecord: (r) => tracker.onRecord(r),
     },
   }).catch(async (err: unknown) => {
-    await (await opening.catch(() => null))?.close();
-    if (created) await removeRepo(o.repo);
+    await closeRepo(true);
     throw err;
   });
-  let repo: LocalRepo | null = null;
-  /** Set once the pull writes into the repository (from the partial marker on). */
-  let written = false;
   let failed = false;
   let warming: ReturnType<typeof setImmediate> | undefined;
   try {
@@ -138,7 +142,7 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
     state.target = target;
     const verification = o.verify ? await verifyRemoteSignatures(remote, target, await GpgKeyring.from(o.gpgKeys), o.signal) : undefined;
-    repo = await opening;
+    const repo = await opening;
     repo.assertWritable();
     const ctx: PullContext = {
       remote,
@@ -177,11 +181,10 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
       // VM's disk) and the objects/XX directories are made; nothing is written before. The
       // content workers start once those requests are on the wire: their start-up then overlaps
       // the first round trip.
-      const local = repo;
       written = true;
-      ctx.ready = Promise.all([local.markPartial(target), local.prepareObjectDirs()]).then(() => undefined);
+      ctx.ready = Promise.all([repo.markPartial(target), repo.prepareObjectDirs()]).then(() => undefined);
       ctx.ready.catch(() => {}); // awaited by every write and below
-      warming = setImmediate(() => local.warmWorkers());
+      warming = setImmediate(() => repo.warmWorkers());
       if (plan.chosen?.delta != null) {
         const name = plan.chosen.delta;
         let sb: Awaited<ReturnType<typeof remote.superblock>> | undefined;
@@ -245,9 +248,7 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
   } finally {
     clearImmediate(warming);
     await remote.close();
-    await (repo ?? (await opening.catch(() => null)))?.close();
-    // A repository this pull created and never wrote into (the ref did not resolve, say) goes again.
-    if (failed && created && !written) await removeRepo(o.repo);
+    await closeRepo(failed);
   }
 }
 

@@ -145,7 +145,8 @@ export class ContentCodec {
     const sent: Array<{ outcome: number; size: number; checksum: Checksum }> = [];
     const pack = new BytePacker();
     const headers = new HeaderRanges(pack);
-    const fields: number[] = [];
+    // One row per object sent (objects refused here leave no row).
+    const fields = new Float64Array(objects.length * FILEZ_FIELDS);
     let expected = '';
     for (const o of objects) {
       const what = `file ${o.checksum}`;
@@ -153,22 +154,16 @@ export class ContentCodec {
         const { info, payloadOffset } = parseFilezHeader(o.filez, what);
         this.#checkSize(info.size, what);
         opts.validate?.(info, o.checksum);
-        const [offset, length] = pack.add(o.filez);
-        const [headerOffset, headerLength] = headers.checksumHeader(info);
-        const symlink = isSymlink(info);
-        const [targetOffset, targetLength] = symlink ? pack.add(Buffer.from(info.symlinkTarget, 'utf8')) : [0, 0];
-        const row = new Array<number>(FILEZ_FIELDS).fill(0);
-        row[FilezField.offset] = offset;
-        row[FilezField.length] = length;
-        row[FilezField.payloadOffset] = payloadOffset;
-        row[FilezField.size] = info.size;
-        row[FilezField.headerOffset] = headerOffset;
-        row[FilezField.headerLength] = headerLength;
-        row[FilezField.mode] = info.mode & 0o7777;
-        row[FilezField.symlink] = symlink ? 1 : 0;
-        row[FilezField.targetOffset] = targetOffset;
-        row[FilezField.targetLength] = targetLength;
-        fields.push(...row);
+        const b = sent.length * FILEZ_FIELDS;
+        [fields[b + FilezField.offset], fields[b + FilezField.length]] = pack.add(o.filez);
+        [fields[b + FilezField.headerOffset], fields[b + FilezField.headerLength]] = headers.checksumHeader(info);
+        fields[b + FilezField.payloadOffset] = payloadOffset;
+        fields[b + FilezField.size] = info.size;
+        fields[b + FilezField.mode] = info.mode & 0o7777;
+        if (isSymlink(info)) {
+          fields[b + FilezField.symlink] = 1;
+          [fields[b + FilezField.targetOffset], fields[b + FilezField.targetLength]] = pack.add(Buffer.from(info.symlinkTarget, 'utf8'));
+        }
         expected += o.checksum;
         sent.push({ outcome: outcomes.length, size: info.size, checksum: o.checksum });
         outcomes.push(null);
@@ -178,7 +173,7 @@ export class ContentCodec {
     }
     if (sent.length > 0) {
       const data = pack.finish();
-      const packed = new Float64Array(fields);
+      const packed = fields.slice(0, sent.length * FILEZ_FIELDS);
       const { validate: _validate, ...write } = opts;
       const reply = await this.#run({ op: 'storeFilez', data, fields: packed, expected, ...write }, [data.buffer, packed.buffer]);
       if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
