@@ -188,7 +188,7 @@ for (const set of fixtureSets()) {
             for (const part of sb.parts) {
               const file = sb.inlineParts.get(part.index) ?? new Uint8Array(readFileSync(join(dir, d.path, String(part.index))));
               verifyPartFile(file, part);
-              const payload = decodePartFile(file, part.uncompressedSize, `${d.name} part ${part.index}`);
+              const payload = await decodePartFile(file, part.uncompressedSize, `${d.name} part ${part.index}`);
               const counts = executeDeltaPart(part, payload, (o) => produced.push(o), {
                 readSource: (c: Checksum) => readFilez(new Uint8Array(readFileSync(local.objectFile(ObjectType.FILE, c)))).content,
               });

@@ -21,7 +21,6 @@ import {
   bswap32,
   decode,
   decodePartFile,
-  decodePartFileAsync,
   decompressXz,
   encode,
   executeDeltaPart,
@@ -89,7 +88,7 @@ const sb = parseDeltaSuperblock(sbBytes);
 const part0 = sb.parts[0];
 if (part0 === undefined) throw new Error('no part');
 const partFile = read(archive, bsdiffDelta.path, '0');
-const payload = decodePartFile(partFile, part0.uncompressedSize);
+const payload = await decodePartFile(partFile, part0.uncompressedSize);
 // The uncompressed payload, re-encoded by the codec (the same normal form as in the part).
 const payloadBytes = encode('(a(uuu)aa(ayay)ayay)', [
   payload.modes.map((m) => [bswap32(m.uid), bswap32(m.gid), bswap32(m.mode)] as [number, number, number]),
@@ -166,8 +165,11 @@ const targets: Record<string, Target> = {
   'filez (deflate)': { seeds: () => [firstObject(archive, 'filez')], run: (b) => readFilez(b, 'filez', { maxSize: 1 << 24 }) },
   superblock: { seeds: () => [sbBytes], run: (b) => parseDeltaSuperblock(b) },
   'delta index': { seeds: () => [read(archive, manifest.archive?.delta_indexes[0] ?? 'missing')], run: (b) => parseDeltaIndex(b) },
-  'part file (xz)': { seeds: () => [partFile], run: (b) => decodePartFile(b, part0.uncompressedSize) },
-  'part file (xz, async bounded)': { seeds: () => [partFile], run: (b) => decodePartFileAsync(b, part0.uncompressedSize) },
+  'part file (xz program)': { seeds: () => [partFile], run: (b) => decodePartFile(b, part0.uncompressedSize, 'part', { xzDecoder: 'xz' }) },
+  'part file (xz, WebAssembly)': {
+    seeds: () => [partFile],
+    run: (b) => decodePartFile(b, part0.uncompressedSize, 'part', { xzDecoder: 'wasm' }),
+  },
   'xz index': { seeds: () => [partFile.subarray(1)], run: (b) => xzUncompressedSize(b) },
   'xz decompress': { seeds: () => [partFile.subarray(1)], run: (b) => decompressXz(b, 1 << 22) },
   'part payload': { seeds: () => [payloadBytes], run: (b) => parsePartPayload(b) },

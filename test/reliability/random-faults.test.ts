@@ -80,6 +80,11 @@ describeWithTools(['ostree'], `${PULLS} pulls under random faults`, () => {
           repo,
           deltas: i % 2 === 0 ? 'prefer' : 'never',
           retries: 8,
+          // Not pipelined: when a connection is torn down (a first-byte timeout), undici re-sends
+          // the requests pipelined behind the failed one without telling its caller, so they reach
+          // the server twice and are recorded once (Node.js 22+'s http server logs both). Counting
+          // those re-sends is open work (the pull engine's HTTP/1.1 issue).
+          pipelining: 1,
           http: { timeouts: { firstByte: 200 }, retry: { minDelay: 1, maxDelay: 10 } },
         });
         totals.ms += performance.now() - started;

@@ -1,10 +1,9 @@
 /**
  * A process that exits (process.exit, or an uncaught exception) while a large delta part is being
- * xz-decoded in the worker thread exits with its own code. Node.js terminates worker threads at
- * exit, and a worker terminated inside node-liblzma's synchronous call aborts the whole process
- * ("FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw", exit code 134): the decoder parks
- * its workers outside liblzma first. The part is a real `xz` stream of a 24 MB payload (~0.2 s to
- * decode), and the exit lands at several points of the decoding.
+ * xz-decoded exits with its own code, with either backend: the WebAssembly decoder's worker thread
+ * (Node.js terminates worker threads at exit) and the `xz` child process (whose stdin then closes).
+ * The part is a real `xz` stream of a 24 MB payload, and the exit lands at several points of the
+ * decoding. Also run under node flags that worker threads must not inherit.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -41,13 +40,13 @@ function makePart(): { file: string; header: string } {
 
 const part = makePart();
 
-// Feeds the whole part (workerFrom 0: the worker thread decodes it), then exits `delay` ms
-// after the last byte went in, while liblzma is still running (HOW=none: lets it finish).
+// Feeds the whole part to the backend XZ names, then exits `delay` ms after the last byte went
+// in, while it is still decoding (HOW=none: lets it finish).
 const child = `
 import { readFileSync } from 'node:fs';
 const { DeltaPartDecoder } = await import(process.env.DIST);
 const file = readFileSync(process.env.PART);
-const dec = new DeltaPartDecoder(JSON.parse(process.env.HEADER), 'part', { workerFrom: 0 });
+const dec = new DeltaPartDecoder(JSON.parse(process.env.HEADER), 'part', { xzDecoder: process.env.XZ });
 for (let i = 0; i < file.length; i += 65536) await dec.push(file.subarray(i, i + 65536));
 dec.verify();
 const finished = dec.finish().then(() => process.stdout.write('finished '));
@@ -60,36 +59,41 @@ await finished;
 `;
 
 // Under a V8 flag and --input-type=module, which worker threads must not inherit (the first is
-// refused in a worker's execArgv, the second would make its CommonJS source a module).
+// refused in a worker's execArgv).
 const NODE_ARGS = ['--max-old-space-size=1024', '--input-type=module', '-e', child];
 
-function run(how: string, delay: number) {
+function run(how: string, delay: number, xz: string) {
   return spawnSync(process.execPath, NODE_ARGS, {
-    env: { ...process.env, DIST: dist, PART: part.file, HEADER: part.header, HOW: how, DELAY: String(delay) },
+    env: { ...process.env, DIST: dist, PART: part.file, HEADER: part.header, HOW: how, DELAY: String(delay), XZ: xz },
     encoding: 'utf8',
     timeout: 60_000,
     cwd: fileURLToPath(new URL('.', import.meta.url)),
   });
 }
 
-test('the part decodes in the worker thread of a process started with node flags', () => {
-  const r = run('none', 0);
+const BACKENDS = ['wasm', 'xz'] as const;
+
+test.each(BACKENDS)('the part decodes (%s) in a process started with node flags', (xz) => {
+  const r = run('none', 0, xz);
   expect(r.stderr).toBe('');
   expect(r.stdout).toBe('finished ');
   expect(r.status).toBe(0);
 });
 
-test.each([
-  ['process.exit(7)', 'exit', 7],
-  ['an uncaught exception', 'throw', 1],
-])('exiting with %s in the middle of a worker decode exits with its code, not an abort', (_name, how, code) => {
+test.each(
+  BACKENDS.flatMap((xz) => [
+    ['process.exit(7)', xz, 'exit', 7],
+    ['an uncaught exception', xz, 'throw', 1],
+  ]),
+)('exiting with %s in the middle of a decode (%s) exits with its code, not an abort', (_name, xz, how, code) => {
   for (const delay of [0, 5, 20, 60]) {
-    const r = run(how, delay);
-    const what = `delay ${delay} ms: status ${r.status}, signal ${r.signal}, stdout ${r.stdout}, stderr ${r.stderr.slice(0, 300)}`;
+    const r = run(how as string, delay, xz as string);
+    const what = `${xz}, delay ${delay} ms: status ${r.status}, signal ${r.signal}, stdout ${r.stdout}, stderr ${r.stderr.slice(0, 300)}`;
     expect(r.stderr, what).not.toContain('FATAL ERROR');
     expect(r.signal, what).toBeNull();
-    expect(r.status, what).toBe(code);
-    // The exit came first (the decode was still running), at least for the early exits.
-    if (delay <= 5) expect(r.stdout, what).toBe('exiting ');
+    expect(r.status, what).toBe(code as number);
+    // The exit came first (the decode was still running), at least for the earliest exit (the
+    // `xz` program decodes while the bytes stream in, so it can finish within a few ms of the last).
+    if (delay === 0) expect(r.stdout, what).toBe('exiting ');
   }
 });

@@ -100,6 +100,7 @@ function result(requests: RequestRecord[], over: Partial<PullResult> = {}): Pull
     objects: { fromDelta: 2, loose: 1, present: 0 },
     partsSkipped: 0,
     partsRecovered: 0,
+    decoders: { xz: null, zstd: null },
     requests,
     durationMs: 1234.5,
     ...over,

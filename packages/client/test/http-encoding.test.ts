@@ -5,9 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, zstdCompressSync as zstdCompress } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { compress as zstdCompress } from 'zstd-napi';
 import { ErrorCodes } from '../src/errors/codes.js';
 import { decodeBody } from '../src/http/decodeBody.js';
 import { rejection, scriptedHttp } from './support/scriptedHttp.js';

@@ -43,6 +43,8 @@ export function renderPull(o: Output, r: PullResult, { buildReport, renderSummar
   const s = pullSummary(r);
   o.out.write(`${bold(o, 'Pulled')} ${r.ref ?? r.commit} → ${r.commit.slice(0, 12)} into ${r.repo}\n`);
   o.out.write(`strategy: ${s.strategy} — ${r.plan.reason}\n`);
+  const decoders = [r.decoders.xz && `xz by ${r.decoders.xz.description}`, r.decoders.zstd && `zstd by ${r.decoders.zstd}`].filter(Boolean);
+  if (decoders.length > 0) o.out.write(`decoders: ${decoders.join('; ')}\n`);
   if (r.verification !== undefined) {
     const v = r.verification;
     const sig = (c: typeof v.commit.check) => `good signature from ${c.good?.keyId ?? '?'}, made ${c.good?.created ?? '?'}`;
@@ -97,7 +99,7 @@ export const pullCommand: Command = {
   name: 'pull',
   summary: 'Pull a ref (or REF@COMMIT) into a local repository: static deltas first, every object verified.',
   usage:
-    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--mode archive|bare-user-only] [--no-deltas | --require-deltas] [--connections N] [--pipelining N|auto] [--arch ARCH] [--remote-name NAME | --mirror] [--verify [--gpg-key FILE]] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
+    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--mode archive|bare-user-only] [--no-deltas | --require-deltas] [--connections N] [--pipelining N|auto] [--arch ARCH] [--xz-decoder auto|xz|wasm] [--remote-name NAME | --mirror] [--verify [--gpg-key FILE]] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
   help: `The pull plans first (a delta from your newest complete local commit, a from-scratch delta, or
 per-object fetches — whichever costs least), then downloads with retries on transient failures,
 verifies every object and writes an ostree-compatible repository (created if missing): archive-z2
@@ -116,6 +118,9 @@ Options:
                        once the server has answered 4 promptly, off again after a first byte
                        later than 1 s or a failure; 1 never pipelines; HTTP/2 multiplexes anyway)
   --arch ARCH          architecture whose Flatpak subsummary to read (default: this machine's)
+  --xz-decoder WHICH   decoder for xz delta parts: auto (default: the system's xz program, XZ
+                       Utils, when found; else WebAssembly), xz, or wasm. The output and the
+                       report ("decoders") say which ran. FLATHUB_FETCH_XZ=PATH|wasm sets it too
   --remote-name NAME   write the ref to refs/remotes/NAME/ (default: origin)
   --mirror             write the ref to refs/heads/ instead
   --verify             require good GPG signatures on the summary and the commit before pulling
@@ -152,6 +157,7 @@ Examples:
     'remote-name': { type: 'string' },
     mirror: { type: 'boolean' },
     arch: { type: 'string' },
+    'xz-decoder': { type: 'string' },
     events: { type: 'string' },
     har: { type: 'string' },
     metrics: { type: 'string' },
@@ -170,6 +176,9 @@ Examples:
     const mode = args.values.mode as string | undefined;
     if (mode !== undefined && mode !== 'archive' && mode !== 'bare-user-only')
       throw new UsageError(`--mode must be archive or bare-user-only, got "${mode}"`);
+    const xzDecoder = args.values['xz-decoder'] as string | undefined;
+    if (xzDecoder !== undefined && xzDecoder !== 'auto' && xzDecoder !== 'xz' && xzDecoder !== 'wasm')
+      throw new UsageError(`--xz-decoder must be auto, xz or wasm, got "${xzDecoder}"`);
     const connections = integerOption(args, 'connections', 1);
     const pipelining = args.values.pipelining === 'auto' ? ('auto' as const) : integerOption(args, 'pipelining', 1);
     const eventsPath = args.values.events as string | undefined;
@@ -215,6 +224,7 @@ Examples:
         ...(connections !== undefined ? { connections } : {}),
         ...(pipelining !== undefined ? { pipelining } : {}),
         ...(arch ? { arch } : {}),
+        ...(xzDecoder !== undefined ? { xzDecoder } : {}),
         signal,
         onEvent,
       });

@@ -15,6 +15,8 @@ import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchEr
 import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum } from '../formats/checksum.js';
 import { objectPath } from '../formats/paths.js';
+import { xzDecoderInfo } from '../formats/xzDecoders.js';
+import type { RequestRecord } from '../http/RequestRecord.js';
 import { applyDelta } from '../pull/applyDelta.js';
 import { ObjectFetcher } from '../pull/ObjectFetcher.js';
 import { KnownDirTrees } from '../pull/KnownDirTrees.js';
@@ -86,6 +88,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
         objects: { fromDelta: 0, loose: 0, present: 0 },
         partsSkipped: 0,
         partsRecovered: 0,
+        decoders: { xz: null, zstd: null },
         requests: tracker.records,
         durationMs: tracker.elapsedMs,
         failure,
@@ -150,6 +153,8 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
       tracker,
       maxInFlight: o.maxInFlight,
       partConcurrency: o.partConcurrency,
+      xzDecoder: o.xzDecoder,
+      xzBackends: new Set(),
       signal: o.signal,
       knownDirTrees: new KnownDirTrees(),
       ready: Promise.resolve(),
@@ -234,6 +239,7 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
       partsRecovered,
       ...(delta !== undefined ? { delta } : {}),
       ...(verification !== undefined ? { verification } : {}),
+      decoders: decodersUsed(ctx, tracker.records),
       requests: tracker.records,
       durationMs: tracker.elapsedMs,
     };
@@ -250,6 +256,13 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     await remote.close();
     await closeRepo(failed);
   }
+}
+
+/** The decoders that ran in a pull (see PullResult.decoders). */
+function decodersUsed(ctx: PullContext, records: readonly RequestRecord[]): PullResult['decoders'] {
+  const xz = ctx.xzBackends.size === 0 ? null : xzDecoderInfo(ctx.xzBackends.has('xz') ? 'xz' : 'wasm');
+  const zstd = records.some((r) => r.contentEncoding === 'zstd') ? `node:zlib (zstd ${process.versions.zstd ?? 'built in'})` : null;
+  return { xz, zstd };
 }
 
 /** Removes a repository this pull created (best effort: the pull's own error is what matters). */

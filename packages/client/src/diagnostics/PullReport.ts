@@ -62,6 +62,8 @@ export interface PullReport {
   objects: PullResult['objects'];
   partsSkipped: number;
   partsRecovered: number;
+  /** The decoders that ran (see `PullResult.decoders`). */
+  decoders: PullResult['decoders'];
   durationMs: number;
   /** Null for a pull that completed; for a failed pull's partial report, its error's code and message. */
   failure: { code: string; message: string } | null;

@@ -152,6 +152,7 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
     objects: { ...result.objects },
     partsSkipped: result.partsSkipped,
     partsRecovered: result.partsRecovered,
+    decoders: result.decoders ?? { xz: null, zstd: null },
     durationMs: round(result.durationMs),
     failure: result.failure ?? null,
     startedAt: startedAt === null ? null : round(startedAt),

@@ -11,7 +11,8 @@ import type { DeltaPartHeader } from './DeltaSuperblock.js';
 import { bswap32 } from './endian.js';
 import type { Xattrs } from './FileHeader.js';
 import { formatError, withContext } from './formatError.js';
-import { decompressXz, decompressXzAsync } from './xz.js';
+import { decompressXz } from './xz.js';
+import type { XzDecoderChoice } from './xzDecoders.js';
 
 export const PART_PAYLOAD_TYPE = '(a(uuu)aa(ayay)ayay)';
 const schema = gv(PART_PAYLOAD_TYPE);
@@ -34,16 +35,10 @@ export interface PartDecodeOptions {
    */
   maxPayloadSize?: number;
   /**
-   * DeltaPartDecoder: xz part files of this many bytes or more are decoded in a worker thread
-   * (see DeltaPartDecoder). @default 4 MiB
+   * Which xz decoder runs (see xzDecoders.ts): the system's `xz` program when found, else the
+   * WebAssembly decoder ('auto'), or one of them. @default 'auto'
    */
-  workerFrom?: number;
-  /**
-   * How the worker thread runs liblzma: 'direct' (synchronous calls on the worker's own thread,
-   * output straight into the payload buffer) when node-liblzma offers it, else 'stream' (its
-   * streaming decoder, on libuv's thread pool). 'stream' forces the fallback. @default 'direct'
-   */
-  workerDecoder?: 'direct' | 'stream';
+  xzDecoder?: XzDecoderChoice;
 }
 
 export function partCompression(file: Uint8Array, what = 'delta part'): PartCompression {
@@ -91,20 +86,8 @@ export function checkedPayload(payload: Uint8Array, limit: number, what: string)
   return parsePartPayload(payload, what);
 }
 
-/** Decompresses (bounded) and decodes a part file. */
-export function decodePartFile(
-  file: Uint8Array,
-  uncompressedSize: number,
-  what = 'delta part',
-  options: PartDecodeOptions = {},
-): DeltaPartPayload {
-  const limit = payloadLimit(uncompressedSize, options);
-  const body = file.subarray(1);
-  return checkedPayload(partCompression(file, what) === 'xz' ? decompressXz(body, limit, what) : body, limit, what);
-}
-
-/** `decodePartFile` with xz decoding off the main thread. */
-export async function decodePartFileAsync(
+/** Decompresses (bounded, off this thread) and decodes a complete part file. */
+export async function decodePartFile(
   file: Uint8Array,
   uncompressedSize: number,
   what = 'delta part',
@@ -112,11 +95,7 @@ export async function decodePartFileAsync(
 ): Promise<DeltaPartPayload> {
   const limit = payloadLimit(uncompressedSize, options);
   const body = file.subarray(1);
-  return checkedPayload(
-    partCompression(file, what) === 'xz' ? await decompressXzAsync(body, limit, what, options.signal) : body,
-    limit,
-    what,
-  );
+  return checkedPayload(partCompression(file, what) === 'xz' ? await decompressXz(body, limit, what, options) : body, limit, what);
 }
 
 export function parsePartPayload(payload: Uint8Array, what = 'delta part payload'): DeltaPartPayload {

@@ -1,13 +1,10 @@
 /**
  * Decodes a static-delta part file while it streams in: each chunk feeds the part's SHA-256
- * and, for xz parts, an incremental xz decoder (node-liblzma's stream over the system liblzma,
- * the same decoder as `decompressXz`). So a part's decompression overlaps its own download
- * instead of starting after the last byte, and the compressed file is never held whole. Parts
- * of 4 MiB or more are decoded in a worker thread (XzWorkerStream), liblzma called synchronously
- * there and writing straight into the payload's SharedArrayBuffer: liblzma's streaming mode calls
- * back into the loop that drives it after every output buffer, and on the pull's busy event
- * loop decoding then stalled (an 11 MB part took 0.8 s instead of 0.45 s); smaller ones on
- * libuv's thread pool from this thread.
+ * and, for xz parts, a streaming xz decoder (xzDecoders.ts: the system's `xz` program in a child
+ * process, or the WebAssembly decoder in a worker thread), both writing into one output buffer
+ * allocated up front. So a part's decompression overlaps its own download instead of starting
+ * after the last byte, runs off this thread (the pull's event loop only forwards bytes), and the
+ * compressed file is never held whole.
  *
  * Use: `push()` every chunk in order (await it: it resolves when the decoder can take more),
  * `restart()` when the body starts over, `verify()` after the last chunk (size and checksum
@@ -17,7 +14,6 @@
  * downloader retries) rather than as an xz error.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createUnxz, type Unxz } from 'node-liblzma';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import {
@@ -29,12 +25,11 @@ import {
   partMismatch,
   payloadLimit,
 } from './DeltaPart.js';
-import { checkXzEnd } from './xz.js';
 import type { DeltaPartHeader } from './DeltaSuperblock.js';
-import { type XzWorkerError, XzWorkerStream } from './XzWorkerStream.js';
+import { checkXzEnd } from './xz.js';
+import { type XzBackend, type XzDecoderChoice, startXzStream } from './xzDecoders.js';
+import type { XzStream, XzStreamError } from './xzOutput.js';
 
-/** liblzma output buffer per call: small chunks halve its throughput (see xz.ts). */
-const XZ_CHUNK = 1024 * 1024;
 /**
  * Payloads declared up to this size are decoded into one buffer allocated up front (ostree's
  * parts are at most 32 MiB by default): no concatenation at the end, and the buffer is a
@@ -44,22 +39,18 @@ const XZ_CHUNK = 1024 * 1024;
  */
 const PREALLOCATE_UP_TO = 128 * 1024 * 1024;
 const preallocation = (declared: number) => declared + Math.ceil(declared / 8) + 64 * 1024;
-/** Part files from this size on are decoded in a worker thread (see the file comment). */
-const WORKER_FROM = 4 * 1024 * 1024;
 
 export class DeltaPartDecoder {
   readonly header: DeltaPartHeader;
   readonly what: string;
   readonly limit: number;
-  readonly #workerFrom: number;
-  readonly #workerStream: boolean;
+  readonly #xzChoice: XzDecoderChoice;
   #hash: Hash = createHash('sha256');
   #size = 0;
   #compression: PartCompression | null = null;
-  #xz: Unxz | null = null;
-  #xzDone: Promise<void> | null = null;
-  /** The worker-thread decoder, for large parts. */
-  #worker: XzWorkerStream | null = null;
+  /** The xz decoder, while an xz part is decoding. */
+  #xz: XzStream | null = null;
+  #backend: XzBackend | null = null;
   /** The preallocated output (see PREALLOCATE_UP_TO), while the output fits in it. */
   #buf: Uint8Array | null = null;
   /** Output chunks, once it does not (or when nothing was preallocated). */
@@ -74,8 +65,12 @@ export class DeltaPartDecoder {
     this.header = header;
     this.what = what;
     this.limit = payloadLimit(header.uncompressedSize, options);
-    this.#workerFrom = options.workerFrom ?? WORKER_FROM;
-    this.#workerStream = options.workerDecoder === 'stream';
+    this.#xzChoice = options.xzDecoder ?? 'auto';
+  }
+
+  /** The xz backend that decoded this part (null: not an xz part, or not started). */
+  get backend(): XzBackend | null {
+    return this.#backend;
   }
 
   /** Bytes received since the last restart. */
@@ -100,33 +95,15 @@ export class DeltaPartDecoder {
       }
       body = chunk.subarray(1);
       if (this.#error === null) this.#preallocate();
-      if (this.#compression === 'xz') {
-        if (this.header.size >= this.#workerFrom) this.#startWorker();
-        else this.#startXz();
-      }
+      if (this.#compression === 'xz') this.#startXz();
     }
     if (this.#error !== null || body.length === 0) return undefined;
     if (this.#compression === 'xz') this.#tail.push(body);
-    if (this.#worker !== null) return this.#worker.push(body);
     if (this.#compression === 'none') {
-      this.#collect(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+      this.#collect(body);
       return undefined;
     }
-    const xz = this.#xz as Unxz;
-    if (xz.write(body)) return undefined;
-    // Backpressure: wait until liblzma has drained its input (or failed).
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        xz.off('drain', done);
-        xz.off('close', done);
-        xz.off('error', done);
-        resolve();
-      };
-      xz.on('drain', done);
-      xz.on('close', done);
-      // node-liblzma does not always close a stream that failed: an error ends the wait too.
-      xz.on('error', done);
-    });
+    return this.#xz?.push(body);
   }
 
   /** The body starts again from byte 0: drop everything decoded so far. */
@@ -167,12 +144,12 @@ export class DeltaPartDecoder {
         reason: 'not verified',
       });
     }
-    if (this.#worker !== null && this.#error === null) {
-      const worker = this.#worker;
-      const onAbort = () => worker.destroy();
+    if (this.#xz !== null && this.#error === null) {
+      const xz = this.#xz;
+      const onAbort = () => xz.destroy();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const out = await worker.finish();
+        const out = await xz.finish();
         const buf = this.#buf;
         this.#outSize = out.outSize;
         if (out.overflow.length > 0 || buf === null) {
@@ -181,27 +158,16 @@ export class DeltaPartDecoder {
         }
       } catch (err) {
         signal?.throwIfAborted();
-        this.#error ??= workerError(this.what, err as XzWorkerError, this.limit);
+        this.#error ??= streamError(this.what, err as XzStreamError, this.limit);
       } finally {
         signal?.removeEventListener('abort', onAbort);
-        this.#worker = null;
-      }
-    }
-    if (this.#xz !== null && this.#error === null) {
-      const xz = this.#xz;
-      const onAbort = () => this.#fail(signal?.reason ?? new Error('aborted'));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        xz.end();
-        await this.#xzDone;
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
+        this.#xz = null;
       }
     }
     signal?.throwIfAborted();
     if (this.#error !== null) throw this.#error;
     if (this.#compression === null) throw new FlathubFetchError(ErrorCodes.FORMAT, `${this.what}: empty part file`, { what: this.what });
-    if (this.#compression === 'xz') this.#tail.check(this.#outSize, this.what);
+    if (this.#compression === 'xz') this.#tail.check(this.#outSize, this.what, this.#backend === 'wasm');
     const payload = this.#buf !== null ? this.#buf.subarray(0, this.#outSize) : Buffer.concat(this.#out, this.#outSize);
     this.#buf = null;
     this.#out = [];
@@ -224,30 +190,11 @@ export class DeltaPartDecoder {
     }
   }
 
-  #startWorker(): void {
-    this.#worker = new XzWorkerStream(
-      (this.#buf?.buffer as SharedArrayBuffer | undefined) ?? null,
-      this.limit,
-      XZ_CHUNK,
-      this.#workerStream,
-    );
-  }
-
   #startXz(): void {
-    const xz = createUnxz({ chunkSize: XZ_CHUNK });
-    this.#xz = xz;
-    xz.on('data', (b: unknown) => {
-      if (this.#xz === xz) this.#collect(b as Buffer);
-    });
-    this.#xzDone = new Promise<void>((resolve) => {
-      xz.once('end', resolve);
-      xz.once('close', resolve);
-      xz.once('error', (err: unknown) => {
-        if (this.#xz === xz) this.#error ??= xzError(this.what, err as Error);
-        resolve();
-        xz.destroy();
-      });
-    });
+    const shared = (this.#buf?.buffer as SharedArrayBuffer | undefined) ?? null;
+    const { stream, backend } = startXzStream(shared, this.limit, this.#xzChoice);
+    this.#xz = stream;
+    this.#backend = backend;
   }
 
   #collect(b: Uint8Array): void {
@@ -270,7 +217,8 @@ export class DeltaPartDecoder {
     // More than declared (still within the limit): go on in chunks.
     if (this.#buf !== null) this.#out.push(this.#buf.subarray(0, at));
     this.#buf = null;
-    this.#out.push(b);
+    // A copy: the caller may reuse its buffer.
+    this.#out.push(new Uint8Array(b));
   }
 
   #fail(err: unknown): void {
@@ -281,19 +229,13 @@ export class DeltaPartDecoder {
   }
 
   #destroyXz(): void {
-    this.#worker?.destroy();
-    this.#worker = null;
-    const xz = this.#xz;
-    if (xz === null) return;
+    this.#xz?.destroy();
     this.#xz = null;
-    xz.removeAllListeners('data');
-    xz.on('error', () => undefined);
-    xz.destroy();
   }
 }
 
-/** The worker's report as the error the inline decoder raises for the same failure. */
-function workerError(what: string, err: XzWorkerError, limit: number): FlathubFetchError {
+/** A decoder's report as the library's error. */
+function streamError(what: string, err: XzStreamError, limit: number): FlathubFetchError {
   if (err.kind === 'too-large') {
     return new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: payload exceeds ${limit} bytes`, {
       what,
@@ -301,10 +243,6 @@ function workerError(what: string, err: XzWorkerError, limit: number): FlathubFe
       limit,
     });
   }
-  return xzError(what, new Error(err.message));
-}
-
-function xzError(what: string, err: Error): FlathubFetchError {
   return new FlathubFetchError(ErrorCodes.DECOMPRESS, `${what}: xz data is invalid: ${err.message}`, {
     what,
     format: 'xz',
@@ -334,7 +272,7 @@ class XzTail {
   }
 
   /** Throws ERR_DECOMPRESS when `outSize` is not what the xz index declares (see checkXzEnd). */
-  check(outSize: number, what: string): void {
+  check(outSize: number, what: string, singleStream: boolean): void {
     const size = XzTail.SIZE;
     const n = Math.min(this.#total, size);
     const start = (this.#total - n) % size;
@@ -342,6 +280,6 @@ class XzTail {
       start + n <= size
         ? this.#ring.subarray(start, start + n)
         : Buffer.concat([this.#ring.subarray(start), this.#ring.subarray(0, start + n - size)]);
-    checkXzEnd(tail, this.#total, outSize, what);
+    checkXzEnd(tail, this.#total, outSize, what, singleStream);
   }
 }

@@ -1,97 +1,45 @@
 /**
- * One xz stream decoded in a worker thread (see xzWorkerSource.ts) into a SharedArrayBuffer the
- * caller owns: the caller's event loop only forwards compressed bytes. Workers are pooled: a
- * finished stream hands its worker to the next one; an idle worker is unref'd and ends after a
- * few seconds without work.
+ * One xz stream decoded by the WebAssembly decoder in a worker thread (xzWorker.ts) into a
+ * SharedArrayBuffer the caller owns: the caller's event loop only forwards compressed bytes.
+ * Workers are pooled: a finished stream hands its worker to the next one; an idle worker is
+ * unref'd and ends after a few seconds without work. Terminating one is always safe (it runs no
+ * native code).
  *
  * `push()` copies the bytes (they may be a view of a pooled network buffer) into ~128 KiB
- * messages and returns a promise while more than 2 MiB are not yet taken by liblzma
+ * messages and returns a promise while more than 2 MiB are not yet taken by the decoder
  * (backpressure). `finish()` ends the input and resolves with the output's extent, or rejects
- * with an {@link XzWorkerError}.
+ * with an {@link XzStreamError}.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { XZ_WORKER_SOURCE } from './xzWorkerSource.js';
+import type { XzOutput, XzStream, XzStreamError } from './xzOutput.js';
+import type { XzWorkerReply, XzWorkerRequest } from './xzWorkerProtocol.js';
 
 const MESSAGE_BYTES = 128 * 1024;
 const MAX_UNACKED = 2 * 1024 * 1024;
 const IDLE_MS = 5000;
 
-export interface XzWorkerError {
-  kind: 'xz' | 'too-large';
-  message: string;
-  /** Output bytes reached, for 'too-large'. */
-  size?: number | undefined;
-}
-
-export interface XzWorkerOutput {
-  /** Output bytes in all. */
-  outSize: number;
-  /** Bytes in the shared buffer (all of them unless it overflowed). */
-  inShared: number;
-  /** The rest, in order. */
-  overflow: Uint8Array[];
-}
-
-type Reply =
-  | { t: 'ack'; gen: number; n: number }
-  | { t: 'end'; gen: number; outSize: number; spill: number; overflow: Uint8Array[] }
-  | { t: 'error'; gen: number; kind: 'xz' | 'too-large'; message: string; size?: number };
-
 interface PooledWorker {
   worker: Worker;
   stream: XzWorkerStream | null;
   idleTimer: ReturnType<typeof setTimeout> | null;
-  /** Shared with the worker: `[IN_CALL]` is 1 while it is inside liblzma, `[STOP]` asks it to park. */
-  control: Int32Array;
-}
-
-const IN_CALL = 0;
-const STOP = 1;
-/** Longest wait for a worker to leave liblzma before it is terminated anyway (one call takes a few ms). */
-const STOP_WAIT_MS = 2000;
-
-const live = new Set<PooledWorker>();
-let exitHookInstalled = false;
-
-/**
- * Parks the worker outside liblzma, so that terminating it is safe: a worker thread terminated
- * while inside node-liblzma's synchronous `codeSync` aborts the whole process ("FATAL ERROR:
- * Error::ThrowAsJavaScriptException napi_throw"), and Node.js terminates every worker when the
- * process exits. Synchronous: also runs from the process's 'exit' event.
- */
-function park(pooled: PooledWorker): void {
-  const c = pooled.control;
-  Atomics.store(c, STOP, 1);
-  const until = Date.now() + STOP_WAIT_MS;
-  while (Atomics.load(c, IN_CALL) === 1 && Date.now() < until) Atomics.wait(c, IN_CALL, 1, 50);
 }
 
 const idle: PooledWorker[] = [];
 let nextGen = 1;
-let lzmaUrl: string | null = null;
+
+/** The worker module beside this one: the build's `.js`, or the source's `.ts` where this runs from sources (tests). */
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './xzWorker.ts' : './xzWorker.js', import.meta.url);
 
 function spawn(): PooledWorker {
-  lzmaUrl ??= pathToFileURL(createRequire(import.meta.url).resolve('node-liblzma')).href;
-  const control = new Int32Array(new SharedArrayBuffer(8));
-  // No inherited options: the source is CommonJS (a parent's `--input-type=module` would make it
-  // a module), and the parent's V8 / process flags are not valid there (ERR_WORKER_INVALID_EXEC_ARGV).
-  const execArgv: string[] = [];
-  const worker = new Worker(XZ_WORKER_SOURCE, { eval: true, execArgv, workerData: { lzmaUrl, control }, name: 'flathub-fetch xz' });
-  const pooled: PooledWorker = { worker, stream: null, idleTimer: null, control };
-  live.add(pooled);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const p of live) park(p);
-    });
-  }
-  worker.on('message', (m: Reply) => pooled.stream?.onReply(m));
+  // No inherited options: the parent's V8 and process flags are not valid in a worker
+  // (ERR_WORKER_INVALID_EXEC_ARGV).
+  const worker = new Worker(WORKER_URL, { execArgv: [], name: 'flathub-fetch xz' });
+  const pooled: PooledWorker = { worker, stream: null, idleTimer: null };
+  worker.on('message', (m: XzWorkerReply) => pooled.stream?.onReply(m));
   const died = (why: string) => {
-    live.delete(pooled);
     const i = idle.indexOf(pooled);
     if (i !== -1) idle.splice(i, 1);
+    if (pooled.idleTimer !== null) clearTimeout(pooled.idleTimer);
     pooled.stream?.onReply({ t: 'error', gen: pooled.stream.gen, kind: 'xz', message: why });
     pooled.stream = null;
   };
@@ -117,35 +65,25 @@ function release(pooled: PooledWorker): void {
     const i = idle.indexOf(pooled);
     if (i === -1) return;
     idle.splice(i, 1);
-    live.delete(pooled);
-    park(pooled);
     void pooled.worker.terminate();
   }, IDLE_MS);
   pooled.idleTimer.unref();
 }
 
-export class XzWorkerStream {
+export class XzWorkerStream implements XzStream {
   readonly gen = nextGen++;
   #pooled: PooledWorker | null;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #unacked = 0;
-  #error: XzWorkerError | null = null;
+  #error: XzStreamError | null = null;
   #wake: (() => void) | null = null;
-  #end: { resolve(o: XzWorkerOutput): void; reject(e: XzWorkerError): void } | null = null;
+  #end: { resolve(o: XzOutput): void; reject(e: XzStreamError): void } | null = null;
 
-  /**
-   * @param shared where the output goes first (or null: all in overflow chunks).
-   * @param stream use node-liblzma's streaming decoder even when the direct one is available.
-   */
-  constructor(shared: SharedArrayBuffer | null, limit: number, chunkSize: number, stream = false) {
+  /** @param shared where the output goes first (or null: all in overflow chunks). */
+  constructor(shared: SharedArrayBuffer | null, limit: number) {
     this.#pooled = acquire(this);
-    this.#pooled.worker.postMessage({ t: 'start', gen: this.gen, sab: shared, limit, chunkSize, stream });
-  }
-
-  /** The decoder's error, once it reported one (input is then ignored). */
-  get error(): XzWorkerError | null {
-    return this.#error;
+    this.#post({ t: 'start', gen: this.gen, sab: shared, limit });
   }
 
   push(bytes: Uint8Array): Promise<void> | undefined {
@@ -159,17 +97,16 @@ export class XzWorkerStream {
     });
   }
 
-  finish(): Promise<XzWorkerOutput> {
+  finish(): Promise<XzOutput> {
     if (this.#error !== null) return Promise.reject(this.#error);
-    if (this.#pooled === null) return Promise.reject({ kind: 'xz', message: 'stream destroyed' } satisfies XzWorkerError);
+    if (this.#pooled === null) return Promise.reject({ kind: 'xz', message: 'stream destroyed' } satisfies XzStreamError);
     this.#flush();
-    return new Promise<XzWorkerOutput>((resolve, reject) => {
+    return new Promise<XzOutput>((resolve, reject) => {
       this.#end = { resolve, reject };
-      this.#pooled?.worker.postMessage({ t: 'end', gen: this.gen });
+      this.#post({ t: 'end', gen: this.gen });
     });
   }
 
-  /** Abandons the stream (a pending `finish()` rejects) and returns the worker to the pool. */
   destroy(): void {
     const pooled = this.#pooled;
     if (pooled === null) return;
@@ -181,13 +118,13 @@ export class XzWorkerStream {
     this.#end = null;
     end?.reject({ kind: 'xz', message: 'stream destroyed' });
     if (pooled.stream === this) {
-      pooled.worker.postMessage({ t: 'destroy', gen: this.gen });
+      pooled.worker.postMessage({ t: 'destroy', gen: this.gen } satisfies XzWorkerRequest);
       release(pooled);
     }
   }
 
   /** @internal a reply from the worker. */
-  onReply(m: Reply): void {
+  onReply(m: XzWorkerReply): void {
     if (m.gen !== this.gen) return;
     if (m.t === 'ack') {
       this.#unacked -= m.n;
@@ -202,12 +139,16 @@ export class XzWorkerStream {
       this.#wake = null;
       this.#end?.reject(this.#error);
       this.#end = null;
-    } else if (m.t === 'end') {
+    } else {
       const end = this.#end;
       this.#end = null;
       this.destroy();
-      end?.resolve({ outSize: m.outSize, inShared: m.spill, overflow: m.overflow });
+      end?.resolve({ outSize: m.outSize, inShared: m.inShared, overflow: m.overflow });
     }
+  }
+
+  #post(m: XzWorkerRequest, transfer: ArrayBuffer[] = []): void {
+    this.#pooled?.worker.postMessage(m, transfer);
   }
 
   #flush(): void {
@@ -221,6 +162,6 @@ export class XzWorkerStream {
     this.#pending = [];
     this.#unacked += this.#pendingBytes;
     this.#pendingBytes = 0;
-    this.#pooled.worker.postMessage({ t: 'write', gen: this.gen, bytes }, [bytes.buffer]);
+    this.#post({ t: 'write', gen: this.gen, bytes }, [bytes.buffer]);
   }
 }

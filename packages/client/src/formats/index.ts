@@ -20,5 +20,6 @@ export * from './executeDeltaPart.js';
 export * from './bspatch.js';
 export * from './varint.js';
 export * from './xz.js';
+export { type XzBackend, type XzDecoderChoice, type XzDecoderInfo, xzDecoderInfo } from './xzDecoders.js';
 export * from './KeyFile.js';
 export * from './deltaPartReadSources.js';

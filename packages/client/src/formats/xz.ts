@@ -2,15 +2,15 @@
  * xz (.xz container) support for delta parts.
  *
  * `xzUncompressedSize` reads the stream index(es) at the end of the file — the .xz format
- * requires one and liblzma verifies the blocks against it — so the output size is known and
- * bounded before anything is decompressed. Decoding is node-liblzma, i.e. the system's own
- * liblzma (the library `xz -d` uses): measured here at parity with `xz -d`, against 0.5–0.65×
- * for @napi-rs/lzma (pure Rust), lzma-native (bundled xz 5.2) and xz-decompress (wasm); see
- * BENCHMARKS.md. 1 MiB output chunks: the library's small default chunks halve its speed.
+ * requires one and decoders verify the blocks against it — so the output size is known and
+ * bounded before anything is decompressed. Decoding is streaming, by the backend xzDecoders.ts
+ * picks (the system's `xz` program, or WebAssembly in a worker thread); the output is bounded as
+ * it is produced, whatever the index claims.
  */
-import { createUnxz, unxzSync } from 'node-liblzma';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
+import { type XzDecoderChoice, startXzStream } from './xzDecoders.js';
+import type { XzStreamError } from './xzOutput.js';
 
 function bad(what: string, reason: string): never {
   throw new FlathubFetchError(ErrorCodes.DECOMPRESS, `${what}: xz data is invalid: ${reason}`, { what, format: 'xz', reason });
@@ -87,13 +87,16 @@ export function xzUncompressedSize(data: Uint8Array, what = 'xz data'): number {
  * Checks decoded output against the index of xz data seen only by its tail (a streaming decoder
  * keeps the last bytes): `tail` is the last bytes of `total` bytes of xz data. When the tail
  * reaches back to the start of the data's last stream and that stream is the whole data, the
- * output must be exactly its declared size; otherwise at least that. Catches a stream cut short
- * (which node-liblzma's streaming decoder ends without an error). Throws ERR_DECOMPRESS.
+ * output must be exactly its declared size; otherwise at least that. Catches a stream cut short.
+ * `singleStream`: the decoder stops after one stream (XZ Embedded), so data holding several is
+ * refused rather than decoded in part. Throws ERR_DECOMPRESS.
  */
-export function checkXzEnd(tail: Uint8Array, total: number, outSize: number, what = 'xz data'): void {
+export function checkXzEnd(tail: Uint8Array, total: number, outSize: number, what = 'xz data', singleStream = false): void {
   const s = lastStream(tail, tail.length, what, tail.length < total);
   if (s === null) return;
-  const wholeData = s.start >= 0 && total - tail.length + s.start === 0;
+  const lastStart = total - tail.length + s.start;
+  if (singleStream && lastStart > 0) bad(what, 'several concatenated xz streams (this decoder reads one)');
+  const wholeData = lastStart === 0;
   if (wholeData ? outSize !== s.uncompressed : outSize < s.uncompressed) {
     bad(what, `decoded ${outSize} bytes, the stream's index declares ${s.uncompressed}`);
   }
@@ -107,83 +110,45 @@ function checkLimit(data: Uint8Array, limit: number, what: string): number {
   return size;
 }
 
-function checkOutput(out: Buffer, size: number, what: string): Uint8Array {
-  if (out.length !== size) bad(what, `decoded ${out.length} bytes, index declares ${size}`);
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-}
-
-/** Decompresses a complete .xz file, refusing (before decoding) output larger than `limit`. */
-export function decompressXz(data: Uint8Array, limit: number, what = 'xz data'): Uint8Array {
-  const size = checkLimit(data, limit, what);
-  let out: Buffer;
-  try {
-    out = unxzSync(asBuffer(data), { chunkSize: chunkFor(size) });
-  } catch (err) {
-    return bad(what, (err as Error).message);
-  }
-  return checkOutput(out, size, what);
-}
-
-const CHUNK = 1024 * 1024;
-/** xz's best compression ratio, about 7000:1 (a long run of zeros); slices are sized by it. */
-const XZ_MAX_RATIO = 7000;
-/** How much excess output a lying stream can make the decoder produce (and drop) before it stops. */
-const XZ_SLACK = 512 * 1024 * 1024;
-const MIN_SLICE = 4 * 1024;
-const MAX_SLICE = 4 * 1024 * 1024;
-
-/** Output chunk: 1 MiB, or less for a smaller declared output (the decoder allocates a whole chunk up front). */
-const chunkFor = (size: number) => Math.max(16 * 1024, Math.min(CHUNK, size));
-
-function asBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
+/** Input slice fed to the decoder at a time (the whole input is in memory already). */
+const SLICE = 1024 * 1024;
 
 /**
- * The same on libuv's thread pool, so decoding overlaps network and other work — and bounded by
- * the declared size: the index can lie (liblzma checks it only after decoding every block), so
- * output is copied into a buffer of the declared size as it streams and anything beyond it is
- * dropped (memory stays at the declared size plus one chunk), and the input is fed in slices small
- * enough that even xz's best ratio (~7000:1, a run of zeros) cannot decode more than XZ_SLACK of
- * excess before decoding stops (bounded CPU).
+ * Decompresses a complete .xz file, refusing (before decoding) output larger than `limit`, and
+ * bounded by the declared size while decoding: the index can lie (decoders check it only after
+ * every block), so output beyond it stops the decoder (memory stays at the declared size).
  */
-export async function decompressXzAsync(data: Uint8Array, limit: number, what = 'xz data', signal?: AbortSignal): Promise<Uint8Array> {
+export async function decompressXz(
+  data: Uint8Array,
+  limit: number,
+  what = 'xz data',
+  options: { xzDecoder?: XzDecoderChoice; signal?: AbortSignal } = {},
+): Promise<Uint8Array> {
+  const { signal } = options;
   const size = checkLimit(data, limit, what);
   signal?.throwIfAborted();
-  const input = asBuffer(data);
-  const out = new Uint8Array(size);
-  let produced = 0;
-  let excess = false;
-  const engine = createUnxz({ chunkSize: chunkFor(size) });
-  engine.on('data', (chunk: unknown) => {
-    const c = chunk as Buffer;
-    if (excess || produced + c.length > size) {
-      excess = true;
-      return;
-    }
-    out.set(c, produced);
-    produced += c.length;
-  });
-  const failed = new Promise<never>((_, reject) => engine.once('error', reject));
-  failed.catch(() => {});
-  const step = <T>(p: Promise<T>) => Promise.race([p, failed]);
+  const shared = new SharedArrayBuffer(size);
+  const { stream, backend } = startXzStream(shared, size, options.xzDecoder ?? 'auto');
+  const onAbort = () => stream.destroy();
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    for (let off = 0; off < input.length && !excess; ) {
+    for (let off = 0; off < data.length; off += SLICE) {
+      await stream.push(data.subarray(off, off + SLICE));
       signal?.throwIfAborted();
-      const len = Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.floor((size - produced + XZ_SLACK) / XZ_MAX_RATIO)));
-      const slice = input.subarray(off, off + len);
-      await step(new Promise<void>((resolve, reject) => engine.write(slice, (err) => (err ? reject(err) : resolve()))));
-      off += slice.length;
     }
-    if (!excess) await step(new Promise<void>((resolve) => engine.end(() => resolve())));
+    const out = await stream.finish();
+    if (out.outSize !== size) bad(what, `decoded ${out.outSize} bytes, index declares ${size}`);
+    // xzUncompressedSize walked every stream; XZ Embedded decodes only the first.
+    if (backend === 'wasm') checkXzEnd(data, data.length, out.outSize, what, true);
+    return new Uint8Array(shared);
   } catch (err) {
-    if (signal?.aborted) throw signal.reason;
-    return bad(what, (err as Error).message);
+    signal?.throwIfAborted();
+    if (err instanceof FlathubFetchError) throw err;
+    const e = err as XzStreamError;
+    if (e.kind === 'too-large') bad(what, `decodes to more than the ${size} bytes its index declares`);
+    return bad(what, e.message ?? String(err));
   } finally {
-    engine.destroy();
+    signal?.removeEventListener('abort', onAbort);
+    stream.destroy();
   }
-  if (excess) bad(what, `decodes to more than the ${size} bytes its index declares`);
-  signal?.throwIfAborted();
-  if (produced !== size) bad(what, `decoded ${produced} bytes, index declares ${size}`);
-  return out;
 }

@@ -39,7 +39,7 @@ export interface GetOptions {
   /** Return null instead of throwing on 404/403/410. @default false */
   allowMissing?: boolean;
   /**
-   * Send `Accept-Encoding: zstd, gzip` (just gzip when zstd-napi cannot be loaded) and decode the
+   * Send `Accept-Encoding: zstd, gzip` (just gzip on a Node.js without node:zlib zstd) and decode the
    * response as it streams, `maxBytes` bounding the decoded size (for large uncompressed metadata:
    * summary, summary.idx, superblocks). An encoded body is never resumed mid-way: a retry starts over.
    * @default false

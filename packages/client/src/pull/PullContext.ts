@@ -2,6 +2,7 @@
  * Shared state of one pull: the remote's HTTP client, the local repository, limits, the
  * progress tracker and the abort signal.
  */
+import type { XzBackend, XzDecoderChoice } from '../formats/xzDecoders.js';
 import type { Remote } from '../remote/Remote.js';
 import type { LocalRepo } from '../repo/LocalRepo.js';
 import type { KnownDirTrees } from './KnownDirTrees.js';
@@ -13,6 +14,9 @@ export interface PullContext {
   tracker: ProgressTracker;
   maxInFlight: number;
   partConcurrency: number;
+  xzDecoder: XzDecoderChoice;
+  /** The xz backends that decoded this pull's delta parts. */
+  xzBackends: Set<XzBackend>;
   signal: AbortSignal | undefined;
   /** Dirtrees written from delta parts, for the final tree walk. */
   knownDirTrees: KnownDirTrees;

@@ -8,6 +8,7 @@ import type { Transport } from '../http/Transport.js';
 import { WRITABLE_REPO_MODES, type WritableRepoMode } from '../repo/LocalRepo.js';
 import type { GpgKeyInput } from '../trust/GpgKeyring.js';
 import type { PullEvent } from './PullEvent.js';
+import type { XzDecoderChoice } from '../formats/xzDecoders.js';
 
 export type DeltaPolicy = 'prefer' | 'never' | 'require';
 
@@ -54,6 +55,12 @@ export interface PullOptions {
    * HTTP/2 connections multiplex instead, whatever this is. @default 'auto'
    */
   pipelining?: number | 'auto';
+  /**
+   * xz decoder for delta parts: the system's `xz` program (XZ Utils) when found, else the
+   * WebAssembly decoder ('auto'); 'wasm' never runs a program. The result's `decoders` says which
+   * ran. @default 'auto'
+   */
+  xzDecoder?: XzDecoderChoice;
   /** Delta parts downloaded and applied at once (bounds memory: each part is held while applied). @default 2 */
   partConcurrency?: number;
   /** Retries per request for transient failures. @default 5 */
@@ -125,6 +132,7 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
     maxInFlight: positive('maxInFlight', o.maxInFlight, 128),
     pipelining: o.pipelining === 'auto' || o.pipelining === undefined ? 'auto' : positive('pipelining', o.pipelining, 1),
     partConcurrency: positive('partConcurrency', o.partConcurrency, 2),
+    xzDecoder: xzDecoderChoice(o.xzDecoder),
     retries: o.retries ?? 5,
     fullPlan: o.fullPlan ?? false,
     verify,
@@ -136,6 +144,12 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
     signal: o.signal,
     onEvent: o.onEvent ?? (() => {}),
   };
+}
+
+function xzDecoderChoice(v: XzDecoderChoice | undefined): XzDecoderChoice {
+  const choice = v ?? 'auto';
+  if (!['auto', 'xz', 'wasm'].includes(choice)) throw invalid('xzDecoder', v, 'expected auto, xz or wasm');
+  return choice;
 }
 
 function invalid(argument: string, value: unknown, reason: string): FlathubFetchError {

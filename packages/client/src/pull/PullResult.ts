@@ -1,4 +1,5 @@
 import type { Checksum } from '../formats/checksum.js';
+import type { XzDecoderInfo } from '../formats/xzDecoders.js';
 import type { RequestRecord } from '../http/RequestRecord.js';
 import type { RemoteVerification } from '../trust/SignatureCheck.js';
 import type { PullPlan } from './PullPlan.js';
@@ -30,6 +31,11 @@ export interface PullResult {
   delta?: { name: string; parts: Array<{ index: number; inline: boolean; objects: string[] }> };
   /** The signatures checked with `verify: true` (absent otherwise). */
   verification?: RemoteVerification;
+  /**
+   * The decoders that ran: `xz` for the delta parts (null when no xz part was decoded), `zstd`
+   * for zstd-encoded responses (null when none came).
+   */
+  decoders: { xz: XzDecoderInfo | null; zstd: string | null };
   /** One record per HTTP attempt, in completion order. */
   requests: RequestRecord[];
   /** Wall time, milliseconds. */

@@ -14,7 +14,7 @@ import pLimit from 'p-limit';
 import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import type { Checksum } from '../formats/checksum.js';
-import { type DeltaPartPayload, decodePartFileAsync, verifyPartFile } from '../formats/DeltaPart.js';
+import { type DeltaPartPayload, decodePartFile, verifyPartFile } from '../formats/DeltaPart.js';
 import { DeltaPartDecoder } from '../formats/DeltaPartDecoder.js';
 import { deltaPartReadSources } from '../formats/deltaPartReadSources.js';
 import type { DeltaPartHeader, DeltaSuperblock } from '../formats/DeltaSuperblock.js';
@@ -23,6 +23,7 @@ import { type DeltaOutput, executeDeltaPart } from '../formats/executeDeltaPart.
 import { ObjectType } from '../formats/ObjectType.js';
 import { deltaPartPath } from '../formats/paths.js';
 import { serializeDetachedMetadata } from '../formats/Signatures.js';
+import { xzBackend } from '../formats/xzDecoders.js';
 import type { ObjectFetcher } from './ObjectFetcher.js';
 import type { PullContext } from './PullContext.js';
 
@@ -153,10 +154,11 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
   if (inline !== undefined) {
     downloaded();
     verifyPartFile(inline, part, `${what} (inline)`);
-    payload = await decodePartFileAsync(inline, part.uncompressedSize, what, signal ? { signal } : {});
+    payload = await decodePartFile(inline, part.uncompressedSize, what, { xzDecoder: ctx.xzDecoder, ...(signal ? { signal } : {}) });
+    ctx.xzBackends.add(xzBackend(ctx.xzDecoder));
   } else {
     // Decoded as it streams in: decompression overlaps the download.
-    const decoder = new DeltaPartDecoder(part, what);
+    const decoder = new DeltaPartDecoder(part, what, { xzDecoder: ctx.xzDecoder });
     try {
       await remote.http.download(path, {
         purpose: 'delta-part',
@@ -169,6 +171,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
       });
       downloaded();
       payload = await decoder.finish(signal);
+      if (decoder.backend !== null) ctx.xzBackends.add(decoder.backend);
     } finally {
       decoder.dispose();
     }
