@@ -20,3 +20,4 @@ export * from './diagnostics/index.js';
 export * from './trust/index.js';
 export * from './mirrors/index.js';
 export * from './report/index.js';
+export * from './exporter/index.js';

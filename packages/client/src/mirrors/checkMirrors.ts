@@ -48,6 +48,7 @@ export async function checkMirrors(options: MirrorCheckOptions): Promise<MirrorC
       connections: o.connections,
       timeouts: o.timeouts,
       userAgent: o.userAgent,
+      allowUrl: o.allowUrl,
       signal: o.signal,
       onExchange: (e) =>
         o.onEvent({
