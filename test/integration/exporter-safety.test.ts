@@ -6,10 +6,12 @@
  * serves the repositories; a TCP server that accepts and never answers stands for a hung mirror.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type ExporterHandle, parseExporterConfig, startExporter } from '../../packages/client/src/index.js';
+import { runCli } from '../support/cli.js';
 import { fixtureSets } from '../support/fixtures.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
 import { describeWithTools } from '../support/tools.js';
@@ -109,6 +111,39 @@ describeWithTools(['nginx'], 'exporter safety', () => {
     const metrics = await get(exporter.url, '/metrics');
     expect(value(metrics.body, 'flathub_fetch_exporter_requests_rejected_total\\{reason="not_allowed"\\}')).toBe(4);
     expect(value(metrics.body, 'flathub_fetch_exporter_probes_total\\{module="mirror",result="success"\\}')).toBe(0);
+  });
+
+  test('a bad configuration or --listen is one line and exit 2; nothing listens', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffetch-exporter-config-'));
+    const write = (name: string, value: unknown) => {
+      writeFileSync(join(dir, name), JSON.stringify(value));
+      return join(dir, name);
+    };
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['--config', write('typo.json', { modules: { m: { prober: 'pull', targets: ['*'], ref: APP, timout: 5 } } })],
+        /config\.modules\.m\.timout: unknown key/,
+      ],
+      [
+        ['--config', write('doctor.json', { modules: { d: { prober: 'doctor', targets: ['*'] } } })],
+        /"doctor" prober is not available in this version/,
+      ],
+      [['--config', write('open.json', { modules: { m: { prober: 'pull', targets: [], ref: APP } } })], /targets: a non-empty list/],
+      [
+        ['--config', write('prefix.json', { modules: { m: { prober: 'pull', targets: ['ftp://x/'], ref: APP } } })],
+        /targets\[0\]: ftp: is not http or https/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(['exporter', '--listen', '127.0.0.1:0', ...args]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    const listen = await runCli(['exporter', '--listen', 'localhost', '--config', join(dir, 'typo.json')]);
+    expect(listen.code).toBe(2);
+    expect(listen.stderr).toMatch(/--listen must be \[HOST\]:PORT/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('a redirect off the allow-list is refused: mirror and pull probes fail, the other host sees nothing', async () => {

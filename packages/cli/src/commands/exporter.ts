@@ -15,7 +15,7 @@ export function parseListen(value: string): { host: string; port: number } {
 export const exporterCommand: Command = {
   name: 'exporter',
   summary: 'Serve mirror and pull probes to Prometheus (blackbox_exporter style /probe and /metrics)',
-  usage: 'flathub-fetch exporter --listen [HOST]:PORT --config FILE',
+  usage: 'flathub-fetch exporter --listen [HOST]:PORT --config FILE [--json]',
   help: `Runs an HTTP server that Prometheus scrapes the way it scrapes blackbox_exporter:
 
   GET /probe?target=URL&module=NAME   run module NAME against URL and answer Prometheus text:
@@ -25,6 +25,14 @@ export const exporterCommand: Command = {
   GET /metrics                        the exporter's own health: probes run and failed per
                                       module, in flight, queued, refused; process metrics
   GET /-/healthy                      "OK"
+
+Options:
+  --listen [HOST]:PORT   address to listen on: 127.0.0.1:9841, [::1]:9841, :9841 (every
+                         interface) or 9841 (loopback); port 0 picks a free one (printed)
+  --config FILE          the configuration (JSON, below)
+  --json                 log as JSON lines on stdout: {"type":"listening",url,modules}, then one
+                         {"type":"probe",module,target,success,failure,message,durationSeconds}
+                         per probe (successes too) and {"type":"rejected",status,reason,message}
 
 The configuration (JSON) names the modules and, for each, the targets it may probe:
 
@@ -69,6 +77,7 @@ Examples:
     if (configPath === undefined) throw new UsageError('--config FILE is required');
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
     const { host, port } = parseListen(listen);
+    const json = args.values.json === true;
     const { loadExporterConfig, startExporter } = await loadClient();
     const config = await loadExporterConfig(configPath);
     const stop = new AbortController();
@@ -80,12 +89,15 @@ Examples:
         host,
         port,
         onEvent: (e) => {
-          if (e.type === 'rejected') o.err.write(`refused (${e.status} ${e.reason}): ${e.message}\n`);
+          if (json) o.out.write(`${JSON.stringify(e)}\n`);
+          else if (e.type === 'rejected') o.err.write(`refused (${e.status} ${e.reason}): ${e.message}\n`);
           else if (!e.success) o.err.write(`probe ${e.module} ${e.target}: failed (${e.failure}): ${e.message ?? ''}\n`);
         },
         signal: stop.signal,
       });
-      o.err.write(`flathub-fetch exporter listening on ${server.url} (modules: ${[...config.modules.keys()].join(', ')})\n`);
+      const modules = [...config.modules.keys()];
+      if (json) o.out.write(`${JSON.stringify({ type: 'listening', url: server.url, modules })}\n`);
+      o.err.write(`flathub-fetch exporter listening on ${server.url} (modules: ${modules.join(', ')})\n`);
       await new Promise<void>((resolve) => {
         if (stop.signal.aborted) resolve();
         else stop.signal.addEventListener('abort', () => resolve(), { once: true });
