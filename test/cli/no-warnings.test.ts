@@ -1,8 +1,9 @@
 /**
  * No warning noise on stderr: the CLI commands against repositories served by real nginx —
  * `mirrors check` of three mirrors at once (each with its connections in flight on the one
- * interrupt signal), refs, deltas, plan, pull (with every export) and compare — print no
- * runtime warning (MaxListenersExceededWarning, deprecation, experimental, …).
+ * interrupt signal), refs, deltas, plan, pull (with every export), compare and checkout — print no
+ * runtime warning (MaxListenersExceededWarning, deprecation, experimental, …). The exporter's
+ * stderr is checked by the exporter suite.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,6 +69,7 @@ describeWithTools(['nginx'], 'no runtime warnings on stderr (CLI against nginx)'
       ],
       ['pull', url, APP, '--repo', join(dir, 'objects'), '--no-deltas', '--connections', '16'],
       ['compare', url, APP],
+      ['checkout', '--repo', join(dir, 'pull'), APP, join(dir, 'checkout')],
     ];
     for (const args of runs) {
       const r = await runCli(args);

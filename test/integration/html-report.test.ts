@@ -144,6 +144,21 @@ describeWithTools(['nginx', 'chromium'], 'HTML report in headless Chromium', () 
     expect(bars).toBe(5);
     expect(bars + aggregated).toBe(report.requests.total);
     expect(html).toContain(`This pull made ${report.requests.total} attempts: the waterfall draws 5 of them one by one`);
+
+    // A pull of 60,000 attempts (this one's, repeated over time): the page stays small.
+    const n = 60_000;
+    const span = report.durationMs;
+    const entries = Array.from({ length: n }, (_, i) => {
+      const e = report.entries[i % report.entries.length] as PullReport['entries'][number];
+      const shift = Math.floor(i / report.entries.length) * span;
+      const timings = Object.fromEntries(Object.entries(e.timings).map(([k, v]) => [k, v === null ? null : v + shift]));
+      return { ...e, id: i + 1, requestId: i + 1, timings: timings as typeof e.timings };
+    });
+    const huge = renderHtmlReport([{ kind: 'pull', report: { ...report, entries, requests: { ...report.requests, total: n } } }]);
+    expect(huge.match(/<g class="req[ "]/g)?.length).toBe(2000);
+    expect([...huge.matchAll(/<g class="agg" data-count="(\d+)"/g)].reduce((k, m) => k + Number(m[1]), 0)).toBe(n - 2000);
+    expect(huge.length).toBeLessThan(4 * 1024 * 1024);
+    console.log(`HTML report of ${n} attempts: ${(huge.length / 1024 / 1024).toFixed(2)} MiB`);
   });
 
   test('--html on pull, compare and mirrors check writes a page Chromium renders', async () => {

@@ -69,6 +69,18 @@ const GAP = 1;
 const LANE_GAP = 6;
 const AXIS = 22;
 
+/** Smallest and largest of `f` over `xs` (a loop: spreading a huge array into Math.min overflows the stack). */
+function extent<T>(xs: readonly T[], f: (x: T) => number): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const x of xs) {
+    const v = f(x);
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 const pathOf = (url: string) => {
   try {
     const u = new URL(url);
@@ -122,9 +134,9 @@ function describe(r: RequestRecord, origin: number): string {
 /** The SVG chart and its data table. */
 export function renderWaterfall(entries: readonly RequestRecord[], options: WaterfallOptions): string {
   if (entries.length === 0) return '<p>No HTTP requests were made.</p>';
-  const origin = options.origin ?? Math.min(...entries.map((r) => r.timings.queued));
+  const origin = options.origin ?? extent(entries, (r) => r.timings.queued)[0];
   const endOf = (r: RequestRecord) => r.timings.done ?? r.timings.lastByte ?? r.timings.firstByte ?? r.timings.queued;
-  const span = Math.max(1, options.spanMs ?? Math.max(...entries.map((r) => endOf(r) - origin)));
+  const span = Math.max(1, options.spanMs ?? extent(entries, endOf)[1] - origin);
   const { lanes, aggregated } = lanesOf(entries, options.maxBars);
   const x = (ms: number) => LABEL + ((ms - origin) / span) * (W - LABEL - 10);
   const out: string[] = [];
@@ -152,8 +164,8 @@ export function renderWaterfall(entries: readonly RequestRecord[], options: Wate
       y += ROW + GAP;
     }
     if (lane.rest.length > 0) {
-      const s = Math.min(...lane.rest.map((r) => r.timings.queued));
-      const e = Math.max(...lane.rest.map(endOf));
+      const s = extent(lane.rest, (r) => r.timings.queued)[0];
+      const e = extent(lane.rest, endOf)[1];
       const bytes = lane.rest.reduce((n, r) => n + r.wireBytes, 0);
       const label = `${lane.rest.length} more attempts on this connection, ${fmtBytes(bytes)}, ${fmtMs(s - origin)}–${fmtMs(e - origin)}`;
       out.push(
