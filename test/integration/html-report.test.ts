@@ -14,6 +14,7 @@ import { dumpDom, screenshot } from '../support/chromium.js';
 import { runCli } from '../support/cli.js';
 import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
+import { makeTestCertificates, type TestCertificates } from '../support/tls.js';
 import { describeWithTools } from '../support/tools.js';
 
 const set = fixtureSets().at(-1);
@@ -25,7 +26,9 @@ const OUT = join(REPO_ROOT, 'test-output', 'html-report');
 const PROBE = `<script>addEventListener('load',()=>{const box=(e)=>{const r=e.getBoundingClientRect();return r.width>0&&r.height>0};
 const out={bars:[...document.querySelectorAll('svg.waterfall g.req')].filter(box).length,
 perChart:[...document.querySelectorAll('svg.waterfall')].map((s)=>s.querySelectorAll('g.req').length),
-tpBars:document.querySelectorAll('svg.throughput rect.tp').length,tables:document.querySelectorAll('table').length,
+tpBars:document.querySelectorAll('svg.throughput rect.tp').length,
+phases:Object.fromEntries(['queued','dns','connect','tls','wait','transfer'].map((p)=>[p,[...document.querySelectorAll('svg.waterfall rect.p-'+p)].filter(box).length])),
+marks:document.querySelectorAll('svg.waterfall g.req text.mark').length,tables:document.querySelectorAll('table').length,
 details:document.querySelectorAll('details.data table').length,labelled:[...document.querySelectorAll('svg.chart')].every((s)=>s.getAttribute('role')==='img'&&s.getAttribute('aria-labelledby')),
 scripts:document.scripts.length,h2:[...document.querySelectorAll('h2')].map((h)=>h.textContent),
 mirrorRows:[...document.querySelectorAll('table')].filter((t)=>t.caption&&t.caption.textContent.startsWith('Verdict per mirror')).map((t)=>t.tBodies[0].rows.length)};
@@ -35,6 +38,8 @@ interface Probe {
   bars: number;
   perChart: number[];
   tpBars: number;
+  phases: Record<string, number>;
+  marks: number;
   tables: number;
   details: number;
   labelled: boolean;
@@ -60,21 +65,26 @@ async function probe(file: string): Promise<Probe> {
   ) as Probe;
 }
 
-describeWithTools(['nginx', 'chromium'], 'HTML report in headless Chromium', () => {
+describeWithTools(['nginx', 'chromium', 'openssl'], 'HTML report in headless Chromium', () => {
   let origin: NginxServer;
+  let secure: NginxServer;
+  let certs: TestCertificates;
   let mirrorA: NginxServer;
   let mirrorB: NginxServer;
   const tmp = mkdtempSync(join(tmpdir(), 'ffetch-html-'));
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true });
-    [origin, mirrorA, mirrorB] = await Promise.all([
+    certs = makeTestCertificates();
+    [origin, mirrorA, mirrorB, secure] = await Promise.all([
       startNginx(`${set.root}/repos`),
       startNginx(set.repoPath('flatpak')),
       startNginx(set.repoPath('flatpak'), { serverConfig: 'max_ranges 0;' }),
+      startNginx(`${set.root}/repos`, { tls: { cert: certs.serverCert, key: certs.serverKey, http2: true } }),
     ]);
   });
   afterAll(async () => {
-    await Promise.all([origin, mirrorA, mirrorB].map((s) => s?.stop()));
+    await Promise.all([origin, mirrorA, mirrorB, secure].map((s) => s?.stop()));
+    certs?.remove();
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -133,6 +143,29 @@ describeWithTools(['nginx', 'chromium'], 'HTML report in headless Chromium', () 
     await screenshot(file, png);
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
     console.log(`HTML report screenshot: ${png}`);
+  });
+
+  test('a pull over HTTPS and HTTP/2: TCP connect and TLS drawn once per connection nginx saw', async () => {
+    const start = secure.log().length;
+    const result = await pull({
+      url: `${secure.tlsUrl}archive/`,
+      ref: APP,
+      repo: join(tmp, 'https'),
+      deltas: 'never',
+      http: { http: { tls: { ca: certs.caPem } } },
+    });
+    const report = buildReport(result);
+    const log = await secure.logSince(start, report.requests.total);
+    const file = join(OUT, 'https.html');
+    writeFileSync(file, renderHtmlReport([{ kind: 'pull', report }]));
+    const p = await probe(file);
+    expect(p.bars).toBe(log.length);
+    const connections = new Set(log.map((e) => e.connection)).size;
+    expect(p.phases.tls).toBe(connections);
+    expect(p.phases.connect).toBe(connections);
+    expect(p.phases.wait).toBe(log.length);
+    expect(p.marks).toBe(report.requests.errors);
+    await screenshot(file, join(OUT, 'https.png'));
   });
 
   test('a pull beyond maxRequests: bars aggregated per connection, said on the page', async () => {

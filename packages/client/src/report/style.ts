@@ -13,7 +13,7 @@ svg.chart{display:block;max-width:100%;height:auto;font-size:9px}
 .sides{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
 .sides svg.chart{font-size:14px}
 .lane{fill:#333;font-weight:600}
-.tick{fill:#555}
+.tick{fill:#555;text-anchor:middle}.tick.y{text-anchor:end}
 .grid{stroke:#eee}.axis{stroke:#999}
 .p-queued{fill:#c9c9c9}.p-dns{fill:#1b9e77}.p-connect{fill:#d95f02}.p-tls{fill:#7570b3}.p-wait{fill:#e6ab02}.p-transfer{fill:#1f5fbf}
 .tp{fill:#1f5fbf}

@@ -38,7 +38,7 @@ export function renderThroughput(buckets: readonly number[], bucketMs: number, o
   const rates = bytes.map((b) => (b * 1000) / width);
   const maxRate = Math.max(1, options.maxRate ?? Math.max(...rates));
   const span = Math.max(options.spanMs ?? bytes.length * width, bytes.length * width);
-  const x = (ms: number) => LEFT + (ms / span) * (W - LEFT - 10);
+  const x = (ms: number) => LEFT + (ms / span) * (W - LEFT - 30);
   const y = (rate: number) => H - BOTTOM - (rate / maxRate) * (H - BOTTOM - 10);
   const bars = rates
     .map(
@@ -48,8 +48,7 @@ export function renderThroughput(buckets: readonly number[], bucketMs: number, o
     .join('');
   const yTicks = [0, 0.5, 1]
     .map(
-      (f) =>
-        `<text class="tick" x="${LEFT - 4}" y="${num(y(maxRate * f) + 4)}" text-anchor="end">${esc(`${fmtBytes(Math.round(maxRate * f))}/s`)}</text>`,
+      (f) => `<text class="tick y" x="${LEFT - 4}" y="${num(y(maxRate * f) + 4)}">${esc(`${fmtBytes(Math.round(maxRate * f))}/s`)}</text>`,
     )
     .join('');
   const step = niceStep(span / 8);

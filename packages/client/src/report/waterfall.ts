@@ -138,7 +138,7 @@ export function renderWaterfall(entries: readonly RequestRecord[], options: Wate
   const endOf = (r: RequestRecord) => r.timings.done ?? r.timings.lastByte ?? r.timings.firstByte ?? r.timings.queued;
   const span = Math.max(1, options.spanMs ?? extent(entries, endOf)[1] - origin);
   const { lanes, aggregated } = lanesOf(entries, options.maxBars);
-  const x = (ms: number) => LABEL + ((ms - origin) / span) * (W - LABEL - 10);
+  const x = (ms: number) => LABEL + ((ms - origin) / span) * (W - LABEL - 30);
   const out: string[] = [];
   let y = AXIS;
   for (const lane of lanes) {
