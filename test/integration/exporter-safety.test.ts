@@ -6,11 +6,11 @@
  * serves the repositories; a TCP server that accepts and never answers stands for a hung mirror.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type ExporterHandle, parseExporterConfig, startExporter } from '../../packages/client/src/index.js';
+import { type ExporterConfig, type ExporterHandle, parseExporterConfig, startExporter } from '../../packages/client/src/index.js';
 import { runCli } from '../support/cli.js';
 import { fixtureSets } from '../support/fixtures.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
@@ -37,7 +37,9 @@ describeWithTools(['nginx'], 'exporter safety', () => {
   let hung: Server;
   let hungUrl: string;
   const sockets: Socket[] = [];
+  const workDir = mkdtempSync(join(tmpdir(), 'ffetch-probe-work-'));
   let exporter: ExporterHandle;
+  let config: ExporterConfig;
 
   beforeAll(async () => {
     [primary, offList, origin] = await Promise.all([
@@ -55,7 +57,7 @@ describeWithTools(['nginx'], 'exporter safety', () => {
     await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
     hungUrl = `http://127.0.0.1:${(hung.address() as { port: number }).port}/repo/`;
     const key = readFileSync(join(set.root, 'gpg', 'pubkey.asc'));
-    const config = await parseExporterConfig(
+    config = await parseExporterConfig(
       {
         concurrency: 1,
         queue: 0,
@@ -69,7 +71,7 @@ describeWithTools(['nginx'], 'exporter safety', () => {
             sample: 2,
             gpgKeyFiles: ['key'],
           },
-          pull: { prober: 'pull', targets: [redirecting.url, `${origin.url}archive/`], ref: APP, timeout: 10 },
+          pull: { prober: 'pull', targets: [redirecting.url, `${origin.url}archive/`], ref: APP, timeout: 10, workDir },
         },
       },
       async () => key,
@@ -81,6 +83,7 @@ describeWithTools(['nginx'], 'exporter safety', () => {
     for (const s of sockets) s.destroy();
     await new Promise((r) => hung?.close(r));
     await Promise.all([primary, offList, redirecting, origin].map((s) => s?.stop()));
+    rmSync(workDir, { recursive: true, force: true });
   });
 
   test('targets outside the allow-list, malformed queries and other paths are refused before any request', async () => {
@@ -161,6 +164,8 @@ describeWithTools(['nginx'], 'exporter safety', () => {
     const ok = await get(exporter.url, `/probe?module=pull&target=${encodeURIComponent(`${origin.url}archive/`)}`);
     expect(value(ok.body, 'probe_success')).toBe(1);
     expect(value(ok.body, 'flathub_fetch_pull_success')).toBe(1);
+    // Each pull probe's repository is gone afterwards, the failed ones' too.
+    expect(readdirSync(workDir)).toEqual([]);
   });
 
   test('the scrape-timeout header bounds a probe; beyond concurrency + queue, 503', async () => {
@@ -180,5 +185,34 @@ describeWithTools(['nginx'], 'exporter safety', () => {
     // Deadline 2 − 0.5 s: answered before Prometheus would give up.
     expect(value(r.body, 'probe_duration_seconds')).toBeLessThan(2);
     expect(elapsed).toBeGreaterThanOrEqual(1.4);
+  });
+
+  test('with a queue, a probe waits for the slot and then runs', async () => {
+    const queued = await startExporter({ ...config, queue: 1 }, { port: 0 });
+    try {
+      const slow = get(queued.url, `/probe?module=mirror&target=${encodeURIComponent(hungUrl)}`, {
+        'X-Prometheus-Scrape-Timeout-Seconds': '2',
+      });
+      for (let i = 0; i < 100 && value((await get(queued.url, '/metrics')).body, 'flathub_fetch_exporter_probes_in_flight') !== 1; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const waiting = get(queued.url, `/probe?module=pull&target=${encodeURIComponent(`${origin.url}archive/`)}`, {
+        'X-Prometheus-Scrape-Timeout-Seconds': '20',
+      });
+      for (let i = 0; i < 100 && value((await get(queued.url, '/metrics')).body, 'flathub_fetch_exporter_probes_queued') !== 1; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const m = (await get(queued.url, '/metrics')).body;
+      expect(value(m, 'flathub_fetch_exporter_probes_queued')).toBe(1);
+      expect(value(m, 'flathub_fetch_exporter_probes_in_flight')).toBe(1);
+      const third = await get(queued.url, `/probe?module=pull&target=${encodeURIComponent(`${origin.url}archive/`)}`);
+      expect(third.status).toBe(503);
+      expect(value((await slow).body, 'probe_success')).toBe(0);
+      expect(value((await waiting).body, 'probe_success')).toBe(1);
+      const after = (await get(queued.url, '/metrics')).body;
+      expect(value(after, 'flathub_fetch_exporter_probes_in_flight')).toBe(0);
+      expect(value(after, 'flathub_fetch_exporter_probes_queued')).toBe(0);
+      expect(value(after, 'flathub_fetch_exporter_requests_rejected_total\\{reason="queue_full"\\}')).toBe(1);
+    } finally {
+      await queued.close();
+    }
   });
 });

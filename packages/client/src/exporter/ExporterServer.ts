@@ -70,6 +70,7 @@ export async function startExporter(config: ExporterConfig, options: ExporterOpt
     reply(res, status, `${message}\n`, headers);
   };
 
+  /** Takes a slot, waiting in the queue for one; false when `signal` aborted first. A freed slot passes straight to the next waiter. */
   const acquire = async (signal: AbortSignal): Promise<boolean> => {
     if (stats.inFlight < config.concurrency) {
       stats.inFlight++;
@@ -90,17 +91,17 @@ export async function startExporter(config: ExporterConfig, options: ExporterOpt
         waiting.push(go);
         signal.addEventListener('abort', gone, { once: true });
       });
+      return true;
     } catch {
       return false;
     } finally {
       stats.queued--;
     }
-    stats.inFlight++;
-    return true;
   };
   const release = () => {
-    stats.inFlight--;
-    waiting.shift()?.();
+    const next = waiting.shift();
+    if (next !== undefined) next();
+    else stats.inFlight--;
   };
 
   const probe = async (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
@@ -166,6 +167,7 @@ export async function startExporter(config: ExporterConfig, options: ExporterOpt
     }
     switch (url.pathname) {
       case '/probe':
+        if (req.method !== 'GET') return reject(res, 405, 'method', 'a probe is run by GET only', { allow: 'GET' });
         return probe(req, res, url.searchParams);
       case '/metrics':
         return reply(res, 200, exporterMetrics(stats, [...config.modules.keys()], USER_AGENT.split('/')[1] ?? 'unknown'));
