@@ -61,9 +61,15 @@ export async function startExporter(config: ExporterConfig, options: ExporterOpt
   const maxSeconds = Math.max(...[...config.modules.values()].map((m) => m.timeout));
 
   const reply = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': status === 200 ? TEXT : 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
+    res.writeHead(status, {
+      'content-type': status === 200 ? TEXT : 'text/plain; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...headers,
+    });
     res.end(body);
   };
+  // Messages quote what the client sent with JSON.stringify: no control characters reach a log or terminal.
   const reject = (res: ServerResponse, status: number, reason: string, message: string, headers: Record<string, string> = {}) => {
     stats.reject(reason);
     onEvent({ type: 'rejected', status, reason, message });
@@ -112,11 +118,17 @@ export async function startExporter(config: ExporterConfig, options: ExporterOpt
     const [target, moduleName] = [targets[0] as string, modules[0] as string];
     const module: ExporterModule | undefined = config.modules.get(moduleName);
     if (module === undefined)
-      return reject(res, 400, 'bad_request', `unknown module "${moduleName}" (configured: ${[...config.modules.keys()].join(', ')})`);
+      return reject(
+        res,
+        400,
+        'bad_request',
+        `unknown module ${JSON.stringify(moduleName)} (configured: ${[...config.modules.keys()].join(', ')})`,
+      );
     const problem = targetProblem(target);
     if (problem !== null) return reject(res, 400, 'bad_request', `target ${JSON.stringify(target)}: ${problem}`);
     const allowed = allowedTarget(target, module.targets);
-    if (allowed === null) return reject(res, 403, 'not_allowed', `target ${target} is not allowed for module "${moduleName}"`);
+    if (allowed === null)
+      return reject(res, 403, 'not_allowed', `target ${JSON.stringify(target)} is not allowed for module "${moduleName}"`);
     if (stats.inFlight >= config.concurrency && stats.queued >= config.queue)
       return reject(res, 503, 'queue_full', `${stats.inFlight} probes running and ${stats.queued} waiting; try later`, {
         'retry-after': '5',
