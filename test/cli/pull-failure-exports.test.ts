@@ -79,14 +79,15 @@ describe(`cli pull: HAR and metrics of a failed pull (${set.name} fixtures)`, ()
     }
   });
 
-  test('a summary that always answers 503: exit 1; the HAR has the 503s and their retries', async () => {
+  test('a summary that always answers 503: exit 1; the HAR and the HTML report have the 503s and their retries', async () => {
     const server = await RepoServer.start(set.repoPath('archive'), {
       faults: ({ path }) => (path === '/summary' ? { kind: 'status', status: 503, retryAfter: 0 } : null),
     });
     try {
       const har = join(tmp, '503.har');
       const prom = join(tmp, '503.prom');
-      const r = await run(['pull', server.url, APP, '--repo', join(tmp, '503-repo'), '--har', har, '--metrics', prom]);
+      const html = join(tmp, '503.html');
+      const r = await run(['pull', server.url, APP, '--repo', join(tmp, '503-repo'), '--har', har, '--metrics', prom, '--html', html]);
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toContain('/summary');
       const doc = JSON.parse(readFileSync(har, 'utf8')) as { log: { entries: HarEntry[] } };
@@ -98,6 +99,12 @@ describe(`cli pull: HAR and metrics of a failed pull (${set.name} fixtures)`, ()
       const text = readFileSync(prom, 'utf8');
       expect(metric(text, 'flathub_fetch_pull_success')[0]?.value).toBe('0');
       expect(metric(text, 'flathub_fetch_pull_failure_info')[0]?.labels?.code).toMatch(/^ERR_/);
+      // The HTML report: every 503 drawn as a failed attempt, every attempt after the first as a retry.
+      expect(r.stderr).toContain(`HTML report: ${html}`);
+      const page = readFileSync(html, 'utf8');
+      expect(page.match(/<g class="req err[ "]/g)?.length).toBe(summary503);
+      expect(page.match(/<g class="req [^"]*\bretry\b/g)?.length).toBe(summary503 - 1);
+      expect(page).toContain(`${summary503} failed attempts`);
     } finally {
       await server.close();
     }

@@ -15,6 +15,9 @@ const KNOWN: Record<string, string[]> = {
   nginx: ['/usr/sbin/nginx'],
   gpg: ['/usr/bin/gpg'],
   varnishd: ['/usr/sbin/varnishd'],
+  chromium: ['/usr/bin/chromium'],
+  prometheus: ['/usr/bin/prometheus'],
+  promtool: ['/usr/bin/promtool'],
 };
 
 const cache = new Map<string, string | null>();

@@ -39,6 +39,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'Check mirrors against the primary: freshness, signatures, completeness, HTTP semantics, speed',
     load: async () => (await import('./commands/mirrors.js')).mirrorsCommand,
   },
+  exporter: {
+    summary: 'Serve mirror and pull probes to Prometheus (blackbox_exporter-style /probe, /metrics)',
+    load: async () => (await import('./commands/exporter.js')).exporterCommand,
+  },
   demo: {
     summary: 'Serve the embedded sample repository locally: refs, deltas, a pull with and without deltas',
     load: async () => (await import('./commands/demo.js')).demo,

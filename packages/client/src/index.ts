@@ -3,9 +3,11 @@
  * object verified, and every request on the record.
  *
  * Layers (each imports only from those above it; `errors` from anywhere):
- *   gvariant → formats → (http, repo, trust) → remote → pull → (api, diagnostics) → mirrors.
+ *   gvariant → formats → (http, repo, trust) → remote → pull → (api, diagnostics) → mirrors → report → exporter.
  * `remote` opens a repository over HTTP (summaries, refs, deltas); `trust` is OpenPGP verification (keyring, detached signatures); `diagnostics` turns a pull's
- * records into reports; `mirrors` checks mirrors against a primary with the layers above.
+ * records into reports; `mirrors` checks mirrors against a primary with the layers above; `report`
+ * renders pulls, comparisons and mirror checks as one self-contained HTML page; `exporter` serves
+ * pull and mirror probes to Prometheus (blackbox_exporter's /probe conventions).
  */
 export * from './errors/index.js';
 export * from './gvariant/index.js';
@@ -17,3 +19,5 @@ export * from './repo/index.js';
 export * from './diagnostics/index.js';
 export * from './trust/index.js';
 export * from './mirrors/index.js';
+export * from './report/index.js';
+export * from './exporter/index.js';

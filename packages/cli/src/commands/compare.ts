@@ -7,6 +7,7 @@ import { ProgressBar } from '../progressBar.js';
 import { integerOption } from '../integerOption.js';
 import { splitRemote } from '../remoteArgs.js';
 import { UsageError } from '../UsageError.js';
+import { writeAtomic } from '../writeAtomic.js';
 
 /** One side of the comparison: the figures shown in the table (and in `--json`). */
 export function compareSide(result: PullResult, report: PullReport) {
@@ -103,7 +104,7 @@ function statusList(s: Side): string {
 export const compareCommand: Command = {
   name: 'compare',
   summary: 'Pull a ref twice into throwaway repositories — with static deltas and objects only — and compare the two.',
-  usage: 'flathub-fetch compare [REMOTE] REF[@COMMIT] [--from COMMIT] [--connections N] [--arch ARCH] [--json]',
+  usage: 'flathub-fetch compare [REMOTE] REF[@COMMIT] [--from COMMIT] [--connections N] [--arch ARCH] [--json] [--html FILE]',
   help: `Runs the pull a client would make (static deltas preferred) and the same pull object by object
 (deltas off), one after the other, each into its own temporary repository (removed afterwards),
 and prints them side by side: requests, bytes, wall time, first-byte latency p50/p99, errors,
@@ -115,6 +116,9 @@ Options:
                     the delta pull can then use a delta from that revision
   --connections N   connections per server (default 8)
   --arch ARCH       architecture whose Flatpak subsummary to read (default: this machine's)
+  --html FILE       write a self-contained HTML report: the two pulls side by side on one time
+                    scale (figures, request waterfalls by connection, throughput), each chart
+                    with its data table
   --json            print {remote, ref, commit, from, deltas: SIDE, objects: SIDE}, SIDE being
                     {strategy, requests, logicalRequests, byPurpose, ideal, bytes, wallMs,
                     firstByteMs {p50, p99}, errors, errorsByStatus, errorsByClass, retries,
@@ -127,7 +131,7 @@ Examples:
   flathub-fetch compare app/org.gnome.Maps/x86_64/stable
   flathub-fetch compare https://example.org/repo/ app/org.example.App/x86_64/stable --from <64-hex commit> --json
 `,
-  options: { from: { type: 'string' }, connections: { type: 'string' }, arch: { type: 'string' } },
+  options: { from: { type: 'string' }, connections: { type: 'string' }, arch: { type: 'string' }, html: { type: 'string' } },
   async run(args, o, signal) {
     const { remote, rest } = await splitRemote(args.positionals, 1);
     if (rest.length !== 1) throw new UsageError(rest.length === 0 ? 'missing REF' : `unexpected argument "${rest[1]}"`);
@@ -135,7 +139,8 @@ Examples:
     if (from !== undefined && !/^[0-9a-f]{64}$/i.test(from)) throw new UsageError(`--from needs a 64-hex commit, got "${from}"`);
     const connections = integerOption(args, 'connections', 1);
     const arch = args.values.arch as string | undefined;
-    const result = await runCompare(o, {
+    const html = args.values.html as string | undefined;
+    const { json: result, reports } = await runCompareReports(o, {
       url: (await loadClient()).resolveRemoteUrl(remote).url,
       ref: rest[0] as string,
       ...(from !== undefined ? { from } : {}),
@@ -144,6 +149,12 @@ Examples:
       signal,
       progress: args.values.json !== true,
     });
+    if (html !== undefined) {
+      const { renderHtmlReport } = await loadClient();
+      const page = renderHtmlReport([{ kind: 'compare', ...reports }], { title: `flathub-fetch compare ${result.ref ?? result.commit}` });
+      await writeAtomic(html, page);
+      o.err.write(`HTML report: ${html}\n`);
+    }
     if (args.values.json === true) writeJson(o, result);
     else renderCompare(o, result);
     return ExitCode.OK;
@@ -152,6 +163,14 @@ Examples:
 
 /** Runs the comparison with a progress line on a terminal; shared by `compare` and `demo`. */
 export async function runCompare(o: Output, options: ComparePullsOptions & { progress: boolean }): Promise<ReturnType<typeof compareJson>> {
+  return (await runCompareReports(o, options)).json;
+}
+
+/** `runCompare`, with the diagnostics report of each pull (for `--html`). */
+export async function runCompareReports(
+  o: Output,
+  options: ComparePullsOptions & { progress: boolean },
+): Promise<{ json: ReturnType<typeof compareJson>; reports: { deltas: PullReport; objects: PullReport } }> {
   const { progress, ...rest } = options;
   const bar = progress && o.err.isTTY === true ? new ProgressBar(o.err) : null;
   const label: Record<CompareMode, string> = { deltas: 'with deltas', objects: 'objects only' };
@@ -164,7 +183,8 @@ export async function runCompare(o: Output, options: ComparePullsOptions & { pro
         if (e.type === 'progress') bar.update(e.progress, false, `${prepare ? 'preparing' : label[mode]}:`);
       },
     });
-    return compareJson(c, buildReport);
+    const reports = { deltas: buildReport(c.deltas), objects: buildReport(c.objects) };
+    return { json: compareJson(c, (r) => (r === c.deltas ? reports.deltas : reports.objects)), reports };
   } finally {
     bar?.clear();
   }

@@ -1,4 +1,3 @@
-import { rename, writeFile } from 'node:fs/promises';
 import type { MirrorCheckEvent } from '@flathub-fetch/client';
 import { loadClient } from '../client.js';
 import type { Command } from '../Command.js';
@@ -6,6 +5,7 @@ import { ExitCode } from '../exitCodes.js';
 import { dim, type Output, style, writeJson } from '../output.js';
 import { integerOption } from '../integerOption.js';
 import { UsageError } from '../UsageError.js';
+import { writeAtomic } from '../writeAtomic.js';
 import { readKeyArgs } from './pull.js';
 
 const COLOURS: Record<string, string> = { pass: '32', warn: '33', fail: '31;1', skip: '2' };
@@ -14,7 +14,7 @@ export const mirrorsCommand: Command = {
   name: 'mirrors',
   summary: 'Check that mirrors serve a repository faithfully: freshness, signatures, completeness, HTTP, speed',
   usage:
-    'flathub-fetch mirrors check --primary REMOTE MIRROR… [--refs GLOB] [--max-refs N] [--sample N] [--gpg-key FILE] [--arch KEY] [--max-lag SECONDS] [--connections N] [--json] [--metrics FILE]',
+    'flathub-fetch mirrors check --primary REMOTE MIRROR… [--refs GLOB] [--max-refs N] [--sample N] [--gpg-key FILE] [--arch KEY] [--max-lag SECONDS] [--connections N] [--json] [--metrics FILE] [--html FILE]',
   help: `Compares each MIRROR (a mirror, CDN or cache URL) with the primary repository and gives each
 a verdict per check — pass, warn or fail — with the evidence (URL, expected, got):
 
@@ -52,6 +52,8 @@ Options:
                        and checks[] with status, summary and evidence[] {status, what, url,
                        expected, got}
   --metrics FILE       write Prometheus text metrics (flathub_fetch_mirror_*), atomically
+  --html FILE          write a self-contained HTML report: the verdict table and, per mirror, the
+                       checks that did not pass with their evidence
 
 Exit status: 0 when no mirror fails (warnings allowed), 1 when any mirror fails, 2 usage error.
 
@@ -71,6 +73,7 @@ Examples:
     'max-lag': { type: 'string' },
     connections: { type: 'string' },
     metrics: { type: 'string' },
+    html: { type: 'string' },
   },
   async run(args, o, signal) {
     const [sub, ...mirrors] = args.positionals;
@@ -79,7 +82,7 @@ Examples:
     const primaryArg = args.values.primary as string | undefined;
     if (primaryArg === undefined) throw new UsageError('--primary REMOTE is required');
     if (mirrors.length === 0) throw new UsageError('no MIRROR given');
-    const { checkMirrors, mirrorsToPrometheus, renderMirrorTable, resolveRemoteUrl } = await loadClient();
+    const { checkMirrors, mirrorsToPrometheus, renderHtmlReport, renderMirrorTable, resolveRemoteUrl } = await loadClient();
     const primary = resolveRemoteUrl(primaryArg);
     const sample = integerOption(args, 'sample', 0);
     const maxRefs = integerOption(args, 'max-refs', 1);
@@ -103,10 +106,14 @@ Examples:
       onEvent: progress ? (e) => showProgress(o, e) : undefined,
     });
     const metrics = args.values.metrics as string | undefined;
-    if (metrics !== undefined) {
-      const tmp = `${metrics}.${process.pid}.tmp`;
-      await writeFile(tmp, mirrorsToPrometheus(result));
-      await rename(tmp, metrics);
+    if (metrics !== undefined) await writeAtomic(metrics, mirrorsToPrometheus(result));
+    const html = args.values.html as string | undefined;
+    if (html !== undefined) {
+      await writeAtomic(
+        html,
+        renderHtmlReport([{ kind: 'mirrors', result }], { title: `flathub-fetch mirrors check of ${result.primary.url}` }),
+      );
+      o.err.write(`HTML report: ${html}\n`);
     }
     if (args.values.json === true) writeJson(o, result);
     else

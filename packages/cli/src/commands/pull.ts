@@ -1,5 +1,4 @@
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
 import type { PullEvent, PullResult } from '@flathub-fetch/client';
 import { type Client, loadClient } from '../client.js';
 import type { Command } from '../Command.js';
@@ -9,6 +8,7 @@ import { integerOption } from '../integerOption.js';
 import { ProgressBar } from '../progressBar.js';
 import { splitRemote } from '../remoteArgs.js';
 import { UsageError } from '../UsageError.js';
+import { writeAtomic } from '../writeAtomic.js';
 
 /** A compact, stable JSON summary of a pull (the full per-request records come with the diagnostics exports). */
 export function pullSummary(r: PullResult) {
@@ -88,18 +88,11 @@ export function readKeyArgs(files: string[] | undefined, fromRemote: string | nu
   return fromRemote === null ? [] : [fromRemote];
 }
 
-/** Writes a file atomically (temporary name, then rename), as node_exporter's textfile collector wants. */
-async function writeAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
-
 export const pullCommand: Command = {
   name: 'pull',
   summary: 'Pull a ref (or REF@COMMIT) into a local repository: static deltas first, every object verified.',
   usage:
-    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--mode archive|bare-user-only] [--no-deltas | --require-deltas] [--connections N] [--pipelining N|auto] [--arch ARCH] [--xz-decoder auto|xz|wasm] [--remote-name NAME | --mirror] [--verify [--gpg-key FILE]] [--json] [--events FILE|-] [--har FILE] [--metrics FILE]',
+    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--mode archive|bare-user-only] [--no-deltas | --require-deltas] [--connections N] [--pipelining N|auto] [--arch ARCH] [--xz-decoder auto|xz|wasm] [--remote-name NAME | --mirror] [--verify [--gpg-key FILE]] [--json] [--events FILE|-] [--har FILE] [--metrics FILE] [--html FILE]',
   help: `The pull plans first (a delta from your newest complete local commit, a from-scratch delta, or
 per-object fetches — whichever costs least), then downloads with retries on transient failures,
 verifies every object and writes an ostree-compatible repository (created if missing): archive-z2
@@ -138,6 +131,10 @@ Options:
                        written for a failed pull too, up to the failure
   --metrics FILE       write Prometheus text metrics (flathub_fetch_*) for node_exporter's textfile
                        collector; written atomically (temporary file, then rename)
+  --html FILE          write a self-contained HTML report (no network needed to view it): request
+                       waterfall by connection (DNS/connect/TLS/wait/transfer; retries and errors
+                       marked), throughput over time, failed attempts, each chart with its data
+                       table; written for a failed pull too
 
 A progress line is shown on stderr when it is a terminal. The human output ends with a table of
 requests, errors, bytes and latency per purpose, waste, connection reuse and the slowest requests.
@@ -161,12 +158,13 @@ Examples:
     events: { type: 'string' },
     har: { type: 'string' },
     metrics: { type: 'string' },
+    html: { type: 'string' },
     verify: { type: 'boolean' },
     'gpg-key': { type: 'string', multiple: true },
   },
   async run(args, o, signal) {
     const client = await loadClient();
-    const { buildReport, pull, resolveRemoteUrl, toHAR, toNDJSON, toPrometheus } = client;
+    const { buildReport, pull, renderHtmlReport, resolveRemoteUrl, toHAR, toNDJSON, toPrometheus } = client;
     const { remote, rest } = await splitRemote(args.positionals, 1);
     if (rest.length !== 1) throw new UsageError(rest.length === 0 ? 'missing REF' : `unexpected argument "${rest[1]}"`);
     const repo = args.values.repo as string | undefined;
@@ -206,11 +204,19 @@ Examples:
     if (verify && gpgKeys.length === 0) throw new UsageError('--verify needs a key: --gpg-key FILE, or a .flatpakrepo REMOTE with GPGKey');
     const har = args.values.har as string | undefined;
     const metrics = args.values.metrics as string | undefined;
+    const html = args.values.html as string | undefined;
     const writeExports = async (result: PullResult) => {
-      if (har === undefined && metrics === undefined) return;
+      if (har === undefined && metrics === undefined && html === undefined) return;
       const report = buildReport(result);
       if (har !== undefined) await writeAtomic(har, `${JSON.stringify(toHAR(report), null, 2)}\n`);
       if (metrics !== undefined) await writeAtomic(metrics, toPrometheus(report, result.ref === null ? {} : { ref: result.ref }));
+      if (html !== undefined) {
+        await writeAtomic(
+          html,
+          renderHtmlReport([{ kind: 'pull', report }], { title: `flathub-fetch pull ${result.ref ?? result.commit}` }),
+        );
+        o.err.write(`HTML report: ${html}\n`);
+      }
     };
     try {
       const result = await pull({

@@ -3,19 +3,10 @@
  * one row per purpose with requests, errors, bytes and latency percentiles, then totals, waste,
  * plan vs actual, connection reuse and the slowest requests.
  */
+import { formatBytes } from './formatBytes.js';
 import type { PullReport } from './PullReport.js';
 
-const bytes = (n: number) => {
-  if (n < 1024) return `${n} B`;
-  const u = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < u.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${u[i]}`;
-};
+const bytes = formatBytes;
 const ms = (v: number | null) => (v === null ? '-' : v < 1000 ? `${v.toFixed(v < 10 ? 1 : 0)} ms` : `${(v / 1000).toFixed(2)} s`);
 
 function columns(rows: string[][], right: ReadonlySet<number>): string[] {

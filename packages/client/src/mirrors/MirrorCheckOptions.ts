@@ -58,8 +58,14 @@ export interface MirrorCheckOptions {
   maxBytes?: number;
   performance?: PerformanceThresholds;
   userAgent?: string;
-  signal?: AbortSignal;
+  /**
+   * Redirects are followed only to URLs this accepts; another is a refused redirect (the
+   * exchange fails as `redirect`), so a mirror cannot send the check to a host it may not reach
+   * (the exporter's allow-list). @default every URL
+   */
+  allowUrl?: (url: string) => boolean;
   onEvent?: (event: MirrorCheckEvent) => void;
+  signal?: AbortSignal;
 }
 
 export interface ResolvedMirrorCheckOptions {
@@ -79,6 +85,7 @@ export interface ResolvedMirrorCheckOptions {
   maxBytes: number;
   performance: Required<PerformanceThresholds>;
   userAgent: string;
+  allowUrl: ((url: string) => boolean) | null;
   signal: AbortSignal | undefined;
   onEvent: (event: MirrorCheckEvent) => void;
 }
@@ -125,6 +132,7 @@ export function resolveMirrorCheckOptions(o: MirrorCheckOptions): ResolvedMirror
       failErrorRate: p.failErrorRate ?? 0.2,
     },
     userAgent: o.userAgent ?? DEFAULT_USER_AGENT,
+    allowUrl: o.allowUrl ?? null,
     signal: o.signal,
     onEvent: o.onEvent ?? (() => {}),
   };

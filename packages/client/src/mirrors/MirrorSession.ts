@@ -17,6 +17,8 @@ export interface MirrorSessionOptions {
   connections: number;
   timeouts: { connect: number; firstByte: number; bodyStall: number };
   userAgent: string;
+  /** Redirect targets allowed (null: any). */
+  allowUrl?: ((url: string) => boolean) | null;
   signal: AbortSignal | undefined;
   onExchange?: (e: Exchange) => void;
 }
@@ -145,6 +147,8 @@ export class MirrorSession {
           if (location === undefined) throw new ExchangeError('redirect', `${res.status} without Location`);
           if (e.redirects.length >= MAX_REDIRECTS) throw new ExchangeError('redirect', `more than ${MAX_REDIRECTS} redirects`);
           const next = new URL(location, target);
+          if (this.#options.allowUrl?.(next.href) === false)
+            throw new ExchangeError('redirect', `redirect to ${next.href} refused: not an allowed URL`);
           e.redirects.push({ status: res.status, from: target.href, to: next.href });
           target = next;
           e.finalUrl = next.href;

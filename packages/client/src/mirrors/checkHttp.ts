@@ -88,6 +88,15 @@ export async function checkHttp(ctx: MirrorContext): Promise<HttpCheck> {
     );
   }
 
+  // Redirects that could not be followed (too many, no Location, or refused by `allowUrl`): the
+  // content checks could not judge those files, and no other check explains why.
+  const broken = s.exchanges.filter((e) => e.error?.kind === 'redirect');
+  for (const e of broken.slice(0, 5))
+    evidence.push(
+      ev('fail', `${e.method} ${e.path}`, e.url, 'the file, or a redirect that can be followed', e.error?.message ?? 'redirect'),
+    );
+  if (broken.length > 5) evidence.push(ev('fail', 'redirects not followed', null, null, `${broken.length - 5} more`));
+
   // Cache headers on the summary.
   const summary = ctx.server.view.files.get('summary.idx') ?? ctx.server.view.files.get('summary');
   if (summary !== undefined && summary.status !== null) {

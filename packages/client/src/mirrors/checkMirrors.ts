@@ -9,6 +9,7 @@ import createDebug from 'debug';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import type { Checksum } from '../formats/checksum.js';
+import { linkSignal } from '../http/linkSignal.js';
 import { GpgKeyring } from '../trust/GpgKeyring.js';
 import { checkCompleteness, checkSample } from './checkCompleteness.js';
 import { checkFreshness } from './checkFreshness.js';
@@ -34,7 +35,11 @@ import { refGlob, sampleNames } from './sampleObjects.js';
 const debug = createDebug('flathub-fetch:mirrors');
 
 export async function checkMirrors(options: MirrorCheckOptions): Promise<MirrorCheckResult> {
-  const o = resolveMirrorCheckOptions(options);
+  const resolved = resolveMirrorCheckOptions(options);
+  // Every session's requests and every check's waits listen on one linked signal, not on the
+  // caller's: (mirrors + 1) × connections requests are in flight at once.
+  const link = linkSignal(resolved.signal);
+  const o: ResolvedMirrorCheckOptions = { ...resolved, signal: link.signal };
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const sessions: MirrorSession[] = [];
@@ -43,6 +48,7 @@ export async function checkMirrors(options: MirrorCheckOptions): Promise<MirrorC
       connections: o.connections,
       timeouts: o.timeouts,
       userAgent: o.userAgent,
+      allowUrl: o.allowUrl,
       signal: o.signal,
       onExchange: (e) =>
         o.onEvent({
@@ -157,6 +163,7 @@ export async function checkMirrors(options: MirrorCheckOptions): Promise<MirrorC
     }
     throw err;
   } finally {
+    link.dispose();
     await Promise.all(sessions.map((s) => s.close()));
   }
 }

@@ -1,0 +1,2 @@
+export { type HtmlReportOptions, type HtmlSection, renderHtmlReport } from './renderHtmlReport.js';
+export type { Cell as HtmlCell } from './html.js';
