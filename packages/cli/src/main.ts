@@ -39,6 +39,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'Check mirrors against the primary: freshness, signatures, completeness, HTTP semantics, speed',
     load: async () => (await import('./commands/mirrors.js')).mirrorsCommand,
   },
+  doctor: {
+    summary: 'Diagnose a slow or failing connection: DNS, IPv4 vs IPv6, TLS, CDN or origin errors, clock; a report to paste',
+    load: async () => (await import('./commands/doctor.js')).doctorCommand,
+  },
   demo: {
     summary: 'Serve the embedded sample repository locally: refs, deltas, a pull with and without deltas',
     load: async () => (await import('./commands/demo.js')).demo,
