@@ -39,8 +39,10 @@ describeWithTools(['nginx'], 'mirrors check (CLI)', () => {
     const r = await run(['mirrors', 'check', '--primary', primary.url, healthy.url, '--refs', 'app/*', '--sample', '8', '--gpg-key', key]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^MIRROR\s+FRESHNESS\s+TRUST\s+COMPLETENESS\s+HTTP\s+PERFORMANCE\s+STATUS$/);
-    expect(lines[1]).toMatch(new RegExp(`^${healthy.url.replace(/[.]/g, '\\.')}\\s+pass\\s+pass\\s+pass\\s+pass\\s+pass\\s+pass$`));
+    expect(lines[0]).toMatch(/^MIRROR\s+KIND\s+FRESHNESS\s+TRUST\s+COMPLETENESS\s+HTTP\s+PERFORMANCE\s+STATUS$/);
+    expect(lines[1]).toMatch(
+      new RegExp(`^${healthy.url.replace(/[.]/g, '\\.')}\\s+full-mirror\\s+pass\\s+pass\\s+pass\\s+pass\\s+pass\\s+pass$`),
+    );
     expect(r.stdout).toContain(`primary ${primary.url}: 2 of ${Object.keys(set.manifest.repos.flatpak?.heads ?? {}).length} refs checked`);
     expect(r.stdout).toContain(`keys: ${set.manifest.gpg.key_id} (option)`);
     expect(r.stdout).toMatch(/1 mirror: pass, [\d.]+ s/);
@@ -65,7 +67,9 @@ describeWithTools(['nginx'], 'mirrors check (CLI)', () => {
     ];
     const human = await run(args);
     expect(human.code).toBe(1);
-    expect(human.stdout).toMatch(new RegExp(`${noRange.url.replace(/[.]/g, '\\.')}\\s+pass\\s+pass\\s+pass\\s+fail\\s+pass\\s+fail`));
+    expect(human.stdout).toMatch(
+      new RegExp(`${noRange.url.replace(/[.]/g, '\\.')}\\s+full-mirror\\s+pass\\s+pass\\s+pass\\s+fail\\s+pass\\s+fail`),
+    );
     expect(human.stdout).toMatch(/ {2}fail http: .*Range ignored: 200 with \d+ bytes/);
     expect(human.stdout).toMatch(/2 mirrors: fail/);
 

@@ -4,12 +4,12 @@
  * retries, and a DoctorRequest per attempt built from its RequestRecord (DNS/connect/TLS/first
  * byte) plus the full response headers, which a transport wrapper keeps (Date, Via, …).
  */
-import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { isFlathubFetchError } from '../../errors/FlathubFetchError.js';
 import { HttpClient } from '../../http/HttpClient.js';
 import type { HttpClientOptions } from '../../http/HttpClientOptions.js';
+import { pinnedLookup } from '../../http/pinnedLookup.js';
 import type { RequestRecord } from '../../http/RequestRecord.js';
 import type { Transport, TransportRequest, TransportResponse } from '../../http/Transport.js';
 import type { TransportConnection } from '../../http/TransportTrace.js';
@@ -30,14 +30,6 @@ interface Captured {
   headers: Record<string, string>;
   /** Local wall clock when the headers arrived, ms since the epoch. */
   at: number;
-}
-
-export function pinnedLookup(address: string): LookupFunction {
-  const family = isIP(address);
-  return ((_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-    if (options?.all === true) callback(null, [{ address, family }]);
-    else callback(null, address, family);
-  }) as unknown as LookupFunction;
 }
 
 export class PinnedClient {
