@@ -150,9 +150,15 @@ Examples:
   },
 };
 
-/** Runs the comparison with a progress line on a terminal; shared by `compare` and `demo`. */
-export async function runCompare(o: Output, options: ComparePullsOptions & { progress: boolean }): Promise<ReturnType<typeof compareJson>> {
-  const { progress, ...rest } = options;
+/**
+ * Runs the comparison with a progress line on a terminal; shared by `compare` and `demo`.
+ * `onComparison` receives the full comparison (both pulls' results and request records), for reports.
+ */
+export async function runCompare(
+  o: Output,
+  options: ComparePullsOptions & { progress: boolean; onComparison?: (c: PullComparison) => void },
+): Promise<ReturnType<typeof compareJson>> {
+  const { progress, onComparison, ...rest } = options;
   const bar = progress && o.err.isTTY === true ? new ProgressBar(o.err) : null;
   const label: Record<CompareMode, string> = { deltas: 'with deltas', objects: 'objects only' };
   try {
@@ -164,6 +170,7 @@ export async function runCompare(o: Output, options: ComparePullsOptions & { pro
         if (e.type === 'progress') bar.update(e.progress, false, `${prepare ? 'preparing' : label[mode]}:`);
       },
     });
+    onComparison?.(c);
     return compareJson(c, buildReport);
   } finally {
     bar?.clear();
