@@ -89,6 +89,7 @@ describeWithTools(['nginx', 'varnishd', 'openssl'], 'doctor', () => {
   describe('HTTPS with HTTP/2, IPv6 route +100 ms', () => {
     let result: DoctorResult;
     let certs: TestCertificates;
+    let url: string;
     beforeAll(async () => {
       certs = makeTestCertificates();
       stops.push(async () => certs.remove());
@@ -96,8 +97,9 @@ describeWithTools(['nginx', 'varnishd', 'openssl'], 'doctor', () => {
       stops.push(() => origin.stop());
       const link = await startDualStackLink(origin.tlsPort as number, { v4: 10, v6: 110 });
       stops.push(() => link.close());
+      url = `https://localhost:${link.port}/`;
       result = await diagnoseConnection({
-        url: `https://localhost:${link.port}/`,
+        url,
         resolve: resolve(link.port),
         tls: { ca: certs.caPem },
         objects: 4,
@@ -114,6 +116,15 @@ describeWithTools(['nginx', 'varnishd', 'openssl'], 'doctor', () => {
       }
       expect(result.requests.filter((r) => r.tlsMs !== null).length).toBeGreaterThan(0);
       expect(result.requests.every((r) => r.error === null)).toBe(true);
+    });
+
+    test('a certificate from a CA this machine does not trust (as an intercepting proxy presents) is named', async () => {
+      const untrusted = await diagnoseConnection({ url, resolve: resolve(0), objects: 1, arch: 'x86_64', repeats: 1 });
+      expect(kinds(untrusted), JSON.stringify(untrusted.findings)).toEqual(['transparent-proxy', 'unreachable']);
+      expect(finding(untrusted, 'transparent-proxy')).toMatch(
+        /the certificate of 127\.0\.0\.1 is issued by "CN=flathub-fetch test CA" and does not verify \(.+\): something intercepts TLS/,
+      );
+      expect(untrusted.requests.every((r) => r.error?.class === 'tls')).toBe(true);
     });
   });
 

@@ -97,6 +97,7 @@ export interface DoctorFinding {
   kind:
     | 'ipv6-slower'
     | 'ipv4-slower'
+    | 'unreachable'
     | 'family-unreachable'
     | 'address-slower'
     | 'cdn-first-byte-timeout'

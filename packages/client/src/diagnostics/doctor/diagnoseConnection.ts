@@ -29,6 +29,8 @@ import { doctorFindings } from './verdict.js';
 
 /** Addresses probed per family (a host may list many; two show whether they differ). */
 const PER_FAMILY = 2;
+/** Largest delta part downloaded to time throughput, bytes. */
+const PART_CAP = 16 * 1024 * 1024;
 
 export async function diagnoseConnection(options: DiagnoseConnectionOptions): Promise<DoctorResult> {
   const o = resolveDoctorOptions(options);
@@ -144,8 +146,9 @@ async function sampleContent(
       client.as('superblock');
       const sb = await remote.superblock(delta.from, delta.to, delta.digest, o.signal).catch(() => null);
       if (sb !== null) {
+        // The largest part up to PART_CAP (enough to time the link, not a whole app's download).
         const parts = sb.parts.filter((p) => !sb.inlineParts.has(p.index)).sort((a, b) => b.size - a.size);
-        const biggest = parts[0];
+        const biggest = parts.find((p) => p.size <= PART_CAP) ?? parts.at(-1);
         if (biggest !== undefined) part = { path: deltaPartPath(delta.from, delta.to, biggest.index), size: biggest.size };
         const files = sb.parts.flatMap((p) => p.objects).filter((x) => x.type === ObjectType.FILE);
         objects = spread(files, o.objects).map((x) => ({ path: objectPath(x.checksum, x.type), size: null }));

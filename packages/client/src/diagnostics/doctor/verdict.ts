@@ -97,6 +97,11 @@ function families(r: DoctorResult, add: Add): void {
       .sort((a, b) => (a.firstByte.median as number) - (b.firstByte.median as number))[0];
   const v4 = best(4);
   const v6 = best(6);
+  if (r.addresses.length > 0 && r.addresses.every((a) => a.unreachable !== null)) {
+    const a = r.addresses[0] as AddressProbe;
+    add('unreachable', 'problem', `no address of ${r.host} answers (${r.addresses.map((x) => x.address).join(', ')}): ${a.unreachable}`);
+    return;
+  }
   for (const f of [4, 6] as const) {
     const all = r.addresses.filter((a) => a.family === f);
     const other = f === 4 ? v6 : v4;
