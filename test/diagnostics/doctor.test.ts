@@ -2,8 +2,10 @@
  * `diagnoseConnection()` against real servers with injected conditions, each of which the verdict
  * must name — and only those:
  * - plain HTTP through Varnish whose first_byte_timeout (0.4 s) turns a slow object store into
- *   its own "503 Backend fetch failed" pages, over a host whose ::1 route has 100 ms more RTT
- *   than its 127.0.0.1 one (one LinkEmulator per family on the same port);
+ *   its own "503 Backend fetch failed" pages (the store also refuses one object with its own 503,
+ *   the origin's), over a host whose ::1 route has 100 ms more RTT than its 127.0.0.1 one (one
+ *   LinkEmulator per family on the same port);
+ * - the same HTTPS server without its CA trusted (as an intercepting proxy's certificate);
  * - nginx with TLS and HTTP/2 behind the same kind of dual-stack link;
  * - the control: nginx behind equal links, where nothing is wrong.
  */
@@ -30,11 +32,18 @@ describeWithTools(['nginx', 'varnishd', 'openssl'], 'doctor', () => {
     for (const s of stops.reverse()) await s();
   });
 
-  describe('plain HTTP through Varnish with a slow origin, IPv6 route +100 ms', () => {
+  describe('plain HTTP through Varnish with a slow origin that also refuses one object, IPv6 route +100 ms', () => {
     let result: DoctorResult;
     beforeAll(async () => {
+      // The object store stalls each object's first request past Varnish's first_byte_timeout,
+      // except the first object asked for, which it answers with its own 503 (the origin's).
+      let refused: string | null = null;
       const store = await RepoServer.start(repo, {
-        faults: (ctx) => (ctx.path.endsWith('.filez') && ctx.attempt === 1 ? { kind: 'first-byte-delay', ms: 1500 } : null),
+        faults: (ctx) => {
+          if (!ctx.path.endsWith('.filez') || ctx.attempt !== 1) return null;
+          refused ??= ctx.path;
+          return ctx.path === refused ? { kind: 'status', status: 503 } : { kind: 'first-byte-delay', ms: 1500 };
+        },
       });
       stops.push(() => store.close());
       const origin: NginxServer = await startNginx(repo, {
@@ -49,24 +58,30 @@ describeWithTools(['nginx', 'varnishd', 'openssl'], 'doctor', () => {
       process.stderr.write(`[doctor] ${result.findings.map((f) => f.text).join('\n[doctor] ')}\n`);
     }, 60_000);
 
-    test('the verdict names the slow IPv6 route and the CDN first-byte timeout, nothing else', () => {
-      expect(kinds(result), JSON.stringify(result.findings)).toEqual(['cdn-first-byte-timeout', 'ipv6-slower']);
+    test("the verdict names the slow IPv6 route, the CDN's first-byte timeout and the origin's 503, nothing else", () => {
+      expect(kinds(result), JSON.stringify(result.findings)).toEqual(['cdn-first-byte-timeout', 'ipv6-slower', 'origin-errors']);
+      expect(finding(result, 'origin-errors')).toMatch(/^503s come from the origin server \(nginx[^)]*\), passed through varnish/);
       expect(finding(result, 'ipv6-slower')).toMatch(
         /^your IPv6 route is \d+(\.\d)?× slower than IPv4 \(first byte \d+ ms over ::1 against \d+ ms over 127\.0\.0\.1/,
       );
       expect(finding(result, 'cdn-first-byte-timeout')).toMatch(
-        /^503s come from the CDN's first-byte timeout, not from you: 4 of \d+ requests got a 503 made by the CDN\/cache itself \(varnish/,
+        /^503s come from the CDN's first-byte timeout, not from you: 3 of \d+ requests got a 503 made by the CDN\/cache itself \(varnish/,
       );
       const v4 = result.addresses.find((a) => a.address === '127.0.0.1');
       const v6 = result.addresses.find((a) => a.address === '::1');
       expect((v6?.firstByte.median ?? 0) - (v4?.firstByte.median ?? 0)).toBeGreaterThanOrEqual(80);
     });
 
-    test('each 503 is attributed to the cache, with the wait that shows its timeout', () => {
+    test('each 503 is attributed to the cache or the origin; the cache’s with the wait that shows its timeout', () => {
       const failed = result.requests.filter((r) => r.error !== null);
-      expect(failed.map((r) => [r.what, r.status, r.error?.source])).toEqual(Array(4).fill(['object', 503, 'cache']));
-      for (const r of failed) expect(r.firstByteMs).toBeGreaterThanOrEqual(400);
-      expect(result.errorsBySource).toEqual({ cache: 4 });
+      expect(failed.map((r) => [r.what, r.status, r.error?.source]).sort()).toEqual([
+        ['object', 503, 'cache'],
+        ['object', 503, 'cache'],
+        ['object', 503, 'cache'],
+        ['object', 503, 'origin'],
+      ]);
+      for (const r of failed.filter((x) => x.error?.source === 'cache')) expect(r.firstByteMs).toBeGreaterThanOrEqual(400);
+      expect(result.errorsBySource).toEqual({ cache: 3, origin: 1 });
       expect(result.answeredBy.via.join()).toMatch(/varnish/i);
       expect(result.dns).toEqual([
         { family: 4, source: 'override', addresses: ['127.0.0.1'], ms: null, error: null },
