@@ -144,19 +144,39 @@ describeWithTools(['nginx', 'varnishd', 'openssl'], 'doctor', () => {
   });
 
   describe('control: nginx behind equal links', () => {
-    test('nothing wrong found', async () => {
+    let url: string;
+    beforeAll(async () => {
       const origin = await startNginx(repo);
       stops.push(() => origin.stop());
       const link = await startDualStackLink(origin.port, { v4: 10, v6: 10 });
       stops.push(() => link.close());
-      const result = await diagnoseConnection({
-        url: `http://localhost:${link.port}/`,
-        resolve: resolve(link.port),
-        objects: 4,
-        arch: 'x86_64',
-      });
+      url = `http://localhost:${link.port}/`;
+    });
+
+    test('nothing wrong found', async () => {
+      const result = await diagnoseConnection({ url, resolve: resolve(0), objects: 4, arch: 'x86_64' });
       expect(kinds(result), JSON.stringify(result.findings)).toEqual(['healthy']);
       expect(finding(result, 'healthy')).toMatch(/^nothing wrong found: \d+ requests, no errors/);
+    });
+
+    test('aborting stops it with ERR_ABORTED; bad options are one-line ERR_INVALID_ARGUMENT', async () => {
+      const ac = new AbortController();
+      const run = diagnoseConnection({
+        url,
+        resolve: resolve(0),
+        signal: ac.signal,
+        onEvent: (e) => {
+          if (e.type === 'request') ac.abort();
+        },
+      });
+      await expect(run).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+      await expect(diagnoseConnection({ url: 'ftp://example.org/' })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        message: expect.stringContaining('url'),
+      });
+      await expect(diagnoseConnection({ url, resolve: { localhost: ['not-an-ip'] } })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+      });
     });
   });
 });

@@ -26,7 +26,7 @@ a verdict per check — pass, warn or fail — with the evidence (URL, expected,
                 primary summary's xa.gpg-keys); the signing key and signature time are reported
   completeness  for each selected ref: commit and commitmeta present; delta index identical; every
                 delta the primary lists present with the same superblock digest, every part and
-                fallback with its declared size; the largest parts read to the end and verified
+                fallback with its declared size; the largest parts and fallbacks read to the end and verified
                 (a cache cutting large files while HEAD says otherwise); deltas to the previous
                 commit that the primary's index lists (a warning when missing); a sample of
                 objects downloaded and verified. A redirecting cache is judged on what it serves
@@ -59,7 +59,8 @@ Options:
   --max-lag SECONDS    a mirror may trail the primary this long: while the primary's summary is
                        younger, refs not caught up on yet are warnings, not failures (default 0)
   --connections N      connections per server (default 4)
-  --read-parts N       delta parts read to the end per mirror, the largest (default 2; 0: HEAD only)
+  --read-parts N       large files read to the end per mirror: the largest delta parts and fallback
+                       objects (default 2; 0: HEAD only)
   --resolve HOST:PORT:ADDR[,ADDR…]
                        use these addresses for HOST instead of DNS (as curl's; repeatable); with
                        several, every address is compared

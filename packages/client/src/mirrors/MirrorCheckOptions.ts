@@ -58,9 +58,9 @@ export interface MirrorCheckOptions {
   /** Largest file downloaded (summaries, superblocks, sampled objects), bytes. @default 64 MiB */
   maxBytes?: number;
   /**
-   * Delta parts read to the end per server (the largest of the checked deltas), each held to the
-   * size and SHA-256 its superblock declares: a cache that cuts large files while HEAD reports the
-   * full length shows only in a body. 0: parts are only checked by HEAD. @default 2
+   * Large files read to the end per server — the largest delta parts and fallback objects of the
+   * checked deltas — each held to the size and checksum its superblock declares: a cache that cuts large files while HEAD reports the
+   * full length shows only in a body. 0: they are only checked by HEAD. @default 2
    */
   readParts?: number;
   /**

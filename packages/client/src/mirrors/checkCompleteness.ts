@@ -17,12 +17,15 @@ import { deltaIndexExchange, deltasTo } from './PrimaryReference.js';
 import { sampleObjects } from './sampleObjects.js';
 import { objectChecksum } from './verifyObjectBytes.js';
 
-/** A delta part that may be read to the end (the largest ones are). */
+/** A large file — a delta part or a fallback object — that may be read to the end (the largest ones are). */
 interface PartCandidate {
   what: string;
   path: string;
   size: number;
+  /** What the whole file hashes to: the part's SHA-256, or the object's checksum. */
   checksum: Checksum;
+  /** The object type of a fallback (hashed as an object), or null for a delta part (SHA-256 of the file). */
+  type: ObjectType | null;
 }
 
 export async function checkCompleteness(ctx: MirrorContext): Promise<CheckResult> {
@@ -53,9 +56,9 @@ function servedElsewhere(ctx: MirrorContext, e: Evidence): Evidence {
 }
 
 /**
- * The largest delta parts read to the end, held to the size and SHA-256 their superblock
- * declares (a body cut short while HEAD reports the full length is the http check's: here it
- * is unverified).
+ * The largest delta parts and fallback objects read to the end, held to the size and checksum
+ * their superblock declares (a body cut short while HEAD reports the full length is the http
+ * check's: here it is unverified).
  */
 async function readParts(ctx: MirrorContext, candidates: PartCandidate[]): Promise<Evidence[]> {
   // Parts whose HEAD already failed are reported by that HEAD (once, by the check owning it).
@@ -65,7 +68,7 @@ async function readParts(ctx: MirrorContext, candidates: PartCandidate[]): Promi
   return Promise.all(
     chosen.map(async (c) => {
       const e = await ctx.server.session.request(c.path, {
-        purpose: 'delta-part',
+        purpose: c.type === null ? 'delta-part' : 'fallback',
         maxBytes: Math.max(c.size, 1),
         expectedSize: c.size,
       });
@@ -73,10 +76,11 @@ async function readParts(ctx: MirrorContext, candidates: PartCandidate[]): Promi
       const o = outcome(e);
       if (o !== 'ok' || e.body === null)
         return ev(o === 'missing' ? 'fail' : 'unverified', what, e.url, `${c.size} bytes`, describeExchange(e));
-      const got = sha256Hex(e.body);
+      const got = c.type === null ? sha256Hex(e.body) : objectChecksum(c.type, e.body, e.url).checksum;
       e.body = null;
-      if (got === c.checksum) return ev('pass', what, e.url, `SHA-256 ${c.checksum}`, `${c.size} bytes, verified`);
-      return ev('fail', what, e.url, `SHA-256 ${c.checksum}`, `corrupt: ${e.bytes} bytes hashing to ${got}`);
+      const expected = c.type === null ? `SHA-256 ${c.checksum}` : c.checksum;
+      if (got === c.checksum) return ev('pass', what, e.url, expected, `${c.size} bytes, verified`);
+      return ev('fail', what, e.url, expected, `corrupt: ${e.bytes} bytes hashing to ${got ?? 'nothing (unreadable)'}`);
     }),
   );
 }
@@ -182,19 +186,14 @@ async function checkDelta(ctx: MirrorContext, name: string, digest: Checksum, ev
       path: deltaPartPath(from, to, part.index),
       size: part.size,
       checksum: part.checksum,
+      type: null,
     });
     heads.push(headSized(ctx, `delta ${name} part ${part.index}`, deltaPartPath(from, to, part.index), part.size, 'delta-part'));
   }
   for (const fb of sb.fallbacks) {
-    heads.push(
-      headSized(
-        ctx,
-        `delta ${name} fallback ${objectTypeName(fb.type)} ${fb.checksum}`,
-        objectPath(fb.checksum, fb.type),
-        fb.size,
-        'fallback',
-      ),
-    );
+    const what = `delta ${name} fallback ${objectTypeName(fb.type)} ${fb.checksum}`;
+    parts.push({ what, path: objectPath(fb.checksum, fb.type), size: fb.size, checksum: fb.checksum, type: fb.type });
+    heads.push(headSized(ctx, what, objectPath(fb.checksum, fb.type), fb.size, 'fallback'));
   }
   evidence.push(...(await Promise.all(heads)));
 }

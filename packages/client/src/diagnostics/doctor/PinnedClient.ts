@@ -294,5 +294,14 @@ export async function tlsFacts(o: ResolvedDoctorOptions, address: string | null)
       done({ protocol: null, alpn: null, subject: null, issuer: null, validTo: null, authorized: false, error: err.message });
     socket.once('error', fail);
     socket.once('timeout', () => fail(new Error(`no TLS handshake within ${o.timeouts.connect} ms`)));
+    const signal = o.signal;
+    if (signal !== undefined) {
+      const abort = () => fail(new Error('aborted'));
+      if (signal.aborted) abort();
+      else {
+        signal.addEventListener('abort', abort, { once: true });
+        socket.once('close', () => signal.removeEventListener('abort', abort));
+      }
+    }
   });
 }
