@@ -10,7 +10,7 @@ import { bold, dim, writeJson } from '../output.js';
 import { UsageError } from '../UsageError.js';
 import { renderCompare, runCompare } from './compare.js';
 import { listDeltas, renderDeltas } from './deltas.js';
-import { writeDemoHtmlReport } from './demoReport.js';
+import { writeDemoHtmlReport } from '../demoReport.js';
 import { planJson, renderPlan } from './plan.js';
 import { listRefs, renderRefs } from './refs.js';
 
