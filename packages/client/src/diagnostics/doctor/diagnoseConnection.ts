@@ -96,7 +96,8 @@ async function probeAddress(o: ResolvedDoctorOptions, client: PinnedClient, addr
   const tls = o.url.protocol === 'https:' ? await tlsFacts(o, address) : null;
   const idx = await client.fetch('summary.idx', 'summary.idx');
   if (idx === null && client.requests.at(-1)?.status === 404) await client.fetch('summary', 'summary');
-  for (let i = 0; i < o.repeats; i++) await client.fetch('config', 'config', 1024 * 1024);
+  // No answer at all (refused, timed out): one failure says it; repeating would only wait again.
+  for (let i = 0; i < o.repeats && client.requests.at(-1)?.status !== null; i++) await client.fetch('config', 'config', 1024 * 1024);
   const mine = client.requests;
   const failed = mine.filter((r) => r.error !== null);
   const network = failed.filter((r) => r.status === null);
