@@ -3,37 +3,23 @@
  * real nginx — a healthy mirror and one without Range support — with and without --json, with
  * --metrics; exit codes.
  */
-import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
+import { fixtureSets } from '../support/fixtures.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
+import { runCli } from '../support/cli.js';
 import { describeWithTools } from '../support/tools.js';
 
 const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (
   text: string,
 ) => Array<{ name: string; metrics: Array<{ value: string; labels: Record<string, string> }> }>;
-const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
 const set = fixtureSets().at(-1);
 if (set === undefined) throw new Error('no fixtures');
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, NO_COLOR: '1' },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const run = runCli;
 
 describeWithTools(['nginx'], 'mirrors check (CLI)', () => {
   let primary: NginxServer;
@@ -53,8 +39,10 @@ describeWithTools(['nginx'], 'mirrors check (CLI)', () => {
     const r = await run(['mirrors', 'check', '--primary', primary.url, healthy.url, '--refs', 'app/*', '--sample', '8', '--gpg-key', key]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^MIRROR\s+FRESHNESS\s+TRUST\s+COMPLETENESS\s+HTTP\s+PERFORMANCE\s+STATUS$/);
-    expect(lines[1]).toMatch(new RegExp(`^${healthy.url.replace(/[.]/g, '\\.')}\\s+pass\\s+pass\\s+pass\\s+pass\\s+pass\\s+pass$`));
+    expect(lines[0]).toMatch(/^MIRROR\s+KIND\s+FRESHNESS\s+TRUST\s+COMPLETENESS\s+HTTP\s+PERFORMANCE\s+STATUS$/);
+    expect(lines[1]).toMatch(
+      new RegExp(`^${healthy.url.replace(/[.]/g, '\\.')}\\s+full-mirror\\s+pass\\s+pass\\s+pass\\s+pass\\s+pass\\s+pass$`),
+    );
     expect(r.stdout).toContain(`primary ${primary.url}: 2 of ${Object.keys(set.manifest.repos.flatpak?.heads ?? {}).length} refs checked`);
     expect(r.stdout).toContain(`keys: ${set.manifest.gpg.key_id} (option)`);
     expect(r.stdout).toMatch(/1 mirror: pass, [\d.]+ s/);
@@ -79,7 +67,9 @@ describeWithTools(['nginx'], 'mirrors check (CLI)', () => {
     ];
     const human = await run(args);
     expect(human.code).toBe(1);
-    expect(human.stdout).toMatch(new RegExp(`${noRange.url.replace(/[.]/g, '\\.')}\\s+pass\\s+pass\\s+pass\\s+fail\\s+pass\\s+fail`));
+    expect(human.stdout).toMatch(
+      new RegExp(`${noRange.url.replace(/[.]/g, '\\.')}\\s+full-mirror\\s+pass\\s+pass\\s+pass\\s+fail\\s+pass\\s+fail`),
+    );
     expect(human.stdout).toMatch(/ {2}fail http: .*Range ignored: 200 with \d+ bytes/);
     expect(human.stdout).toMatch(/2 mirrors: fail/);
 

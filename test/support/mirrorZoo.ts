@@ -2,16 +2,21 @@
  * A "mirror zoo": the Flatpak fixture repository updated by one more `flatpak build-export`
  * (the primary, served by nginx), and mirrors of it each broken in exactly one way — copies
  * with one thing changed served by nginx, nginx configuration variations, or RepoServer fault
- * policies — plus a healthy one.
+ * policies — plus a healthy one, a healthy redirecting cache and a healthy Varnish in front. The failures seen at Flathub in
+ * 2024–2026 have their own: large files cut at a power of two while HEAD reports the full length,
+ * a signature file that fails while what it signs is fine, deltas of an older commit missing,
+ * and one host name whose two addresses serve different summaries.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deltaPartPath } from '../../packages/client/src/formats/paths.js';
+import { deltaDirectory, deltaPartPath } from '../../packages/client/src/formats/paths.js';
 import { type FaultPolicy, RepoServer } from '../../packages/client/src/testing/index.js';
 import type { FixtureSet } from './fixtures.js';
 import { type NginxServer, startNginx } from './nginx.js';
+import { startVarnish, type VarnishServer } from './varnish.js';
 
 export const ZOO = [
   'healthy',
@@ -24,8 +29,17 @@ export const ZOO = [
   'very-slow',
   'bad-signature',
   'no-range',
+  'redirecting-cache',
+  'caching-proxy',
+  'cut-at-boundary',
+  'sig-unavailable',
+  'missing-older-delta',
+  'split-addresses',
 ] as const;
 export type ZooMirror = (typeof ZOO)[number];
+
+/** Mirrors that only warn (the check named in ZOO_FAILS warns, every other passes). */
+export const ZOO_WARNS: ReadonlySet<ZooMirror> = new Set(['missing-older-delta']);
 
 /** The check each broken mirror must fail (and the only one). */
 export const ZOO_FAILS: Record<ZooMirror, string | null> = {
@@ -39,7 +53,16 @@ export const ZOO_FAILS: Record<ZooMirror, string | null> = {
   'very-slow': 'performance',
   'bad-signature': 'trust',
   'no-range': 'http',
+  'redirecting-cache': null,
+  'caching-proxy': null,
+  'cut-at-boundary': 'http',
+  'sig-unavailable': 'http',
+  'missing-older-delta': 'completeness',
+  'split-addresses': 'freshness',
 };
+
+/** The body size `cut-at-boundary` cuts large files at (a power of two, as a cache's segments). */
+export const CUT_AT = 128 * 1024;
 
 export const APP_X86 = 'app/org.example.Hello/x86_64/stable';
 
@@ -53,6 +76,10 @@ export interface Zoo {
   brokenPart: string;
   /** The fixture's public key. */
   keyFile: string;
+  /** Host → addresses for checkMirrors' `resolve` (the split-addresses mirror's name). */
+  resolve: Record<string, string[]>;
+  /** The delta to the older head removed from `missing-older-delta`. */
+  olderDelta: string;
   dir: string;
   stop(): Promise<void>;
 }
@@ -86,6 +113,14 @@ export function makeUpdatedRepo(set: FixtureSet, dir: string): { primary: string
     mkdirSync(join(build, 'files', 'bin'), { recursive: true });
     writeFileSync(join(build, 'files', 'bin', 'hello'), "#!/bin/sh\necho 'Hello flatpak x86_64 v3'\n", { mode: 0o755 });
     writeFileSync(join(build, 'files', 'notes.txt'), 'zoo update\n'.repeat(2000));
+    // Incompressible (a SHA-256 chain): its object and the delta part carrying it exceed CUT_AT.
+    const blocks: Buffer[] = [];
+    let h = createHash('sha256').update('zoo data').digest();
+    for (let i = 0; i < 300 * 1024; i += h.length) {
+      h = createHash('sha256').update(h).digest();
+      blocks.push(h);
+    }
+    writeFileSync(join(build, 'files', 'data.bin'), Buffer.concat(blocks));
     writeFileSync(
       join(build, 'metadata'),
       '[Application]\nname=org.example.Hello\nruntime=org.example.Platform/x86_64/1\nsdk=org.example.Platform/x86_64/1\n',
@@ -135,14 +170,24 @@ export async function startZoo(set: FixtureSet): Promise<Zoo> {
   const badSig = linkCopy(primary, join(dir, 'bad-sig'));
   rmSync(join(badSig, 'summary.idx.sig'));
   copyFileSync(join(stale, 'summary.idx.sig'), join(badSig, 'summary.idx.sig')); // a good signature, of the previous index
+  // The from-scratch delta to the older head (the primary keeps it after the update) is gone.
+  const olderDelta = deltaDirectory(null, oldHead).replace(/\/$/, '');
+  const missingOlder = linkCopy(primary, join(dir, 'missing-older'));
+  rmSync(join(missingOlder, olderDelta), { recursive: true });
+  // A cache holding the metadata; objects and delta parts it lacks are redirected to the primary.
+  const partial = linkCopy(primary, join(dir, 'partial'));
+  for (const f of readdirSync(partial, { recursive: true, encoding: 'utf8' })) {
+    if (f.endsWith('.filez') || /^deltas\/.*\/\d+$/.test(f)) rmSync(join(partial, f));
+  }
   const html = join(dir, 'html');
   mkdirSync(html);
   writeFileSync(join(html, 'notfound.html'), '<!DOCTYPE html>\n<html><body><h1>Welcome to our mirror</h1></body></html>\n');
 
   const nginx: NginxServer[] = [];
   const servers: RepoServer[] = [];
-  const ng = async (root: string, serverConfig = '') => {
-    const s = await startNginx(root, { serverConfig });
+  const proxies: VarnishServer[] = [];
+  const ng = async (root: string, serverConfig = '', ipv6 = false) => {
+    const s = await startNginx(root, { serverConfig, ipv6 });
     nginx.push(s);
     return s.url;
   };
@@ -152,8 +197,8 @@ export async function startZoo(set: FixtureSet): Promise<Zoo> {
     return s.url;
   };
   try {
-    const [p, healthy, staleUrl, missing, bad, htmlUrl, noRange, cached503] = await Promise.all([
-      ng(primary),
+    const p = await ng(primary);
+    const [healthy, staleUrl, missing, bad, htmlUrl, noRange, cached503, redirecting, sig503, older, split] = await Promise.all([
       ng(primary),
       ng(stale),
       ng(missingPart),
@@ -161,15 +206,25 @@ export async function startZoo(set: FixtureSet): Promise<Zoo> {
       ng(primary, `error_page 404 =200 /notfound.html;\n    location = /notfound.html { root ${html}; }`),
       ng(primary, 'max_ranges 0;'),
       ng(primary, `location = "/${brokenPart}" { return 503; }`),
+      ng(partial, `error_page 404 = @primary;\n    location @primary { return 302 ${p}$uri; }`),
+      ng(primary, 'location = /summary.idx.sig { return 503; }'),
+      ng(missingOlder),
+      // One name, two addresses: 127.0.0.1 serves the primary, ::1 the copy a purge did not reach.
+      ng(primary, `set $zoo primary;\n    if ($server_addr = "::1") { set $zoo stale; }\n    location ~ ^/ { root ${dir}/$zoo; }`, true),
     ]);
     const filez = (path: string) => path.endsWith('.filez');
-    const [truncated, corrupted, slow] = await Promise.all([
+    const [truncated, corrupted, slow, cut] = await Promise.all([
       rs((ctx) => (filez(ctx.path) ? { kind: 'truncate', keep: 512, lie: true } : null)),
       rs((ctx) => (filez(ctx.path) ? { kind: 'corrupt' } : null)),
       rs(() => ({ kind: 'first-byte-delay', ms: 400 })),
+      // GETs of large files end at CUT_AT with a Content-Length to match; HEAD tells the truth.
+      rs((ctx) => (ctx.method === 'GET' && /^\/(objects|deltas)\//.test(ctx.path) ? { kind: 'truncate', keep: CUT_AT, lie: false } : null)),
     ]);
+    const proxy = await startVarnish(Number(new URL(p).port), { firstByteTimeout: 10 });
+    proxies.push(proxy);
+    const splitUrl = `http://localhost:${new URL(split as string).port}/`;
     return {
-      primary: p as string,
+      primary: p,
       mirrors: {
         healthy: healthy as string,
         'stale-summary': staleUrl as string,
@@ -181,19 +236,27 @@ export async function startZoo(set: FixtureSet): Promise<Zoo> {
         'very-slow': slow as string,
         'bad-signature': bad as string,
         'no-range': noRange as string,
+        'redirecting-cache': redirecting as string,
+        'caching-proxy': proxy.url,
+        'cut-at-boundary': cut as string,
+        'sig-unavailable': sig503 as string,
+        'missing-older-delta': older as string,
+        'split-addresses': splitUrl,
       },
+      resolve: { localhost: ['127.0.0.1', '::1'] },
+      olderDelta,
       oldHead,
       newHead,
       brokenPart,
       keyFile: join(set.root, 'gpg', 'pubkey.asc'),
       dir,
       stop: async () => {
-        await Promise.all([...nginx.map((s) => s.stop()), ...servers.map((s) => s.close())]);
+        await Promise.all([...nginx.map((s) => s.stop()), ...servers.map((s) => s.close()), ...proxies.map((s) => s.stop())]);
         rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {
-    await Promise.all([...nginx.map((s) => s.stop()), ...servers.map((s) => s.close())]);
+    await Promise.all([...nginx.map((s) => s.stop()), ...servers.map((s) => s.close()), ...proxies.map((s) => s.stop())]);
     throw err;
   }
 }

@@ -50,6 +50,8 @@ export interface NginxOptions {
   serverConfig?: string;
   /** Extra directives inside `http { }`. */
   httpConfig?: string;
+  /** Also listen on [::1] at the same port (`$server_addr` tells the families apart). */
+  ipv6?: boolean;
   /** Also listen with TLS on a second port (same root and log), optionally offering HTTP/2 by ALPN. */
   tls?: { cert: string; key: string; http2?: boolean };
 }
@@ -89,6 +91,7 @@ http {
   ${options.httpConfig ?? ''}
   server {
     listen 127.0.0.1:${port};
+    ${options.ipv6 === true ? `listen [::1]:${port};` : ''}
     ${tlsListen}
     root ${root};
     location / { autoindex off; }

@@ -43,6 +43,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'Serve mirror and pull probes to Prometheus (blackbox_exporter-style /probe, /metrics)',
     load: async () => (await import('./commands/exporter.js')).exporterCommand,
   },
+  doctor: {
+    summary: 'Diagnose a slow or failing connection: DNS, IPv4 vs IPv6, TLS, CDN or origin errors, clock; a report to paste',
+    load: async () => (await import('./commands/doctor.js')).doctorCommand,
+  },
   demo: {
     summary: 'Serve the embedded sample repository locally: refs, deltas, a pull with and without deltas',
     load: async () => (await import('./commands/demo.js')).demo,

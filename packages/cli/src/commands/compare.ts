@@ -161,17 +161,23 @@ Examples:
   },
 };
 
-/** Runs the comparison with a progress line on a terminal; shared by `compare` and `demo`. */
-export async function runCompare(o: Output, options: ComparePullsOptions & { progress: boolean }): Promise<ReturnType<typeof compareJson>> {
+/**
+ * Runs the comparison with a progress line on a terminal; shared by `compare` and `demo`.
+ * `onComparison` receives the full comparison (both pulls' results and request records), for reports.
+ */
+export async function runCompare(
+  o: Output,
+  options: ComparePullsOptions & { progress: boolean; onComparison?: (c: PullComparison) => void },
+): Promise<ReturnType<typeof compareJson>> {
   return (await runCompareReports(o, options)).json;
 }
 
 /** `runCompare`, with the diagnostics report of each pull (for `--html`). */
 export async function runCompareReports(
   o: Output,
-  options: ComparePullsOptions & { progress: boolean },
+  options: ComparePullsOptions & { progress: boolean; onComparison?: (c: PullComparison) => void },
 ): Promise<{ json: ReturnType<typeof compareJson>; reports: { deltas: PullReport; objects: PullReport } }> {
-  const { progress, ...rest } = options;
+  const { progress, onComparison, ...rest } = options;
   const bar = progress && o.err.isTTY === true ? new ProgressBar(o.err) : null;
   const label: Record<CompareMode, string> = { deltas: 'with deltas', objects: 'objects only' };
   try {
@@ -183,6 +189,7 @@ export async function runCompareReports(
         if (e.type === 'progress') bar.update(e.progress, false, `${prepare ? 'preparing' : label[mode]}:`);
       },
     });
+    onComparison?.(c);
     const reports = { deltas: buildReport(c.deltas), objects: buildReport(c.objects) };
     return { json: compareJson(c, (r) => (r === c.deltas ? reports.deltas : reports.objects)), reports };
   } finally {

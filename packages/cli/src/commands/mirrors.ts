@@ -4,6 +4,7 @@ import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
 import { dim, type Output, style, writeJson } from '../output.js';
 import { integerOption } from '../integerOption.js';
+import { parseResolve } from '../resolveOption.js';
 import { UsageError } from '../UsageError.js';
 import { writeAtomic } from '../writeAtomic.js';
 import { readKeyArgs } from './pull.js';
@@ -14,7 +15,7 @@ export const mirrorsCommand: Command = {
   name: 'mirrors',
   summary: 'Check that mirrors serve a repository faithfully: freshness, signatures, completeness, HTTP, speed',
   usage:
-    'flathub-fetch mirrors check --primary REMOTE MIRROR… [--refs GLOB] [--max-refs N] [--sample N] [--gpg-key FILE] [--arch KEY] [--max-lag SECONDS] [--connections N] [--json] [--metrics FILE] [--html FILE]',
+    'flathub-fetch mirrors check --primary REMOTE MIRROR… [--refs GLOB] [--max-refs N] [--sample N] [--gpg-key FILE] [--arch KEY] [--max-lag SECONDS] [--connections N] [--read-parts N] [--resolve HOST:PORT:ADDR[,ADDR…]] [--json] [--metrics FILE] [--html FILE]',
   help: `Compares each MIRROR (a mirror, CDN or cache URL) with the primary repository and gives each
 a verdict per check — pass, warn or fail — with the evidence (URL, expected, got):
 
@@ -25,12 +26,23 @@ a verdict per check — pass, warn or fail — with the evidence (URL, expected,
                 primary summary's xa.gpg-keys); the signing key and signature time are reported
   completeness  for each selected ref: commit and commitmeta present; delta index identical; every
                 delta the primary lists present with the same superblock digest, every part and
-                fallback with its declared size; a sample of objects downloaded and verified
+                fallback with its declared size; the largest parts and fallbacks read to the end and verified
+                (a cache cutting large files while HEAD says otherwise); deltas to the previous
+                commit that the primary's index lists (a warning when missing); a sample of
+                objects downloaded and verified. A redirecting cache is judged on what it serves
+                itself: what it redirects to another origin is reported, not counted
   http          a missing file answers 404 (not 200, 403 or an HTML page); bodies match their
-                Content-Length; Range honoured; keep-alive; no cached 5xx (failures are repeated);
+                Content-Length and as long as declared (a cut at a power of two is named); Range honoured; keep-alive; no cached 5xx (failures are repeated);
                 redirects followed and counted; cache headers reported
   performance   first-byte time and throughput percentiles over the same objects as the primary;
                 share of requests failing for reasons no other check explains
+
+Each mirror's kind is named: full-mirror (serves everything itself), proxy (serves everything
+itself with a cache's headers), redirecting-cache (sends some requests — its misses — to another
+origin), redirector (sends every request elsewhere). When a mirror's host name has several
+addresses (from DNS or --resolve), each address's summary is compared under freshness: a purge
+that reached some front servers and not others fails. Signature files are judged apart from
+what they sign: a fresh summary.idx with a stale summary.idx.sig is named as such.
 
 A fault is reported once, by the check that owns it: a cached 503 or a truncated body is an http
 failure, not also a missing file. Mirrors are checked concurrently, each with at most
@@ -47,6 +59,11 @@ Options:
   --max-lag SECONDS    a mirror may trail the primary this long: while the primary's summary is
                        younger, refs not caught up on yet are warnings, not failures (default 0)
   --connections N      connections per server (default 4)
+  --read-parts N       large files read to the end per mirror: the largest delta parts and fallback
+                       objects (default 2; 0: HEAD only)
+  --resolve HOST:PORT:ADDR[,ADDR…]
+                       use these addresses for HOST instead of DNS (as curl's; repeatable); with
+                       several, every address is compared
   --json               print the result (schema "flathub-fetch/mirror-check@1", documented in the
                        client's mirrors/SCHEMA.md): per mirror its url, status (pass|warn|fail)
                        and checks[] with status, summary and evidence[] {status, what, url,
@@ -72,6 +89,8 @@ Examples:
     arch: { type: 'string', multiple: true },
     'max-lag': { type: 'string' },
     connections: { type: 'string' },
+    'read-parts': { type: 'string' },
+    resolve: { type: 'string', multiple: true },
     metrics: { type: 'string' },
     html: { type: 'string' },
   },
@@ -88,6 +107,8 @@ Examples:
     const maxRefs = integerOption(args, 'max-refs', 1);
     const connections = integerOption(args, 'connections', 1);
     const maxLag = integerOption(args, 'max-lag', 0);
+    const readParts = integerOption(args, 'read-parts', 0);
+    const resolve = parseResolve((args.values.resolve as string[] | undefined) ?? []);
     const refs = args.values.refs as string[] | undefined;
     const arches = args.values.arch as string[] | undefined;
     const gpgKeys = readKeyArgs(args.values['gpg-key'] as string[] | undefined, primary.gpgKey);
@@ -100,6 +121,8 @@ Examples:
       ...(maxRefs !== undefined ? { maxRefs } : {}),
       ...(connections !== undefined ? { connections } : {}),
       ...(maxLag !== undefined ? { maxLag } : {}),
+      ...(readParts !== undefined ? { readParts } : {}),
+      resolve,
       ...(arches !== undefined ? { arches } : {}),
       gpgKeys,
       signal,

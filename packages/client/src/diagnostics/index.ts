@@ -8,3 +8,4 @@ export { type HarLog, type HarTimings, harTimings, type ToHarOptions, toHAR } fr
 export { toJSON } from './toJSON.js';
 export { toNDJSON } from './toNDJSON.js';
 export { toPrometheus } from './toPrometheus.js';
+export * from './doctor/index.js';

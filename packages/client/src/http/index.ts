@@ -7,3 +7,4 @@ export type { HttpClientOptions, ResolvedHttpClientOptions, RetryOptions, Timeou
 export { resolveHttpOptions, DEFAULT_RETRY, DEFAULT_TIMEOUTS, DEFAULT_USER_AGENT } from './resolveHttpOptions.js';
 export type { RequestRecord, RequestErrorClass, RequestTimings } from './RequestRecord.js';
 export { AdaptiveConcurrency, type ConcurrencyChange } from './AdaptiveConcurrency.js';
+export { pinnedLookup } from './pinnedLookup.js';

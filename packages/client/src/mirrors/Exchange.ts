@@ -67,6 +67,8 @@ export interface Exchange {
   error: { kind: ExchangeErrorKind; message: string } | null;
   /** The exchange this one repeats (cached-error and truncation checks), or null. */
   repeatOf: number | null;
+  /** The size declared elsewhere (superblock, HEAD) the body was held to, or null. */
+  declaredSize: number | null;
 }
 
 /** How a check should read an exchange. */
@@ -96,9 +98,30 @@ export function isHtml(e: Exchange): boolean {
 /** "404", "503", "short body (120 of 4096 bytes)", "timeout: …" — what an exchange got, for evidence. */
 export function describeExchange(e: Exchange): string {
   if (e.error !== null) {
-    if (e.error.kind === 'short-body') return `body ended after ${e.bytes} of ${e.contentLength} bytes (Content-Length)`;
+    if (e.error.kind === 'short-body') return describeShort(e);
     return `${e.error.kind}: ${e.error.message}`;
   }
   if (isHtml(e) && e.status !== null && e.status < 300) return `${e.status} with an HTML page`;
   return `HTTP ${e.status}`;
+}
+
+/**
+ * A body shorter than declared: by its own Content-Length (the connection closed early), or —
+ * Content-Length agreeing with the cut — by the size a superblock or a HEAD declares. A cut at a
+ * power of two (≥ 64 KiB) is named: caches store large files in segments of such sizes.
+ */
+function describeShort(e: Exchange): string {
+  const byHeader = e.contentLength !== null && e.bytes < e.contentLength;
+  const text = byHeader
+    ? `body ended after ${e.bytes} of ${e.contentLength} bytes (Content-Length)`
+    : `body of ${e.bytes} bytes${e.contentLength !== null ? ` (Content-Length ${e.contentLength})` : ''} where ${e.declaredSize} are declared`;
+  return isSegmentBoundary(e.bytes) ? `${text}: cut at ${binarySize(e.bytes)}, a power of two (a cache's segment size)` : text;
+}
+
+export function isSegmentBoundary(n: number): boolean {
+  return n >= 64 * 1024 && Number.isInteger(Math.log2(n));
+}
+
+function binarySize(n: number): string {
+  return n >= 1024 * 1024 ? `${n / (1024 * 1024)} MiB` : `${n / 1024} KiB`;
 }

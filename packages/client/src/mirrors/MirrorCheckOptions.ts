@@ -1,6 +1,7 @@
 /**
  * Options of `checkMirrors()`, each with its default, resolved in one place.
  */
+import { isIP } from 'node:net';
 import { invalidArgument as invalid } from '../errors/invalidArgument.js';
 import { DEFAULT_USER_AGENT } from '../http/resolveHttpOptions.js';
 import type { GpgKeyInput } from '../trust/GpgKeyring.js';
@@ -56,6 +57,18 @@ export interface MirrorCheckOptions {
   repeatDelayMs?: number;
   /** Largest file downloaded (summaries, superblocks, sampled objects), bytes. @default 64 MiB */
   maxBytes?: number;
+  /**
+   * Large files read to the end per server — the largest delta parts and fallback objects of the
+   * checked deltas — each held to the size and checksum its superblock declares: a cache that cuts large files while HEAD reports the
+   * full length shows only in a body. 0: they are only checked by HEAD. @default 2
+   */
+  readParts?: number;
+  /**
+   * Addresses to use for a host instead of DNS (host → addresses, like curl's --resolve). A
+   * mirror host with several addresses — from here or from DNS — has each address's summary
+   * compared (a purge or sync that reached some front servers before others). @default {}
+   */
+  resolve?: Record<string, string[]>;
   performance?: PerformanceThresholds;
   userAgent?: string;
   /**
@@ -83,6 +96,8 @@ export interface ResolvedMirrorCheckOptions {
   timeouts: { connect: number; firstByte: number; bodyStall: number };
   repeatDelayMs: number;
   maxBytes: number;
+  readParts: number;
+  resolve: Map<string, string[]>;
   performance: Required<PerformanceThresholds>;
   userAgent: string;
   allowUrl: ((url: string) => boolean) | null;
@@ -123,6 +138,8 @@ export function resolveMirrorCheckOptions(o: MirrorCheckOptions): ResolvedMirror
     },
     repeatDelayMs: count('repeatDelayMs', o.repeatDelayMs, 250, 0),
     maxBytes: count('maxBytes', o.maxBytes, 64 * 1024 * 1024, 1),
+    readParts: count('readParts', o.readParts, 2, 0),
+    resolve: resolveMap(o.resolve),
     performance: {
       warnRatio: p.warnRatio ?? 3,
       warnMarginMs: p.warnMarginMs ?? 100,
@@ -136,4 +153,14 @@ export function resolveMirrorCheckOptions(o: MirrorCheckOptions): ResolvedMirror
     signal: o.signal,
     onEvent: o.onEvent ?? (() => {}),
   };
+}
+
+function resolveMap(resolve: Record<string, string[]> | undefined): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [host, addresses] of Object.entries(resolve ?? {})) {
+    if (!Array.isArray(addresses) || addresses.length === 0 || addresses.some((a) => isIP(a) === 0))
+      throw invalid(`resolve.${host}`, addresses, 'expected a list of IPv4/IPv6 addresses');
+    out.set(host.toLowerCase(), [...addresses]);
+  }
+  return out;
 }

@@ -66,9 +66,22 @@ export interface PerformanceFacts {
   durationMs: number;
 }
 
+/**
+ * What kind of server a mirror is, from how it answered: `full-mirror` serves everything itself;
+ * `proxy` serves everything itself with a cache's headers (Via, X-Cache, Age, …);
+ * `redirecting-cache` answers some requests (its misses) with a redirect to another origin;
+ * `redirector` redirects every content request.
+ */
+export type MirrorKind = 'full-mirror' | 'proxy' | 'redirecting-cache' | 'redirector';
+
 export interface MirrorReport {
   url: string;
   status: OverallStatus;
+  kind: MirrorKind;
+  /** Requests it answered itself, and those it redirected to another origin (with the origins). */
+  served: { itself: number; redirected: number; to: string[] };
+  /** The host's addresses (when several, their summaries were compared under freshness). */
+  addresses: string[];
   checks: CheckResult[];
   freshness: FreshnessFacts | null;
   performance: PerformanceFacts;

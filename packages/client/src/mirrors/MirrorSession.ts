@@ -6,6 +6,7 @@
  */
 import pLimit, { type LimitFunction } from 'p-limit';
 import { FileTransport } from '../http/FileTransport.js';
+import { pinnedLookup } from '../http/pinnedLookup.js';
 import type { Transport } from '../http/Transport.js';
 import type { TransportConnection } from '../http/TransportTrace.js';
 import { UndiciTransport } from '../http/UndiciTransport.js';
@@ -21,6 +22,8 @@ export interface MirrorSessionOptions {
   allowUrl?: ((url: string) => boolean) | null;
   signal: AbortSignal | undefined;
   onExchange?: (e: Exchange) => void;
+  /** Connect to this address whatever DNS says (the host name stays in the URL, SNI and certificate check). */
+  address?: string;
 }
 
 export interface RequestSpec {
@@ -30,6 +33,11 @@ export interface RequestSpec {
   /** Largest body accepted. */
   maxBytes: number;
   repeatOf?: number;
+  /**
+   * The size the file is declared to have elsewhere (a superblock, a HEAD): a complete-looking
+   * body shorter than this (Content-Length agreeing with the cut) is a `short-body`.
+   */
+  expectedSize?: number;
 }
 
 export class MirrorSession {
@@ -57,6 +65,7 @@ export class MirrorSession {
             connectTimeout: options.timeouts.connect,
             headersTimeout: options.timeouts.firstByte,
             bodyTimeout: options.timeouts.bodyStall,
+            ...(options.address !== undefined ? { tls: { lookup: pinnedLookup(options.address) } } : {}),
           });
   }
 
@@ -113,6 +122,7 @@ export class MirrorSession {
       end: 0,
       error: null,
       repeatOf: spec.repeatOf ?? null,
+      declaredSize: spec.expectedSize ?? null,
     };
     let target = new URL(url);
     try {
@@ -193,6 +203,9 @@ export class MirrorSession {
     }
     if (e.contentLength !== null && e.bytes !== e.contentLength && e.headers['content-encoding'] === undefined) {
       throw new ExchangeError('short-body', `${e.bytes} bytes for Content-Length ${e.contentLength}`);
+    }
+    if (e.declaredSize !== null && e.bytes < e.declaredSize && e.range === null && e.headers['content-encoding'] === undefined) {
+      throw new ExchangeError('short-body', `${e.bytes} bytes of the declared ${e.declaredSize}`);
     }
     e.body = Buffer.concat(chunks);
   }

@@ -145,6 +145,7 @@ async function judgeRepeat(ctx: MirrorContext, e: Exchange, evidence: Evidence[]
       method: e.method,
       ...(e.range !== null ? { range: e.range } : {}),
       maxBytes: ctx.o.maxBytes,
+      ...(e.declaredSize !== null ? { expectedSize: e.declaredSize } : {}),
       repeatOf: e.id,
     });
     again.push(r);
@@ -165,7 +166,11 @@ async function judgeRepeat(ctx: MirrorContext, e: Exchange, evidence: Evidence[]
       primaryOk ? 'fail' : 'warn',
       `${e.method} ${e.path}`,
       e.url,
-      shortBody ? `Content-Length bytes (${e.contentLength})` : 'the file, as the primary serves it',
+      shortBody
+        ? e.declaredSize !== null && (e.contentLength === null || e.bytes >= e.contentLength)
+          ? `${e.declaredSize} bytes, as declared`
+          : `Content-Length bytes (${e.contentLength})`
+        : 'the file, as the primary serves it',
       `${got}${primaryOk ? '; the primary serves it' : `; the primary answers ${describeExchange(primary)} too`}`,
     ),
   );

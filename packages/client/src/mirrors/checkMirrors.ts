@@ -11,7 +11,11 @@ import { ErrorCodes } from '../errors/codes.js';
 import type { Checksum } from '../formats/checksum.js';
 import { linkSignal } from '../http/linkSignal.js';
 import { GpgKeyring } from '../trust/GpgKeyring.js';
+import { cacheOf } from '../diagnostics/errorSource.js';
+import { pickCacheHeaders } from '../http/pickCacheHeaders.js';
+import { addressesOf, compareAddresses } from './checkAddresses.js';
 import { checkCompleteness, checkSample } from './checkCompleteness.js';
+import { resultOf } from './evidence.js';
 import { checkFreshness } from './checkFreshness.js';
 import { checkHttp } from './checkHttp.js';
 import { checkPerformance, performanceFacts } from './checkPerformance.js';
@@ -21,6 +25,7 @@ import type { MirrorCheckOptions, ResolvedMirrorCheckOptions } from './MirrorChe
 import { resolveMirrorCheckOptions } from './MirrorCheckOptions.js';
 import {
   type CheckResult,
+  type Evidence,
   MIRROR_CHECK_SCHEMA,
   type MirrorCheckResult,
   type MirrorReport,
@@ -43,13 +48,18 @@ export async function checkMirrors(options: MirrorCheckOptions): Promise<MirrorC
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const sessions: MirrorSession[] = [];
+  const sessionOptions = () => ({
+    connections: o.connections,
+    timeouts: o.timeouts,
+    userAgent: o.userAgent,
+    allowUrl: o.allowUrl,
+    signal: o.signal,
+  });
   const open = (url: string) => {
+    const pinned = o.resolve.get(new URL(url).hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase())?.[0];
     const s = new MirrorSession(url, {
-      connections: o.connections,
-      timeouts: o.timeouts,
-      userAgent: o.userAgent,
-      allowUrl: o.allowUrl,
-      signal: o.signal,
+      ...sessionOptions(),
+      ...(pinned !== undefined ? { address: pinned } : {}),
       onExchange: (e) =>
         o.onEvent({
           type: 'request',
@@ -114,10 +124,12 @@ export async function checkMirrors(options: MirrorCheckOptions): Promise<MirrorC
           o.onEvent({ type: 'check', url, check: c.name, status: c.status, summary: c.summary });
           return c;
         };
+        const addresses = await addressesOf(url, o.resolve);
         const [freshness, trust, completeness] = await Promise.all([
-          checkFreshness(ctx).then((r) => {
-            emit(r.result);
-            return r;
+          Promise.all([checkFreshness(ctx), compareAddresses(ctx, addresses, sessionOptions())]).then(([r, byAddress]) => {
+            const merged = { ...r, result: withEvidence(r.result, byAddress) };
+            emit(merged.result);
+            return merged;
           }),
           checkTrust(ctx).then(emit),
           checkCompleteness(ctx).then(emit),
@@ -130,6 +142,8 @@ export async function checkMirrors(options: MirrorCheckOptions): Promise<MirrorC
         const report: MirrorReport = {
           url: session.url,
           status: overall(checks),
+          ...mirrorKind(session),
+          addresses,
           checks,
           freshness: freshness.facts,
           performance: facts,
@@ -182,6 +196,28 @@ async function loadKeys(
 /** A mirror's verdict: the worst of its checks (a skipped check does not count). */
 function overall(checks: readonly CheckResult[]): OverallStatus {
   return worst(checks.map((c) => (c.status === 'skip' ? 'pass' : c.status)));
+}
+
+/** A check's result with more evidence: its status and summary become the evidence's when that is worse. */
+function withEvidence(r: CheckResult, extra: Evidence[]): CheckResult {
+  if (extra.length === 0) return r;
+  const merged = resultOf(r.name, [...r.evidence, ...extra]);
+  const rank = { skip: 0, pass: 1, warn: 2, fail: 3 } as const;
+  return rank[merged.status] > rank[r.status] ? merged : { ...r, evidence: [...r.evidence, ...extra] };
+}
+
+/** The mirror's kind, from where its content answers came from (see MirrorKind). */
+function mirrorKind(session: MirrorSession): Pick<MirrorReport, 'kind' | 'served'> {
+  const own = session.base.origin;
+  const answered = session.exchanges.filter((e) => e.status !== null);
+  const away = answered.filter((e) => new URL(e.finalUrl).origin !== own);
+  const to = [...new Set(away.map((e) => new URL(e.finalUrl).origin))];
+  const served = { itself: answered.length - away.length, redirected: away.length, to };
+  const content = answered.filter((e) => e.purpose !== 'probe-missing');
+  if (content.length > 0 && content.every((e) => new URL(e.finalUrl).origin !== own)) return { kind: 'redirector', served };
+  if (away.length > 0) return { kind: 'redirecting-cache', served };
+  const cached = answered.some((e) => e.headers.age !== undefined || cacheOf(pickCacheHeaders(e.headers)) !== null);
+  return { kind: cached ? 'proxy' : 'full-mirror', served };
 }
 
 function worst(statuses: readonly OverallStatus[]): OverallStatus {

@@ -4,7 +4,7 @@
  * refs' commits (`.commitmeta` over the commit object) must verify with the remote's key,
  * the way ostree decides it: at least one good signature from a trusted key.
  */
-import type { Checksum } from '../formats/checksum.js';
+import { type Checksum, sha256Hex } from '../formats/checksum.js';
 import { parseDetachedMetadata } from '../formats/Signatures.js';
 import type { SignatureCheck } from '../trust/SignatureCheck.js';
 import { verifyGpgSignatures } from '../trust/verifyGpgSignatures.js';
@@ -91,7 +91,8 @@ export async function checkTrust(ctx: MirrorContext): Promise<CheckResult> {
       evidence.push(ev('unverified', item.what, url, expected, describeExchange(sig)));
       continue;
     }
-    evidence.push(await judge(item.what, url, expected, item.data?.body as Uint8Array, sig.body, keyring));
+    const judged = await judge(item.what, url, expected, item.data?.body as Uint8Array, sig.body, keyring);
+    evidence.push(judged.status === 'fail' ? { ...judged, got: `${judged.got}${apart(item, p)}` } : judged);
   }
   await Promise.all(
     [...new Set(ctx.heads.values())].map(async (c: Checksum) => {
@@ -113,6 +114,29 @@ export async function checkTrust(ctx: MirrorContext): Promise<CheckResult> {
     }),
   );
   return resultOf('trust', evidence);
+}
+
+/**
+ * A signature file is fetched, cached and synced on its own, apart from the file it signs: when
+ * one of the pair is the primary's and the other is not, say which (flathub #7240: a fresh
+ * summary.idx with a stale summary.idx.sig).
+ */
+function apart(
+  item: { what: string; sig: Exchange | null | undefined; data: Exchange | undefined; primarySig: Exchange | null | undefined },
+  p: MirrorContext['primary']['view'],
+): string {
+  const file = item.what === 'summary.sig' ? 'summary' : 'summary.idx';
+  const primaryData = p.files.get(file)?.body ?? null;
+  const primarySig = item.primarySig?.body ?? null;
+  const data = item.data?.body ?? null;
+  const sig = item.sig?.body ?? null;
+  if (primaryData === null || primarySig === null || data === null || sig === null) return '';
+  const sameData = sha256Hex(data) === sha256Hex(primaryData);
+  const sameSig = sha256Hex(sig) === sha256Hex(primarySig);
+  if (sameData && !sameSig)
+    return `; ${file} is the primary's but ${item.what} is not: the signature file is synced or cached apart from what it signs`;
+  if (!sameData && sameSig) return `; ${item.what} is the primary's but ${file} is not: the signed file is stale, its signature fresh`;
+  return '';
 }
 
 async function judge(

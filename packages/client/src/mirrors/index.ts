@@ -11,6 +11,7 @@ export {
   type FreshnessFacts,
   type LatencySummary,
   type MirrorCheckResult,
+  type MirrorKind,
   type MirrorReport,
   type OverallStatus,
   type PerformanceFacts,

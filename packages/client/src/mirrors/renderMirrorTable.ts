@@ -14,14 +14,19 @@ export interface RenderMirrorOptions {
 export function renderMirrorTable(result: MirrorCheckResult, options: RenderMirrorOptions = {}): string[] {
   const paint = options.paint ?? ((_s: string, t: string) => t);
   const max = options.maxEvidence ?? 5;
-  const header = ['MIRROR', ...CHECK_NAMES.map((c) => c.toUpperCase()), 'STATUS'];
-  const rows = result.mirrors.map((m) => [m.url, ...CHECK_NAMES.map((c) => m.checks.find((x) => x.name === c)?.status ?? '-'), m.status]);
+  const header = ['MIRROR', 'KIND', ...CHECK_NAMES.map((c) => c.toUpperCase()), 'STATUS'];
+  const rows = result.mirrors.map((m) => [
+    m.url,
+    m.kind,
+    ...CHECK_NAMES.map((c) => m.checks.find((x) => x.name === c)?.status ?? '-'),
+    m.status,
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[], colour: boolean) =>
     cells
       .map((c, i) => {
         const padded = c.padEnd(widths[i] as number);
-        return colour && i > 0 ? paint(c, padded) : padded;
+        return colour && i > 1 ? paint(c, padded) : padded;
       })
       .join('  ')
       .trimEnd();

@@ -47,6 +47,8 @@ export interface LinkEmulatorOptions {
   upstreamHost?: string;
   /** Port to listen on (loopback). @default 0 (any free port) */
   port?: number;
+  /** Loopback address to listen on: `127.0.0.1` or `::1` (an IPv6 route of its own). @default '127.0.0.1' */
+  host?: string;
   /** Round-trip time in milliseconds. @default 20 */
   rttMs?: number;
   /** Bandwidth of each direction in Mbit/s, shared by all connections. @default 400 */
@@ -227,6 +229,7 @@ class Flow {
 export class LinkEmulator {
   readonly rttMs: number;
   readonly mbit: number;
+  readonly host: string;
   readonly #server: Server;
   readonly #up: Link;
   readonly #down: Link;
@@ -236,18 +239,20 @@ export class LinkEmulator {
   private constructor(o: Required<LinkEmulatorOptions>) {
     this.rttMs = o.rttMs;
     this.mbit = o.mbit;
+    this.host = o.host;
     const bytesPerMs = (o.mbit * 1e6) / 8 / 1000;
     this.#up = new Link(bytesPerMs, o.rttMs / 2);
     this.#down = new Link(bytesPerMs, o.rttMs / 2);
     this.#server = createServer({ noDelay: true, allowHalfOpen: true }, (client) => this.#accept(client, o));
   }
 
-  /** Starts listening on 127.0.0.1. */
+  /** Starts listening on `host` (127.0.0.1 unless told). */
   static async start(options: LinkEmulatorOptions): Promise<LinkEmulator> {
     const o: Required<LinkEmulatorOptions> = {
       upstreamHost: options.upstreamHost ?? '127.0.0.1',
       upstreamPort: options.upstreamPort,
       port: options.port ?? 0,
+      host: options.host ?? '127.0.0.1',
       rttMs: options.rttMs ?? 20,
       mbit: options.mbit ?? 400,
     };
@@ -258,7 +263,7 @@ export class LinkEmulator {
     const emulator = new LinkEmulator(o);
     await new Promise<void>((resolve, reject) => {
       emulator.#server.once('error', reject);
-      emulator.#server.listen(o.port, '127.0.0.1', () => resolve());
+      emulator.#server.listen(o.port, o.host, () => resolve());
     });
     return emulator;
   }
@@ -268,9 +273,9 @@ export class LinkEmulator {
     return typeof a === 'object' && a !== null ? a.port : 0;
   }
 
-  /** `http://127.0.0.1:PORT/`. */
+  /** `http://127.0.0.1:PORT/` (`http://[::1]:PORT/` on IPv6). */
   get url(): string {
-    return `http://127.0.0.1:${this.port}/`;
+    return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}/`;
   }
 
   stats(): LinkEmulatorStats {
