@@ -2,7 +2,11 @@
  * End-to-end: `flathub-fetch doctor` (the built bin) against nginx behind a dual-stack link whose
  * IPv6 side has 200 ms more RTT: --json, --markdown, the exit status, and usage errors.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { dumpDom } from '../support/chromium.js';
 import { type DualStackLink, startDualStackLink } from '../support/dualStack.js';
 import { fixtureSets } from '../support/fixtures.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
@@ -14,7 +18,7 @@ if (set === undefined) throw new Error('no fixtures');
 
 const run = runCli;
 
-describeWithTools(['nginx'], 'doctor (CLI)', () => {
+describeWithTools(['nginx', 'chromium'], 'doctor (CLI)', () => {
   let origin: NginxServer;
   let link: DualStackLink;
   let url: string;
@@ -47,6 +51,26 @@ describeWithTools(['nginx'], 'doctor (CLI)', () => {
     const text = await run(['doctor', url, '--resolve', resolve, '--objects', '1', '--arch', 'x86_64']);
     expect(text.stdout).toMatch(/^Doctor of http:\/\/localhost:\d+\/ \(\d+ requests/);
     expect(text.stdout).toContain('For the issue form (paste as is; nothing was uploaded):');
+  });
+
+  test('--html: a self-contained page with the verdict and one row per request, as Chromium renders it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffetch-doctor-html-'));
+    try {
+      const file = join(dir, 'doctor.html');
+      const r = await run(['doctor', url, '--resolve', resolve, '--objects', '1', '--arch', 'x86_64', '--json', '--html', file]);
+      expect(r.stderr).toBe(`HTML report: ${file}\n`);
+      const result = JSON.parse(r.stdout) as { requests: unknown[] };
+      const page = readFileSync(file, 'utf8');
+      expect(page).not.toMatch(/<script[\s>]|https?:\/\/(?!localhost|127\.0\.0\.1|\[::1\])[a-z]/i);
+      const dom = await dumpDom(file);
+      expect(dom).toContain('your IPv6 route is');
+      // The requests table: a caption, then one body row per request the doctor made.
+      const table = /<caption>Requests \((\d+)\)<\/caption>([\s\S]*?)<\/table>/.exec(dom);
+      expect(table?.[1]).toBe(String(result.requests.length));
+      expect((table?.[2]?.match(/<tr>/g) ?? []).length).toBe(result.requests.length + 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('usage errors: a bad --resolve, a file remote', async () => {

@@ -56,6 +56,7 @@ describeWithTools(['nginx', 'prometheus', 'promtool'], 'exporter scraped by Prom
             timeout: 20,
           },
           pull: { prober: 'pull', targets: [`${origin.url}archive/`], ref: APP, timeout: 20 },
+          doctor: { prober: 'doctor', targets: [`${origin.url}archive/`], objects: 2, timeout: 20 },
         },
       }),
     );
@@ -67,12 +68,13 @@ describeWithTools(['nginx', 'prometheus', 'promtool'], 'exporter scraped by Prom
         '          - https://mirror.example.org/flathub/\n          - https://cdn.example.net/flathub/\n',
         `          - ${mirror.url}\n`,
       )
-      .replace('          - https://dl.flathub.org/repo/\n', `          - ${origin.url}archive/\n`)
+      .replaceAll('          - https://dl.flathub.org/repo/\n', `          - ${origin.url}archive/\n`)
       .replace(/scrape_interval: \w+/g, 'scrape_interval: 2s')
-      .replace(/scrape_timeout: \w+/, 'scrape_timeout: 2s')
+      .replace(/scrape_timeout: \w+/g, 'scrape_timeout: 2s')
       .replace(/evaluation_interval: \w+/, 'evaluation_interval: 1s');
     expect(yml).toContain(mirror.url);
     expect(yml).not.toContain('example.org');
+    expect(yml).not.toContain('flathub.org');
     prometheus = await startPrometheus(yml, { 'alerts.yml': readFileSync(join(EXAMPLES, 'alerts.yml'), 'utf8') });
   });
   afterAll(async () => {
@@ -91,7 +93,7 @@ describeWithTools(['nginx', 'prometheus', 'promtool'], 'exporter scraped by Prom
     expect(rules.output).toMatch(/SUCCESS: \d+ rules found/);
     // The example exporter configuration serves the modules the scrape configuration asks for.
     const exporterConfig = await loadExporterConfig(join(EXAMPLES, 'exporter.json'));
-    expect([...exporterConfig.modules.keys()]).toEqual(['mirror', 'pull']);
+    expect([...exporterConfig.modules.keys()]).toEqual(['mirror', 'pull', 'doctor']);
     expect(exporterConfig.modules.get('mirror')?.targets).toEqual([
       'https://mirror.example.org/flathub/',
       'https://cdn.example.net/flathub/',

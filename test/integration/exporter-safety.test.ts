@@ -72,6 +72,7 @@ describeWithTools(['nginx'], 'exporter safety', () => {
             gpgKeyFiles: ['key'],
           },
           pull: { prober: 'pull', targets: [redirecting.url, `${origin.url}archive/`], ref: APP, timeout: 10, workDir },
+          doctor: { prober: 'doctor', targets: [`${origin.url}flatpak/`], objects: 2, timeout: 30 },
         },
       },
       async () => key,
@@ -97,7 +98,8 @@ describeWithTools(['nginx'], 'exporter safety', () => {
       [`/probe?module=mirror&target=${enc(`${primary.url}sub/%2e%2e/`)}`, 400, /encoded slash, backslash or dot/],
       [`/probe?module=mirror&target=${enc(`http://user:pw@127.0.0.1:${primary.port}/sub/`)}`, 400, /credentials/],
       [`/probe?module=mirror&target=${enc('file:///etc/')}`, 400, /file: is not http or https/],
-      [`/probe?module=doctor&target=${enc(redirecting.url)}`, 400, /unknown module "doctor" \(configured: mirror, pull\)/],
+      [`/probe?module=doctor&target=${enc(redirecting.url)}`, 403, /not allowed for module "doctor"/],
+      [`/probe?module=traceroute&target=${enc(redirecting.url)}`, 400, /unknown module "traceroute" \(configured: mirror, pull, doctor\)/],
       [`/probe?module=mirror&target=${enc(redirecting.url)}&target=${enc(redirecting.url)}`, 400, /exactly one target/],
       [`/probe?module=mirror`, 400, /exactly one target/],
       [`/probe?module=mirror&target=${'a'.repeat(5000)}`, 414, /longer than 4096/],
@@ -112,7 +114,7 @@ describeWithTools(['nginx'], 'exporter safety', () => {
     expect(post.status).toBe(405);
     expect(primary.log().length + offList.log().length).toBe(before);
     const metrics = await get(exporter.url, '/metrics');
-    expect(value(metrics.body, 'flathub_fetch_exporter_requests_rejected_total\\{reason="not_allowed"\\}')).toBe(4);
+    expect(value(metrics.body, 'flathub_fetch_exporter_requests_rejected_total\\{reason="not_allowed"\\}')).toBe(5);
     expect(value(metrics.body, 'flathub_fetch_exporter_probes_total\\{module="mirror",result="success"\\}')).toBe(0);
   });
 
@@ -128,8 +130,8 @@ describeWithTools(['nginx'], 'exporter safety', () => {
         /config\.modules\.m\.timout: unknown key/,
       ],
       [
-        ['--config', write('doctor.json', { modules: { d: { prober: 'doctor', targets: ['*'] } } })],
-        /"doctor" prober is not available in this version/,
+        ['--config', write('doctor.json', { modules: { d: { prober: 'doctor', targets: ['*'], repeats: 3 } } })],
+        /config\.modules\.d\.repeats: unknown key/,
       ],
       [['--config', write('open.json', { modules: { m: { prober: 'pull', targets: [], ref: APP } } })], /targets: a non-empty list/],
       [
@@ -166,6 +168,18 @@ describeWithTools(['nginx'], 'exporter safety', () => {
     expect(value(ok.body, 'flathub_fetch_pull_success')).toBe(1);
     // Each pull probe's repository is gone afterwards, the failed ones' too.
     expect(readdirSync(workDir)).toEqual([]);
+  });
+
+  test('a doctor probe of an allowed target: probe_success and the doctor metrics', async () => {
+    const before = origin.log().length;
+    const r = await get(exporter.url, `/probe?module=doctor&target=${encodeURIComponent(`${origin.url}flatpak/`)}`);
+    expect(r.status).toBe(200);
+    expect(value(r.body, 'probe_success'), r.body).toBe(1);
+    expect(r.body).toMatch(/^flathub_fetch_doctor_first_byte_seconds\{address="127\.0\.0\.1",family="ipv4"\} [0-9.e-]+$/m);
+    expect(r.body).toMatch(/^flathub_fetch_doctor_address_up\{address="127\.0\.0\.1",family="ipv4"\} 1$/m);
+    expect(r.body).toMatch(/^flathub_fetch_doctor_findings\{kind="healthy",severity="info"\} 1$/m);
+    // It measured the target for real: nginx logged its requests.
+    expect(origin.log().length).toBeGreaterThan(before);
   });
 
   test('the scrape-timeout header bounds a probe; beyond concurrency + queue, 503', async () => {

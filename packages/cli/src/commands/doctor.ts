@@ -6,13 +6,14 @@ import { ExitCode } from '../exitCodes.js';
 import { integerOption } from '../integerOption.js';
 import { bold, dim, type Output, style, writeJson } from '../output.js';
 import { parseResolve } from '../resolveOption.js';
+import { writeAtomic } from '../writeAtomic.js';
 import { UsageError } from '../UsageError.js';
 
 export const doctorCommand: Command = {
   name: 'doctor',
   summary: 'Diagnose a slow or failing connection to a remote: DNS, IPv4/IPv6, TLS, CDN errors, clock; a report to paste',
   usage:
-    'flathub-fetch doctor [REMOTE] [--resolve HOST:PORT:ADDR[,ADDR…]]… [--cacert FILE] [--objects N] [--arch ARCH] [--ref REF] [--json | --markdown]',
+    'flathub-fetch doctor [REMOTE] [--resolve HOST:PORT:ADDR[,ADDR…]]… [--cacert FILE] [--objects N] [--arch ARCH] [--ref REF] [--json | --markdown] [--html FILE]',
   help: `Measures the connection to a repository the way Flathub's "Slow connection" issue form asks,
 and says in plain words what is wrong:
 
@@ -41,6 +42,8 @@ Options:
   --arch ARCH    subsummary whose refs are sampled (default: this machine's)
   --ref REF      ref to sample (default: the first app)
   --markdown     print only the Markdown block for the issue form
+  --html FILE    also write a self-contained HTML report (verdict, addresses, DNS, every request,
+                 Range checks, who answered; no network, no scripts)
   --json         print the result (schema "flathub-fetch/doctor@1", documented in the client's
                  diagnostics/doctor/SCHEMA.md): dns[], addresses[], requests[], ranges[],
                  answeredBy, clockSkewSeconds, errorsBySource, findings[] {kind, severity, text},
@@ -60,6 +63,7 @@ Examples:
     arch: { type: 'string' },
     ref: { type: 'string' },
     markdown: { type: 'boolean' },
+    html: { type: 'string' },
   },
   async run(args, o, signal) {
     if (args.positionals.length > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}"`);
@@ -74,7 +78,7 @@ Examples:
       }
     }
     const objects = integerOption(args, 'objects', 0);
-    const { diagnoseConnection, renderDoctorText, resolveRemoteUrl } = await loadClient();
+    const { diagnoseConnection, doctorSection, renderDoctorText, renderHtmlReport, resolveRemoteUrl } = await loadClient();
     const remote = resolveRemoteUrl(args.positionals[0]);
     if (!/^https?:/.test(remote.url)) throw new UsageError(`doctor needs an http(s) remote, got ${remote.url}`);
     const json = args.values.json === true;
@@ -90,6 +94,11 @@ Examples:
       onEvent: progress ? (e) => showProgress(o, e) : undefined,
       signal,
     });
+    const html = args.values.html as string | undefined;
+    if (html !== undefined) {
+      await writeAtomic(html, renderHtmlReport([doctorSection(result)], { title: `flathub-fetch doctor ${result.host}` }));
+      o.err.write(`HTML report: ${html}\n`);
+    }
     if (json) writeJson(o, result);
     else if (markdown) o.out.write(`${result.markdown}\n`);
     else {

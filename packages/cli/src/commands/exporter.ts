@@ -52,6 +52,10 @@ The configuration (JSON) names the modules and, for each, the targets it may pro
         "targets": ["https://dl.flathub.org/repo/"],   (removed afterwards) and report it
         "ref": "app/org.example.App/x86_64/stable", "deltas": "prefer", "connections": 4,
         "workDir": "/var/tmp", "timeout": 120
+      },
+      "doctor": {
+        "prober": "doctor",      the connection doctor against the target (see doctor)
+        "targets": ["https://dl.flathub.org/repo/"], "objects": 4, "timeout": 60
       }
     }
   }

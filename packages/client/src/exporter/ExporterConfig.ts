@@ -11,7 +11,7 @@ import { invalidArgument as invalid } from '../errors/invalidArgument.js';
 import { normalisePrefix, targetProblem } from './targets.js';
 
 /** Probers this version implements (a module names one). */
-export const PROBERS = ['mirror', 'pull'] as const;
+export const PROBERS = ['mirror', 'pull', 'doctor'] as const;
 export type ProberName = (typeof PROBERS)[number];
 
 interface ModuleBase {
@@ -43,7 +43,15 @@ export interface PullModule extends ModuleBase {
   workDir: string | null;
 }
 
-export type ExporterModule = MirrorModule | PullModule;
+export interface DoctorModule extends ModuleBase {
+  prober: 'doctor';
+  /** Objects sampled per probe (see diagnoseConnection). */
+  objects: number;
+  /** Ref whose delta part and objects are sampled (null: the first in the summary). */
+  ref: string | null;
+}
+
+export type ExporterModule = MirrorModule | PullModule | DoctorModule;
 
 export interface ExporterConfig {
   /** Probes running at once. */
@@ -105,8 +113,6 @@ async function parseModule(name: string, raw: unknown, readKey: (file: string) =
   const at = `config.modules.${name}`;
   const m = object(raw, at);
   const prober = m.prober;
-  if (prober === 'doctor')
-    throw invalid(`${at}.prober`, prober, `the "doctor" prober is not available in this version (available: ${PROBERS.join(', ')})`);
   if (!PROBERS.includes(prober as ProberName)) throw invalid(`${at}.prober`, prober, `expected one of ${PROBERS.join(', ')}`);
   const targets = m.targets;
   if (!Array.isArray(targets) || targets.length === 0)
@@ -140,6 +146,11 @@ async function parseModule(name: string, raw: unknown, readKey: (file: string) =
       maxLag: int(m.maxLag, `${at}.maxLag`, 0, 0, 365 * 86400),
       connections: int(m.connections, `${at}.connections`, 4, 1, 64),
     };
+  }
+  if (prober === 'doctor') {
+    only(m, at, ['prober', 'timeout', 'targets', 'objects', 'ref']);
+    if (m.ref !== undefined && (typeof m.ref !== 'string' || m.ref === '')) throw invalid(`${at}.ref`, m.ref, 'a ref');
+    return { ...common, prober, objects: int(m.objects, `${at}.objects`, 4, 0, 100), ref: (m.ref as string | undefined) ?? null };
   }
   only(m, at, ['prober', 'timeout', 'targets', 'ref', 'deltas', 'connections', 'workDir']);
   if (typeof m.ref !== 'string' || m.ref === '') throw invalid(`${at}.ref`, m.ref, 'the ref (or REF@COMMIT) each probe pulls');

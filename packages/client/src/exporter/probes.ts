@@ -18,7 +18,9 @@ import { checkMirrors } from '../mirrors/checkMirrors.js';
 import { mirrorsToPrometheus } from '../mirrors/mirrorsToPrometheus.js';
 import type { PullResult } from '../pull/PullResult.js';
 import { removeTree } from '../repo/removeTree.js';
-import type { ExporterModule, MirrorModule, PullModule } from './ExporterConfig.js';
+import type { DoctorModule, ExporterModule, MirrorModule, PullModule } from './ExporterConfig.js';
+import { diagnoseConnection } from '../diagnostics/doctor/diagnoseConnection.js';
+import { doctorToPrometheus } from '../diagnostics/doctor/doctorToPrometheus.js';
 import { allowedTarget } from './targets.js';
 
 export interface ProbeOutcome {
@@ -41,7 +43,12 @@ export async function runProbe(module: ExporterModule, target: string, signal: A
   let message: string | null = null;
   try {
     signal.throwIfAborted();
-    const r = module.prober === 'mirror' ? await probeMirror(module, target, signal) : await probePull(module, target, signal);
+    const r =
+      module.prober === 'mirror'
+        ? await probeMirror(module, target, signal)
+        : module.prober === 'pull'
+          ? await probePull(module, target, signal)
+          : await probeDoctor(module, target, signal);
     body = r.text;
     failure = r.failure;
     message = r.message;
@@ -70,6 +77,18 @@ export async function runProbe(module: ExporterModule, target: string, signal: A
     );
   }
   return { success: failure === null, failure, message, durationSeconds, text: `${head.join('\n')}\n${body}` };
+}
+
+/** The connection doctor: a probe fails when it finds a problem (warnings and information do not fail it). */
+async function probeDoctor(m: DoctorModule, target: string, signal: AbortSignal) {
+  // The doctor only talks to the target's host (its addresses, over the target's scheme and port).
+  const result = await diagnoseConnection({ url: target, objects: m.objects, ...(m.ref !== null ? { ref: m.ref } : {}), signal });
+  const problems = result.findings.filter((f) => f.severity === 'problem');
+  return {
+    text: doctorToPrometheus(result),
+    failure: problems.length > 0 ? 'check-failed' : null,
+    message: problems.length > 0 ? problems.map((f) => f.text).join('; ') : null,
+  };
 }
 
 async function probeMirror(m: MirrorModule, target: string, signal: AbortSignal) {

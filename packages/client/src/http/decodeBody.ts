@@ -8,6 +8,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import * as zlib from 'node:zlib';
+import createDebug from 'debug';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 
@@ -20,8 +21,18 @@ const createZstdDecompress = (zlib as { createZstdDecompress?: () => Transform }
 /** Whether this runtime decodes zstd (node:zlib's built-in decoder). */
 export const ZSTD_AVAILABLE = typeof createZstdDecompress === 'function';
 
+const debug = createDebug('flathub-fetch:http');
+let told = false;
+
 /** The codings this process can decode, best first, for Accept-Encoding. */
 export function acceptedEncodings(): string {
+  if (!told) {
+    told = true;
+    debug(
+      ZSTD_AVAILABLE ? 'zstd decoder: node:zlib (zstd %s)' : 'no zstd decoder in this Node.js (%s): offering gzip only',
+      process.versions.zstd ?? process.version,
+    );
+  }
   return ZSTD_AVAILABLE ? 'zstd, gzip' : 'gzip';
 }
 

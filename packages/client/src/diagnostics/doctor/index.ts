@@ -13,3 +13,4 @@ export {
   type TlsFacts,
 } from './DoctorResult.js';
 export { renderDoctorMarkdown, renderDoctorText } from './renderDoctor.js';
+export { doctorToPrometheus } from './doctorToPrometheus.js';
