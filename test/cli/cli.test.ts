@@ -11,20 +11,13 @@ import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
 import { checkout, copyRepo, fsck, treeManifest } from '../support/ostree.js';
 import { describeWithTools } from '../support/tools.js';
+import { runCliSync } from '../support/cli.js';
 
-const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
 const set = fixtureSets().at(-1);
 if (set === undefined) throw new Error('no fixtures');
 const m = set.manifest.repos;
 
-function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = runCliSync;
 
 test('--help lists every command; each command has --help with usage and examples', () => {
   const top = run(['--help']);

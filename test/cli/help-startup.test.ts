@@ -1,26 +1,13 @@
-/**
- * `flathub-fetch --help`, every `<command> --help` and a usage error start without importing the
- * client library or undici (the start-up benchmark's target depends on it): run under a loader
- * that refuses those imports, each still answers and exits as documented.
- */
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../support/fixtures.js';
+import { runCliSync } from '../support/cli.js';
 
-const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
 const LOADER = pathToFileURL(join(REPO_ROOT, 'test', 'support', 'refuseLibraryLoader.mjs')).href;
 const COMMANDS = ['refs', 'deltas', 'plan', 'compare', 'pull', 'checkout', 'mirrors', 'doctor', 'demo'];
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, ['--no-warnings', '--loader', LOADER, BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-    timeout: 30_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (args: string[]) => runCliSync(args, {}, ['--no-warnings', '--loader', LOADER]);
 
 describe('help and usage errors never load the library', () => {
   test('the loader does refuse the library (a command that needs it fails under it)', () => {

@@ -4,33 +4,26 @@
  * are checked against what the pulls then actually do, and the compare's failure list against
  * the server's own log.
  */
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { RepoServer } from '../../packages/client/src/testing/index.js';
-import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
+import { fixtureSets } from '../support/fixtures.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
 import { ostree } from '../support/ostree.js';
 import { describeWithTools } from '../support/tools.js';
+import { runCli, runCliSync } from '../support/cli.js';
 
-const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
 const set = fixtureSets().at(-1);
 if (set === undefined) throw new Error('no fixtures');
 const m = set.manifest.repos;
 const APP = 'app/org.example.Hello/x86_64/stable';
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = runCliSync;
 /** Asynchronous: for servers running in this process. */
-async function runAsync(args: string[]) {
-  const r = await promisify(execFile)(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return r.stdout;
-}
+const runAsync = async (args: string[]) => (await runCli(args)).stdout;
 const json = (args: string[]) => {
   const r = run([...args, '--json']);
   expect(r.code, r.stderr).toBe(0);

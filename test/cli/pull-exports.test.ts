@@ -1,18 +1,12 @@
-/**
- * The built CLI's `pull` exports against a real nginx: `--json` (schema, request count and wire
- * bytes equal to nginx's access log), `--har` (valid HAR 1.2, one entry per request), `--metrics`
- * (Prometheus text whose request counter sums to the request count), `--events FILE` (NDJSON from
- * `plan` to `done`), `--events -` (NDJSON on stdout), and a usage error for `--events` without a value.
- */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
+import { fixtureSets } from '../support/fixtures.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
 import { describeWithTools } from '../support/tools.js';
+import { runCliSync } from '../support/cli.js';
 
 const require = createRequire(import.meta.url);
 const harValidator = require('har-validator') as { har(data: unknown): Promise<unknown> };
@@ -20,20 +14,12 @@ const parsePrometheus = require('parse-prometheus-text-format') as (
   text: string,
 ) => Array<{ name: string; type: string; metrics: Array<{ value?: string; labels?: Record<string, string> }> }>;
 
-const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
 const set = fixtureSets().at(-1);
 if (set === undefined) throw new Error('no fixtures');
 const APP = 'app/org.example.Hello/x86_64/stable';
 const HEAD = set.manifest.repos.archive?.heads[APP] as string;
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = runCliSync;
 
 /** `type`, or `request:<purpose>` for request events. */
 const label = (e: { type: string } & Record<string, unknown>): string =>

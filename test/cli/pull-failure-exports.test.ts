@@ -1,18 +1,11 @@
-/**
- * A pull that fails still writes its HAR and metrics: every attempt up to the failure, each equal
- * to what the server logged, and metrics that say the pull failed and why. Two failures: an
- * object the server keeps corrupting (found while pulling: the plan is in the report), and a
- * summary that always answers 503 (the pull never gets to plan).
- */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { RepoServer } from '@flathub-fetch/client/testing';
 import { afterAll, describe, expect, test } from 'vitest';
-import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
+import { fixtureSets } from '../support/fixtures.js';
+import { runCli } from '../support/cli.js';
 
 const require = createRequire(import.meta.url);
 const harValidator = require('har-validator') as { har(data: unknown): Promise<unknown> };
@@ -20,21 +13,12 @@ const parsePrometheus = require('parse-prometheus-text-format') as (
   text: string,
 ) => Array<{ name: string; metrics: Array<{ value?: string; labels?: Record<string, string> }> }>;
 
-const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
 const set = fixtureSets().at(-1);
 if (set === undefined) throw new Error('no fixtures');
 const APP = 'app/org.example.Hello/x86_64/stable';
 
 /** The CLI as a child process, without blocking this process's event loop (the server runs here). */
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const run = runCli;
 
 interface HarEntry {
   request: { url: string };

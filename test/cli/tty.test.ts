@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { CLI_BIN } from '../support/cli.js';
 import { RepoServer } from '../../packages/client/src/testing/index.js';
-import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
+import { fixtureSets } from '../support/fixtures.js';
 import { describeWithTools } from '../support/tools.js';
 
-const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
+const BIN = CLI_BIN;
 const set = fixtureSets().at(-1);
 if (set === undefined) throw new Error('no fixtures');
 

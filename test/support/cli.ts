@@ -2,7 +2,7 @@
  * Runs the built CLI (packages/cli/dist/bin.js) in a child process, without colour, and returns
  * its exit code and output. A non-zero exit is returned, not thrown.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './fixtures.js';
@@ -28,6 +28,20 @@ export async function runCli(args: readonly string[], env: Record<string, string
     const e = err as { code: number | string; stdout: string; stderr: string };
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
   }
+}
+
+/**
+ * `runCli`, synchronously (for tests whose servers run in another process); `nodeArgs` go before
+ * the bin (e.g. a module loader).
+ */
+export function runCliSync(args: readonly string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = []): CliRun {
+  const r = spawnSync(process.execPath, [...nodeArgs, CLI_BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    timeout: 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Lines of stderr in which Node reported a runtime warning (e.g. MaxListenersExceededWarning). */
