@@ -12,29 +12,11 @@ import { Worker } from 'node:worker_threads';
 import createDebug from 'debug';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
-import { CONTENT_WORKER_SOURCE } from './contentWorkerSource.js';
-import type { PackedItems, PackedResults } from './StoreJobLayout.js';
+import type { WorkerReply, WorkerRequest } from './contentWorkerProtocol.js';
 
 const debug = createDebug('flathub-fetch:repo');
 
-export type WorkerRequest =
-  | { op: 'encode'; header: Uint8Array; content: Uint8Array; expected: string | null; compress: boolean; level: number }
-  | { op: 'inflate'; header: Uint8Array; payload: Uint8Array; size: number; keep: boolean }
-  | ({ op: 'store'; data: Uint8Array; shared: Uint8Array | null; level: number } & PackedItems & WorkerWriteOptions)
-  | ({ op: 'storeFilez'; data: Uint8Array } & PackedItems & WorkerWriteOptions);
-
-/** Where and how a worker writes objects. */
-export interface WorkerWriteOptions {
-  objectsDir: string;
-  tmpDir: string;
-  fsync: boolean;
-  /** Write bare-user-only objects (`.file`: the content, with its mode; symlinks as symlinks) instead of `.filez`. */
-  bare: boolean;
-}
-
-export type WorkerReply =
-  | { ok: true; checksum: string; data: Uint8Array | null; results?: PackedResults }
-  | { ok: false; kind: 'too-large' | 'short' | 'zlib'; message: string; length?: number };
+export type { WorkerReply, WorkerRequest, WorkerWriteOptions } from './contentWorkerProtocol.js';
 
 /** Jobs posted to one worker before its previous reply is back: hides the round trip through a busy caller. */
 const DEPTH = 2;
@@ -52,6 +34,9 @@ interface Slot {
   /** Posted and not yet answered, oldest first (a worker answers in order). */
   jobs: Job[];
 }
+
+/** The worker module beside this one: the build's `.js`, or the source's `.ts` where this runs from sources (tests). */
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './contentWorker.ts' : './contentWorker.js', import.meta.url);
 
 export class ContentWorkerPool {
   readonly size: number;
@@ -117,10 +102,10 @@ export class ContentWorkerPool {
   }
 
   #spawn(): Slot {
-    // No inherited options: the source is CommonJS (a parent's `--input-type=module` would make it
-    // a module), and the parent's V8 / process flags are not valid there (ERR_WORKER_INVALID_EXEC_ARGV).
+    // No inherited options: the parent's V8 / process flags are not valid in a worker
+    // (ERR_WORKER_INVALID_EXEC_ARGV).
     const execArgv: string[] = [];
-    const worker = new Worker(CONTENT_WORKER_SOURCE, { eval: true, execArgv, name: 'flathub-fetch content' });
+    const worker = new Worker(WORKER_URL, { execArgv, name: 'flathub-fetch content' });
     const slot: Slot = { worker, jobs: [] };
     worker.on('message', (msg: WorkerReply & { id: number }) => {
       const job = slot.jobs[0];
