@@ -16,7 +16,8 @@
  * | mT | T \| null; when T is itself a maybe, Just is a one-element array `[T]` |
  * | v | Variant |
  */
-import type { Variant } from './Variant.js';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
 
 type NumberChar = 'y' | 'n' | 'q' | 'i' | 'u' | 'h' | 'd';
 type BigChar = 'x' | 't';
@@ -73,3 +74,35 @@ type WidenBig<T> = T extends bigint
       : T extends readonly unknown[]
         ? { [K in keyof T]: WidenBig<T[K]> }
         : T;
+
+/**
+ * A decoded GVariant `v`: the contained value's type string and its decoded value.
+ * `get()` narrows the value by asserting the type string. (Here, beside `Decoded`, because the
+ * two types are defined by each other.)
+ */
+export class Variant<T = unknown> {
+  readonly type: string;
+  readonly value: T;
+
+  constructor(type: string, value: T) {
+    this.type = type;
+    this.value = value;
+  }
+
+  /** The value, after checking that the variant holds type `type`. Throws ERR_GVARIANT_MALFORMED otherwise. */
+  get<S extends string>(type: S): Decoded<S> {
+    if (this.type !== type) {
+      throw new FlathubFetchError(ErrorCodes.GVARIANT_MALFORMED, `variant holds type "${this.type}", expected "${type}"`, {
+        type,
+        offset: -1,
+        reason: `variant holds ${this.type}`,
+      });
+    }
+    return this.value as Decoded<S>;
+  }
+
+  /** The value if the variant holds `type`, else undefined. */
+  tryGet<S extends string>(type: S): Decoded<S> | undefined {
+    return this.type === type ? (this.value as Decoded<S>) : undefined;
+  }
+}

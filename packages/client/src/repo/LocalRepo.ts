@@ -40,6 +40,7 @@ import { RefStore } from './RefStore.js';
 import type { RefLocation } from './refPath.js';
 import { syncDir, syncFile } from './syncDir.js';
 import { syncFilesystem } from './syncFilesystem.js';
+import type { ObjectSource } from './ObjectSource.js';
 import { verifyCommit, type VerifyCommitOptions, type VerifyCommitResult } from './verifyCommit.js';
 import { verifyCommitMeta, verifyMetadataObject } from './verifyMetadataObject.js';
 
@@ -70,7 +71,7 @@ export type RepoMode = 'archive' | 'bare' | 'bare-user' | 'bare-user-only';
 export type WritableRepoMode = 'archive' | 'bare-user-only';
 export const WRITABLE_REPO_MODES: readonly WritableRepoMode[] = ['archive', 'bare-user-only'];
 
-export class LocalRepo {
+export class LocalRepo implements ObjectSource {
   readonly path: string;
   readonly config: KeyFile;
   readonly mode: RepoMode;

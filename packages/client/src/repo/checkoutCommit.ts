@@ -29,7 +29,7 @@ import { isSymlink, S_IFDIR, S_IFMT } from '../formats/FileHeader.js';
 import { formatError } from '../formats/formatError.js';
 import { writeAll } from './atomicWriteFile.js';
 import { errnoOf, fsError } from './fsError.js';
-import type { LocalRepo } from './LocalRepo.js';
+import type { ObjectSource } from './ObjectSource.js';
 import { mapLimit } from './mapLimit.js';
 import { removeTree } from './removeTree.js';
 import { throwIfAborted } from './throwIfAborted.js';
@@ -82,7 +82,7 @@ const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOL
 const S_ISUID_ISGID = 0o6000;
 
 export async function checkoutCommit(
-  repo: LocalRepo,
+  repo: ObjectSource,
   commit: Checksum,
   dest: string,
   options: CheckoutOptions = {},
@@ -176,7 +176,7 @@ export async function checkoutCommit(
 
 /** Reads every dirtree/dirmeta of the commit and lays out what to create, refusing unsafe trees. */
 async function planTree(
-  repo: LocalRepo,
+  repo: ObjectSource,
   commit: Checksum,
   signal: AbortSignal | undefined,
   what: string,

@@ -14,7 +14,7 @@ import type { DirTree } from '../formats/DirTree.js';
 import { S_IFDIR, S_IFMT } from '../formats/FileHeader.js';
 import { formatError } from '../formats/formatError.js';
 import { ObjectType } from '../formats/ObjectType.js';
-import type { LocalRepo } from './LocalRepo.js';
+import type { ObjectSource } from './ObjectSource.js';
 import { mapLimit } from './mapLimit.js';
 import { throwIfAborted } from './throwIfAborted.js';
 import { verifyCommitMeta } from './verifyMetadataObject.js';
@@ -59,7 +59,7 @@ export interface VerifyCommitOptions {
   concurrency?: number;
 }
 
-export async function verifyCommit(repo: LocalRepo, commit: Checksum, options: VerifyCommitOptions = {}): Promise<VerifyCommitResult> {
+export async function verifyCommit(repo: ObjectSource, commit: Checksum, options: VerifyCommitOptions = {}): Promise<VerifyCommitResult> {
   const c = parseChecksum(commit, 'commit to verify');
   const what = `verify commit ${c}`;
   const { signal } = options;
