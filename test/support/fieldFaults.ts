@@ -19,8 +19,8 @@ import type { TestCertificates } from './tls.js';
 /** The rate of faults that fail an attempt (statuses, resets, stalls, corruption). */
 export const FIELD_FAILURE_RATE = 0.24 + 0.05 + 0.05 + 0.01;
 
-/** The field model's policy for one seed. */
-export function fieldFaults(seed: number): FaultPolicy {
+/** The field model's policy for one seed (`corrupt: false`: without the 1% corrupt bodies). */
+export function fieldFaults(seed: number, o: { corrupt?: boolean } = {}): FaultPolicy {
   return randomFaults({
     seed,
     p503: 0.24,
@@ -31,7 +31,7 @@ export function fieldFaults(seed: number): FaultPolicy {
     // Past the first-byte timeout the suites set (undici's header timers tick at ~0.5 s).
     stallMs: 2500,
     pSlow: 0.02,
-    pCorrupt: 0.01,
+    pCorrupt: o.corrupt === false ? 0 : 0.01,
     maxFaultsPerPath: Number.POSITIVE_INFINITY,
     corruptOnly: (p) => p.startsWith('/objects/') || p.startsWith('/deltas/'),
   });
