@@ -21,6 +21,11 @@ import { describeWithTools } from '../support/tools.js';
 
 const PULLS = Number(process.env.RELIABILITY_FIELD_PULLS ?? 2);
 const BIG_PULLS = Number(process.env.RELIABILITY_BIG_PULLS ?? 1);
+/**
+ * Requests needed before amplification is held to the bound: its standard deviation over N
+ * requests is about 0.9/√N at p = 0.35, so from 2,000 on the 5% margin (0.077) is ≥ 4 of them.
+ */
+const MIN_SAMPLE = 2000;
 
 describeWithTools(['ostree', 'openssl'], 'pulls under the field fault model', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'ffetch-field-'));
@@ -63,15 +68,17 @@ describeWithTools(['ostree', 'openssl'], 'pulls under the field fault model', ()
       });
       if (process.env.RELIABILITY_VERBOSE) console.log(line);
       if (process.env.RELIABILITY_REPORT) appendFileSync(process.env.RELIABILITY_REPORT, `${line}\n`);
-      // A no-delta pull makes thousands of requests: its own amplification must be within the bound.
-      if (!deltas) expect(p.report.amplification.overall).toBeLessThanOrEqual(amplificationBound(FIELD_FAILURE_RATE));
+      // A no-delta pull makes thousands of requests: its own amplification must be within the
+      // bound (a delta pull's half-dozen requests say nothing about a rate).
+      if (p.report.requests.logical >= MIN_SAMPLE)
+        expect(p.report.amplification.overall).toBeLessThanOrEqual(amplificationBound(FIELD_FAILURE_RATE));
       pulls.push({ ...p, deltas, http2 });
       rmSync(join(tmp, `pull-${label}-${i}`), { recursive: true, force: true });
     }
-    // Over all pulls (a delta pull's dozen requests alone say little about a rate).
+    // Over all pulls, when they needed enough requests for a rate to mean something.
     const sent = pulls.reduce((n, p) => n + p.report.requests.total - p.report.requests.redirects, 0);
     const needed = pulls.reduce((n, p) => n + p.report.requests.logical, 0);
-    expect(sent / needed).toBeLessThanOrEqual(amplificationBound(FIELD_FAILURE_RATE));
+    if (needed >= MIN_SAMPLE) expect(sent / needed).toBeLessThanOrEqual(amplificationBound(FIELD_FAILURE_RATE));
     expect(pulls).toHaveLength(count);
   };
 
