@@ -36,7 +36,7 @@ const debug = createDebug('flathub-fetch:http');
 /**
  * Corrupt bodies (checksum/format mismatch, undecodable) are retried until the corruption looks
  * persistent: the same corrupt body twice (a bad file on the server, not a flipped bit on the
- * way), or this many corrupt bodies in a row.
+ * way), or after this many retries of corrupt bodies in one request.
  */
 const MAX_CORRUPTION_RETRIES = 8;
 

@@ -18,7 +18,7 @@ export interface GetOptions {
   acceptEncoding?: boolean;
   /**
    * Checks the complete body. A FlathubFetchError with ERR_CHECKSUM_MISMATCH or ERR_FORMAT makes the
-   * client fetch again (until the same corrupt body comes twice, or 9 corrupt bodies in a row); any other error is rethrown at once. @default undefined
+   * client fetch again (until the same corrupt body comes twice, or the 9th corrupt body); any other error is rethrown at once. @default undefined
    */
   verify?: ((body: Uint8Array) => void | Promise<void>) | undefined;
   signal?: AbortSignal | undefined;
