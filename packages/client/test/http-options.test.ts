@@ -23,9 +23,11 @@ describe('resolveHttpOptions', () => {
         factor: 2,
         statuses: [408, 429, 500, 502, 503, 504],
         maxRetryAfter: 60_000,
-        budget: 500,
+        // Was a fixed 500 retries per client (issue #16): now a budget that refills.
+        budget: { ratio: 1, perSecond: 10, reserve: 100 },
       },
       timeouts: { connect: 15_000, firstByte: 30_000, bodyStall: 30_000 },
+      stallTimeout: 120_000,
       userAgent: 'flathub-fetch/0.1.0',
       onRecord: null,
     });
@@ -34,9 +36,9 @@ describe('resolveHttpOptions', () => {
   });
 
   it('takes a number as the retries shorthand and merges partial objects', () => {
-    expect(resolveHttpOptions({ retry: 2 }).retry).toMatchObject({ retries: 2, minDelay: 250, budget: 500 });
-    expect(resolveHttpOptions({ retry: { budget: 7 }, timeouts: { connect: 1000 } })).toMatchObject({
-      retry: { retries: 5, budget: 7 },
+    expect(resolveHttpOptions({ retry: 2 }).retry).toMatchObject({ retries: 2, minDelay: 250, budget: { ratio: 1, reserve: 100 } });
+    expect(resolveHttpOptions({ retry: { budget: { reserve: 7 } }, timeouts: { connect: 1000 } })).toMatchObject({
+      retry: { retries: 5, budget: { ratio: 1, perSecond: 10, reserve: 7 } },
       timeouts: { connect: 1000, firstByte: 30_000, bodyStall: 30_000 },
     });
   });
@@ -49,6 +51,10 @@ describe('resolveHttpOptions', () => {
     ['retry.factor', { retry: { factor: 0.5 } }],
     ['retry.maxDelay', { retry: { minDelay: 1000, maxDelay: 10 } }],
     ['retry.statuses', { retry: { statuses: [503, 404] } }],
+    ['retry.budget', { retry: { budget: 500 as never } }],
+    ['retry.budget.perSecond', { retry: { budget: { perSecond: 0 } } }],
+    ['retry.budget.ratio', { retry: { budget: { ratio: -1 } } }],
+    ['stallTimeout', { stallTimeout: -1 }],
     ['timeouts.firstByte', { timeouts: { firstByte: Number.NaN } }],
     ['timeouts.connect', { timeouts: { connect: 2 ** 40 } }],
     ['userAgent', { userAgent: 'a\r\nx-injected: 1' }],

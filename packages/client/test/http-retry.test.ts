@@ -30,7 +30,8 @@ describe('HttpClient retries', () => {
     ]);
     expect(records[0]?.retryDelay).toBe(DEFAULT_RETRY.minDelay);
     expect(records[1]?.requestId).toBe(records[0]?.id);
-    expect(http.retryBudget).toBe(DEFAULT_RETRY.budget - 1);
+    // The budget refills (issue #16): one retry spent, one success deposited, capped at the reserve.
+    expect(http.retryBudget).toBeCloseTo(DEFAULT_RETRY.budget.reserve, 5);
   });
 
   it('honours Retry-After in seconds (recorded delay, not wall time)', async () => {
@@ -99,15 +100,53 @@ describe('HttpClient retries', () => {
     expect(requests).toHaveLength(1);
   });
 
-  it('spends a client-wide retry budget, after which failures are final', async () => {
-    const { base, requests } = await serve((_req, res) => res.writeHead(500).end());
-    const { http } = client(base, { retry: { retries: 10, budget: 3 } });
-    const err = await rejection(http.get('a', { purpose: 'other', maxBytes: 10 }));
-    expect(err.message).toContain('retry budget exhausted');
-    expect(requests).toHaveLength(4);
-    expect(http.retryBudget).toBe(0);
-    await rejection(http.get('b', { purpose: 'other', maxBytes: 10 }));
-    expect(requests).toHaveLength(5); // no retry left
+  // Was "spends a client-wide retry budget, after which failures are final" (a fixed 500 per
+  // client): issue #16 made the budget refill and made a spent budget delay retries, not end them.
+  it('paces retries beyond the budget at its refill rate instead of failing them', async () => {
+    const { base, requests } = await serve((_req, res, n) => (n < 6 ? res.writeHead(500).end() : res.end('ok')));
+    const { http, sleeps } = client(base, { retry: { retries: 10, budget: { reserve: 3, perSecond: 4 } } });
+    expect(text(await http.get('a', { purpose: 'other', maxBytes: 10 }))).toBe('ok');
+    expect(requests).toHaveLength(7);
+    // random() = 0: the backoff floor (250 ms) for the three retries the reserve pays for; then
+    // the budget is short by 1, 2, 3 tokens at 4 a second (the test's sleeps take no time).
+    expect(sleeps.slice(0, 4)).toEqual([250, 250, 250, 250]);
+    // (less the refill during the milliseconds the requests took)
+    const [, , , , fifth = 0, sixth = 0] = sleeps;
+    expect(fifth).toBeGreaterThan(250);
+    expect(fifth).toBeLessThanOrEqual(500);
+    expect(sixth).toBeGreaterThan(fifth);
+    expect(sixth).toBeLessThanOrEqual(750);
+    expect(http.retryBudget).toBeLessThan(0);
+  });
+
+  it('keeps a request retrying without limit when asked, until the stall window passes', async () => {
+    const { base, requests } = await serve((_req, res) => res.writeHead(503).end());
+    const http = new HttpClient(base, { retry: { retries: Number.POSITIVE_INFINITY, minDelay: 1, maxDelay: 5 }, stallTimeout: 300 });
+    const started = performance.now();
+    const err = await rejection(http.get('x', { purpose: 'commit', maxBytes: 10 }));
+    const elapsed = performance.now() - started;
+    await http.close();
+    expect(err.code).toBe(ErrorCodes.STALLED);
+    expect(err.message).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/repo\/: stalled: nothing received or verified for 0\.\d s \(stall timeout 0\.3 s\) with 1 request pending; last failure: GET http:\/\/127\.0\.0\.1:\d+\/repo\/x: HTTP 503$/,
+    );
+    expect(err.data).toMatchObject({ stallTimeout: 300, pending: 1 });
+    expect(requests.length).toBeGreaterThan(3);
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    // Once stalled, every later request fails at once with the same error.
+    expect(await rejection(http.get('y', { purpose: 'commit', maxBytes: 10 }))).toBe(err);
+  });
+
+  it('retries random corruption past two bodies but gives up when the same corrupt body repeats', async () => {
+    let n = 0;
+    const { base, requests } = await serve((_req, res) => res.end(n++ < 4 ? `garbage ${n}` : 'good'));
+    const { http } = client(base);
+    const verify = (b: Uint8Array) => {
+      if (text(b) !== 'good')
+        throw new FlathubFetchError(ErrorCodes.CHECKSUM_MISMATCH, 'SHA-256 mismatch', { expected: 'ab', actual: 'cd' });
+    };
+    expect(text(await http.get('objects/ab/cd.filez', { purpose: 'file', maxBytes: 100, verify }))).toBe('good');
+    expect(requests).toHaveLength(5);
   });
 
   it('retries a failed verification at most twice, then names the URL', async () => {

@@ -92,7 +92,7 @@ export const pullCommand: Command = {
   name: 'pull',
   summary: 'Pull a ref (or REF@COMMIT) into a local repository: static deltas first, every object verified.',
   usage:
-    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--mode archive|bare-user-only] [--no-deltas | --require-deltas] [--connections N] [--pipelining N|auto] [--arch ARCH] [--xz-decoder auto|xz|wasm] [--remote-name NAME | --mirror] [--verify [--gpg-key FILE]] [--json] [--events FILE|-] [--har FILE] [--metrics FILE] [--html FILE]',
+    'flathub-fetch pull [REMOTE] REF[@COMMIT] --repo DIR [--mode archive|bare-user-only] [--no-deltas | --require-deltas] [--connections N] [--pipelining N|auto] [--stall-timeout SECONDS] [--arch ARCH] [--xz-decoder auto|xz|wasm] [--remote-name NAME | --mirror] [--verify [--gpg-key FILE]] [--json] [--events FILE|-] [--har FILE] [--metrics FILE] [--html FILE]',
   help: `The pull plans first (a delta from your newest complete local commit, a from-scratch delta, or
 per-object fetches — whichever costs least), then downloads with retries on transient failures,
 verifies every object and writes an ostree-compatible repository (created if missing): archive-z2
@@ -110,6 +110,12 @@ Options:
   --pipelining N|auto  HTTP/1.1 object requests pipelined per connection (default auto: up to 16
                        once the server has answered 4 promptly, off again after a first byte
                        later than 1 s or a failure; 1 never pipelines; HTTP/2 multiplexes anyway)
+  --stall-timeout S    fail when nothing has been received or verified for S seconds while
+                       requests are pending (default 120; 0 never). Until then transient
+                       failures (503s, resets, timeouts, corrupt bodies) are retried, paced by a
+                       retry budget (one retry per successful request plus 10 a second), so an
+                       outage shorter than this is ridden out. A permanent error (a required
+                       object missing, a corrupt body that repeats, a bad signature) fails at once
   --arch ARCH          architecture whose Flatpak subsummary to read (default: this machine's)
   --xz-decoder WHICH   decoder for xz delta parts: auto (default: the system's xz program, XZ
                        Utils, when found; else WebAssembly), xz, or wasm. The output and the
@@ -151,6 +157,7 @@ Examples:
     'require-deltas': { type: 'boolean' },
     connections: { type: 'string' },
     pipelining: { type: 'string' },
+    'stall-timeout': { type: 'string' },
     'remote-name': { type: 'string' },
     mirror: { type: 'boolean' },
     arch: { type: 'string' },
@@ -179,6 +186,7 @@ Examples:
       throw new UsageError(`--xz-decoder must be auto, xz or wasm, got "${xzDecoder}"`);
     const connections = integerOption(args, 'connections', 1);
     const pipelining = args.values.pipelining === 'auto' ? ('auto' as const) : integerOption(args, 'pipelining', 1);
+    const stallSeconds = integerOption(args, 'stall-timeout', 0);
     const eventsPath = args.values.events as string | undefined;
     if (eventsPath === '-' && args.values.json === true)
       throw new UsageError('--events - and --json both write to stdout; give --events a FILE');
@@ -229,6 +237,7 @@ Examples:
         remote: args.values.mirror === true ? null : ((args.values['remote-name'] as string | undefined) ?? 'origin'),
         ...(connections !== undefined ? { connections } : {}),
         ...(pipelining !== undefined ? { pipelining } : {}),
+        ...(stallSeconds !== undefined ? { stallTimeout: stallSeconds * 1000 } : {}),
         ...(arch ? { arch } : {}),
         ...(xzDecoder !== undefined ? { xzDecoder } : {}),
         signal,

@@ -132,6 +132,7 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
       maxInFlight: o.maxInFlight,
       pipelining: o.pipelining,
       retry: typeof o.http.retry === 'object' ? { ...o.http.retry, retries: o.retries } : o.retries,
+      stallTimeout: o.stallTimeout,
       onRecord: (r) => tracker.onRecord(r),
     },
   }).catch(async (err: unknown) => {

@@ -143,6 +143,16 @@ export interface PullReport {
     /** By `retryOf` (the previous attempt's error class or status). */
     byReason: Record<string, number>;
   };
+  /**
+   * Retry amplification: requests sent per request needed. Under independent faults of rate p
+   * with every failure retried, its expectation is 1/(1−p).
+   */
+  amplification: {
+    /** `(requests.total − requests.redirects) / requests.logical`: 1 when nothing was retried; null without requests. */
+    overall: number | null;
+    /** Per cause (`retryOf`): retries it caused per request needed; `overall = 1 + Σ byCause`. */
+    byCause: Record<string, number>;
+  };
   connections: {
     /** Distinct connection ids seen. */
     distinct: number;

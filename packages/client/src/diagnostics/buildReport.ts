@@ -175,6 +175,10 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
     errors: { total: errors, byClass: errorsByClass, byStatus: errorsByStatus, bySource: errorsBySource, byCache: errorsByCache },
     concurrency: { minLimit, maxLimit, lastLimit: lastLimit?.limit ?? null },
     retries: { total: retries, byReason: retriesByReason },
+    amplification: {
+      overall: lastAttempt.size === 0 ? null : (records.length - redirects) / lastAttempt.size,
+      byCause: Object.fromEntries(Object.entries(retriesByReason).map(([k, n]) => [k, n / lastAttempt.size])),
+    },
     connections: { distinct: connections.size, known, reused, reuseRatio: known === 0 ? null : reused / known },
     latency: { ...pair(records), byPurpose: latencyByPurpose },
     throughput: { bucketMs, buckets: startedAt === null ? [] : throughputBuckets(records, startedAt, bucketMs) },

@@ -59,7 +59,7 @@ export function renderSummaryTable(report: PullReport, options: { slowest?: numb
   const r = report.requests;
   out.push(
     `requests: ${r.total} (ideal ${r.ideal ?? 'unknown'}${r.excess !== null && r.excess !== 0 ? `, ${r.excess > 0 ? '+' : ''}${r.excess}` : ''}), ` +
-      `${r.retries} retries, ${r.abandoned} abandoned; bytes: ${bytes(report.bytes.wire)} wire, ${bytes(report.bytes.decoded)} decoded`,
+      `${r.retries} retries${amplification(report)}, ${r.abandoned} abandoned; bytes: ${bytes(report.bytes.wire)} wire, ${bytes(report.bytes.decoded)} decoded`,
   );
   const errs = Object.entries(report.errors.byClass)
     .map(([k, n]) => `${k} ${n}`)
@@ -99,4 +99,10 @@ export function renderSummaryTable(report: PullReport, options: { slowest?: numb
     }
   }
   return out;
+}
+
+/** ` (×1.42 sent per request needed)` when anything was retried. */
+function amplification(report: PullReport): string {
+  const a = report.amplification.overall;
+  return a === null || report.requests.retries === 0 ? '' : ` (×${a.toFixed(2)} sent per request needed)`;
 }

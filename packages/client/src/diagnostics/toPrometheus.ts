@@ -61,6 +61,13 @@ export function toPrometheus(report: PullReport, labels: Labels = {}): string {
   family('flathub_fetch_retries_total', 'counter', 'Retried attempts by reason (previous error class or HTTP status).');
   for (const [reason, n] of Object.entries(report.retries.byReason).sort()) sample('flathub_fetch_retries_total', n, { reason });
 
+  family(
+    'flathub_fetch_retry_amplification',
+    'gauge',
+    'Requests sent per request needed (1 + retries per request, by cause in the JSON report).',
+  );
+  if (report.amplification.overall !== null) sample('flathub_fetch_retry_amplification', report.amplification.overall);
+
   family('flathub_fetch_bytes_total', 'counter', 'Response body bytes received on the wire, by purpose.');
   for (const [purpose, b] of Object.entries(report.bytes.byPurpose).sort()) sample('flathub_fetch_bytes_total', b.wire, { purpose });
 

@@ -41,6 +41,11 @@ export const ErrorCodes = {
   BODY_STALL: 'ERR_BODY_STALL',
   /** A redirect was refused: another scheme, an https→http downgrade, a loop, too many hops, a bad Location. data: { url, location, reason, purpose } */
   REDIRECT: 'ERR_REDIRECT',
+  /**
+   * Requests were pending but none succeeded (nor received new body bytes) for the stall window
+   * (`stallTimeout`): the server is down or unusable. data: { url, stallTimeout, pending, lastFailure }
+   */
+  STALLED: 'ERR_STALLED',
   /** The operation was aborted through its AbortSignal. data: { url? } */
   ABORTED: 'ERR_ABORTED',
   /** A bad argument from the caller or the command line. data: { argument, value?, reason } */

@@ -1,16 +1,19 @@
 /**
  * The HTTP layer of the pull engine: GETs repository-relative paths over a Transport, into memory
  * (`get`) or as a stream (`download`), with bounded concurrency, retries (exponential backoff with
- * jitter, Retry-After, a client-wide retry budget), timeouts, Range resume, size limits, content
- * decoding and caller verification — and one RequestRecord per attempt through `onRecord`.
+ * full jitter, Retry-After, a client-wide retry budget that refills with successes and time, a
+ * stall window), timeouts, Range resume, size limits, content decoding and caller verification —
+ * and one RequestRecord per attempt through `onRecord`.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import createDebug from 'debug';
 import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { abortError } from './abortError.js';
 import type { AttemptFailure } from './AttemptOutcome.js';
-import { AdaptiveConcurrency, type ConcurrencyChange } from './AdaptiveConcurrency.js';
+import { finalError, overloadCause } from './attemptFailures.js';
+import { AdaptiveConcurrency, type ConcurrencyChange, OverloadRate } from './AdaptiveConcurrency.js';
 import { AttemptRecorder } from './AttemptRecorder.js';
 import { backoffDelay } from './backoffDelay.js';
 import { FileTransport } from './FileTransport.js';
@@ -18,8 +21,11 @@ import type { HttpClientOptions, ResolvedHttpClientOptions } from './HttpClientO
 import { InFlightLimiter } from './InFlightLimiter.js';
 import { raceSignal } from './raceSignal.js';
 import type { RequestRecord } from './RequestRecord.js';
+import type { DownloadOptions, DownloadResult, GetOptions } from './HttpRequestOptions.js';
 import { DEFAULT_USER_AGENT, resolveHttpOptions } from './resolveHttpOptions.js';
+import { RetryBudget } from './RetryBudget.js';
 import { type FetchSpec, runAttempt, type StreamState } from './runAttempt.js';
+import { StallWatch } from './StallWatch.js';
 import type { RequestPurpose, Transport } from './Transport.js';
 import { UndiciTransport } from './UndiciTransport.js';
 
@@ -27,46 +33,14 @@ export { MISSING_STATUSES } from './missingStatuses.js';
 
 const debug = createDebug('flathub-fetch:http');
 
-/** Extra attempts allowed for a corrupt body (checksum/format mismatch, undecodable). */
-const CORRUPTION_RETRIES = 2;
+/**
+ * Corrupt bodies (checksum/format mismatch, undecodable) are retried until the corruption looks
+ * persistent: the same corrupt body twice (a bad file on the server, not a flipped bit on the
+ * way), or after this many retries of corrupt bodies in one request.
+ */
+const MAX_CORRUPTION_RETRIES = 8;
 
-export interface GetOptions {
-  purpose: RequestPurpose;
-  /** Refuse bodies (after content decoding) larger than this. */
-  maxBytes: number;
-  /** The body must be exactly this long: longer is cut off (size-violation, final), shorter is `truncated` (retried). @default undefined */
-  expectedSize?: number | undefined;
-  /** Return null instead of throwing on 404/403/410. @default false */
-  allowMissing?: boolean;
-  /**
-   * Send `Accept-Encoding: zstd, gzip` (just gzip on a Node.js without node:zlib zstd) and decode the
-   * response as it streams, `maxBytes` bounding the decoded size (for large uncompressed metadata:
-   * summary, summary.idx, superblocks). An encoded body is never resumed mid-way: a retry starts over.
-   * @default false
-   */
-  acceptEncoding?: boolean;
-  /**
-   * Checks the complete body. A FlathubFetchError with ERR_CHECKSUM_MISMATCH or ERR_FORMAT makes the
-   * client fetch again (at most 2 extra times); any other error is rethrown at once. @default undefined
-   */
-  verify?: ((body: Uint8Array) => void | Promise<void>) | undefined;
-  signal?: AbortSignal | undefined;
-}
-
-export interface DownloadOptions extends Omit<GetOptions, 'verify'> {
-  /** Receives the body as it arrives, in order; awaited (backpressure). */
-  onChunk(chunk: Uint8Array): void | Promise<void>;
-  /** The body starts again from byte 0: discard what `onChunk` received so far. */
-  onRestart(): void;
-  /** Runs after the last chunk (e.g. compares an incrementally computed hash); same retry rule as `GetOptions.verify`. */
-  verify?: (() => void | Promise<void>) | undefined;
-}
-
-export interface DownloadResult {
-  /** Body bytes delivered (after decoding), counting from the last restart. */
-  bytes: number;
-  attempts: number;
-}
+export type { DownloadOptions, DownloadResult, GetOptions } from './HttpRequestOptions.js';
 
 export class HttpClient {
   readonly base: URL;
@@ -75,8 +49,12 @@ export class HttpClient {
   readonly #owned: boolean;
   readonly #limiter: InFlightLimiter;
   readonly #adaptive: AdaptiveConcurrency | null;
+  readonly #overloadRate = new OverloadRate();
   #nextId = 1;
-  #budget: number;
+  readonly #budget: RetryBudget;
+  readonly #watch: StallWatch;
+  /** Aborted (with ERR_STALLED) when the stall window passes: every request listens on it. */
+  readonly #own = new AbortController();
   /** Caller signal → this client's linked signal (one listener on the caller's, however many requests wait on it). */
   readonly #linked = new WeakMap<AbortSignal, AbortSignal>();
 
@@ -109,7 +87,9 @@ export class HttpClient {
           }));
     this.#limiter = new InFlightLimiter(o.maxInFlight);
     this.#adaptive = o.concurrency === 'adaptive' ? new AdaptiveConcurrency(o.maxInFlight, (c) => this.#onLimit(c)) : null;
-    this.#budget = o.retry.budget;
+    this.#budget = new RetryBudget(o.retry.budget);
+    setMaxListeners(0, this.#own.signal);
+    this.#watch = new StallWatch(o.stallTimeout, url.href, (err) => this.#own.abort(err));
   }
 
   /** Requests this client lets in flight at once now (below maxInFlight after overload, with adaptive concurrency). */
@@ -117,9 +97,9 @@ export class HttpClient {
     return this.#limiter.limit;
   }
 
-  /** Retries this client may still spend. */
+  /** Retries this client may spend at once now (negative while retries wait for the budget to refill). */
   get retryBudget(): number {
-    return this.#budget;
+    return this.#budget.balance;
   }
 
   resolve(path: string): URL {
@@ -194,14 +174,15 @@ export class HttpClient {
    * listen on this one (no listener limit) so the caller's signal gets a single listener and Node
    * never prints a MaxListenersExceededWarning on the library's behalf.
    */
-  #link(signal: AbortSignal | undefined): AbortSignal | undefined {
-    if (signal === undefined) return undefined;
+  #link(signal: AbortSignal | undefined): AbortSignal {
+    if (signal === undefined) return this.#own.signal;
     let linked = this.#linked.get(signal);
     if (linked === undefined) {
       const ac = new AbortController();
       setMaxListeners(0, ac.signal);
       if (signal.aborted) ac.abort(signal.reason);
       else signal.addEventListener('abort', () => ac.abort(signal.reason), { once: true });
+      this.#own.signal.addEventListener('abort', () => ac.abort(this.#own.signal.reason), { once: true });
       linked = ac.signal;
       this.#linked.set(signal, linked);
     }
@@ -244,8 +225,21 @@ export class HttpClient {
     };
   }
 
-  /** The retry loop around runAttempt. */
+  /** One request under the stall window: once stalled, it fails with ERR_STALLED. */
   async #fetch(first: URL, s: FetchSpec): Promise<DownloadResult | null> {
+    this.#watch.begin();
+    try {
+      return await this.#retryLoop(first, s);
+    } catch (err) {
+      const stalled = this.#watch.error;
+      throw stalled !== null && isFlathubFetchError(err, ErrorCodes.ABORTED) ? stalled : err;
+    } finally {
+      this.#watch.end();
+    }
+  }
+
+  /** The retry loop around runAttempt. */
+  async #retryLoop(first: URL, s: FetchSpec): Promise<DownloadResult | null> {
     const o = this.options;
     const requestId = this.#nextId;
     const state: StreamState = { delivered: 0, resume: null };
@@ -253,7 +247,26 @@ export class HttpClient {
     let retryOf: string | null = null;
     let corruptionRetries = 0;
     const visited = new Set([url.href]);
+    // Body bytes beyond the furthest any attempt got are progress; after a corrupt body, later
+    // bodies are fingerprinted so a corruption that repeats byte for byte is known persistent.
+    const { onChunk, onRestart } = s;
+    let high = 0;
+    let fingerprint: Hash | null = null;
+    const corruptSeen = new Set<string>();
+    s.onChunk = (c) => {
+      fingerprint?.update(c);
+      if (state.delivered + c.length > high) {
+        high = state.delivered + c.length;
+        this.#watch.progress();
+      }
+      return onChunk(c);
+    };
+    s.onRestart = () => {
+      if (fingerprint !== null) fingerprint = createHash('sha1');
+      onRestart();
+    };
     for (let attempt = 1; ; attempt++) {
+      fingerprint = corruptionRetries > 0 && state.resume === null ? createHash('sha1') : null;
       const rec = new AttemptRecorder({
         id: this.#nextId++,
         requestId,
@@ -304,26 +317,30 @@ export class HttpClient {
       }
 
       if (outcome.kind === 'done' || outcome.kind === 'missing') {
+        this.#watch.progress();
+        this.#budget.deposit();
         this.#emit(rec.finish(null, false, null));
         debug('GET %s (%s) attempt %d: %s', url.href, s.purpose, attempt, outcome.kind === 'done' ? `${outcome.bytes} bytes` : 'missing');
         return outcome.kind === 'done' ? { bytes: outcome.bytes, attempts: attempt } : null;
       }
 
+      const repeated = outcome.corruption && fingerprint !== null && seenBefore(corruptSeen, fingerprint.digest('hex'));
       let finalReason: string | null = null;
       if (!outcome.retryable) finalReason = 'not retryable';
       else if (attempt - (visited.size - 1) > o.retry.retries) finalReason = `after ${attempt} attempts`;
-      else if (outcome.corruption && corruptionRetries >= CORRUPTION_RETRIES)
+      else if (repeated) finalReason = `after ${attempt} attempts; the same corrupt body came twice`;
+      else if (outcome.corruption && corruptionRetries >= MAX_CORRUPTION_RETRIES)
         finalReason = `after ${attempt} attempts; the body was corrupt ${corruptionRetries + 1} times`;
-      else if (this.#budget <= 0) finalReason = `after ${attempt} attempts; retry budget exhausted`;
       const willRetry = finalReason === null;
-      const delay = willRetry ? this.#delay(outcome, attempt) : null;
+      // The backoff, or longer when the retry budget is spent: the retry waits for its refill.
+      const delay = willRetry ? Math.max(this.#delay(outcome, attempt), this.#budget.withdraw()) : null;
+      this.#watch.failed(`GET ${url.href}: ${outcome.detail}`);
       this.#emit(
         rec.finish({ class: outcome.errorClass, message: outcome.detail, code: outcome.recordCode ?? outcome.code }, willRetry, delay),
       );
       debug('GET %s (%s) attempt %d: %s%s', url.href, s.purpose, attempt, outcome.detail, willRetry ? `; retrying in ${delay} ms` : '');
       if (!willRetry || delay === null) throw finalError(url, s.purpose, outcome, attempt, finalReason);
 
-      this.#budget--;
       if (outcome.corruption) corruptionRetries++;
       state.resume = outcome.resume;
       retryOf = outcome.errorClass === 'http-status' && outcome.status !== null ? String(outcome.status) : outcome.errorClass;
@@ -340,10 +357,13 @@ export class HttpClient {
   #adapt(outcome: Awaited<ReturnType<typeof runAttempt>>, epoch: number): void {
     const a = this.#adaptive;
     if (a === null) return;
-    if (outcome.kind === 'done' || outcome.kind === 'missing') a.success();
-    else if (outcome.kind === 'failed') {
+    if (outcome.kind === 'done' || outcome.kind === 'missing') {
+      this.#overloadRate.add(0);
+      a.success();
+    } else if (outcome.kind === 'failed') {
       const cause = overloadCause(outcome);
-      if (cause !== null) a.overload(epoch, cause);
+      this.#overloadRate.add(cause === null ? 0 : 1);
+      if (cause !== null && this.#overloadRate.congested) a.overload(epoch, cause);
     }
   }
 
@@ -404,43 +424,11 @@ export class HttpClient {
 /** @deprecated use `resolveHttpOptions().userAgent`; kept for existing imports. */
 export const USER_AGENT = DEFAULT_USER_AGENT;
 
-/** Statuses that say the server (or a cache in front of it) is overloaded. */
-const OVERLOAD_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
-
-/** The overload signal in a failed attempt (`503`, `first-byte-timeout`, …), or null. */
-function overloadCause(f: AttemptFailure): string | null {
-  if (f.errorClass === 'http-status' && f.status !== null && OVERLOAD_STATUSES.has(f.status)) return String(f.status);
-  if (f.errorClass === 'first-byte-timeout' || f.errorClass === 'connect-timeout') return f.errorClass;
-  return null;
-}
-
-/** The error thrown when a request gives up. */
-function finalError(url: URL, purpose: RequestPurpose, f: AttemptFailure, attempts: number, reason: string | null): unknown {
-  if (f.callerError !== undefined) return f.callerError.error;
-  const suffix =
-    attempts > 1 && reason !== null && reason !== 'not retryable' ? ` (${reason})` : attempts > 1 ? ` (attempt ${attempts})` : '';
-  if (f.errorClass === 'checksum-mismatch' && isFlathubFetchError(f.cause)) {
-    const e = f.cause;
-    const message = e.message.includes(url.href) ? e.message : `${url.href}: ${e.message}`;
-    return new FlathubFetchError(e.code, `${message}${suffix}`, { ...e.data, url: url.href, attempts }, { cause: e });
-  }
-  if (f.errorClass === 'aborted') {
-    return new FlathubFetchError(
-      ErrorCodes.ABORTED,
-      `GET ${url.href}: aborted`,
-      { url: url.href, purpose },
-      f.cause === undefined ? undefined : { cause: f.cause },
-    );
-  }
-  const data: Record<string, unknown> = { url: url.href, purpose, ...f.data, attempts };
-  if (f.code === ErrorCodes.NOT_FOUND) data.what ??= purpose;
-  if (f.code === ErrorCodes.SIZE_LIMIT) data.url = url.href;
-  return new FlathubFetchError(
-    f.code,
-    `GET ${url.href}: ${f.detail}${suffix}`,
-    data,
-    f.cause === undefined ? undefined : { cause: f.cause },
-  );
+/** Adds `digest` to `seen`; true when it was there already. */
+function seenBefore(seen: Set<string>, digest: string): boolean {
+  if (seen.has(digest)) return true;
+  seen.add(digest);
+  return false;
 }
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {

@@ -8,7 +8,10 @@ import type { Transport } from './Transport.js';
 import type { UndiciTransportOptions } from './UndiciTransport.js';
 
 export interface RetryOptions {
-  /** Retries per request after the first attempt (0 disables retrying). @default 5 */
+  /**
+   * Retries per request after the first attempt (0 disables retrying; `Infinity`: a request is
+   * retried for as long as the client makes progress — see `stallTimeout`). @default 5
+   */
   retries?: number;
   /** Shortest backoff, ms: retry n waits a uniformly random time in [minDelay, min(maxDelay, minDelay·factor^n)] ("full jitter" above the floor). @default 250 */
   minDelay?: number;
@@ -20,8 +23,21 @@ export interface RetryOptions {
   statuses?: readonly number[];
   /** Longest `Retry-After` honoured, ms; a longer one is cut to this. @default 60_000 */
   maxRetryAfter?: number;
-  /** Retries this client may spend in total (a per-pull budget); once spent, failures are final. @default 500 */
-  budget?: number;
+  /**
+   * The rate at which this client may retry (see RetryBudget): each successful request deposits
+   * `ratio` retries, time deposits `perSecond` a second, at most `reserve` are saved up. A retry
+   * beyond the budget waits for it instead of failing. @default { ratio: 1, perSecond: 10, reserve: 100 }
+   */
+  budget?: RetryBudgetOptions;
+}
+
+export interface RetryBudgetOptions {
+  /** Retries earned per successful request. @default 1 */
+  ratio?: number;
+  /** Retries earned per second whatever happens (the floor that lets a pull out of an outage). @default 10 */
+  perSecond?: number;
+  /** Most retries saved up (also the starting balance). @default 100 */
+  reserve?: number;
 }
 
 export interface TimeoutOptions {
@@ -67,6 +83,13 @@ export interface HttpClientOptions {
   retry?: number | RetryOptions;
   /** @default see TimeoutOptions */
   timeouts?: TimeoutOptions;
+  /**
+   * The stall window, ms: while requests are pending and none has succeeded (or received body
+   * bytes beyond what its earlier attempts had) for this long, every pending request fails with
+   * `ERR_STALLED`, and so does every later one. Time with no request pending does not count.
+   * 0 disables. @default 120_000
+   */
+  stallTimeout?: number;
   /** User-Agent header. @default 'flathub-fetch/0.1.0' */
   userAgent?: string;
   /** Called once per attempt when it ends (errors it throws are ignored). @default undefined */
@@ -94,8 +117,9 @@ export interface ResolvedHttpClientOptions {
   onConcurrencyChange: ((change: ConcurrencyChange) => void) | null;
   allowHttp2: boolean;
   maxRedirects: number;
-  retry: Required<RetryOptions>;
+  retry: Required<Omit<RetryOptions, 'budget'>> & { budget: Required<RetryBudgetOptions> };
   timeouts: Required<TimeoutOptions>;
+  stallTimeout: number;
   userAgent: string;
   onRecord: ((record: RequestRecord) => void) | null;
   recording: boolean;

@@ -74,8 +74,10 @@ export function classifyTransportError(err: unknown, midBody: boolean): Transpor
     return { errorClass: 'tls', retryable: false, code };
   }
   if (code !== null && TRANSIENT.has(code)) return { errorClass: midBody ? 'truncated' : 'other', retryable: true, code };
-  // llhttp parse errors (HPE_*) and "other side closed" variants: a broken proxy or connection.
-  if (code?.startsWith('HPE_')) return { errorClass: 'other', retryable: true, code };
+  // llhttp parse errors (HPE_*, or undici's HTTPParserError without a code for some parser
+  // states): a broken proxy or connection (a response that ended short of its Content-Length
+  // followed by the next one on a kept-alive connection). A fresh connection can succeed.
+  if (code?.startsWith('HPE_') || isParserError(err)) return { errorClass: 'other', retryable: true, code: code ?? 'HPE' };
   return { errorClass: 'other', retryable: false, code };
 }
 
@@ -86,4 +88,12 @@ function errorCode(err: unknown): string | null {
     if (typeof code === 'string' && code !== '') return code;
   }
   return null;
+}
+
+/** undici's HTTPParserError (by name: its class is not exported), the error or its cause. */
+function isParserError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { name?: unknown }).name === 'HTTPParserError') return true;
+  }
+  return false;
 }

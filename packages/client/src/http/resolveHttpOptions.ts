@@ -1,19 +1,29 @@
 /** Applies HttpClient's defaults in one place and rejects bad option values. */
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
-import type { HttpClientOptions, ResolvedHttpClientOptions, RetryOptions, TimeoutOptions } from './HttpClientOptions.js';
+import type {
+  HttpClientOptions,
+  ResolvedHttpClientOptions,
+  RetryBudgetOptions,
+  RetryOptions,
+  TimeoutOptions,
+} from './HttpClientOptions.js';
 import { sleepWithSignal } from './sleepWithSignal.js';
 
 export const DEFAULT_USER_AGENT = 'flathub-fetch/0.1.0';
 
-export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = Object.freeze({
+export const DEFAULT_RETRY_BUDGET: Readonly<Required<RetryBudgetOptions>> = Object.freeze({ ratio: 1, perSecond: 10, reserve: 100 });
+
+export const DEFAULT_STALL_TIMEOUT = 120_000;
+
+export const DEFAULT_RETRY: Readonly<ResolvedHttpClientOptions['retry']> = Object.freeze({
   retries: 5,
   minDelay: 250,
   maxDelay: 30_000,
   factor: 2,
   statuses: Object.freeze([408, 429, 500, 502, 503, 504]),
   maxRetryAfter: 60_000,
-  budget: 500,
+  budget: DEFAULT_RETRY_BUDGET,
 });
 
 export const DEFAULT_TIMEOUTS: Readonly<Required<TimeoutOptions>> = Object.freeze({
@@ -35,6 +45,7 @@ const OPTION_KEYS: { [K in keyof HttpClientOptions]-?: true } = {
   maxRedirects: true,
   retry: true,
   timeouts: true,
+  stallTimeout: true,
   userAgent: true,
   onRecord: true,
   recording: true,
@@ -50,14 +61,14 @@ export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHtt
     if (!(key in OPTION_KEYS)) throw invalid(key, (options as Record<string, unknown>)[key], 'unknown HttpClient option');
   }
   const retry: RetryOptions = typeof options.retry === 'number' ? { retries: options.retry } : (options.retry ?? {});
-  const resolvedRetry: Required<RetryOptions> = {
-    retries: integer('retry.retries', retry.retries, DEFAULT_RETRY.retries, 0),
+  const resolvedRetry: ResolvedHttpClientOptions['retry'] = {
+    retries: retry.retries === Number.POSITIVE_INFINITY ? retry.retries : integer('retry.retries', retry.retries, DEFAULT_RETRY.retries, 0),
     minDelay: duration('retry.minDelay', retry.minDelay, DEFAULT_RETRY.minDelay),
     maxDelay: duration('retry.maxDelay', retry.maxDelay, DEFAULT_RETRY.maxDelay),
     factor: finite('retry.factor', retry.factor, DEFAULT_RETRY.factor, 1),
     statuses: statuses(retry.statuses),
     maxRetryAfter: duration('retry.maxRetryAfter', retry.maxRetryAfter, DEFAULT_RETRY.maxRetryAfter),
-    budget: integer('retry.budget', retry.budget, DEFAULT_RETRY.budget, 0),
+    budget: budget(retry.budget),
   };
   if (resolvedRetry.maxDelay < resolvedRetry.minDelay)
     throw invalid('retry.maxDelay', resolvedRetry.maxDelay, 'smaller than retry.minDelay');
@@ -88,6 +99,7 @@ export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHtt
       firstByte: duration('timeouts.firstByte', t.firstByte, DEFAULT_TIMEOUTS.firstByte),
       bodyStall: duration('timeouts.bodyStall', t.bodyStall, DEFAULT_TIMEOUTS.bodyStall),
     },
+    stallTimeout: duration('stallTimeout', options.stallTimeout, DEFAULT_STALL_TIMEOUT),
     userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
     onRecord: fn('onRecord', options.onRecord),
     recording: options.recording ?? true,
@@ -119,6 +131,19 @@ function duration(name: string, v: number | undefined, d: number): number {
   if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || x > MAX_TIMER)
     throw invalid(name, v, `not a duration in ms (0 … ${MAX_TIMER})`);
   return x;
+}
+
+function budget(v: RetryBudgetOptions | undefined): Required<RetryBudgetOptions> {
+  if (v === undefined) return DEFAULT_RETRY_BUDGET;
+  if (v === null || typeof v !== 'object') throw invalid('retry.budget', v, 'not an object { ratio, perSecond, reserve }');
+  const d = DEFAULT_RETRY_BUDGET;
+  const perSecond = finite('retry.budget.perSecond', v.perSecond, d.perSecond, 0);
+  if (perSecond <= 0) throw invalid('retry.budget.perSecond', perSecond, 'not > 0 (a budget that never refills could wait forever)');
+  return {
+    ratio: finite('retry.budget.ratio', v.ratio, d.ratio, 0),
+    perSecond,
+    reserve: finite('retry.budget.reserve', v.reserve, d.reserve, 0),
+  };
 }
 
 function statuses(v: readonly number[] | undefined): readonly number[] {

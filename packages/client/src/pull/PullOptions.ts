@@ -63,15 +63,27 @@ export interface PullOptions {
   xzDecoder?: XzDecoderChoice;
   /** Delta parts downloaded and applied at once (bounds memory: each part is held while applied). @default 2 */
   partConcurrency?: number;
-  /** Retries per request for transient failures. @default 5 */
+  /**
+   * Retries per request for transient failures. By default a request is retried for as long as
+   * the pull makes progress: retries are paced by the HTTP client's retry budget (`http.retry.budget`:
+   * one per successful request plus 10 a second) and backoff, and the pull fails on a permanent
+   * error (a required object missing, a corrupt body that repeats, a bad signature) or when
+   * nothing arrives for `stallTimeout`. @default Infinity
+   */
   retries?: number;
+  /**
+   * The stall window, ms: the pull fails with ERR_STALLED when requests are pending and nothing
+   * has been received or verified for this long (a server down for good); a shorter outage is
+   * ridden out. 0 disables. @default 120_000
+   */
+  stallTimeout?: number;
   /** Architecture for Flatpak summary.idx subsummaries. @default this machine's */
   arch?: string;
   /** Fetch every alternative's superblock to price the plan exactly (the `plan` command does). @default false */
   fullPlan?: boolean;
   /** Cost model used to compare alternatives: assumed bandwidth (bytes/s) and round trip (ms). @default 6_250_000 and 50 */
   costModel?: { bandwidth?: number; rttMs?: number };
-  /** Further HTTP client options (timeouts, retry policy, HTTP/2); `connections`, `maxInFlight`, `pipelining` and `retries` above take precedence. */
+  /** Further HTTP client options (timeouts, retry policy, HTTP/2); `connections`, `maxInFlight`, `pipelining`, `retries` and `stallTimeout` above take precedence. */
   http?: Omit<HttpClientOptions, 'transport' | 'onRecord'>;
   transport?: Transport;
   /**
@@ -133,7 +145,8 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
     pipelining: o.pipelining === 'auto' || o.pipelining === undefined ? 'auto' : positive('pipelining', o.pipelining, 1),
     partConcurrency: positive('partConcurrency', o.partConcurrency, 2),
     xzDecoder: xzDecoderChoice(o.xzDecoder),
-    retries: o.retries ?? 5,
+    retries: retries(o.retries),
+    stallTimeout: stallTimeout(o.stallTimeout ?? o.http?.stallTimeout),
     fullPlan: o.fullPlan ?? false,
     verify,
     gpgKeys,
@@ -150,6 +163,18 @@ function xzDecoderChoice(v: XzDecoderChoice | undefined): XzDecoderChoice {
   const choice = v ?? 'auto';
   if (!['auto', 'xz', 'wasm'].includes(choice)) throw invalid('xzDecoder', v, 'expected auto, xz or wasm');
   return choice;
+}
+
+function retries(v: number | undefined): number {
+  if (v === undefined || v === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (!Number.isSafeInteger(v) || v < 0) throw invalid('retries', v, 'not an integer ≥ 0 or Infinity');
+  return v;
+}
+
+function stallTimeout(v: number | undefined): number {
+  if (v === undefined) return 120_000;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 2 ** 31 - 1) throw invalid('stallTimeout', v, 'not a duration in ms');
+  return v;
 }
 
 function invalid(argument: string, value: unknown, reason: string): FlathubFetchError {

@@ -86,7 +86,10 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
   let offered: RemoteDelta[] = [];
   if (input.deltas !== 'never') {
     offered = (await remote.deltas([target], input.signal)).filter((d) => d.to === target);
-    if (offered.length === 0 && !remote.indexedDeltas && (remote.summary === null || remote.summary.deltas.size === 0)) {
+    // Nothing lists a delta to the target (no summary or one listing none; a delta index absent,
+    // even where config says `indexed-deltas=true` — a mirror that syncs objects/ and deltas/
+    // only): probe the superblock paths, as libostree does when it has no delta list.
+    if (offered.length === 0 && (remote.summary === null || remote.summary.deltas.size === 0)) {
       for (const f of [...localCommits.slice(0, 1), null]) {
         const sb = await remote.probeDelta(f, target, input.signal);
         if (sb === null) continue;

@@ -65,8 +65,11 @@ export function seededRandom(seed: number): () => number {
 /**
  * A random policy: each request independently gets an error status with probability `p503` (503,
  * or one of `statuses` picked at random), a reset mid-body with `pReset`, a first-byte stall of
- * `stallMs` with `pStall`, a corrupted body with `pCorrupt` (only on paths `corruptOnly` accepts,
- * when given). `maxFaultsPerPath` bounds consecutive faults so every request eventually succeeds.
+ * `stallMs` with `pStall`, a body sent at `slowBytesPerSecond` with `pSlow`, a corrupted body with
+ * `pCorrupt` (only on paths `corruptOnly` accepts, when given). `maxFaultsPerPath` (default 2)
+ * stops faulting a path after that many requests so every request eventually succeeds; the field
+ * model — faults independent of each other, as a CDN in a bad hour produces them — sets it to
+ * `Infinity`.
  */
 export function randomFaults(o: {
   seed: number;
@@ -78,6 +81,9 @@ export function randomFaults(o: {
   pStall?: number;
   stallMs?: number;
   pCorrupt?: number;
+  pSlow?: number;
+  /** @default 200_000 */
+  slowBytesPerSecond?: number;
   maxFaultsPerPath?: number;
   only?: (path: string) => boolean;
 }): FaultPolicy {
@@ -96,8 +102,57 @@ export function randomFaults(o: {
     if (r < acc) return { kind: 'reset', after: 1 };
     acc += o.pStall ?? 0;
     if (r < acc) return { kind: 'first-byte-delay', ms: o.stallMs ?? 2000 };
+    acc += o.pSlow ?? 0;
+    if (r < acc) return { kind: 'slow', bytesPerSecond: o.slowBytesPerSecond ?? 200_000 };
     acc += o.pCorrupt ?? 0;
     if (r < acc && (o.corruptOnly === undefined || o.corruptOnly(ctx.path))) return { kind: 'corrupt' };
     return null;
   };
+}
+
+/** A time when every request fails: from the `afterRequests`-th request on, for `durationMs` (Infinity: for good). */
+export interface Outage {
+  afterRequests: number;
+  durationMs: number;
+}
+
+export interface OutageState {
+  /** Outages begun, and of those ended. */
+  started: number;
+  ended: number;
+  /** `performance.now()` when the first began, or null. */
+  firstStart: number | null;
+}
+
+/**
+ * `policy` with outage windows: during one, every request gets `fault` (default: 503) — a CDN or
+ * origin down for everyone. Outside them `policy` decides. `state()` says whether an outage has
+ * begun and ended (tests wait on it).
+ */
+export function withOutages(
+  policy: FaultPolicy,
+  outages: readonly Outage[],
+  fault: Fault = { kind: 'status', status: 503 },
+): FaultPolicy & { state(): OutageState } {
+  let requests = 0;
+  const windows = outages.map((o) => ({ ...o, start: null as number | null }));
+  const f = ((ctx: FaultContext) => {
+    requests++;
+    const now = performance.now();
+    for (const w of windows) {
+      if (w.start === null && requests > w.afterRequests) w.start = now;
+      if (w.start !== null && now - w.start < w.durationMs) return fault;
+    }
+    return policy(ctx);
+  }) as FaultPolicy & { state(): OutageState };
+  f.state = () => {
+    const now = performance.now();
+    const started = windows.filter((w) => w.start !== null);
+    return {
+      started: started.length,
+      ended: started.filter((w) => now - (w.start as number) >= w.durationMs).length,
+      firstStart: started.length === 0 ? null : Math.min(...started.map((w) => w.start as number)),
+    };
+  };
+  return f;
 }

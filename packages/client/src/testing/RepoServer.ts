@@ -2,11 +2,15 @@
  * A small static HTTP server for repositories on disk: GET and HEAD, single `Range` requests,
  * keep-alive, 404 for anything missing or outside the root, and a log of every request. The
  * CLI's `demo` serves its embedded sample repository with it; tests use it where nginx is not
- * the point. Fault injection and link emulation hook in through `onRequest`.
+ * the point. Fault injection and link emulation hook in through `onRequest`. With `tls` it serves
+ * HTTPS, offering HTTP/2 by ALPN when asked (HTTP/1.1 clients still welcome); a reset is then a
+ * stream reset (RST_STREAM), not the connection's end.
  */
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { constants as h2constants, createSecureServer, type Http2ServerResponse } from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
@@ -40,6 +44,8 @@ export interface RepoServerOptions {
   onRequest?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
   /** Fault injection: decides per request (with its per-path attempt number) what goes wrong. */
   faults?: FaultPolicy;
+  /** Serve HTTPS with this certificate and key (PEM text); `http2` offers h2 by ALPN. @default plain HTTP/1.1 */
+  tls?: { cert: string; key: string; http2?: boolean };
 }
 
 export class RepoServer {
@@ -49,6 +55,8 @@ export class RepoServer {
   readonly #options: RepoServerOptions;
   readonly #started = performance.now();
   readonly #attempts = new Map<string, number>();
+  /** Open HTTP/2 sessions (closed with the server). */
+  readonly #sessions = new Set<{ destroy(): void }>();
   /** Replace the fault policy at run time (e.g. between phases of a test). */
   faults: FaultPolicy | undefined;
 
@@ -56,10 +64,23 @@ export class RepoServer {
     this.root = resolve(root);
     this.#options = options;
     this.faults = options.faults;
-    this.#server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       void this.#handle(req, res);
-    });
+    };
+    const tls = options.tls;
+    // The HTTP/2 compatibility API mirrors IncomingMessage/ServerResponse for what is used here.
+    this.#server = (
+      tls === undefined
+        ? createServer(handler)
+        : tls.http2 === true
+          ? createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, handler as never)
+          : createHttpsServer({ cert: tls.cert, key: tls.key }, handler)
+    ) as Server;
     this.#server.keepAliveTimeout = 30_000;
+    this.#server.on('session', (session: { destroy(): void; once(e: string, f: () => void): void }) => {
+      this.#sessions.add(session);
+      session.once('close', () => this.#sessions.delete(session));
+    });
   }
 
   static async start(root: string, options: RepoServerOptions = {}): Promise<RepoServer> {
@@ -74,11 +95,12 @@ export class RepoServer {
   get url(): string {
     const a = this.#server.address() as AddressInfo;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    return `http://${host}:${a.port}/`;
+    return `${this.#options.tls === undefined ? 'http' : 'https'}://${host}:${a.port}/`;
   }
 
   async close(): Promise<void> {
-    this.#server.closeAllConnections();
+    this.#server.closeAllConnections?.();
+    for (const s of this.#sessions) s.destroy();
     await new Promise<void>((ok) => this.#server.close(() => ok()));
   }
 
@@ -129,7 +151,7 @@ export class RepoServer {
         return;
       } else if (fault.kind === 'drop') {
         applied();
-        req.socket.destroy();
+        cutOff(req, res)();
         return;
       } else if (fault.kind === 'redirect') {
         applied();
@@ -237,12 +259,21 @@ export class RepoServer {
     }
     const stream = createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
     stream.on('error', () => res.destroy());
-    // Destroy the socket itself: after res.end() the response no longer owns it (keep-alive).
-    const socket = req.socket;
-    const counted = stream.pipe(faultTransform(fault, () => socket.destroy(), applied));
+    const counted = stream.pipe(faultTransform(fault, cutOff(req, res), applied));
     counted.on('data', (c: Buffer) => count(c.length));
     counted.pipe(res);
   }
+}
+
+/**
+ * Ends an exchange abruptly: over HTTP/1.1 the socket itself (after res.end() the response no
+ * longer owns it: keep-alive), over HTTP/2 just the stream (RST_STREAM), as a proxy would.
+ */
+function cutOff(req: IncomingMessage, res: ServerResponse): () => void {
+  const stream = (res as unknown as Partial<Http2ServerResponse>).stream;
+  if (stream !== undefined) return () => stream.close(h2constants.NGHTTP2_INTERNAL_ERROR);
+  const socket = req.socket;
+  return () => socket.destroy();
 }
 
 /** Applies a body fault to the stream of a file: reset, corruption, truncation, slowness, stall. */
@@ -264,7 +295,10 @@ function faultTransform(fault: Fault | null, destroy: () => void, applied: () =>
           this.push(part);
           if (sent >= fault.after && room < chunk.length) {
             applied();
+            // The response must not end (over HTTP/1.1 the server would start the next
+            // pipelined response on this socket); the bytes pushed get 5 ms to leave first.
             setTimeout(destroy, 5);
+            return;
           }
           return done();
         }
@@ -279,7 +313,10 @@ function faultTransform(fault: Fault | null, destroy: () => void, applied: () =>
           const part = chunk.subarray(0, room);
           sent += part.length;
           if (part.length > 0) this.push(part);
-          if (sent >= fault.keep && fault.lie) setTimeout(destroy, 5);
+          if (sent >= fault.keep && fault.lie) {
+            setTimeout(destroy, 5);
+            return; // never ends: see 'reset'
+          }
           return done();
         }
         case 'slow': {
