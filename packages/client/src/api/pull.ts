@@ -168,7 +168,9 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     state.plan = plan;
     o.onEvent({ type: 'plan', plan });
     // Object sizes are learnt as they arrive: the plan's estimate gives the progress total early.
-    if (plan.chosen?.strategy === 'objects' && plan.chosen.bytes !== null) tracker.expectBytesAtLeast(plan.chosen.bytes);
+    // (Not for a subpath pull: the summary's size is the whole commit's.)
+    if (plan.chosen?.strategy === 'objects' && plan.chosen.bytes !== null && o.subpaths === null)
+      tracker.expectBytesAtLeast(plan.chosen.bytes);
     debug('plan: %s (%s)', plan.strategy, plan.reason);
     const fetcher = new ObjectFetcher(ctx);
     let strategy = plan.strategy;
@@ -215,9 +217,12 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
         }
       }
       tracker.setPhase(strategy === 'objects' ? 'objects' : 'verify');
-      await fetcher.fetchCommitTree(target);
+      await fetcher.fetchCommitTree(target, o.subpaths);
       await ctx.ready;
-      await repo.clearPartial(target);
+      // A subpath pull leaves the commit partial (as libostree does); its objects are flushed
+      // before the ref is written all the same.
+      if (o.subpaths === null) await repo.clearPartial(target);
+      else await repo.flush();
     }
     if (spec.ref !== null) await repo.writeRef(spec.ref, target, o.remote === null ? {} : { remote: o.remote });
     tracker.setPhase('done');
