@@ -3,9 +3,10 @@
  * object verified, and every request on the record.
  *
  * Layers (each imports only from those above it; `errors` from anywhere):
- *   gvariant → formats → (http, repo, trust) → remote → pull → (api, diagnostics) → mirrors.
+ *   gvariant → formats → (http, repo, trust) → remote → pull → (api, diagnostics) → (mirrors, install).
  * `remote` opens a repository over HTTP (summaries, refs, deltas); `trust` is OpenPGP verification (keyring, detached signatures); `diagnostics` turns a pull's
- * records into reports; `mirrors` checks mirrors against a primary with the layers above.
+ * records into reports; `mirrors` checks mirrors against a primary with the layers above;
+ * `install` downloads into flatpak installations (their remotes, locks, related refs) for flatpak to deploy.
  */
 export * from './errors/index.js';
 export * from './gvariant/index.js';
@@ -17,3 +18,4 @@ export * from './repo/index.js';
 export * from './diagnostics/index.js';
 export * from './trust/index.js';
 export * from './mirrors/index.js';
+export * from './install/index.js';
