@@ -52,7 +52,7 @@ export function handOverCommands(kind: 'install' | 'update', result: Transaction
 }
 
 export interface RunFlatpakOptions {
-  /** 'inherit' passes flatpak's output through; 'pipe' collects it. @default 'pipe' */
+  /** 'inherit' passes flatpak's output through (stdout and stderr, as it prints them); 'pipe' collects it. @default 'pipe' */
   stdio?: 'inherit' | 'pipe';
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
@@ -63,7 +63,7 @@ export interface FlatpakRun {
   exitCode: number;
   stdout: string;
   stderr: string;
-  /** flatpak's last non-empty stderr line (its error), or null. */
+  /** flatpak's last non-empty stderr line (its error), or null (always with 'inherit'). */
   error: string | null;
 }
 
@@ -71,7 +71,7 @@ export interface FlatpakRun {
 export function runFlatpak(args: readonly string[], options: RunFlatpakOptions = {}): Promise<FlatpakRun> {
   return new Promise((resolve, reject) => {
     const child = spawn('flatpak', args, {
-      stdio: options.stdio === 'inherit' ? ['ignore', 'inherit', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+      stdio: options.stdio === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
       ...(options.env ? { env: options.env } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -81,9 +81,7 @@ export function runFlatpak(args: readonly string[], options: RunFlatpakOptions =
       stdout += c.toString();
     });
     child.stderr?.on('data', (c: Buffer) => {
-      const s = c.toString();
-      stderr += s;
-      if (options.stdio === 'inherit') process.stderr.write(s);
+      stderr += c.toString();
     });
     child.once('error', (err: NodeJS.ErrnoException) => {
       reject(
