@@ -15,6 +15,8 @@ import type { FixtureSet } from './fixtures.js';
 export const APP = 'app/org.test.Hello/x86_64/stable';
 export const RUNTIME = 'runtime/org.test.Platform/x86_64/1';
 export const LOCALE = 'runtime/org.test.Platform.Locale/x86_64/1';
+/** A second app sharing most of its files with the first (for concurrent install/prune tests). */
+export const OTHER = 'app/org.test.Other/x86_64/stable';
 export const LANGS = ['de', 'en', 'fr'];
 
 export interface FlatpakWorld {
@@ -111,32 +113,7 @@ export function makeFlatpakWorld(set: FixtureSet): FlatpakWorld {
       loc,
       '1',
     ]);
-    // The app.
-    const app = join(build, 'app');
-    // (build-init would need the SDK installed: its metadata is written as it writes it.)
-    mkdirSync(join(app, 'files', 'bin'), { recursive: true });
-    mkdirSync(join(app, 'var'), { recursive: true });
-    writeFileSync(
-      join(app, 'metadata'),
-      '[Application]\nname=org.test.Hello\nruntime=org.test.Platform/x86_64/1\nsdk=org.test.Platform/x86_64/1\n',
-    );
-    mkdirSync(join(app, 'files', 'share'), { recursive: true });
-    writeFileSync(join(app, 'files', 'bin', 'hello'), `#!/bin/sh\necho 'Hello v${v}'\n`, { mode: 0o755 });
-    for (let i = 0; i < 30; i++)
-      writeFileSync(join(app, 'files', 'share', `data${i}.bin`), blob(`app ${i} v${i % 3 === 0 ? v : 1}`, 8192 + i * 31));
-    flatpak(['build-finish', '--command=hello', '--share=network', app]);
-    flatpak([
-      'build-export',
-      '--arch=x86_64',
-      `--timestamp=${day(v)}`,
-      `--subject=Hello ${v}`,
-      '--disable-sandbox',
-      '--no-update-summary',
-      ...sign,
-      repo,
-      app,
-      'stable',
-    ]);
+    for (const id of ['org.test.Hello', 'org.test.Other']) exportApp(join(build, id), id, v);
     flatpak([
       'build-update-repo',
       '--generate-static-deltas',
@@ -144,6 +121,29 @@ export function makeFlatpakWorld(set: FixtureSet): FlatpakWorld {
       `--gpg-import=${join(set.root, 'gpg', 'pubkey.gpg')}`,
       ...sign,
       repo,
+    ]);
+  };
+  const exportApp = (app: string, id: string, v: number) => {
+    // (build-init would need the SDK installed: its metadata is written as it writes it.)
+    mkdirSync(join(app, 'files', 'bin'), { recursive: true });
+    mkdirSync(join(app, 'var'), { recursive: true });
+    writeFileSync(join(app, 'metadata'), `[Application]\nname=${id}\nruntime=org.test.Platform/x86_64/1\nsdk=org.test.Platform/x86_64/1\n`);
+    mkdirSync(join(app, 'files', 'share'), { recursive: true });
+    writeFileSync(join(app, 'files', 'bin', 'hello'), `#!/bin/sh\necho '${id} v${v}'\n`, { mode: 0o755 });
+    for (let i = 0; i < 30; i++)
+      writeFileSync(join(app, 'files', 'share', `data${i}.bin`), blob(`app ${i} v${i % 3 === 0 ? v : 1}`, 8192 + i * 31));
+    flatpak(['build-finish', '--command=hello', '--share=network', app]);
+    flatpak([
+      'build-export',
+      '--arch=x86_64',
+      `--timestamp=${day(v)}`,
+      `--subject=${id} ${v}`,
+      '--disable-sandbox',
+      '--no-update-summary',
+      ...sign,
+      repo,
+      app,
+      'stable',
     ]);
   };
   publish(1);

@@ -15,6 +15,7 @@ import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchEr
 import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum } from '../formats/checksum.js';
 import { objectPath } from '../formats/paths.js';
+import { ObjectType } from '../formats/ObjectType.js';
 import { applyDelta } from '../pull/applyDelta.js';
 import { ObjectFetcher } from '../pull/ObjectFetcher.js';
 import { KnownDirTrees } from '../pull/KnownDirTrees.js';
@@ -141,8 +142,11 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     const spec = parsePullTarget(o.ref);
     const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
     state.target = target;
-    const verification = o.verify ? await verifyRemoteSignatures(remote, target, await GpgKeyring.from(o.gpgKeys), o.signal) : undefined;
     const repo = await opening;
+    // A commit already here (a resumed pull) is verified from its local bytes: no refetch.
+    const verification = o.verify
+      ? await verifyRemoteSignatures(remote, target, await GpgKeyring.from(o.gpgKeys), o.signal, await localCommit(repo, target))
+      : undefined;
     repo.assertWritable();
     const ctx: PullContext = {
       remote,
@@ -255,6 +259,13 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     await remote.close();
     await closeRepo(failed);
   }
+}
+
+/** The commit and its detached metadata when the repository has the commit, for signature checks. */
+async function localCommit(repo: LocalRepo, commit: Checksum): Promise<{ commit: Uint8Array; meta: Uint8Array | null } | undefined> {
+  const bytes = await repo.readObjectBytes(ObjectType.COMMIT, commit);
+  if (bytes === null) return undefined;
+  return { commit: bytes, meta: await repo.readObjectBytes(ObjectType.COMMIT_META, commit) };
 }
 
 /** Removes a repository this pull created (best effort: the pull's own error is what matters). */
