@@ -181,7 +181,7 @@ function readInstallation(
       trustedKeys: existsSync(keyring) && statSync(keyring).size > 0 ? keyring : null,
     });
   }
-  return { id, isUser, displayName, path, repoPath, storageType, priority, remotes, languages: languagesOf(config, isUser, e) };
+  return { id, isUser, displayName, path, repoPath, storageType, priority, remotes, languages: languagesOf(config, e) };
 }
 
 function bool(v: string | undefined, d: boolean): boolean {
@@ -197,7 +197,7 @@ function stringList(v: string): string[] {
     .filter((x) => x !== '');
 }
 
-function languagesOf(config: KeyFile, isUser: boolean, e: NodeJS.ProcessEnv): string[] | null {
+function languagesOf(config: KeyFile, e: NodeJS.ProcessEnv): string[] | null {
   const configured = keyFileGet(config, 'core', 'xa.languages');
   if (configured !== undefined) {
     const list = stringList(configured).map((l) => l.replace(/^\//, ''));
@@ -211,7 +211,7 @@ function languagesOf(config: KeyFile, isUser: boolean, e: NodeJS.ProcessEnv): st
   // flatpak adds the session's locale languages for user installations (and AccountsService's,
   // over D-Bus, which this library does not ask); for system ones localed's, for which the
   // environment stands in here.
-  if (isUser || langs.size === 0) for (const l of localeLanguages(e)) langs.add(l);
+  for (const l of localeLanguages(e)) langs.add(l);
   return langs.size === 0 ? null : [...langs].sort();
 }
 
