@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OUT, ROOT, stats } from './lib/harness.mjs';
+import { cpuBusy, OUT, ROOT, stats } from './lib/harness.mjs';
 import { startNginx } from './lib/nginx.mjs';
 import { spawnLinkProxy } from './linkProxy.mjs';
 
@@ -114,10 +114,20 @@ function installation(dir, url) {
 
 function timed(cmd, args, e) {
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { env: e, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(cmd, args, { env: e, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return ms;
+  return { ms, stdout: r.stdout };
+}
+
+/** Our CLI's --json: the download's own duration (the rest is Node start-up, planning and flatpak's deploy). */
+function downloadMs(stdout) {
+  try {
+    const doc = JSON.parse(stdout);
+    return (Array.isArray(doc) ? doc : [doc]).reduce((n, d) => n + (d.durationMs ?? 0), 0);
+  } catch {
+    return null;
+  }
 }
 
 function deployed(e, ref) {
@@ -139,7 +149,7 @@ const clients = {
     kind === 'install'
       ? ['flatpak', ['install', '--user', '-y', '--noninteractive', 'bench', 'org.bench.App']]
       : ['flatpak', ['update', '--user', '-y', '--noninteractive']],
-  ours: (kind) => [process.execPath, [CLI, kind, '--user', '-y', ...(kind === 'install' ? ['bench', 'org.bench.App'] : [])]],
+  ours: (kind) => [process.execPath, [CLI, kind, '--user', '-y', '--json', ...(kind === 'install' ? ['bench', 'org.bench.App'] : [])]],
 };
 const results = [];
 try {
@@ -156,7 +166,9 @@ try {
         }
         const mark = nginx.mark();
         const [cmd, args] = clients[client](kind);
-        const ms = timed(cmd, args, e);
+        const busy = await cpuBusy(500);
+        const { ms, stdout } = timed(cmd, args, e);
+        const transaction = client === 'ours' ? downloadMs(stdout) : null;
         await new Promise((r) => setTimeout(r, 200)); // nginx logs after responding
         const log = nginx.entriesSince(mark);
         const want = kind === 'install' ? 'v1' : 'v2';
@@ -169,12 +181,16 @@ try {
           kind,
           rep,
           ms,
+          transactionMs: transaction,
+          otherCpuBefore: busy,
           requests: log.length,
+          objectRequests: log.filter((x) => x.uri.includes('/objects/')).length,
+          deltaRequests: log.filter((x) => x.uri.includes('/deltas/')).length,
           bytes: log.reduce((n, x) => n + x.bytesSent, 0),
           connections: new Set(log.map((x) => x.connection)).size,
         });
         console.log(
-          `${client.padEnd(8)} ${kind.padEnd(8)} rep ${rep}: ${ms.toFixed(0)} ms, ${log.length} requests, ${(results.at(-1).bytes / 1e6).toFixed(2)} MB`,
+          `${client.padEnd(8)} ${kind.padEnd(8)} rep ${rep}: ${ms.toFixed(0)} ms${transaction === null ? '' : ` (priced + downloaded: ${transaction} ms)`}, ${log.length} requests (${results.at(-1).objectRequests} objects, ${results.at(-1).deltaRequests} deltas), ${(results.at(-1).bytes / 1e6).toFixed(2)} MB; other processes ${Math.round((busy ?? 0) * 100)} % CPU before`,
         );
       }
     }
@@ -183,14 +199,19 @@ try {
   await proxy.close();
   await nginx.stop();
 }
-console.log(`\n| case | client | wall median (min) | requests | bytes (MB) | connections |\n| --- | --- | --- | --- | --- | --- |`);
+console.log(
+  `\n| case | client | wall median (min) | ours: priced + downloaded | requests median (range) | bytes median, MB | connections |\n| --- | --- | --- | --- | --- | --- | --- |`,
+);
 for (const kind of ['install', 'update']) {
   for (const client of Object.keys(clients)) {
     const rs = results.filter((r) => r.kind === kind && r.client === client);
     const s = stats(rs.map((r) => r.ms));
-    const r0 = rs[0];
+    const q = stats(rs.map((r) => r.requests));
+    const b = stats(rs.map((r) => r.bytes));
+    const c = stats(rs.map((r) => r.connections));
+    const t = client === 'ours' ? `${stats(rs.map((r) => r.transactionMs ?? 0)).median.toFixed(0)} ms` : '';
     console.log(
-      `| ${kind} | ${client} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}) | ${r0.requests} | ${(r0.bytes / 1e6).toFixed(2)} | ${r0.connections} |`,
+      `| ${kind} | ${client} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}) | ${t} | ${q.median} (${q.min}–${q.max}) | ${(b.median / 1e6).toFixed(2)} | ${c.median} |`,
     );
   }
 }

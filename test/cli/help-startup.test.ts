@@ -11,7 +11,7 @@ import { REPO_ROOT } from '../support/fixtures.js';
 
 const BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
 const LOADER = pathToFileURL(join(REPO_ROOT, 'test', 'support', 'refuseLibraryLoader.mjs')).href;
-const COMMANDS = ['refs', 'deltas', 'plan', 'compare', 'pull', 'checkout', 'mirrors', 'demo'];
+const COMMANDS = ['refs', 'deltas', 'plan', 'compare', 'pull', 'install', 'update', 'checkout', 'mirrors', 'demo'];
 
 function run(args: string[]) {
   const r = spawnSync(process.execPath, ['--no-warnings', '--loader', LOADER, BIN, ...args], {

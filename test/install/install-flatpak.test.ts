@@ -9,8 +9,8 @@
  * - update after new commits of app and runtime goes through the from-revision deltas, and
  *   `flatpak info` shows the new commits.
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
@@ -98,6 +98,23 @@ describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg'], 'install/update into a 
         .slice(again)
         .filter((e) => e.uri.includes('/objects/') || e.uri.includes('/deltas/')),
     ).toEqual([]);
+  });
+
+  test('a remote whose signatures cannot be checked: exit 3, one line, nothing downloaded', () => {
+    // gpg-verify=true and no key (flatpak remote-add itself refuses such a remote: ostree's does not).
+    execFileSync('ostree', ['remote', 'add', `--repo=${join(w.userDir, 'repo')}`, 'nokeys', nginx.url]);
+    const start = nginx.log().length;
+    const r = spawnSync(process.execPath, [BIN, 'install', '--user', '-y', 'nokeys', 'org.test.Other'], { env: w.env, encoding: 'utf8' });
+    expect(r.status).toBe(3);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^flathub-fetch install: remote nokeys has gpg-verify=true but no trusted keys/);
+    expect(
+      nginx
+        .log()
+        .slice(start)
+        .filter((e) => e.uri.includes('/objects/') || e.uri.includes('/deltas/')),
+    ).toEqual([]);
+    expect(existsSync(join(w.userDir, 'repo', 'refs', 'remotes', 'nokeys'))).toBe(false);
+    execFileSync('ostree', ['remote', 'delete', `--repo=${join(w.userDir, 'repo')}`, 'nokeys']);
   });
 
   test('update: new commits of app and runtime come through from-revision deltas; flatpak info shows them', () => {

@@ -14,12 +14,13 @@ import {
   TRANSACTION_HELP,
   TRANSACTION_OPTIONS,
   transactionJson,
-} from './flatpakTransaction.js';
+} from '../flatpakTransaction.js';
 
 export const installCommand: Command = {
   name: 'install',
   summary: 'Install apps and runtimes into a flatpak installation: we download, flatpak deploys.',
-  usage: 'flathub-fetch install [--user | --system | --installation NAME] [-y] [--download-only] [REMOTE] REF... [--json]',
+  usage:
+    'flathub-fetch install [--user | --system | --installation NAME] [--assumeyes|-y] [--download-only] [--arch ARCH] [--connections N] [REMOTE] REF... [--json]',
   help: `Downloads what \`flatpak install\` would — the refs, the runtime an app needs, and the related
 refs flatpak adds (a .Locale extension only for the installation's languages: \`flatpak config
 --set languages\`, else your locale) — into the installation's own repository, then runs

@@ -13,12 +13,13 @@ import {
   TRANSACTION_HELP,
   TRANSACTION_OPTIONS,
   transactionJson,
-} from './flatpakTransaction.js';
+} from '../flatpakTransaction.js';
 
 export const updateCommand: Command = {
   name: 'update',
   summary: 'Update a flatpak installation: we download (from-revision deltas), flatpak deploys.',
-  usage: 'flathub-fetch update [--user | --system | --installation NAME] [-y] [--download-only] [REF...] [--json]',
+  usage:
+    'flathub-fetch update [--user | --system | --installation NAME] [--assumeyes|-y] [--download-only] [--arch ARCH] [--connections N] [REF...] [--json]',
   help: `Downloads the updates of every installed ref (or of the REFs named) into the installation's
 repository — each through a static delta from its deployed commit where the remote has one,
 .Locale extensions for their deployed languages plus the configured ones, new related refs as

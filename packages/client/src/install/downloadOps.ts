@@ -183,7 +183,8 @@ export async function runTransaction(
   return { installation: inst, ops: planned, pulls, cancelled: false, durationMs: performance.now() - started };
 }
 
-function trustedKeys(r: InstallationRemote): Uint8Array {
+/** The remote's trusted keys (ERR_SIGNATURE when it demands signatures but has none: checked before anything is fetched). */
+export function trustedKeys(r: InstallationRemote): Uint8Array {
   if (r.trustedKeys === null) {
     throw new FlathubFetchError(
       ErrorCodes.SIGNATURE,

@@ -8,7 +8,7 @@ import { ErrorCodes } from '../errors/codes.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Remote } from '../remote/Remote.js';
-import { type PlannedOp, priceOps, runTransaction, type TransactionOptions, type TransactionResult } from './downloadOps.js';
+import { type PlannedOp, priceOps, runTransaction, type TransactionOptions, type TransactionResult, trustedKeys } from './downloadOps.js';
 import { findInstallation, type Installation, type InstallationRemote, installationRemote } from './Installation.js';
 import { listDeployed } from './installedRefs.js';
 import { type InstallOp, matchRef, relatedOf, resolveInstall } from './resolveRefs.js';
@@ -73,6 +73,7 @@ export async function installRefs(options: InstallRefsOptions): Promise<Transact
   if (options.refs.length === 0) throw invalid('refs', 'at least one ref is required');
   const inst = openInstallation(options.installation, options.env);
   const r = installationRemote(inst, options.remote);
+  if (r.gpgVerify) trustedKeys(r);
   const remote = await openRemote(r, options);
   let planned: PlannedOp[];
   try {
@@ -103,6 +104,7 @@ export async function updateInstallation(options: UpdateInstallationOptions = {}
     const cfg = inst.remotes.find((x) => x.name === name && !x.disabled);
     if (cfg === undefined) continue; // flatpak skips refs whose remote is gone or disabled
     remotes.set(name, cfg);
+    if (cfg.gpgVerify) trustedKeys(cfg);
     const remote = await openRemote(cfg, options);
     const ops: InstallOp[] = [];
     try {

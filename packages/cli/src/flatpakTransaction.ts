@@ -4,10 +4,10 @@
  */
 import { createInterface } from 'node:readline';
 import type { Installation, InstallEvent, PlannedOp, TransactionResult } from '@flathub-fetch/client';
-import type { Client } from '../client.js';
-import type { ParsedArgs } from '../Command.js';
-import { bold, formatBytes, type Output, table } from '../output.js';
-import { UsageError } from '../UsageError.js';
+import type { Client } from './client.js';
+import type { ParsedArgs } from './Command.js';
+import { bold, formatBytes, type Output, table } from './output.js';
+import { UsageError } from './UsageError.js';
 
 export const TRANSACTION_OPTIONS = {
   user: { type: 'boolean' },
@@ -22,7 +22,7 @@ export const TRANSACTION_OPTIONS = {
 export const TRANSACTION_HELP = `  --user               the per-user installation ($FLATPAK_USER_DIR or ~/.local/share/flatpak)
   --system             the system installation ($FLATPAK_SYSTEM_DIR or /var/lib/flatpak)
   --installation NAME  a named installation (/etc/flatpak/installations.d/*.conf)
-  -y, --assumeyes      do not ask before downloading
+  --assumeyes, -y      do not ask before downloading
   --download-only      download into the installation's repository, do not run flatpak
   --arch ARCH          architecture of partial ref names (default: this machine's)
   --connections N      connections per server (default 8)
