@@ -57,6 +57,12 @@ describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg'], 'install/update into a 
     const doc = JSON.parse(out);
     return Array.isArray(doc) ? doc[0] : doc;
   };
+  /** Object and delta requests nginx logged since `start` (what a download would make). */
+  const contentRequestsSince = (start: number) =>
+    nginx
+      .log()
+      .slice(start)
+      .filter((e) => e.uri.includes('/objects/') || e.uri.includes('/deltas/'));
   const info = (ref: string) => w.flatpak(['info', '--user', ref]);
   const commitOf = (ref: string) => /Commit: ([0-9a-f]{64})/.exec(info(ref))?.[1];
 
@@ -92,12 +98,7 @@ describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg'], 'install/update into a 
     const again = nginx.log().length;
     const r2 = cli(['install', '--user', '-y', 'test', 'org.test.Hello']);
     expect(r2.ops).toEqual([]);
-    expect(
-      nginx
-        .log()
-        .slice(again)
-        .filter((e) => e.uri.includes('/objects/') || e.uri.includes('/deltas/')),
-    ).toEqual([]);
+    expect(contentRequestsSince(again)).toEqual([]);
   });
 
   test('a remote whose signatures cannot be checked: exit 3, one line, nothing downloaded', () => {
@@ -107,12 +108,7 @@ describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg'], 'install/update into a 
     const r = spawnSync(process.execPath, [BIN, 'install', '--user', '-y', 'nokeys', 'org.test.Other'], { env: w.env, encoding: 'utf8' });
     expect(r.status).toBe(3);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^flathub-fetch install: remote nokeys has gpg-verify=true but no trusted keys/);
-    expect(
-      nginx
-        .log()
-        .slice(start)
-        .filter((e) => e.uri.includes('/objects/') || e.uri.includes('/deltas/')),
-    ).toEqual([]);
+    expect(contentRequestsSince(start)).toEqual([]);
     expect(existsSync(join(w.userDir, 'repo', 'refs', 'remotes', 'nokeys'))).toBe(false);
     execFileSync('ostree', ['remote', 'delete', `--repo=${join(w.userDir, 'repo')}`, 'nokeys']);
   });
