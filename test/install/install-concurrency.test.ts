@@ -59,7 +59,7 @@ describeWithTools(['ostree', 'python3'], 'repository lock', () => {
   });
 });
 
-describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg', 'python3'], 'installing next to flatpak', () => {
+describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg', 'python3', 'dbus-run-session'], 'installing next to flatpak', () => {
   let w: FlatpakWorld;
   let nginx: NginxServer;
   beforeAll(async () => {

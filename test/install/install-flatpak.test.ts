@@ -35,7 +35,7 @@ interface OpJson {
   requests: number;
 }
 
-describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg'], 'install/update into a real flatpak installation', () => {
+describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg', 'python3'], 'install/update into a real flatpak installation', () => {
   let w: FlatpakWorld;
   let nginx: NginxServer;
   beforeAll(async () => {
