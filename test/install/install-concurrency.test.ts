@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -160,6 +160,42 @@ describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg', 'python3', 'dbus-run-ses
       expect(fsck(repo)).toContain('no errors found');
       // The lock of the killed run died with it: flatpak deploys now.
       await fp(['install', '--user', '-y', '--noninteractive', '--no-pull', 'test', OTHER]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('aborted through its AbortSignal: ERR_ABORTED, the locks released at once', { timeout: 60_000 }, async () => {
+    const env = { ...w.env, FLATPAK_USER_DIR: join(w.userDir, '..', 'user-abort') };
+    mkdirSync(env.FLATPAK_USER_DIR as string, { recursive: true });
+    const slow: FaultPolicy = (ctx) =>
+      ctx.path.startsWith('/objects/') || ctx.path.startsWith('/deltas/') ? { kind: 'slow', bytesPerSecond: 50_000 } : null;
+    const server = await RepoServer.start(w.repo, { faults: slow });
+    try {
+      const fp = (args: string[]) => promisify(execFile)('flatpak', args, { env });
+      await fp(['remote-add', '--user', `--gpg-import=${join(fixtures.root, 'gpg', 'pubkey.gpg')}`, 'test', server.url]);
+      const controller = new AbortController();
+      const events: string[] = [];
+      const run = installRefs({
+        remote: 'test',
+        refs: ['org.test.Hello'],
+        installation: 'user',
+        env,
+        signal: controller.signal,
+        onEvent: (e) => {
+          events.push(e.type);
+          if (e.type === 'progress' && e.progress.bytes.done > 0) controller.abort();
+        },
+      });
+      await expect(run).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+      expect(events).toContain('lock-wait');
+      // Released: an exclusive lock (as a prune takes) is granted at once.
+      const inst = join(env.FLATPAK_USER_DIR as string);
+      const t0 = Date.now();
+      const lock = await lockFiles([join(inst, 'repo-lock'), join(inst, 'repo', '.lock')], 'exclusive');
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      await lock.release();
+      expect(existsSync(join(inst, 'repo', 'refs', 'remotes', 'test', 'app'))).toBe(false);
     } finally {
       await server.close();
     }
