@@ -72,6 +72,22 @@ describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg', 'python3', 'dbus-run-ses
     w?.remove();
   });
 
+  /**
+   * A fresh user installation whose remote `test` is the repository served slowly (objects and
+   * delta parts at `bytesPerSecond`) by a RepoServer in this process — so flatpak runs
+   * asynchronously here (remote-add reads from it).
+   */
+  const slowInstallation = async (name: string, bytesPerSecond: number) => {
+    const env = { ...w.env, FLATPAK_USER_DIR: join(w.userDir, '..', name) };
+    mkdirSync(env.FLATPAK_USER_DIR as string, { recursive: true });
+    const slow: FaultPolicy = (ctx) =>
+      ctx.path.startsWith('/objects/') || ctx.path.startsWith('/deltas/') ? { kind: 'slow', bytesPerSecond } : null;
+    const server = await RepoServer.start(w.repo, { faults: slow });
+    const fp = (args: string[]) => promisify(execFile)('flatpak', args, { env });
+    await fp(['remote-add', '--user', `--gpg-import=${join(fixtures.root, 'gpg', 'pubkey.gpg')}`, 'test', server.url]);
+    return { env, server, fp };
+  };
+
   test('a concurrent uninstall/prune/install loop: fsck clean, nothing lost on either side', { timeout: 120_000 }, async () => {
     const repo = join(w.userDir, 'repo');
     w.flatpak(['install', '--user', '-y', '--noninteractive', 'test', 'org.test.Hello']);
@@ -115,16 +131,8 @@ describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg', 'python3', 'dbus-run-ses
   });
 
   test('kill -9 mid-install, then again: completes without re-fetching a verified object', { timeout: 120_000 }, async () => {
-    // A fresh installation, served slowly (objects and delta parts at 100 kB/s).
-    const env = { ...w.env, FLATPAK_USER_DIR: join(w.userDir, '..', 'user-kill') };
-    mkdirSync(env.FLATPAK_USER_DIR as string, { recursive: true });
-    const slow: FaultPolicy = (ctx) =>
-      ctx.path.startsWith('/objects/') || ctx.path.startsWith('/deltas/') ? { kind: 'slow', bytesPerSecond: 100_000 } : null;
-    const server = await RepoServer.start(w.repo, { faults: slow });
+    const { env, server, fp } = await slowInstallation('user-kill', 100_000);
     try {
-      // Asynchronously: the server runs in this process, and flatpak remote-add reads from it.
-      const fp = (args: string[]) => promisify(execFile)('flatpak', args, { env });
-      await fp(['remote-add', '--user', `--gpg-import=${join(fixtures.root, 'gpg', 'pubkey.gpg')}`, 'test', server.url]);
       await fp(['config', '--user', '--set', 'languages', 'de;en;fr']);
       const repo = join(env.FLATPAK_USER_DIR as string, 'repo');
       const child = spawn(process.execPath, [BIN, 'install', '--user', '-y', '--download-only', 'test', 'org.test.Other'], {
@@ -166,14 +174,8 @@ describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg', 'python3', 'dbus-run-ses
   });
 
   test('aborted through its AbortSignal: ERR_ABORTED, the locks released at once', { timeout: 60_000 }, async () => {
-    const env = { ...w.env, FLATPAK_USER_DIR: join(w.userDir, '..', 'user-abort') };
-    mkdirSync(env.FLATPAK_USER_DIR as string, { recursive: true });
-    const slow: FaultPolicy = (ctx) =>
-      ctx.path.startsWith('/objects/') || ctx.path.startsWith('/deltas/') ? { kind: 'slow', bytesPerSecond: 50_000 } : null;
-    const server = await RepoServer.start(w.repo, { faults: slow });
+    const { env, server } = await slowInstallation('user-abort', 50_000);
     try {
-      const fp = (args: string[]) => promisify(execFile)('flatpak', args, { env });
-      await fp(['remote-add', '--user', `--gpg-import=${join(fixtures.root, 'gpg', 'pubkey.gpg')}`, 'test', server.url]);
       const controller = new AbortController();
       const events: string[] = [];
       const run = installRefs({
