@@ -27,7 +27,8 @@ import { ProgressTracker } from '../pull/ProgressTracker.js';
 import type { PullResult } from '../pull/PullResult.js';
 import { LocalRepo } from '../repo/LocalRepo.js';
 import { GpgKeyring } from '../trust/GpgKeyring.js';
-import { Remote } from '../remote/Remote.js';
+import { Remote, type RemoteOptions } from '../remote/Remote.js';
+import type { RequestRecord } from '../http/RequestRecord.js';
 import { verifyRemoteSignatures } from './verifyRemoteSignatures.js';
 
 const debug = createDebug('flathub-fetch:pull');
@@ -57,12 +58,60 @@ interface PullState {
   plan: PullPlan | null;
 }
 
+/**
+ * A remote opened once for several pulls from it (a transaction of `installRefs`): each pull
+ * routes the remote's request records to itself while it runs, and does not close it. Pulls
+ * on one shared remote run one after the other.
+ */
+export interface SharedRemote {
+  remote: Remote;
+  route(onRecord: ((record: RequestRecord) => void) | null): void;
+}
+
+/** Opens `url` as `pull()` would (same HTTP options and summary cache) for pulls that share it. */
+export async function openSharedRemote(options: PullOptions): Promise<SharedRemote> {
+  const o = resolvePullOptions(options);
+  let current: ((record: RequestRecord) => void) | null = null;
+  const remote = await Remote.open(
+    o.url,
+    remoteOptions(o, (r) => current?.(r)),
+  );
+  return {
+    remote,
+    route: (fn) => {
+      current = fn;
+    },
+  };
+}
+
+function remoteOptions(o: ResolvedPullOptions, onRecord: (record: RequestRecord) => void): RemoteOptions {
+  return {
+    ...(o.transport ? { transport: o.transport } : {}),
+    ...(o.arch ? { arch: o.arch } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    cacheDir: join(o.repo, 'tmp', 'cache', 'flathub-fetch', 'summaries'),
+    http: {
+      ...o.http,
+      connections: o.connections,
+      maxInFlight: o.maxInFlight,
+      pipelining: o.pipelining,
+      retry: typeof o.http.retry === 'object' ? { ...o.http.retry, retries: o.retries } : o.retries,
+      onRecord,
+    },
+  };
+}
+
 export async function pull(options: PullOptions): Promise<PullResult> {
+  return pullOn(options, null);
+}
+
+/** `pull()` on an already opened remote (`shared`), or on its own when null. */
+export async function pullOn(options: PullOptions, shared: SharedRemote | null): Promise<PullResult> {
   const o = resolvePullOptions(options);
   const tracker = new ProgressTracker(o.onEvent);
   const state: PullState = { target: null, plan: null };
   try {
-    return await pullWith(o, tracker, state);
+    return await pullWith(o, tracker, state, shared);
   } catch (err) {
     if (err !== null && typeof err === 'object') {
       const failure = isFlathubFetchError(err) ? { code: err.code, message: err.message } : { code: 'ERR_UNKNOWN', message: String(err) };
@@ -105,7 +154,12 @@ function parsePullTargetOrNull(spec: string): string | null {
   }
 }
 
-async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state: PullState): Promise<PullResult> {
+async function pullWith(
+  o: ResolvedPullOptions,
+  tracker: ProgressTracker,
+  state: PullState,
+  shared: SharedRemote | null,
+): Promise<PullResult> {
   // The local repository is opened (or created) while the remote's config and summary are on the
   // wire; one this pull created is removed again if the remote cannot be opened.
   const created = !existsSync(o.repo);
@@ -119,23 +173,16 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     await (await opening.catch(() => null))?.close();
     if (failed && created && !written) await removeRepo(o.repo);
   };
-  const remote = await Remote.open(o.url, {
-    ...(o.transport ? { transport: o.transport } : {}),
-    ...(o.arch ? { arch: o.arch } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-    cacheDir: join(o.repo, 'tmp', 'cache', 'flathub-fetch', 'summaries'),
-    http: {
-      ...o.http,
-      connections: o.connections,
-      maxInFlight: o.maxInFlight,
-      pipelining: o.pipelining,
-      retry: typeof o.http.retry === 'object' ? { ...o.http.retry, retries: o.retries } : o.retries,
-      onRecord: (r) => tracker.onRecord(r),
-    },
-  }).catch(async (err: unknown) => {
-    await closeRepo(true);
-    throw err;
-  });
+  shared?.route((r) => tracker.onRecord(r));
+  const remote =
+    shared?.remote ??
+    (await Remote.open(
+      o.url,
+      remoteOptions(o, (r) => tracker.onRecord(r)),
+    ).catch(async (err: unknown) => {
+      await closeRepo(true);
+      throw err;
+    }));
   let failed = false;
   let warming: ReturnType<typeof setImmediate> | undefined;
   try {
@@ -256,7 +303,8 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     throw err;
   } finally {
     clearImmediate(warming);
-    await remote.close();
+    if (shared === null) await remote.close();
+    else shared.route(null);
     await closeRepo(failed);
   }
 }

@@ -16,7 +16,7 @@ import type { PullStrategy } from '../pull/PullPlan.js';
 import type { PullResult } from '../pull/PullResult.js';
 import type { Remote } from '../remote/Remote.js';
 import { LocalRepo } from '../repo/LocalRepo.js';
-import { pull } from '../api/pull.js';
+import { pullOn, type SharedRemote } from '../api/pull.js';
 import type { Installation, InstallationRemote } from './Installation.js';
 import { installationLockFiles, lockFiles } from './RepoLock.js';
 import { type InstallOp, pullSubpaths } from './resolveRefs.js';
@@ -110,7 +110,7 @@ export async function priceOps(inst: Installation, remote: Remote, ops: readonly
 /** Downloads the planned operations into the installation's repository under its locks. */
 export async function runTransaction(
   inst: Installation,
-  remotes: ReadonlyMap<string, InstallationRemote>,
+  remotes: ReadonlyMap<string, { config: InstallationRemote; shared: SharedRemote }>,
   planned: PlannedOp[],
   options: TransactionOptions,
 ): Promise<TransactionResult> {
@@ -130,47 +130,52 @@ export async function runTransaction(
     let requestsBefore = 0;
     for (let i = 0; i < planned.length; i++) {
       const op = planned[i] as PlannedOp;
-      const r = remotes.get(op.remote);
-      if (r === undefined) throw new Error(`internal: remote ${op.remote} not resolved`);
+      const entry = remotes.get(op.remote);
+      if (entry === undefined) throw new Error(`internal: remote ${op.remote} not resolved`);
+      const r = entry.config;
       const gpgKeys = r.gpgVerify ? [trustedKeys(r)] : [];
       const subpaths = pullSubpaths(op.subpaths);
       let lastDone = 0;
-      const result = await pull({
-        url: r.url,
-        ref: `${op.ref}@${op.commit}`,
-        repo: inst.repoPath,
-        remote: op.remote,
-        ...(subpaths !== undefined ? { subpaths } : {}),
-        verify: r.gpgVerify,
-        gpgKeys,
-        ...(options.connections !== undefined ? { connections: options.connections } : {}),
-        ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
-        ...(options.retries !== undefined ? { retries: options.retries } : {}),
-        ...(options.http !== undefined ? { http: options.http } : {}),
-        ...(options.transport !== undefined ? { transport: options.transport } : {}),
-        ...(options.signal !== undefined ? { signal: options.signal } : {}),
-        onEvent: (e) => {
-          if (e.type !== 'progress') return;
-          expected[i] = Math.max(expected[i] ?? 0, e.progress.bytes.total);
-          lastDone = e.progress.bytes.done;
-          const done = doneBefore + lastDone;
-          const total = Math.max(
-            done,
-            expected.reduce((n, x) => n + x, 0),
-          );
-          emit({
-            type: 'progress',
-            progress: {
-              index: i,
-              count: planned.length,
-              ref: op.ref,
-              bytes: { done, total },
-              requests: requestsBefore + e.progress.requests,
-              elapsed: performance.now() - started,
-            },
-          });
+      // Every pull of the transaction on the remote opened once (no config/summary per ref).
+      const result = await pullOn(
+        {
+          url: r.url,
+          ref: `${op.ref}@${op.commit}`,
+          repo: inst.repoPath,
+          remote: op.remote,
+          ...(subpaths !== undefined ? { subpaths } : {}),
+          verify: r.gpgVerify,
+          gpgKeys,
+          ...(options.connections !== undefined ? { connections: options.connections } : {}),
+          ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
+          ...(options.retries !== undefined ? { retries: options.retries } : {}),
+          ...(options.http !== undefined ? { http: options.http } : {}),
+          ...(options.transport !== undefined ? { transport: options.transport } : {}),
+          ...(options.signal !== undefined ? { signal: options.signal } : {}),
+          onEvent: (e) => {
+            if (e.type !== 'progress') return;
+            expected[i] = Math.max(expected[i] ?? 0, e.progress.bytes.total);
+            lastDone = e.progress.bytes.done;
+            const done = doneBefore + lastDone;
+            const total = Math.max(
+              done,
+              expected.reduce((n, x) => n + x, 0),
+            );
+            emit({
+              type: 'progress',
+              progress: {
+                index: i,
+                count: planned.length,
+                ref: op.ref,
+                bytes: { done, total },
+                requests: requestsBefore + e.progress.requests,
+                elapsed: performance.now() - started,
+              },
+            });
+          },
         },
-      });
+        entry.shared,
+      );
       expected[i] = lastDone;
       doneBefore += lastDone;
       requestsBefore += result.requests.length;

@@ -7,10 +7,11 @@ import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Remote } from '../remote/Remote.js';
+import type { Remote, RemoteRef } from '../remote/Remote.js';
+import { openSharedRemote, type SharedRemote } from '../api/pull.js';
 import { type PlannedOp, priceOps, runTransaction, type TransactionOptions, type TransactionResult, trustedKeys } from './downloadOps.js';
 import { findInstallation, type Installation, type InstallationRemote, installationRemote } from './Installation.js';
-import { listDeployed } from './installedRefs.js';
+import { type DeployedRef, listDeployed } from './installedRefs.js';
 import { type InstallOp, matchRef, relatedOf, resolveInstall } from './resolveRefs.js';
 import { parseKeyFile } from '../formats/KeyFile.js';
 
@@ -50,13 +51,21 @@ function openInstallation(installation: string | undefined, env: NodeJS.ProcessE
   return inst;
 }
 
-async function openRemote(r: InstallationRemote, o: TransactionOptions & { arch?: string }): Promise<Remote> {
-  const remote = await Remote.open(r.url, {
+/** The installation's remote opened once for the whole transaction (pricing and every pull). */
+async function openRemote(inst: Installation, r: InstallationRemote, o: TransactionOptions & { arch?: string }): Promise<SharedRemote> {
+  const shared = await openSharedRemote({
+    url: r.url,
+    ref: '-',
+    repo: inst.repoPath,
     ...(o.transport ? { transport: o.transport } : {}),
     ...(o.arch ? { arch: o.arch } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
     ...(o.http ? { http: o.http } : {}),
+    ...(o.connections !== undefined ? { connections: o.connections } : {}),
+    ...(o.maxInFlight !== undefined ? { maxInFlight: o.maxInFlight } : {}),
+    ...(o.retries !== undefined ? { retries: o.retries } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
   });
+  const remote = shared.remote;
   if (r.collectionId !== null && remote.collectionId !== null && remote.collectionId !== r.collectionId) {
     await remote.close();
     throw new FlathubFetchError(
@@ -65,7 +74,7 @@ async function openRemote(r: InstallationRemote, o: TransactionOptions & { arch?
       { what: `remote ${r.name}`, reason: 'collection ID mismatch', url: r.url },
     );
   }
-  return remote;
+  return shared;
 }
 
 /** Downloads `refs` with their runtime and related refs into the installation (see the module comment). */
@@ -74,15 +83,14 @@ export async function installRefs(options: InstallRefsOptions): Promise<Transact
   const inst = openInstallation(options.installation, options.env);
   const r = installationRemote(inst, options.remote);
   if (r.gpgVerify) trustedKeys(r);
-  const remote = await openRemote(r, options);
-  let planned: PlannedOp[];
+  const shared = await openRemote(inst, r, options);
   try {
-    const ops = resolveInstall(inst, r.name, remote.refs(), remote.arch, options.refs);
-    planned = await priceOps(inst, remote, ops, options.signal);
+    const ops = resolveInstall(inst, r.name, shared.remote.refs(), shared.remote.arch, options.refs);
+    const planned = await priceOps(inst, shared.remote, ops, options.signal);
+    return await runTransaction(inst, new Map([[r.name, { config: r, shared }]]), planned, options);
   } finally {
-    await remote.close();
+    await shared.remote.close();
   }
-  return runTransaction(inst, new Map([[r.name, r]]), planned, options);
 }
 
 /**
@@ -93,100 +101,95 @@ export async function installRefs(options: InstallRefsOptions): Promise<Transact
  */
 export async function updateInstallation(options: UpdateInstallationOptions = {}): Promise<TransactionResult> {
   const inst = openInstallation(options.installation, options.env);
-  let deployed = listDeployed(inst.path);
-  const byRemote = new Map<string, typeof deployed>();
+  const deployed = listDeployed(inst.path);
+  const byRemote = new Map<string, DeployedRef[]>();
   for (const d of deployed) byRemote.set(d.origin, [...(byRemote.get(d.origin) ?? []), d]);
-  const remotes = new Map<string, InstallationRemote>();
-  const planned: PlannedOp[] = [];
-  const wanted = options.refs;
+  const remotes = new Map<string, { config: InstallationRemote; shared: SharedRemote }>();
   const matched = new Set<string>();
-  for (const [name, refs] of byRemote) {
-    const cfg = inst.remotes.find((x) => x.name === name && !x.disabled);
-    if (cfg === undefined) continue; // flatpak skips refs whose remote is gone or disabled
-    remotes.set(name, cfg);
-    if (cfg.gpgVerify) trustedKeys(cfg);
-    const remote = await openRemote(cfg, options);
-    const ops: InstallOp[] = [];
-    try {
-      const served = remote.refs();
-      let mine = refs;
-      if (wanted !== undefined) {
-        const names = new Set<string>();
-        for (const spec of wanted) {
-          try {
-            const m = matchRef(
-              spec,
-              refs.map((d) => served.find((s) => s.name === d.ref)).filter((x) => x !== undefined),
-              remote.arch,
-              name,
-            );
-            names.add(m.name);
-            matched.add(spec);
-          } catch {
-            // Not installed from this remote.
-          }
-        }
-        mine = refs.filter((d) => names.has(d.ref));
+  try {
+    const planned: PlannedOp[] = [];
+    for (const [name, refs] of byRemote) {
+      const cfg = inst.remotes.find((x) => x.name === name && !x.disabled);
+      if (cfg === undefined) continue; // flatpak skips refs whose remote is gone or disabled
+      if (cfg.gpgVerify) trustedKeys(cfg);
+      const shared = await openRemote(inst, cfg, options);
+      remotes.set(name, { config: cfg, shared });
+      const ops = updateOps(inst, name, refs, deployed, shared.remote, options.refs, matched);
+      planned.push(...(await priceOps(inst, shared.remote, ops, options.signal)));
+    }
+    const unknown = (options.refs ?? []).filter((w) => !matched.has(w));
+    if (unknown.length > 0) {
+      throw new FlathubFetchError(ErrorCodes.NOT_FOUND, `not installed in the ${inst.id} installation: ${unknown.join(', ')}`, {
+        what: 'installed ref',
+        ref: unknown.join(' '),
+      });
+    }
+    return await runTransaction(inst, remotes, planned, options);
+  } finally {
+    for (const { shared } of remotes.values()) await shared.remote.close();
+  }
+}
+
+/** The update operations for the refs deployed from one remote (`wanted`: only these; each spec matched is added to `matched`). */
+function updateOps(
+  inst: Installation,
+  name: string,
+  refs: readonly DeployedRef[],
+  deployed: DeployedRef[],
+  remote: Remote,
+  wanted: readonly string[] | undefined,
+  matched: Set<string>,
+): InstallOp[] {
+  const served = remote.refs();
+  const ops: InstallOp[] = [];
+  let mine = refs;
+  if (wanted !== undefined) {
+    const names = new Set<string>();
+    const candidates = refs.map((d) => served.find((s) => s.name === d.ref)).filter((x) => x !== undefined);
+    for (const spec of wanted) {
+      try {
+        names.add(matchRef(spec, candidates, remote.arch, name).name);
+        matched.add(spec);
+      } catch {
+        // Not installed from this remote.
       }
-      for (const d of mine) {
-        const s = served.find((x) => x.name === d.ref);
-        if (s === undefined) continue;
-        const id = d.ref.split('/')[1] ?? '';
-        let subpaths: string[] | null = d.subpaths.length > 0 ? d.subpaths : null;
-        if (id.endsWith('.Locale') && subpaths !== null && inst.languages !== null) {
-          subpaths = [...new Set([...subpaths, ...inst.languages.map((l) => `/${l}`)])].sort();
-        }
-        const changedSubpaths = (subpaths ?? []).join(';') !== d.subpaths.join(';');
-        if (s.commit !== d.commit || changedSubpaths) {
-          ops.push({
-            ref: d.ref,
-            remote: name,
-            commit: s.commit,
-            why: 'update',
-            subpaths,
-            downloadSize: s.downloadSize,
-            installedSize: s.installedSize,
-            eol: s.eol,
-            eolRebase: s.eolRebase,
-            deployed: d,
-          });
-        }
-        // New related refs of an updated app or runtime (an extension added since).
-        if (s.commit !== d.commit && s.metadata !== null) {
-          for (const rel of relatedOf(inst, d.ref, parseKeyFile(s.metadata, d.ref), served)) {
-            if (rel.ref.name === d.ref || deployed.some((x) => x.ref === rel.ref.name)) continue;
-            ops.push({
-              ref: rel.ref.name,
-              remote: name,
-              commit: rel.ref.commit,
-              why: 'related',
-              subpaths: rel.subpaths,
-              downloadSize: rel.ref.downloadSize,
-              installedSize: rel.ref.installedSize,
-              eol: rel.ref.eol,
-              eolRebase: rel.ref.eolRebase,
-              deployed: null,
-            });
-            deployed = [
-              ...deployed,
-              { ref: rel.ref.name, origin: name, commit: '', subpaths: [], installedSize: 0, eol: null, eolRebase: null },
-            ];
-          }
-        }
+    }
+    mine = refs.filter((d) => names.has(d.ref));
+  }
+  const known = new Set(deployed.map((d) => d.ref));
+  const op = (r: RemoteRef, why: InstallOp['why'], subpaths: string[] | null, d: DeployedRef | null): InstallOp => ({
+    ref: r.name,
+    remote: name,
+    commit: r.commit,
+    why,
+    subpaths,
+    downloadSize: r.downloadSize,
+    installedSize: r.installedSize,
+    eol: r.eol,
+    eolRebase: r.eolRebase,
+    deployed: d,
+  });
+  for (const d of mine) {
+    const s = served.find((x) => x.name === d.ref);
+    if (s === undefined) continue;
+    const id = d.ref.split('/')[1] ?? '';
+    let subpaths: string[] | null = d.subpaths.length > 0 ? d.subpaths : null;
+    // As flatpak update: a Locale's deployed subpaths merged with the configured languages.
+    if (id.endsWith('.Locale') && subpaths !== null && inst.languages !== null) {
+      subpaths = [...new Set([...subpaths, ...inst.languages.map((l) => `/${l}`)])].sort();
+    }
+    const changedSubpaths = (subpaths ?? []).join(';') !== d.subpaths.join(';');
+    if (s.commit !== d.commit || changedSubpaths) ops.push(op(s, 'update', subpaths, d));
+    // New related refs of an updated app or runtime (an extension added since).
+    if (s.commit !== d.commit && s.metadata !== null) {
+      for (const rel of relatedOf(inst, d.ref, parseKeyFile(s.metadata, d.ref), served)) {
+        if (known.has(rel.ref.name)) continue;
+        known.add(rel.ref.name);
+        ops.push(op(rel.ref, 'related', rel.subpaths, null));
       }
-      planned.push(...(await priceOps(inst, remote, ops, options.signal)));
-    } finally {
-      await remote.close();
     }
   }
-  const unknown = (wanted ?? []).filter((w) => !matched.has(w));
-  if (unknown.length > 0) {
-    throw new FlathubFetchError(ErrorCodes.NOT_FOUND, `not installed in the ${inst.id} installation: ${unknown.join(', ')}`, {
-      what: 'installed ref',
-      ref: unknown.join(' '),
-    });
-  }
-  return runTransaction(inst, remotes, planned, options);
+  return ops;
 }
 
 function invalid(argument: string, reason: string): FlathubFetchError {
