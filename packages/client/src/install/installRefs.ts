@@ -12,7 +12,7 @@ import { openSharedRemote, type SharedRemote } from '../api/pull.js';
 import { type PlannedOp, priceOps, runTransaction, type TransactionOptions, type TransactionResult, trustedKeys } from './downloadOps.js';
 import { findInstallation, type Installation, type InstallationRemote, installationRemote } from './Installation.js';
 import { type DeployedRef, listDeployed } from './installedRefs.js';
-import { type InstallOp, matchRef, relatedOf, resolveInstall } from './resolveRefs.js';
+import { type InstallOp, installOp, matchRef, relatedOf, resolveInstall } from './resolveRefs.js';
 import { parseKeyFile } from '../formats/KeyFile.js';
 
 export interface InstallRefsOptions extends TransactionOptions {
@@ -157,18 +157,8 @@ function updateOps(
     mine = refs.filter((d) => names.has(d.ref));
   }
   const known = new Set(deployed.map((d) => d.ref));
-  const op = (r: RemoteRef, why: InstallOp['why'], subpaths: string[] | null, d: DeployedRef | null): InstallOp => ({
-    ref: r.name,
-    remote: name,
-    commit: r.commit,
-    why,
-    subpaths,
-    downloadSize: r.downloadSize,
-    installedSize: r.installedSize,
-    eol: r.eol,
-    eolRebase: r.eolRebase,
-    deployed: d,
-  });
+  const op = (r: RemoteRef, why: InstallOp['why'], subpaths: string[] | null, d: DeployedRef | null) =>
+    installOp(r, name, why, subpaths, d);
   for (const d of mine) {
     const s = served.find((x) => x.name === d.ref);
     if (s === undefined) continue;

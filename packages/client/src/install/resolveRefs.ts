@@ -86,7 +86,14 @@ export function matchRef(spec: string, refs: readonly RemoteRef[], arch: string,
   );
 }
 
-function op(inst: Installation, r: RemoteRef, remote: string, why: InstallOp['why'], subpaths: string[] | null): InstallOp {
+/** The operation bringing `r` (as the remote serves it) into an installation where `deployed` is what is there now. */
+export function installOp(
+  r: RemoteRef,
+  remote: string,
+  why: InstallOp['why'],
+  subpaths: string[] | null,
+  deployed: DeployedRef | null,
+): InstallOp {
   return {
     ref: r.name,
     remote,
@@ -97,7 +104,7 @@ function op(inst: Installation, r: RemoteRef, remote: string, why: InstallOp['wh
     installedSize: r.installedSize,
     eol: r.eol,
     eolRebase: r.eolRebase,
-    deployed: readDeployed(inst.path, r.name),
+    deployed,
   };
 }
 
@@ -125,7 +132,7 @@ export function resolveInstall(
   const byName = new Map(refs.map((r) => [r.name, r]));
   const add = (r: RemoteRef, why: InstallOp['why'], subpaths: string[] | null) => {
     if (ops.has(r.name)) return;
-    const o = op(inst, r, remote, why, subpaths);
+    const o = installOp(r, remote, why, subpaths, readDeployed(inst.path, r.name));
     ops.set(r.name, o);
     const md = metadataOf(r);
     if (md === null) return;
