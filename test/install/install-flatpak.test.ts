@@ -140,4 +140,12 @@ describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg', 'python3'], 'install/upd
     for (const ref of [APP, RUNTIME, LOCALE]) expect(commitOf(ref)).toBe(w.head(ref));
     expect(fsck(join(w.userDir, 'repo'))).toContain('no errors found');
   });
+
+  test("an end-of-life app: update prints flatpak's notice and updates", () => {
+    w.publish(3, { eol: 'Use org.test.Other instead' });
+    const r = spawnSync(process.execPath, [BIN, 'update', '--user', '-y'], { env: w.env, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`Info: ${APP} is end-of-life, with reason:\n   Use org.test.Other instead\n`);
+    expect(commitOf(APP)).toBe(w.head(APP));
+  });
 });

@@ -25,8 +25,8 @@ export interface FlatpakWorld {
   /** Environment for the isolated installations (pass to flatpak and to the library). */
   env: NodeJS.ProcessEnv;
   userDir: string;
-  /** Adds a new commit of the runtime (with its Locale) and the app, regenerating deltas. */
-  publish(version: number): void;
+  /** Adds a new commit of the runtime (with its Locale) and the apps, regenerating deltas; `eol` marks org.test.Hello end-of-life. */
+  publish(version: number, options?: { eol?: string }): void;
   /** `flatpak ARGS` in the isolated environment; stdout. */
   flatpak(args: string[]): string;
   /** The repository's head commit of a ref. */
@@ -61,7 +61,7 @@ export function makeFlatpakWorld(set: FixtureSet): FlatpakWorld {
   const flatpak = (args: string[]) => execFileSync('flatpak', args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const day = (v: number) => `2024-03-${String(v).padStart(2, '0')}T12:00:00Z`;
 
-  const publish = (v: number) => {
+  const publish = (v: number, options: { eol?: string } = {}) => {
     const build = join(dir, `build-${v}`);
     // The runtime: usr/ becomes its files/.
     const rt = join(build, 'runtime');
@@ -113,7 +113,9 @@ export function makeFlatpakWorld(set: FixtureSet): FlatpakWorld {
       loc,
       '1',
     ]);
-    for (const id of ['org.test.Hello', 'org.test.Other']) exportApp(join(build, id), id, v);
+    for (const id of ['org.test.Hello', 'org.test.Other']) {
+      exportApp(join(build, id), id, v, id === 'org.test.Hello' && options.eol !== undefined ? [`--end-of-life=${options.eol}`] : []);
+    }
     flatpak([
       'build-update-repo',
       '--generate-static-deltas',
@@ -123,7 +125,7 @@ export function makeFlatpakWorld(set: FixtureSet): FlatpakWorld {
       repo,
     ]);
   };
-  const exportApp = (app: string, id: string, v: number) => {
+  const exportApp = (app: string, id: string, v: number, extra: string[]) => {
     // (build-init would need the SDK installed: its metadata is written as it writes it.)
     mkdirSync(join(app, 'files', 'bin'), { recursive: true });
     mkdirSync(join(app, 'var'), { recursive: true });
@@ -140,6 +142,7 @@ export function makeFlatpakWorld(set: FixtureSet): FlatpakWorld {
       `--subject=${id} ${v}`,
       '--disable-sandbox',
       '--no-update-summary',
+      ...extra,
       ...sign,
       repo,
       app,
