@@ -1,7 +1,7 @@
 /**
  * The library's shape, checked on its sources: imports only run downward through the layers
- * (gvariant → formats → http, repo, trust → remote → pull → api, diagnostics → mirrors → report →
- * exporter; errors from anywhere), with no import cycle — type-only imports included — and the
+ * (gvariant → formats → http, repo, trust → remote → pull → api, diagnostics → mirrors, install →
+ * report → exporter; errors from anywhere), with no import cycle — type-only imports included — and the
  * CLI uses nothing but the library's public entry points.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ const RANK: Record<string, number> = {
   api: 6,
   diagnostics: 6,
   mirrors: 7,
+  install: 7,
   report: 8,
   exporter: 9,
   testing: 9,

@@ -5,7 +5,7 @@ import { REPO_ROOT } from '../support/fixtures.js';
 import { runCliSync } from '../support/cli.js';
 
 const LOADER = pathToFileURL(join(REPO_ROOT, 'test', 'support', 'refuseLibraryLoader.mjs')).href;
-const COMMANDS = ['refs', 'deltas', 'plan', 'compare', 'pull', 'checkout', 'mirrors', 'doctor', 'demo'];
+const COMMANDS = ['refs', 'deltas', 'plan', 'compare', 'pull', 'install', 'update', 'checkout', 'mirrors', 'doctor', 'exporter', 'demo'];
 
 const run = (args: string[]) => runCliSync(args, {}, ['--no-warnings', '--loader', LOADER]);
 

@@ -18,6 +18,8 @@ export interface NginxLogEntry {
   range: string;
   connection: number;
   connectionRequests: number;
+  /** The client's User-Agent (tells flatpak's libostree requests from ours). */
+  userAgent: string;
 }
 
 export interface NginxServer {
@@ -84,7 +86,7 @@ http {
   fastcgi_temp_path ${prefix}/fastcgi;
   uwsgi_temp_path ${prefix}/uwsgi;
   scgi_temp_path ${prefix}/scgi;
-  log_format jsonl escape=json '{"method":"$request_method","uri":"$request_uri","status":$status,"bodyBytes":$body_bytes_sent,"bytesSent":$bytes_sent,"range":"$http_range","connection":$connection,"connectionRequests":$connection_requests}';
+  log_format jsonl escape=json '{"method":"$request_method","uri":"$request_uri","status":$status,"bodyBytes":$body_bytes_sent,"bytesSent":$bytes_sent,"range":"$http_range","connection":$connection,"connectionRequests":$connection_requests,"userAgent":"$http_user_agent"}';
   access_log ${prefix}/access.log jsonl;
   sendfile on;
   keepalive_requests 10000;

@@ -31,6 +31,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'Pull a ref with and without static deltas into throwaway repos and compare them',
     load: async () => (await import('./commands/compare.js')).compareCommand,
   },
+  install: {
+    summary: 'Install into a flatpak installation: we download (deltas, parallel, resumable), flatpak deploys',
+    load: async () => (await import('./commands/install.js')).installCommand,
+  },
+  update: {
+    summary: 'Update a flatpak installation: from-revision deltas downloaded by us, deployed by flatpak',
+    load: async () => (await import('./commands/update.js')).updateCommand,
+  },
   checkout: {
     summary: 'Materialise a commit of a local repository into a directory',
     load: async () => (await import('./commands/checkout.js')).checkoutCommand,
@@ -76,6 +84,7 @@ Examples:
   flathub-fetch demo
   flathub-fetch refs 'app/org.gnome.*' --arch x86_64
   flathub-fetch deltas https://dl.flathub.org/repo/ app/org.gnome.Maps/x86_64/stable
+  flathub-fetch install --user flathub org.gnome.Maps
   flathub-fetch <command> --help
 `;
 }

@@ -3,11 +3,12 @@
  * object verified, and every request on the record.
  *
  * Layers (each imports only from those above it; `errors` from anywhere):
- *   gvariant → formats → (http, repo, trust) → remote → pull → (api, diagnostics) → mirrors → report → exporter.
+ *   gvariant → formats → (http, repo, trust) → remote → pull → (api, diagnostics) → (mirrors, install) → report → exporter.
  * `remote` opens a repository over HTTP (summaries, refs, deltas); `trust` is OpenPGP verification (keyring, detached signatures); `diagnostics` turns a pull's
- * records into reports; `mirrors` checks mirrors against a primary with the layers above; `report`
- * renders pulls, comparisons and mirror checks as one self-contained HTML page; `exporter` serves
- * pull and mirror probes to Prometheus (blackbox_exporter's /probe conventions).
+ * records into reports; `mirrors` checks mirrors against a primary with the layers above;
+ * `install` downloads into flatpak installations (their remotes, locks, related refs) for flatpak to deploy; `report`
+ * renders pulls, comparisons, mirror checks and doctor results as one self-contained HTML page; `exporter` serves
+ * pull, mirror and doctor probes to Prometheus (blackbox_exporter's /probe conventions).
  */
 export * from './errors/index.js';
 export * from './gvariant/index.js';
@@ -21,3 +22,4 @@ export * from './trust/index.js';
 export * from './mirrors/index.js';
 export * from './report/index.js';
 export * from './exporter/index.js';
+export * from './install/index.js';

@@ -16,7 +16,7 @@ import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum } from '../formats/checksum.js';
 import { objectPath } from '../formats/paths.js';
 import { xzDecoderInfo } from '../formats/xzDecoders.js';
-import type { RequestRecord } from '../http/RequestRecord.js';
+import { ObjectType } from '../formats/ObjectType.js';
 import { applyDelta } from '../pull/applyDelta.js';
 import { ObjectFetcher } from '../pull/ObjectFetcher.js';
 import { KnownDirTrees } from '../pull/KnownDirTrees.js';
@@ -28,7 +28,8 @@ import { ProgressTracker } from '../pull/ProgressTracker.js';
 import type { PullResult } from '../pull/PullResult.js';
 import { LocalRepo } from '../repo/LocalRepo.js';
 import { GpgKeyring } from '../trust/GpgKeyring.js';
-import { Remote } from '../remote/Remote.js';
+import { Remote, type RemoteOptions } from '../remote/Remote.js';
+import type { RequestRecord } from '../http/RequestRecord.js';
 import { verifyRemoteSignatures } from './verifyRemoteSignatures.js';
 
 const debug = createDebug('flathub-fetch:pull');
@@ -58,12 +59,61 @@ interface PullState {
   plan: PullPlan | null;
 }
 
+/**
+ * A remote opened once for several pulls from it (a transaction of `installRefs`): each pull
+ * routes the remote's request records to itself while it runs, and does not close it. Pulls
+ * on one shared remote run one after the other.
+ */
+export interface SharedRemote {
+  remote: Remote;
+  route(onRecord: ((record: RequestRecord) => void) | null): void;
+}
+
+/** Opens `url` as `pull()` would (same HTTP options and summary cache) for pulls that share it. */
+export async function openSharedRemote(options: PullOptions): Promise<SharedRemote> {
+  const o = resolvePullOptions(options);
+  let current: ((record: RequestRecord) => void) | null = null;
+  const remote = await Remote.open(
+    o.url,
+    remoteOptions(o, (r) => current?.(r)),
+  );
+  return {
+    remote,
+    route: (fn) => {
+      current = fn;
+    },
+  };
+}
+
+function remoteOptions(o: ResolvedPullOptions, onRecord: (record: RequestRecord) => void): RemoteOptions {
+  return {
+    ...(o.transport ? { transport: o.transport } : {}),
+    ...(o.arch ? { arch: o.arch } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    cacheDir: join(o.repo, 'tmp', 'cache', 'flathub-fetch', 'summaries'),
+    http: {
+      ...o.http,
+      connections: o.connections,
+      maxInFlight: o.maxInFlight,
+      pipelining: o.pipelining,
+      retry: typeof o.http.retry === 'object' ? { ...o.http.retry, retries: o.retries } : o.retries,
+      stallTimeout: o.stallTimeout,
+      onRecord,
+    },
+  };
+}
+
 export async function pull(options: PullOptions): Promise<PullResult> {
+  return pullOn(options, null);
+}
+
+/** `pull()` on an already opened remote (`shared`), or on its own when null. */
+export async function pullOn(options: PullOptions, shared: SharedRemote | null): Promise<PullResult> {
   const o = resolvePullOptions(options);
   const tracker = new ProgressTracker(o.onEvent);
   const state: PullState = { target: null, plan: null };
   try {
-    return await pullWith(o, tracker, state);
+    return await pullWith(o, tracker, state, shared);
   } catch (err) {
     if (err !== null && typeof err === 'object') {
       const failure = isFlathubFetchError(err) ? { code: err.code, message: err.message } : { code: 'ERR_UNKNOWN', message: String(err) };
@@ -107,7 +157,12 @@ function parsePullTargetOrNull(spec: string): string | null {
   }
 }
 
-async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state: PullState): Promise<PullResult> {
+async function pullWith(
+  o: ResolvedPullOptions,
+  tracker: ProgressTracker,
+  state: PullState,
+  shared: SharedRemote | null,
+): Promise<PullResult> {
   // The local repository is opened (or created) while the remote's config and summary are on the
   // wire; one this pull created is removed again if the remote cannot be opened.
   const created = !existsSync(o.repo);
@@ -121,32 +176,27 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     await (await opening.catch(() => null))?.close();
     if (failed && created && !written) await removeRepo(o.repo);
   };
-  const remote = await Remote.open(o.url, {
-    ...(o.transport ? { transport: o.transport } : {}),
-    ...(o.arch ? { arch: o.arch } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-    cacheDir: join(o.repo, 'tmp', 'cache', 'flathub-fetch', 'summaries'),
-    http: {
-      ...o.http,
-      connections: o.connections,
-      maxInFlight: o.maxInFlight,
-      pipelining: o.pipelining,
-      retry: typeof o.http.retry === 'object' ? { ...o.http.retry, retries: o.retries } : o.retries,
-      stallTimeout: o.stallTimeout,
-      onRecord: (r) => tracker.onRecord(r),
-    },
-  }).catch(async (err: unknown) => {
-    await closeRepo(true);
-    throw err;
-  });
+  shared?.route((r) => tracker.onRecord(r));
+  const remote =
+    shared?.remote ??
+    (await Remote.open(
+      o.url,
+      remoteOptions(o, (r) => tracker.onRecord(r)),
+    ).catch(async (err: unknown) => {
+      await closeRepo(true);
+      throw err;
+    }));
   let failed = false;
   let warming: ReturnType<typeof setImmediate> | undefined;
   try {
     const spec = parsePullTarget(o.ref);
     const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
     state.target = target;
-    const verification = o.verify ? await verifyRemoteSignatures(remote, target, await GpgKeyring.from(o.gpgKeys), o.signal) : undefined;
     const repo = await opening;
+    // A commit already here (a resumed pull) is verified from its local bytes: no refetch.
+    const verification = o.verify
+      ? await verifyRemoteSignatures(remote, target, await GpgKeyring.from(o.gpgKeys), o.signal, await localCommit(repo, target))
+      : undefined;
     repo.assertWritable();
     const ctx: PullContext = {
       remote,
@@ -174,7 +224,9 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     state.plan = plan;
     o.onEvent({ type: 'plan', plan });
     // Object sizes are learnt as they arrive: the plan's estimate gives the progress total early.
-    if (plan.chosen?.strategy === 'objects' && plan.chosen.bytes !== null) tracker.expectBytesAtLeast(plan.chosen.bytes);
+    // (Not for a subpath pull: the summary's size is the whole commit's.)
+    if (plan.chosen?.strategy === 'objects' && plan.chosen.bytes !== null && o.subpaths === null)
+      tracker.expectBytesAtLeast(plan.chosen.bytes);
     debug('plan: %s (%s)', plan.strategy, plan.reason);
     const fetcher = new ObjectFetcher(ctx);
     let strategy = plan.strategy;
@@ -221,9 +273,12 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
         }
       }
       tracker.setPhase(strategy === 'objects' ? 'objects' : 'verify');
-      await fetcher.fetchCommitTree(target);
+      await fetcher.fetchCommitTree(target, o.subpaths);
       await ctx.ready;
-      await repo.clearPartial(target);
+      // A subpath pull leaves the commit partial (as libostree does); its objects are flushed
+      // before the ref is written all the same.
+      if (o.subpaths === null) await repo.clearPartial(target);
+      else await repo.flush();
     }
     if (spec.ref !== null) await repo.writeRef(spec.ref, target, o.remote === null ? {} : { remote: o.remote });
     tracker.setPhase('done');
@@ -254,7 +309,8 @@ async function pullWith(o: ResolvedPullOptions, tracker: ProgressTracker, state:
     throw err;
   } finally {
     clearImmediate(warming);
-    await remote.close();
+    if (shared === null) await remote.close();
+    else shared.route(null);
     await closeRepo(failed);
   }
 }
@@ -264,6 +320,13 @@ function decodersUsed(ctx: PullContext, records: readonly RequestRecord[]): Pull
   const xz = ctx.xzBackends.size === 0 ? null : xzDecoderInfo(ctx.xzBackends.has('xz') ? 'xz' : 'wasm');
   const zstd = records.some((r) => r.contentEncoding === 'zstd') ? `node:zlib (zstd ${process.versions.zstd ?? 'built in'})` : null;
   return { xz, zstd };
+}
+
+/** The commit and its detached metadata when the repository has the commit, for signature checks. */
+async function localCommit(repo: LocalRepo, commit: Checksum): Promise<{ commit: Uint8Array; meta: Uint8Array | null } | undefined> {
+  const bytes = await repo.readObjectBytes(ObjectType.COMMIT, commit);
+  if (bytes === null) return undefined;
+  return { commit: bytes, meta: await repo.readObjectBytes(ObjectType.COMMIT_META, commit) };
 }
 
 /** Removes a repository this pull created (best effort: the pull's own error is what matters). */

@@ -23,6 +23,8 @@ export async function verifyRemoteSignatures(
   commit: Checksum,
   keyring: GpgKeyring,
   signal?: AbortSignal,
+  /** The commit (and its detached metadata) already in the local repository: checked without fetching them again. */
+  local?: { commit: Uint8Array; meta: Uint8Array | null },
 ): Promise<RemoteVerification> {
   let summary: RemoteVerification['summary'] = null;
   if (remote.summarySource !== 'none') {
@@ -39,8 +41,8 @@ export async function verifyRemoteSignatures(
   const commitPath = objectPath(commit, ObjectType.COMMIT);
   const metaPath = objectPath(commit, ObjectType.COMMIT_META);
   const [commitBytes, meta] = await Promise.all([
-    remote.http.get(commitPath, { purpose: 'commit', maxBytes: 64 * 1024 * 1024, signal }),
-    remote.http.get(metaPath, { purpose: 'commitmeta', maxBytes: 64 * 1024 * 1024, allowMissing: true, signal }),
+    local?.commit ?? remote.http.get(commitPath, { purpose: 'commit', maxBytes: 64 * 1024 * 1024, signal }),
+    local?.meta ?? remote.http.get(metaPath, { purpose: 'commitmeta', maxBytes: 64 * 1024 * 1024, allowMissing: true, signal }),
   ]);
   const actual = sha256Hex(commitBytes);
   if (actual !== commit) {

@@ -62,6 +62,13 @@ export const ErrorCodes = {
   UNSUPPORTED_OBJECT: 'ERR_UNSUPPORTED_OBJECT',
   /** A required OpenPGP signature is missing, bad, or made by a key that is not trusted. data: { what, url?, verdict, keyId?, reason } */
   SIGNATURE: 'ERR_SIGNATURE',
+  /**
+   * libostree's repository lock (or flatpak's `repo-lock`) could not be taken: no helper able to
+   * take an fcntl lock (python3 or perl) or the helper failed. data: { path, reason }
+   */
+  LOCK: 'ERR_LOCK',
+  /** The hand-over to `flatpak` failed: not found on PATH, or it exited non-zero. data: { command, exitCode, message } */
+  FLATPAK: 'ERR_FLATPAK',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

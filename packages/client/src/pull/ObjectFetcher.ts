@@ -94,7 +94,7 @@ export class ObjectFetcher {
    * is fetched together with the commit when the commit itself is missing (403/404/410 mean it
    * has none). Fails on the first object that cannot be fetched or verified.
    */
-  async fetchCommitTree(commit: Checksum): Promise<void> {
+  async fetchCommitTree(commit: Checksum, subpaths: readonly string[] | null = null): Promise<void> {
     const { repo, remote, tracker, signal } = this.#ctx;
     let commitMeta: Promise<void> = Promise.resolve();
     if (!repo.hasCached(ObjectType.COMMIT, commit)) {
@@ -134,7 +134,12 @@ export class ObjectFetcher {
       work.push(p);
       p.catch(fail);
     };
-    const visit = async (tree: Checksum, meta: Checksum): Promise<void> => {
+    /**
+     * `path` is the directory's path with a trailing `/` (`/`, `/files/`); `inside` is true once
+     * it lies within a subpath (everything beneath is wanted). Outside, only the entries on the
+     * way to a subpath are (see `subpathWants`), and such a dirtree is walked once per path.
+     */
+    const visit = async (tree: Checksum, meta: Checksum, path: string, inside: boolean): Promise<void> => {
       signal?.throwIfAborted();
       if (!repo.hasCached(ObjectType.DIR_META, meta)) tracker.expect(0, 1);
       if (!repo.hasCached(ObjectType.DIR_TREE, tree)) tracker.expect(0, 1);
@@ -146,6 +151,16 @@ export class ObjectFetcher {
       const t = parseDirTree(bytes, `dirtree ${tree}`);
       // Subdirectories first, so that they take a free slot before this directory's files do.
       for (const d of t.dirs) {
+        let within = inside;
+        if (!inside && subpaths !== null) {
+          const want = subpathWants(subpaths, `${path}${d.name}`, true);
+          if (want === 'no') continue;
+          within = want === 'all';
+          if (!within) {
+            track(visit(d.tree, d.meta, `${path}${d.name}/`, false));
+            continue;
+          }
+        }
         if (seenTrees.has(d.tree)) {
           // Identical subtrees recur (empty dirs): their dirmeta may still differ.
           track(this.ensure({ type: ObjectType.DIR_META, checksum: d.meta }));
@@ -153,10 +168,11 @@ export class ObjectFetcher {
         }
         seenTrees.add(d.tree);
         // The subdirectory is walked as soon as this dirtree is known, not after the whole level.
-        track(visit(d.tree, d.meta));
+        track(visit(d.tree, d.meta, `${path}${d.name}/`, true));
       }
       let missing = 0;
       for (const f of t.files) {
+        if (!inside && subpaths !== null && subpathWants(subpaths, `${path}${f.name}`, false) === 'no') continue;
         // Each file once (the same content recurs across directories); one already requested is
         // waited for; one present (after a delta: nearly all) is counted without a promise.
         if (seenFiles.has(f.checksum)) continue;
@@ -171,9 +187,23 @@ export class ObjectFetcher {
       }
       tracker.expect(0, missing);
     };
-    track(visit(c.rootTree, c.rootMeta));
+    track(visit(c.rootTree, c.rootMeta, '/', subpaths === null));
     // `work` grows while the walk runs: wait for each entry, including those added meanwhile.
     for (let i = 0; i < work.length; i++) await Promise.race([work[i], failed]);
     debug('commit %s: %d fetched, %d present', commit, this.fetched, this.present);
   }
+}
+
+/**
+ * libostree's subpath rule (`ostree pull --subpath`): an entry is wanted when it is a subpath,
+ * lies beneath one (`all`: everything below it is wanted too), or is a directory on the way to
+ * one (`path`: only its entries leading there are). `/files/de` does not match `/files/dev`.
+ */
+export function subpathWants(subpaths: readonly string[], entry: string, isDir: boolean): 'all' | 'path' | 'no' {
+  let result: 'path' | 'no' = 'no';
+  for (const s of subpaths) {
+    if (entry === s || entry.startsWith(`${s}/`)) return 'all';
+    if (isDir && s.startsWith(`${entry}/`)) result = 'path';
+  }
+  return result;
 }

@@ -94,13 +94,23 @@ export interface PullOptions {
   verify?: boolean;
   /** Public keys for `verify`: binary, ASCII-armored, or base64 (a .flatpakrepo's GPGKey). Required with `verify`. @default [] */
   gpgKeys?: GpgKeyInput[];
+  /**
+   * Fetch only these paths of the commit's tree (absolute, like `ostree pull --subpath`:
+   * `/metadata`, `/files/de`): the dirtrees on the way to them and everything beneath them.
+   * Static deltas are not used (a delta carries the whole commit; flatpak disables them for
+   * such pulls too) and the commit stays marked partial, as libostree leaves it, so a later
+   * full pull completes it. @default the whole tree
+   */
+  subpaths?: string[];
   signal?: AbortSignal;
   onEvent?: (event: PullEvent) => void;
 }
 
 export type ResolvedPullOptions = Required<
-  Omit<PullOptions, 'transport' | 'signal' | 'onEvent' | 'arch' | 'costModel' | 'http' | 'repoMode'>
+  Omit<PullOptions, 'transport' | 'signal' | 'onEvent' | 'arch' | 'costModel' | 'http' | 'repoMode' | 'subpaths'>
 > & {
+  /** Normalised subpaths (no trailing `/`), or null for the whole tree. */
+  subpaths: string[] | null;
   repoMode: WritableRepoMode | undefined;
   http: Omit<HttpClientOptions, 'transport' | 'onRecord'>;
   transport: Transport | undefined;
@@ -133,13 +143,18 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
   const verify = o.verify ?? false;
   const gpgKeys = o.gpgKeys ?? [];
   if (verify && gpgKeys.length === 0) throw invalid('gpgKeys', 'none', 'verify needs at least one public key');
+  // `/` is the whole tree (libostree would match nothing below the root with it).
+  const listed = o.subpaths === undefined ? null : o.subpaths.map(normaliseSubpath);
+  const subpaths = listed === null || listed.includes('/') ? null : listed;
+  if (subpaths !== null && deltas === 'require') throw invalid('deltas', deltas, 'a subpath pull fetches objects, not deltas');
   return {
+    subpaths,
     url: o.url,
     ref: o.ref,
     repo: o.repo,
     repoMode: o.repoMode,
     remote: o.remote === undefined ? 'origin' : o.remote,
-    deltas,
+    deltas: subpaths === null ? deltas : 'never',
     connections: positive('connections', o.connections, 8),
     maxInFlight: positive('maxInFlight', o.maxInFlight, 128),
     pipelining: o.pipelining === 'auto' || o.pipelining === undefined ? 'auto' : positive('pipelining', o.pipelining, 1),
@@ -175,6 +190,14 @@ function stallTimeout(v: number | undefined): number {
   if (v === undefined) return 120_000;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 2 ** 31 - 1) throw invalid('stallTimeout', v, 'not a duration in ms');
   return v;
+}
+
+/** `/files/de/` → `/files/de`; relative paths, `.`/`..` components and an empty list's elements are refused. */
+function normaliseSubpath(p: unknown): string {
+  if (typeof p !== 'string' || !p.startsWith('/')) throw invalid('subpaths', p, 'each subpath must be an absolute path such as /files/de');
+  const parts = p.split('/').filter((x) => x !== '');
+  if (parts.some((x) => x === '.' || x === '..')) throw invalid('subpaths', p, 'no . or .. components');
+  return `/${parts.join('/')}`;
 }
 
 function invalid(argument: string, value: unknown, reason: string): FlathubFetchError {
