@@ -13,6 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { runFlatpak } from '../../packages/client/src/index.js';
 import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
 import { APP, addTestRemote, type FlatpakWorld, LOCALE, makeFlatpakWorld, RUNTIME } from '../support/flatpakInstall.js';
 import { type NginxServer, startNginx } from '../support/nginx.js';
@@ -147,5 +148,14 @@ describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg', 'python3'], 'install/upd
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain(`Info: ${APP} is end-of-life, with reason:\n   Use org.test.Other instead\n`);
     expect(commitOf(APP)).toBe(w.head(APP));
+  });
+
+  test("the hand-over passes flatpak's exit code and its one-line error through", async () => {
+    const run = await runFlatpak(['install', '--user', '--no-pull', '--noninteractive', '-y', 'test', 'app/org.test.Nope/x86_64/stable'], {
+      env: w.env,
+    });
+    expect(run.exitCode).not.toBe(0);
+    expect(run.error).toMatch(/^error: /);
+    expect(run.error?.split('\n')).toHaveLength(1);
   });
 });
