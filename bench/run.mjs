@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/run.mjs [summary|objects|xz|sha256|pull|recording|requests|cli|mirrors|adaptive …]
+// node bench/run.mjs [summary|objects|sha256|pull|recording|requests|cli|mirrors|adaptive …]
 //
 // node bench/run.mjs --report   re-renders bench/out/results.md from results.json
 //
@@ -8,8 +8,10 @@
 // (merged with earlier results of benchmarks not run this time) and bench/out/results.md
 // (the tables in the shape BENCHMARKS.md uses). `npm run bench` builds first.
 //
-// Knobs: BENCH_REPS / BENCH_WARMUP override repetitions; BENCH_OFFLINE=1 skips installing the
-// alternative xz decoders into bench/out/xz-alt; BENCH_PULL_RTT / BENCH_PULL_MBIT set the pull
+// (The runtimes and xz/zstd decoders, and the whole-process field pulls, are their own scripts:
+// node bench/runtime.bench.mjs, node bench/field.bench.mjs.)
+//
+// Knobs: BENCH_REPS / BENCH_WARMUP override repetitions; BENCH_PULL_RTT / BENCH_PULL_MBIT set the pull
 // benchmark's emulated link (default 20 ms, 400 Mbit/s); BENCH_QUIET_WAIT=SECONDS waits (up to that
 // long) before each benchmark until other processes use under 15 % of the CPUs. The CPU share
 // other processes used just before each benchmark is recorded either way (`otherCpuBefore`).
@@ -19,7 +21,7 @@ import { join } from 'node:path';
 import { BENCH, cpuBusy, DIST, fmtMs, fmtRatio, machine, measureCmd, OUT } from './lib/harness.mjs';
 import { markdown } from './lib/report.mjs';
 
-const ALL = ['summary', 'objects', 'xz', 'sha256', 'pull', 'recording', 'requests', 'cli', 'mirrors', 'adaptive'];
+const ALL = ['summary', 'objects', 'sha256', 'pull', 'recording', 'requests', 'cli', 'mirrors', 'adaptive'];
 if (process.argv.includes('--report')) {
   // Re-render bench/out/results.md from results.json without running anything.
   const saved = JSON.parse(readFileSync(join(OUT, 'results.json'), 'utf8'));

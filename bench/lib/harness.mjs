@@ -133,14 +133,6 @@ function firstLine(cmd, args) {
   }
 }
 
-function packageVersion(dir) {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
-  } catch {
-    return null;
-  }
-}
-
 export function machine() {
   let cpu = cpus()[0]?.model ?? 'unknown';
   try {
@@ -174,9 +166,6 @@ export function machine() {
       sha256sum: firstLine('sha256sum', ['--version']),
       openssl: firstLine('openssl', ['version']),
       gnuTime: haveGnuTime(),
-      '@napi-rs/lzma': packageVersion(join(ROOT, 'node_modules', '@napi-rs', 'lzma')),
-      'lzma-native': packageVersion(join(OUT, 'xz-alt', 'node_modules', 'lzma-native')),
-      'xz-decompress': packageVersion(join(OUT, 'xz-alt', 'node_modules', 'xz-decompress')),
     },
   };
 }

@@ -3,7 +3,7 @@ import { fmtMs, fmtRatio, fmtRss } from './harness.mjs';
 
 export function markdown(m, benches) {
   const out = [
-    `Machine: ${m.cores} cores, ${m.cpu}, ${m.memoryGiB} GiB RAM, ${m.os}; Node ${m.node}; ostree ${m.tools.ostree}; ${m.tools.flatpak}; ${m.tools.xz}; ${m.tools.sha256sum}; ${m.tools.openssl ?? 'no openssl'}; @napi-rs/lzma ${m.tools['@napi-rs/lzma']}, lzma-native ${m.tools['lzma-native']}, xz-decompress ${m.tools['xz-decompress']}. Spawn floor ${fmtMs(m.spawnFloorMs)}. Source: ${m.source?.head}${m.source?.uncommittedClientSrcFiles ? ` + ${m.source.uncommittedClientSrcFiles} uncommitted files under packages/client/src` : ''}.`,
+    `Machine: ${m.cores} cores, ${m.cpu}, ${m.memoryGiB} GiB RAM, ${m.os}; Node ${m.node}; ostree ${m.tools.ostree}; ${m.tools.flatpak}; ${m.tools.xz}; ${m.tools.sha256sum}; ${m.tools.openssl ?? 'no openssl'}. Spawn floor ${fmtMs(m.spawnFloorMs)}. Source: ${m.source?.head}${m.source?.uncommittedClientSrcFiles ? ` + ${m.source.uncommittedClientSrcFiles} uncommitted files under packages/client/src` : ''}.`,
     '',
   ];
   for (const [name, res] of Object.entries(benches)) {

@@ -59,11 +59,6 @@ const tasks = {
     return timed(async () => verifyCommits(client, repo));
   },
 
-  'xz-ours': async ([file]) => {
-    const data = new Uint8Array(readFileSync(file));
-    return timed(() => ({ bytes: client.decompressXz(data, 2 ** 32).length }));
-  },
-
   sha256: async ([file]) =>
     timed(() => ({
       checksum: client.sha256Hex(readFileSync(file)),
