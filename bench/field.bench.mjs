@@ -21,11 +21,14 @@
 // Selection (comma lists): BENCH_FIELD_REPOS=runtime,pull  BENCH_FIELD_PROTOCOLS=http1,h2
 // BENCH_FIELD_CASES=delta,update,objects  BENCH_FIELD_CLIENTS=ours,ostree,debian.
 // BENCH_FIELD_TMP is where the pulled repositories go (default /work/bench-tmp: a real disk, not
-// tmpfs; each removed after its run). Results: the table on stdout and bench/out/field.md.
+// tmpfs; each removed after its run). Results: the table on stdout and in bench/out/field.md; every
+// run is appended to bench/out/field-runs.jsonl (BENCH_FIELD_RUNS), and `--report` renders the
+// medians of all runs recorded there without running anything.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { spawnLinkProxy } from './linkProxy.mjs';
 import { cpuBusy, ensureBuilt, fmtMs, loadClient, OUT, ROOT, reps, runStandalone, stats } from './lib/harness.mjs';
 import { startNginx } from './lib/nginx.mjs';
@@ -36,11 +39,20 @@ const BIN = join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
 const GNU_TIME = '/usr/bin/time';
 const DATA = process.env.BENCH_FIELD_DATA ?? '/work/bench-data';
 const TMP = process.env.BENCH_FIELD_TMP ?? '/work/bench-tmp';
+const ALL = {
+  repos: ['runtime', 'pull'],
+  protocols: ['http1', 'h2'],
+  cases: ['delta', 'update', 'objects'],
+  clients: ['ours', 'ostree', 'debian'],
+};
 const pick = (name, all) => (process.env[name] ?? all.join(',')).split(',').filter((x) => all.includes(x));
-const REPOS = pick('BENCH_FIELD_REPOS', ['runtime', 'pull']);
-const PROTOCOLS = pick('BENCH_FIELD_PROTOCOLS', ['http1', 'h2']);
-const CASES = pick('BENCH_FIELD_CASES', ['delta', 'update', 'objects']);
-const CLIENTS = pick('BENCH_FIELD_CLIENTS', ['ours', 'ostree', 'debian']);
+const REPOS = pick('BENCH_FIELD_REPOS', ALL.repos);
+const PROTOCOLS = pick('BENCH_FIELD_PROTOCOLS', ALL.protocols);
+const CASES = pick('BENCH_FIELD_CASES', ALL.cases);
+const CLIENTS = pick('BENCH_FIELD_CLIENTS', ALL.clients);
+// Every run is appended here as one JSON line; `--report` renders the medians of all of them, so
+// subsets run at different times add up (delete the file to start afresh).
+const RUNS_FILE = process.env.BENCH_FIELD_RUNS ?? join(OUT, 'field-runs.jsonl');
 const OSTREE = { ostree: process.env.BENCH_FIELD_REF_OSTREE ?? '/work/ref/ostree/bin/ostree', debian: '/usr/bin/ostree' };
 const LABEL = { ours: 'flathub-fetch (CLI, bare-user-only)', ostree: 'ostree (ref build)', debian: 'ostree (Debian)' };
 const sum = (a) => a.reduce((n, x) => n + x, 0);
@@ -149,8 +161,9 @@ export default async function bench() {
   mkdirSync(TMP, { recursive: true });
   const versions = Object.fromEntries(CLIENTS.filter((c) => c !== 'ours').map((c) => [c, version(OSTREE[c])]));
   const cert = makeCertificate();
-  const runs = {};
-  const meta = { link, reps: n, versions, tmp: TMP, load: { before: loadavg() }, repos: {} };
+  const runs = [];
+  const head = spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() ?? null;
+  const meta = { link, reps: n, versions, source: head, tmp: TMP, load: { before: loadavg() }, repos: {} };
   try {
     for (const repoName of REPOS) {
       const { dir, info } = await prepareRepo(repoName);
@@ -239,8 +252,20 @@ export default async function bench() {
                 const got = existsSync(refFile) ? readFileSync(refFile, 'utf8').trim() : null;
                 if (got !== info.head) throw new Error(`${repoName}/${proto}/${c}/${who}: ref is ${got}, expected ${info.head}`);
                 const key = `${repoName}/${proto}/${c}/${who}`;
-                if (runs[key] === undefined) runs[key] = [];
-                runs[key].push(run);
+                const line = {
+                  at: new Date().toISOString(),
+                  repo: repoName,
+                  proto,
+                  case: c,
+                  who,
+                  version: who === 'ours' ? meta.source : versions[who],
+                  link,
+                  limit: meta.repos[repoName].limits[c],
+                  load1: loadavg()[0],
+                  ...run,
+                };
+                appendFileSync(RUNS_FILE, `${JSON.stringify(line)}\n`);
+                runs.push(line);
                 console.log(
                   `  ${key.padEnd(30)} ${fmtMs(run.wallMs).padStart(8)}  CPU ${fmtMs(run.cpuMs).padStart(8)} (sys ${fmtMs(run.sysMs)})  RSS ${(run.rssKb / 1024).toFixed(0).padStart(4)} MiB  ${run.wire.requests} req, ${run.wire.connections} conn, ${(run.wire.bytes / 1e6).toFixed(1)} MB (${run.wire.protocols}) ${JSON.stringify(run.wire.kinds)}`,
                 );
@@ -260,7 +285,7 @@ export default async function bench() {
     cert.remove();
   }
   meta.load.after = loadavg();
-  return report(runs, meta);
+  return { ...report(runs), meta };
 }
 
 function summarize(list) {
@@ -285,49 +310,57 @@ function summarize(list) {
 const CASE_TEXT = { delta: 'fresh, from-scratch delta', update: 'update, from-revision delta', objects: 'fresh, no deltas' };
 const PROTO_TEXT = { http1: 'HTTP/1.1', h2: 'HTTPS + HTTP/2' };
 
-function report(runs, meta) {
-  const summary = Object.fromEntries(Object.entries(runs).map(([k, l]) => [k, summarize(l)]));
-  const lines = [
-    '| repository | protocol | case | link limit | client | wall (median, min–max) | × limit | CPU user+sys (sys) | peak RSS | requests | connections | MB on the wire |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+/** Medians per repository × protocol × case × client of `lines` (run records), as markdown. */
+function report(lines) {
+  const groups = new Map();
+  for (const l of lines) {
+    const key = `${l.repo}/${l.proto}/${l.case}/${l.who}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(l);
+  }
+  const summary = Object.fromEntries([...groups].map(([k, l]) => [k, summarize(l)]));
+  const rows = [
+    '| repository | protocol | case | link limit | client | wall (median, min–max) | × limit | CPU user+sys (sys) | peak RSS | requests | connections | MB on the wire | runs |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
-  for (const repo of REPOS)
-    for (const proto of PROTOCOLS)
-      for (const c of CASES)
-        for (const who of CLIENTS) {
+  const limits = new Map();
+  for (const repo of ALL.repos)
+    for (const proto of ALL.protocols)
+      for (const c of ALL.cases)
+        for (const who of ALL.clients) {
+          const list = groups.get(`${repo}/${proto}/${c}/${who}`);
+          if (list === undefined) continue;
           const s = summary[`${repo}/${proto}/${c}/${who}`];
-          if (!s) continue;
-          const l = meta.repos[repo].limits[c];
-          const ver = who === 'ours' ? '' : ` ${meta.versions[who]}`;
-          lines.push(
-            `| ${repo} | ${PROTO_TEXT[proto]} | ${CASE_TEXT[c]} | ${fmtMs(l.ms)} | ${LABEL[who]}${ver} | ${fmtMs(s.wall.median)} (${fmtMs(s.wall.min)}–${fmtMs(s.wall.max)}) | ${(s.wall.median / l.ms).toFixed(2)} | ${fmtMs(s.cpuMs)} (${fmtMs(s.sysMs)}) | ${(s.rssKb / 1024).toFixed(0)} MiB | ${s.requests} | ${s.connections} | ${s.mb.toFixed(1)} |`,
+          const l = list.at(-1).limit;
+          const link = list.at(-1).link;
+          limits.set(`${repo}/${c}`, { l, link, repo, c });
+          const ver = who === 'ours' ? '' : ` ${[...new Set(list.map((x) => x.version))].join(', ')}`;
+          rows.push(
+            `| ${repo} | ${PROTO_TEXT[proto]} | ${CASE_TEXT[c]} | ${fmtMs(l.ms)} | ${LABEL[who]}${ver} | ${fmtMs(s.wall.median)} (${fmtMs(s.wall.min)}–${fmtMs(s.wall.max)}) | ${(s.wall.median / l.ms).toFixed(2)} | ${fmtMs(s.cpuMs)} (${fmtMs(s.sysMs)}) | ${(s.rssKb / 1024).toFixed(0)} MiB | ${s.requests} | ${s.connections} | ${s.mb.toFixed(1)} | ${list.length} |`,
           );
         }
-  const limitLines = [];
-  for (const repo of REPOS) {
-    const r = meta.repos[repo];
-    for (const c of CASES) {
-      const l = r.limits[c];
-      limitLines.push(
-        `- ${repo}, ${CASE_TEXT[c]}: ${(l.bytes / 1e6).toFixed(1)} MB ÷ ${meta.link.mbit} Mbit/s = ${fmtMs(l.bytes / ((meta.link.mbit * 1e6) / 8 / 1000))} + ${l.rtts} RTT × ${meta.link.rttMs} ms (${l.chain}) = ${fmtMs(l.ms)}; ideal requests ${l.requests}`,
-      );
-    }
-  }
-  const md = `${lines.join('\n')}\n\nLink limits (plain HTTP; HTTPS adds the TLS handshake's round trip):\n${limitLines.join('\n')}\n`;
+  const limitLines = [...limits.values()].map(
+    ({ l, link, repo, c }) =>
+      `- ${repo}, ${CASE_TEXT[c]}: ${(l.bytes / 1e6).toFixed(1)} MB ÷ ${link.mbit} Mbit/s = ${fmtMs(l.bytes / ((link.mbit * 1e6) / 8 / 1000))} + ${l.rtts} RTT × ${link.rttMs} ms (${l.chain}) = ${fmtMs(l.ms)}; ideal requests ${l.requests}`,
+  );
+  const load = lines.map((l) => l.load1).filter((x) => typeof x === 'number');
+  const md = `${rows.join('\n')}\n\nLink limits (plain HTTP; HTTPS adds the TLS handshake's round trip):\n${limitLines.join('\n')}\n\nRuns ${lines[0]?.at ?? '?'} – ${lines.at(-1)?.at ?? '?'}; 1-minute load average after each run ${load.length ? `${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}` : '?'} (2 cores).\n`;
   writeFileSync(join(OUT, 'field.md'), md);
   console.log(`\n${md}`);
   return {
     name: 'field',
     title: 'whole-process pulls: the CLI vs ostree pull, on disk, through the link emulator',
-    input: { link: meta.link, reps: meta.reps, versions: meta.versions, tmp: meta.tmp },
-    meta,
     summary,
     rows: [],
-    notes: [
-      `table: ${join(OUT, 'field.md')}`,
-      `load average ${meta.load.before.map((x) => x.toFixed(2)).join(' ')} → ${meta.load.after.map((x) => x.toFixed(2)).join(' ')}`,
-    ],
+    notes: [`table: ${join(OUT, 'field.md')}; every run: ${RUNS_FILE}`],
   };
 }
 
-await runStandalone(import.meta.url, bench);
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--report')) {
+  // Medians of every run recorded in RUNS_FILE, without running anything.
+  const lines = readFileSync(RUNS_FILE, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  report(lines);
+} else await runStandalone(import.meta.url, bench);
