@@ -35,11 +35,9 @@ command -v ostree >/dev/null 2>&1 || {
   exit 1
 }
 
-rm -rf "$OUT"
-mkdir -p "$OUT"
-R="$OUT/repo"
-TREE="$OUT/tree"
-T0=$(date +%s.%N)
+# shellcheck source=lib/repo-facts.sh
+. "$HERE/lib/repo-facts.sh"
+start_out "$OUT"
 TREE_INFO=$(node "$HERE/lib/gen-tree.mjs" "$TREE" "$SMALL" "$LARGE")
 # The fallback: one incompressible 12 MB file (its .filez is ~12 MB too).
 node --input-type=module -e "
@@ -86,21 +84,14 @@ rm -rf "$TREE" "$R/tmp"/* "$R/.lock"
 T1=$(date +%s.%N)
 
 # Shape check and facts, from `ostree static-delta show`.
-SCRATCH_SHOW=$(ostree static-delta show --repo="$R" "$HEAD")
-FROM_SHOW=$(ostree static-delta show --repo="$R" "$OLD-$HEAD")
-printf '%s\n' "$SCRATCH_SHOW" >"$OUT/static-delta-scratch.show"
-printf '%s\n' "$FROM_SHOW" >"$OUT/static-delta-from.show"
-NPARTS=$(printf '%s\n' "$SCRATCH_SHOW" | sed -n 's/^Number of parts: \([0-9]*\).*/\1/p')
-NFALLBACK=$(printf '%s\n' "$SCRATCH_SHOW" | sed -n 's/^Number of fallback entries: \([0-9]*\).*/\1/p')
+show_deltas ostree "$OUT" "$OLD" "$HEAD"
+NPARTS=$(delta_field "$SCRATCH_SHOW" 'Number of parts')
+NFALLBACK=$(delta_field "$SCRATCH_SHOW" 'Number of fallback entries')
 if [ "$NPARTS" != 2 ] || [ "$NFALLBACK" != 1 ]; then
   echo "make-pull-repo: the scratch delta has $NPARTS parts and $NFALLBACK fallbacks (want 2 and 1); adjust MAX_CHUNK_MB / MIN_FALLBACK_MB" >&2
   exit 1
 fi
 
-count() { find "$R/objects" -name "*.$1" | wc -l; }
-files_json() { # $1 = directory under repo: "relative path": size, …
-  find "$R/$1" -type f | sort | while read -r p; do printf '"%s": %s,' "${p#"$R"/}" "$(stat -c %s "$p")"; done
-}
 D_ALL=$(files_json deltas)
 cat >"$OUT/info.json" <<EOF
 {

@@ -38,7 +38,7 @@ const REF = 'bench/pull';
 const GNU_TIME = '/usr/bin/time';
 
 /** Sizes and shapes of what each case must fetch, from the repository on disk. */
-function repoFacts(client, repoDir, info) {
+export function repoFacts(client, repoDir, info) {
   const size = (p) => statSync(join(repoDir, p)).size;
   const read = (p) => new Uint8Array(readFileSync(join(repoDir, p)));
   const delta = (from) => {
