@@ -36,6 +36,30 @@ import { fixtureSets } from '../support/fixtures.js';
 
 const S_IFMT = 0o170000;
 
+/** Hex of a GLib-printed bytestring (`b'…'` without the quotes): C escapes, then the implicit final NUL. */
+function glibBytestringHex(text: string): string {
+  const simple: Record<string, number> = { n: 10, t: 9, r: 13, a: 7, b: 8, f: 12, v: 11 };
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c !== '\\') {
+      out.push(c.charCodeAt(0));
+      continue;
+    }
+    const oct = /^[0-7]{1,3}/.exec(text.slice(i + 1))?.[0];
+    if (oct !== undefined) {
+      out.push(Number.parseInt(oct, 8));
+      i += oct.length;
+    } else {
+      const next = text[i + 1] as string;
+      out.push(simple[next] ?? next.charCodeAt(0));
+      i += 1;
+    }
+  }
+  out.push(0);
+  return Buffer.from(out).toString('hex');
+}
+
 for (const set of fixtureSets()) {
   describe(`${set.name} fixtures (ostree ${set.manifest.tools.ostree})`, () => {
     for (const [name, repo] of Object.entries(set.manifest.repos)) {
@@ -126,13 +150,17 @@ for (const set of fixtureSets()) {
             const lastModified = /^Last-Modified \(ostree\.summary\.last-modified\): (.*)$/m.exec(view)?.[1];
             expect(iso(summary.lastModified) ?? undefined).toBe(lastModified);
             const deltaLine = /^Static Deltas \(ostree\.static-deltas\): \{(.*)\}$/m.exec(view)?.[1];
+            // GLib prints an `ay` as `[byte 0x.., …]`, or as a bytestring `b'…'` when its only NUL is
+            // the last byte (a digest ending in 0x00: 1 in 256).
             const deltas = new Map(
-              [...(deltaLine ?? '').matchAll(/'([0-9a-f-]+)': <\[byte ([^\]]*)\]>/g)].map(([, n, bytes]) => [
+              [...(deltaLine ?? '').matchAll(/'([0-9a-f-]+)': <(?:\[byte ([^\]]*)\]|b'((?:[^'\\]|\\.)*)')>/g)].map(([, n, bytes, str]) => [
                 n as string,
-                (bytes as string)
-                  .split(', ')
-                  .map((b) => b.replace('0x', ''))
-                  .join(''),
+                bytes !== undefined
+                  ? bytes
+                      .split(', ')
+                      .map((b) => b.replace('0x', ''))
+                      .join('')
+                  : glibBytestringHex(str as string),
               ]),
             );
             expect(new Map(summary.deltas)).toEqual(deltas);
