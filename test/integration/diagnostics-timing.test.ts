@@ -1,7 +1,9 @@
 /**
- * Timings measure the wire: a RepoServer that holds one object's response for 600 ms (fault
- * `first-byte-delay`) shows up as firstByte − requestSent ≈ 600 ms on that object's record (within
- * 10 %), while every other record waits far less; every record's phases stay ordered.
+ * Timings measure the wire: a RepoServer that holds one object's response for 2 s (fault
+ * `first-byte-delay`) shows up as firstByte − requestSent ≈ 2 s on that object's record (never
+ * less, and not more than a loaded machine's scheduling adds), while every other record waits far
+ * less; every record's phases stay ordered. The delay is long so that the bounds hold on a busy
+ * 2-core machine: the figures are not a benchmark.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +22,9 @@ const archive = set.manifest.repos.archive;
 if (archive === undefined) throw new Error('fixture lacks the archive repo');
 const HEAD = archive.heads[APP] as string;
 const DIRTREE = archive.commits[HEAD]?.root_dirtree as string;
-const DELAY = 600;
+const DELAY = 2000;
+/** What a busy machine may add to a measured wait (event-loop lag, scheduling). */
+const SLACK = 600;
 
 const pathOf = (url: string) => new URL(url).pathname;
 
@@ -48,11 +52,11 @@ describeWithTools([], `request timings under a first-byte delay (${set.name} fix
       const delayed = result.requests.filter((r) => pathOf(r.url) === slow);
       expect(delayed).toHaveLength(1);
       const measured = wait(delayed[0] as RequestRecord);
-      expect(measured, `firstByte − requestSent = ${measured} ms`).toBeGreaterThanOrEqual(DELAY * 0.9);
-      expect(measured, `firstByte − requestSent = ${measured} ms`).toBeLessThanOrEqual(DELAY * 1.1);
+      expect(measured, `firstByte − requestSent = ${measured} ms`).toBeGreaterThanOrEqual(DELAY * 0.98);
+      expect(measured, `firstByte − requestSent = ${measured} ms`).toBeLessThanOrEqual(DELAY + SLACK);
       const others = result.requests.filter((r) => pathOf(r.url) !== slow);
       expect(others.length).toBeGreaterThan(2);
-      for (const r of others) expect(wait(r), `${r.url} waited ${wait(r)} ms`).toBeLessThan(DELAY / 3);
+      for (const r of others) expect(wait(r), `${r.url} waited ${wait(r)} ms`).toBeLessThan(DELAY / 2);
     } finally {
       await server.close();
     }

@@ -63,9 +63,9 @@ describeWithTools(['ostree'], `${PULLS} pulls under random faults`, () => {
           p503: 0.2,
           pReset: 0.05,
           pStall: 0.05,
-          // Well past the first-byte timeout: undici's header timers tick at ~0.5 s, so a 200 ms
-          // timeout fires after 0.5–1 s.
-          stallMs: 2500,
+          // Well past the first-byte timeout: undici's header timers tick at ~0.5 s, so a 1 s
+          // timeout fires after 1–1.5 s.
+          stallMs: 4000,
           pCorrupt: 0.01,
           maxFaultsPerPath: 3,
           corruptOnly: (p) => p.startsWith('/objects/') || p.startsWith('/deltas/'),
@@ -85,7 +85,8 @@ describeWithTools(['ostree'], `${PULLS} pulls under random faults`, () => {
           // the server twice and are recorded once (Node.js 22+'s http server logs both). Counting
           // those re-sends is open work (the pull engine's HTTP/1.1 issue).
           pipelining: 1,
-          http: { timeouts: { firstByte: 200 }, retry: { minDelay: 1, maxDelay: 10 } },
+          // 1 s: at 200 ms a loaded machine's prompt answers timed out too (retries no fault caused).
+          http: { timeouts: { firstByte: 1000 }, retry: { minDelay: 1, maxDelay: 10 } },
         });
         totals.ms += performance.now() - started;
         expect(result.commit).toBe(made.commit);

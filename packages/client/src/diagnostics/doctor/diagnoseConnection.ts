@@ -57,7 +57,8 @@ export async function diagnoseConnection(options: DiagnoseConnectionOptions): Pr
     const sample = main === null ? null : await sampleContent(o, main);
     const requests = clients.flatMap((c) => c.requests);
     const skews = clients.flatMap((c) => c.skews).sort((a, b) => a - b);
-    const skew = skews.length === 0 ? null : Math.round(skews[Math.floor(skews.length / 2)] as number);
+    // `|| 0`: no -0 (it would not survive JSON).
+    const skew = skews.length === 0 ? null : Math.round(skews[Math.floor(skews.length / 2)] as number) || 0;
     const errorsBySource: DoctorResult['errorsBySource'] = {};
     for (const r of requests) if (r.error?.source != null) errorsBySource[r.error.source] = (errorsBySource[r.error.source] ?? 0) + 1;
     const distinct = (name: string) => [...new Set(requests.map((r) => r.headers[name]).filter((v): v is string => v !== undefined))];
