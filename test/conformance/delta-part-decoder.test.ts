@@ -262,6 +262,12 @@ describe.each([
     // A real xz stream cut short.
     const cut = p.file.subarray(0, Math.ceil(p.file.length / 2));
     expect(await decodeDeclared(p.header, cut, 'cut part', mode, rand)).toBe('ERR_DECOMPRESS');
+    // A 3 MB stream corrupted near its start: the decoder stops long before the input does, and
+    // the rest of the input is still taken (no wait for a decoder that is gone).
+    const big = bigPart(1);
+    const early = big.file.slice();
+    early.fill(0x55, 4000, 4100);
+    expect(await decodeDeclared(big.header, early, 'part corrupt near its start', mode, rand)).toBe('ERR_DECOMPRESS');
     // A whole xz stream followed by bytes that are not one.
     const trailing = Buffer.concat([p.file, Buffer.from('not an xz stream')]);
     expect(await decodeDeclared(p.header, trailing, 'part with trailing bytes', mode, rand)).toBe('ERR_DECOMPRESS');

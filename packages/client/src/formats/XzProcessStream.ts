@@ -59,18 +59,24 @@ export class XzProcessStream implements XzStream {
   }
 
   push(bytes: Uint8Array): Promise<void> | undefined {
-    if (this.#error !== null || this.#destroyed) return undefined;
     const stdin = this.#child.stdin;
+    // xz already stopped (it failed on bad data, or was killed): the rest of the input is moot,
+    // and finish() reports why.
+    if (this.#error !== null || this.#destroyed || this.#exit !== null || stdin.destroyed) return undefined;
     // A copy: the caller may reuse its buffer once this returns, and a pipe write can be queued.
     if (stdin.write(Buffer.from(bytes))) return undefined;
     return new Promise<void>((resolve) => {
       const done = () => {
         stdin.off('drain', done);
+        stdin.off('close', done);
         this.#child.off('close', done);
         resolve();
       };
       stdin.on('drain', done);
+      stdin.on('close', done);
       this.#child.on('close', done);
+      // It may have stopped between the write and here: 'close' would not come again.
+      if (this.#exit !== null || stdin.destroyed) done();
     });
   }
 
