@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { handOverCommands, installRefs, lockFiles, runFlatpak } from '../../packages/client/src/index.js';
+import { handOverCommands, installationLockFiles, installRefs, lockFiles, runFlatpak } from '../../packages/client/src/index.js';
 import { type FaultPolicy, RepoServer } from '../../packages/client/src/testing/index.js';
 import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
 import { APP, addTestRemote, type FlatpakWorld, makeFlatpakWorld, OTHER } from '../support/flatpakInstall.js';
@@ -112,8 +112,15 @@ describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg', 'python3', 'dbus-run-ses
     while ((loops < 3 || ours < 3) && ours < 25) {
       const r = await installRefs({ remote: 'test', refs: ['org.test.Other'], installation: 'user', env: w.env });
       expect(r.pulls.length).toBeGreaterThan(0);
-      // Everything we wrote is there and verifies while our ref points at it.
-      ostree(['fsck', `--repo=${repo}`]);
+      // Everything we wrote is there and verifies while our ref points at it. fsck takes no lock
+      // itself: it holds the installation's locks shared (as a pull does), so flatpak's prune
+      // cannot remove an object of a ref it has just listed.
+      const held = await lockFiles(installationLockFiles(w.userDir, repo), 'shared');
+      try {
+        ostree(['fsck', `--repo=${repo}`]);
+      } finally {
+        await held.release();
+      }
       ostree(['refs', `--repo=${repo}`, '--delete', `test:${OTHER}`]);
       ours++;
     }
