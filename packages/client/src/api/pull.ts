@@ -116,7 +116,9 @@ export async function pullOn(options: PullOptions, shared: SharedRemote | null):
     return await pullWith(o, tracker, state, shared);
   } catch (err) {
     if (err !== null && typeof err === 'object') {
-      const failure = isFlathubFetchError(err) ? { code: err.code, message: err.message } : { code: 'ERR_UNKNOWN', message: String(err) };
+      const failure = isFlathubFetchError(err)
+        ? { code: err.code, message: err.message }
+        : { code: ErrorCodes.UNKNOWN, message: String(err) };
       const plan: PullPlan = state.plan ?? {
         remote: o.url,
         ref: null,
@@ -254,7 +256,7 @@ async function pullWith(
           partsRecovered = outcome.partsRecovered;
         } catch (err) {
           // A broken superblock (missing, corrupt) is not fatal unless deltas are required.
-          if (o.deltas === 'require' || o.signal?.aborted || !isFlathubFetchError(err) || err.code === 'ERR_ABORTED') throw err;
+          if (o.deltas === 'require' || o.signal?.aborted || !isFlathubFetchError(err) || err.code === ErrorCodes.ABORTED) throw err;
           debug('delta %s failed (%s): falling back to objects', name, err.message);
           tracker.emitEvent({ type: 'part-fallback', part: -1, reason: err.message });
           strategy = 'objects';
@@ -303,7 +305,7 @@ async function pullWith(
     return result;
   } catch (err) {
     failed = true;
-    if (o.signal?.aborted && !(isFlathubFetchError(err) && err.code === 'ERR_ABORTED')) {
+    if (o.signal?.aborted && !(isFlathubFetchError(err) && err.code === ErrorCodes.ABORTED)) {
       throw new FlathubFetchError(ErrorCodes.ABORTED, `pull of ${o.ref} from ${remote.url} aborted`, { url: remote.url }, { cause: err });
     }
     throw err;

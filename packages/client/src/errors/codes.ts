@@ -46,6 +46,11 @@ export const ErrorCodes = {
    * (`stallTimeout`): the server is down or unusable. data: { url, stallTimeout, pending, lastFailure }
    */
   STALLED: 'ERR_STALLED',
+  /**
+   * Only in a failed pull's partial result (`failedPullResult(err).failure.code`) when the error
+   * was not a FlathubFetchError, i.e. a bug. No error is thrown with it. data: none
+   */
+  UNKNOWN: 'ERR_UNKNOWN',
   /** The operation was aborted through its AbortSignal. data: { url? } */
   ABORTED: 'ERR_ABORTED',
   /** A bad argument from the caller or the command line. data: { argument, value?, reason } */

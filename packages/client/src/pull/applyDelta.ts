@@ -122,26 +122,26 @@ export async function applyDelta(
   return outcome;
 }
 
+/** Failures of a part that fetching its objects one by one can get past (not an abort, a disk error, a bug). */
+const PART_RECOVERABLE: ReadonlySet<string> = new Set([
+  ErrorCodes.HTTP_STATUS,
+  ErrorCodes.NOT_FOUND,
+  ErrorCodes.NETWORK,
+  ErrorCodes.CHECKSUM_MISMATCH,
+  ErrorCodes.SIZE_LIMIT,
+  ErrorCodes.DECOMPRESS,
+  ErrorCodes.DELTA_OP,
+  ErrorCodes.BSPATCH,
+  ErrorCodes.FORMAT,
+  ErrorCodes.GVARIANT_MALFORMED,
+  ErrorCodes.GVARIANT_TRUNCATED,
+  ErrorCodes.FIRST_BYTE_TIMEOUT,
+  ErrorCodes.BODY_STALL,
+  ErrorCodes.CONNECT_TIMEOUT,
+]);
+
 function isRecoverable(err: unknown): boolean {
-  return (
-    isFlathubFetchError(err) &&
-    [
-      'ERR_HTTP_STATUS',
-      'ERR_NOT_FOUND',
-      'ERR_NETWORK',
-      'ERR_CHECKSUM_MISMATCH',
-      'ERR_SIZE_LIMIT',
-      'ERR_DECOMPRESS',
-      'ERR_DELTA_OP',
-      'ERR_BSPATCH',
-      'ERR_FORMAT',
-      'ERR_GVARIANT_MALFORMED',
-      'ERR_GVARIANT_TRUNCATED',
-      'ERR_FIRST_BYTE_TIMEOUT',
-      'ERR_BODY_STALL',
-      'ERR_CONNECT_TIMEOUT',
-    ].includes(err.code)
-  );
+  return isFlathubFetchError(err) && PART_RECOVERABLE.has(err.code);
 }
 
 /** Downloads, decodes and applies one part; `downloaded()` is called once its bytes are all in. */

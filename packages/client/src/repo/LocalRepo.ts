@@ -853,10 +853,16 @@ export class LocalRepo implements ObjectSource {
 /** A decode failure of bytes claimed to be object `expected` → ERR_CHECKSUM_MISMATCH (policy limits and non-format errors pass through). */
 function undecodable(what: string, expected: Checksum, err: unknown): unknown {
   if (!isFlathubFetchError(err)) return err;
-  const policyLimit = err.code === 'ERR_SIZE_LIMIT' && Number(err.data.size) > Number(err.data.limit);
-  const corruption = ['ERR_FORMAT', 'ERR_DECOMPRESS', 'ERR_SIZE_LIMIT', 'ERR_GVARIANT_TRUNCATED', 'ERR_GVARIANT_MALFORMED'].includes(
-    err.code,
-  );
+  const policyLimit = err.code === ErrorCodes.SIZE_LIMIT && Number(err.data.size) > Number(err.data.limit);
+  const corruption = (
+    [
+      ErrorCodes.FORMAT,
+      ErrorCodes.DECOMPRESS,
+      ErrorCodes.SIZE_LIMIT,
+      ErrorCodes.GVARIANT_TRUNCATED,
+      ErrorCodes.GVARIANT_MALFORMED,
+    ] as string[]
+  ).includes(err.code);
   if (policyLimit || !corruption) return err;
   const reason = err.message.startsWith(`${what}: `) ? err.message.slice(what.length + 2) : err.message;
   return new FlathubFetchError(

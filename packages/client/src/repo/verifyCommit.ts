@@ -8,6 +8,7 @@
  */
 import createDebug from 'debug';
 import { isFlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum } from '../formats/checksum.js';
 import type { Commit } from '../formats/Commit.js';
 import type { DirTree } from '../formats/DirTree.js';
@@ -75,8 +76,8 @@ export async function verifyCommit(repo: ObjectSource, commit: Checksum, options
     try {
       return await fn();
     } catch (err) {
-      if (isFlathubFetchError(err, 'ERR_NOT_FOUND')) result.missing.push({ type, checksum });
-      else if (isFlathubFetchError(err) && err.code !== 'ERR_FS' && err.code !== 'ERR_ABORTED') {
+      if (isFlathubFetchError(err, ErrorCodes.NOT_FOUND)) result.missing.push({ type, checksum });
+      else if (isFlathubFetchError(err) && err.code !== ErrorCodes.FS && err.code !== ErrorCodes.ABORTED) {
         result.corrupt.push({ type, checksum, code: err.code, message: err.message });
       } else throw err;
       return null;
