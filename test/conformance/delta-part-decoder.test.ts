@@ -193,24 +193,15 @@ describe.each([
     same(await dec.finish(), expected);
   });
 
-  test('a 3 MB part of many xz blocks, in one or two streams, decodes (two: the xz program only); cut short at any point it is ERR_DECOMPRESS', async () => {
+  test('a 3 MB part of many xz blocks, in one or two streams, decodes; cut short at any point it is ERR_DECOMPRESS', async () => {
     const rand = seededRandom(17);
     for (const big of [bigPart(1), bigPart(2)]) {
-      const two = big.name.includes('2 stream');
+      const expected = await decodePartFile(big.file, big.header.uncompressedSize, big.name, mode);
+      expect(expected.data.length).toBe(3_000_000);
       const dec = new DeltaPartDecoder(big.header, big.name, mode);
       await feed(dec, big.file, rand);
       dec.verify();
-      if (two && mode.xzDecoder === 'wasm') {
-        // XZ Embedded reads one stream: the rest is refused, never dropped (libostree writes one).
-        await expect(dec.finish()).rejects.toThrow(/several concatenated xz streams/);
-        await expect(decodePartFile(big.file, big.header.uncompressedSize, big.name, mode)).rejects.toThrow(
-          /several concatenated xz streams/,
-        );
-      } else {
-        const expected = await decodePartFile(big.file, big.header.uncompressedSize, big.name, mode);
-        expect(expected.data.length).toBe(3_000_000);
-        same(await dec.finish(), expected);
-      }
+      same(await dec.finish(), expected);
       // Cut inside a block, at a block boundary's neighbourhood, inside the index and the footer.
       for (const keep of [big.file.length / 3, big.file.length / 2 + 1, big.file.length - 40, big.file.length - 5]) {
         const cut = big.file.subarray(0, Math.floor(keep));

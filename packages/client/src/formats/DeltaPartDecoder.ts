@@ -167,7 +167,7 @@ export class DeltaPartDecoder {
     signal?.throwIfAborted();
     if (this.#error !== null) throw this.#error;
     if (this.#compression === null) throw new FlathubFetchError(ErrorCodes.FORMAT, `${this.what}: empty part file`, { what: this.what });
-    if (this.#compression === 'xz') this.#tail.check(this.#outSize, this.what, this.#backend === 'wasm');
+    if (this.#compression === 'xz') this.#tail.check(this.#outSize, this.what);
     const payload = this.#buf !== null ? this.#buf.subarray(0, this.#outSize) : Buffer.concat(this.#out, this.#outSize);
     this.#buf = null;
     this.#out = [];
@@ -272,7 +272,7 @@ class XzTail {
   }
 
   /** Throws ERR_DECOMPRESS when `outSize` is not what the xz index declares (see checkXzEnd). */
-  check(outSize: number, what: string, singleStream: boolean): void {
+  check(outSize: number, what: string): void {
     const size = XzTail.SIZE;
     const n = Math.min(this.#total, size);
     const start = (this.#total - n) % size;
@@ -280,6 +280,6 @@ class XzTail {
       start + n <= size
         ? this.#ring.subarray(start, start + n)
         : Buffer.concat([this.#ring.subarray(start), this.#ring.subarray(0, start + n - size)]);
-    checkXzEnd(tail, this.#total, outSize, what, singleStream);
+    checkXzEnd(tail, this.#total, outSize, what);
   }
 }

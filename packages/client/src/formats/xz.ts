@@ -88,15 +88,12 @@ export function xzUncompressedSize(data: Uint8Array, what = 'xz data'): number {
  * keeps the last bytes): `tail` is the last bytes of `total` bytes of xz data. When the tail
  * reaches back to the start of the data's last stream and that stream is the whole data, the
  * output must be exactly its declared size; otherwise at least that. Catches a stream cut short.
- * `singleStream`: the decoder stops after one stream (XZ Embedded), so data holding several is
- * refused rather than decoded in part. Throws ERR_DECOMPRESS.
+ * Throws ERR_DECOMPRESS.
  */
-export function checkXzEnd(tail: Uint8Array, total: number, outSize: number, what = 'xz data', singleStream = false): void {
+export function checkXzEnd(tail: Uint8Array, total: number, outSize: number, what = 'xz data'): void {
   const s = lastStream(tail, tail.length, what, tail.length < total);
   if (s === null) return;
-  const lastStart = total - tail.length + s.start;
-  if (singleStream && lastStart > 0) bad(what, 'several concatenated xz streams (this decoder reads one)');
-  const wholeData = lastStart === 0;
+  const wholeData = s.start >= 0 && total - tail.length + s.start === 0;
   if (wholeData ? outSize !== s.uncompressed : outSize < s.uncompressed) {
     bad(what, `decoded ${outSize} bytes, the stream's index declares ${s.uncompressed}`);
   }
@@ -128,7 +125,7 @@ export async function decompressXz(
   const size = checkLimit(data, limit, what);
   signal?.throwIfAborted();
   const shared = new SharedArrayBuffer(size);
-  const { stream, backend } = startXzStream(shared, size, options.xzDecoder ?? 'auto');
+  const { stream } = startXzStream(shared, size, options.xzDecoder ?? 'auto');
   const onAbort = () => stream.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -138,8 +135,6 @@ export async function decompressXz(
     }
     const out = await stream.finish();
     if (out.outSize !== size) bad(what, `decoded ${out.outSize} bytes, index declares ${size}`);
-    // xzUncompressedSize walked every stream; XZ Embedded decodes only the first.
-    if (backend === 'wasm') checkXzEnd(data, data.length, out.outSize, what, true);
     return new Uint8Array(shared);
   } catch (err) {
     signal?.throwIfAborted();

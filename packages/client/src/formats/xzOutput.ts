@@ -64,7 +64,7 @@ export class XzOutputSink {
       this.#overflow.push(new Uint8Array(b.subarray(Math.max(0, fit))));
       return true;
     }
-    if (out === null && this.#overflow.length === 0) this.#spill = 0;
+    // No buffer (or past its end already): `#spill` stays where the buffer's part ended.
     this.#overflow.push(new Uint8Array(b));
     return true;
   }

@@ -5,9 +5,9 @@
  * SharedArrayBuffer through an {@link XzOutputSink}, so the caller's thread only forwards input.
  *
  * The decoder pulls its input from a ReadableStream fed by `write` messages; each is acknowledged
- * when the decoder takes it, which gives the caller backpressure. XZ Embedded decodes one stream:
- * input left once it ended is refused ("data after the end of the xz stream"), as is input that
- * ends before it does.
+ * when the decoder takes it, which gives the caller backpressure. Concatenated streams decode as
+ * one; input left once the decoder ended is refused ("data after the end of the xz stream"), as is
+ * input that ends before it does.
  */
 import { parentPort } from 'node:worker_threads';
 import xzDecompress from 'xz-decompress';
