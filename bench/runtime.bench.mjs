@@ -27,8 +27,14 @@ function nodeFor(major) {
   const prefix = join(ROOT, 'test', 'fixtures', 'generated', `node-${major}`);
   const bin = join(prefix, 'node_modules', `node-linux-${process.arch}`, 'bin', 'node');
   if (!existsSync(bin)) {
+    // npm's global config (the registry's CA bundle here) as the machine's own Node.js finds it.
+    const globalconfig = execFileSync('sh', ['-c', 'npm config get globalconfig'], {
+      encoding: 'utf8',
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: OUT },
+    }).trim();
     execFileSync('npm', ['install', '--no-save', '--no-package-lock', '--prefix', prefix, `node-linux-${process.arch}@${major}`], {
       stdio: 'ignore',
+      env: { ...process.env, npm_config_globalconfig: globalconfig },
     });
   }
   return bin;
