@@ -99,6 +99,7 @@ describeWithTools(['ostree'], `LocalRepo writes what ostree accepts (${set.name}
 
       const repo = await LocalRepo.create(join(root, `${name}-ours`), { remote: { name: 'origin', url: 'http://127.0.0.1:1/repo/' } });
       try {
+        const txn = repo.beginTransaction();
         let count = 0;
         for (const d of (await readdir(join(fixture, 'objects'))).sort()) {
           for (const f of (await readdir(join(fixture, 'objects', d))).sort()) {
@@ -109,16 +110,17 @@ describeWithTools(['ostree'], `LocalRepo writes what ostree accepts (${set.name}
             const bytes = new Uint8Array(await readFile(join(fixture, 'objects', d, f)));
             if (type === ObjectType.FILE) {
               const { info: fi, content } = readFilez(bytes);
-              expect(await repo.writeContent(checksum, fi, content)).toBe(true);
+              expect(await txn.writeContent(checksum, fi, content)).toBe(true);
             } else if (type === ObjectType.COMMIT_META) {
-              await repo.writeCommitMeta(checksum, bytes);
+              await txn.writeCommitMeta(checksum, bytes);
             } else {
-              expect(await repo.writeMetadata(type, checksum, bytes)).toBe(true);
+              expect(await txn.writeMetadata(type, checksum, bytes)).toBe(true);
             }
             count++;
           }
         }
         expect(count).toBeGreaterThan(0);
+        await txn.commit();
         for (const [ref, commit] of Object.entries(info.heads)) {
           await repo.writeRef(ref, commit);
           await repo.writeRef(ref, commit, { remote: 'origin' });
@@ -150,9 +152,10 @@ describeWithTools(['ostree'], `LocalRepo writes what ostree accepts (${set.name}
 
         // ostree honours our partial marker, and its removal.
         const head = Object.values(info.heads)[0] as Checksum;
-        await repo.markPartial(head);
+        const pulling = repo.beginTransaction({ commit: head });
+        await pulling.ready();
         expect(ostree('fsck', `--repo=${repo.path}`)).toMatch(/\b1 partial commits not verified/);
-        await repo.clearPartial(head);
+        await pulling.commit();
         expect(ostree('fsck', `--repo=${repo.path}`)).not.toMatch(/partial/);
       } finally {
         await repo.close();

@@ -16,6 +16,7 @@ import { contentChecksum, type FileInfo, S_IFDIR, S_IFLNK, S_IFREG } from '../sr
 import { ObjectType } from '../src/formats/ObjectType.js';
 import { objectPath } from '../src/formats/paths.js';
 import { type CheckoutProgress, LocalRepo, listTree } from '../src/repo/index.js';
+import type { RepoTransaction } from '../src/repo/RepoTransaction.js';
 import { COMMITTED_FIXTURES } from '../../../test/support/fixtures.js';
 
 const FIXTURE = join(COMMITTED_FIXTURES, 'repos', 'archive');
@@ -90,11 +91,14 @@ describe('checkout of fixture commits', () => {
 
 describe('hostile trees', () => {
   let repo: LocalRepo;
+  /** Where the hostile objects are written (a transaction that stays open). */
+  let txn: RepoTransaction;
   let outside: string;
   const dirMeta = (mode = 0o755) => serializeDirMeta({ uid: 0, gid: 0, mode: S_IFDIR | mode, xattrs: [] });
 
   beforeAll(async () => {
     repo = await LocalRepo.create(tmp('hostile-repo'), { fsync: 'none' });
+    txn = repo.beginTransaction();
     outside = tmp('outside');
     await mkdir(outside);
   });
@@ -102,19 +106,19 @@ describe('hostile trees', () => {
 
   const meta = async (bytes: Uint8Array): Promise<Checksum> => {
     const c = sha256Hex(bytes);
-    await repo.writeMetadata(ObjectType.DIR_META, c, bytes);
+    await txn.writeMetadata(ObjectType.DIR_META, c, bytes);
     return c;
   };
   const file = async (info: Partial<FileInfo>, content = new Uint8Array(0)): Promise<Checksum> => {
     const full: FileInfo = { uid: 0, gid: 0, mode: S_IFREG | 0o644, rdev: 0, symlinkTarget: '', xattrs: [], size: content.length, ...info };
     const c = contentChecksum(full, content);
-    await repo.writeContent(c, full, content);
+    await txn.writeContent(c, full, content);
     return c;
   };
   const tree = async (t: DirTree, viaApi = true): Promise<Checksum> => {
     const bytes = serializeDirTree(t);
     const c = sha256Hex(bytes);
-    if (viaApi) await repo.writeMetadata(ObjectType.DIR_TREE, c, bytes);
+    if (viaApi) await txn.writeMetadata(ObjectType.DIR_TREE, c, bytes);
     else {
       // Planted behind the API's back (as a corrupted or foreign repository could hold it).
       const p = join(repo.path, objectPath(c, ObjectType.DIR_TREE));
@@ -135,7 +139,7 @@ describe('hostile trees', () => {
       rootMeta,
     });
     const c = sha256Hex(bytes);
-    await repo.writeMetadata(ObjectType.COMMIT, c, bytes);
+    await txn.writeMetadata(ObjectType.COMMIT, c, bytes);
     return c;
   };
   /** The checkout fails with `code`; nothing appeared outside, no destination, no staging dir. */
@@ -175,7 +179,7 @@ describe('hostile trees', () => {
     const data = await file({}, new TextEncoder().encode('escape\n'));
     for (const name of ['..', '.', `../${outside.split('/').at(-1)}/escaped`]) {
       const bytes = serializeDirTree({ files: [{ name, checksum: data }], dirs: [] });
-      await expect(repo.writeMetadata(ObjectType.DIR_TREE, sha256Hex(bytes), bytes)).rejects.toMatchObject({ code: 'ERR_UNSAFE_NAME' });
+      await expect(txn.writeMetadata(ObjectType.DIR_TREE, sha256Hex(bytes), bytes)).rejects.toMatchObject({ code: 'ERR_UNSAFE_NAME' });
       expect(await repo.has(ObjectType.DIR_TREE, sha256Hex(bytes))).toBe(false);
       await refused(await commit(await tree({ files: [{ name, checksum: data }], dirs: [] }, false), m), 'ERR_UNSAFE_NAME');
       const sub = await tree({ files: [], dirs: [] });
@@ -185,7 +189,7 @@ describe('hostile trees', () => {
 
   test('a dirmeta that is not a directory, and a missing object, are refused cleanly', async () => {
     const notDir = serializeDirMeta({ uid: 0, gid: 0, mode: S_IFREG | 0o644, xattrs: [] });
-    await expect(repo.writeMetadata(ObjectType.DIR_META, sha256Hex(notDir), notDir)).rejects.toMatchObject({ code: 'ERR_FORMAT' });
+    await expect(txn.writeMetadata(ObjectType.DIR_META, sha256Hex(notDir), notDir)).rejects.toMatchObject({ code: 'ERR_FORMAT' });
     const m = await meta(dirMeta());
     const top = await tree({ files: [{ name: 'gone', checksum: 'ab'.repeat(32) }], dirs: [] });
     await refused(await commit(top, m), 'ERR_NOT_FOUND');
@@ -239,7 +243,8 @@ describe('verifyCommit', () => {
     const bytes = await readFile(bigFile);
     bytes[bytes.length - 100] = (bytes[bytes.length - 100] as number) ^ 0xff;
     await writeFile(bigFile, bytes);
-    await repo.markPartial(commit);
+    // An interrupted pull of it: the transaction marked the commit partial.
+    await repo.beginTransaction({ commit }).ready();
 
     const v = await repo.verifyCommit(commit);
     expect(v.ok).toBe(false);

@@ -1,5 +1,5 @@
 /**
- * The write side of LocalRepo on temp directories, fed with every object of the committed
+ * The write side of LocalRepo (its transactions) on temp directories, fed with every object of the committed
  * `archive` fixture repository (made by the real ostree): layout, verified atomic writes,
  * refusal of corrupt bytes (nothing in objects/, nothing left in tmp/), the object index,
  * concurrent writes of one object, inline vs worker parity, partial markers and refs.
@@ -16,6 +16,7 @@ import { readFilez } from '../src/formats/Filez.js';
 import { ObjectType } from '../src/formats/ObjectType.js';
 import { objectPath } from '../src/formats/paths.js';
 import { type CreateRepoOptions, LocalRepo, type LocalRepoOptions, listTree, REPO_DIRS, repoConfigText } from '../src/repo/index.js';
+import type { RepoTransaction } from '../src/repo/RepoTransaction.js';
 import { syncFilesystem } from '../src/repo/syncFilesystem.js';
 import { COMMITTED_FIXTURES } from '../../../test/support/fixtures.js';
 
@@ -53,6 +54,16 @@ let heads: Map<string, Checksum>;
 let n = 0;
 const fresh = async (options: LocalRepoOptions & CreateRepoOptions = {}) =>
   LocalRepo.create(join(root, `repo-${n++}`), { fsync: 'none', ...options });
+/** One open transaction per repository: the writes of a test go through it. */
+const transactions = new WeakMap<LocalRepo, RepoTransaction>();
+const txn = (repo: LocalRepo): RepoTransaction => {
+  let t = transactions.get(repo);
+  if (t === undefined) {
+    t = repo.beginTransaction();
+    transactions.set(repo, t);
+  }
+  return t;
+};
 const tmpEntries = async (repo: LocalRepo) => (await readdir(join(repo.path, 'tmp'))).filter((e) => e !== 'cache');
 /** Byte equality without vitest's element-by-element deep equality (slow on megabytes). */
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
@@ -99,18 +110,18 @@ describe('create / open', () => {
   test('prepareObjectDirs makes objects/00 … objects/ff (what exists stays); objects are written into them', async () => {
     const repo = await fresh();
     await repo.loadObjectIndex();
-    await repo.prepareObjectDirs();
+    await txn(repo).ready();
     const dirs = (await readdir(join(repo.path, 'objects'))).sort();
     expect(dirs).toHaveLength(256);
     expect(dirs[0]).toBe('00');
     expect(dirs[255]).toBe('ff');
     const o = content((size) => size > 0 && size < 50_000);
-    expect(await repo.writeContent(o.checksum, o.info, o.content)).toBe(true);
+    expect(await txn(repo).writeContent(o.checksum, o.info, o.content)).toBe(true);
     // Reopened: the index load finds the directories, and preparing again changes nothing.
     await repo.close();
     const again = await LocalRepo.open(repo.path);
     await again.loadObjectIndex();
-    await again.prepareObjectDirs();
+    await txn(again).ready();
     expect((await readdir(join(repo.path, 'objects'))).length).toBe(256);
     expect(again.hasCached(ObjectType.FILE, o.checksum)).toBe(true);
     await again.close();
@@ -135,7 +146,7 @@ describe('create / open', () => {
   test('maxObjectSize: a larger declared size is ERR_SIZE_LIMIT (a policy limit, not corruption)', async () => {
     const repo = await fresh({ maxObjectSize: 1000 });
     const big = content((s) => s > 1000);
-    await expect(repo.writeFilez(big.checksum, big.bytes)).rejects.toMatchObject({ code: 'ERR_SIZE_LIMIT' });
+    await expect(txn(repo).writeFilez(big.checksum, big.bytes)).rejects.toMatchObject({ code: 'ERR_SIZE_LIMIT' });
     expect(await tmpEntries(repo)).toEqual([]);
   });
 
@@ -164,10 +175,12 @@ describe('writing every object of the fixture', () => {
       const results = await Promise.all(
         objects.map((o) =>
           o.type === ObjectType.FILE
-            ? repo.writeFilez(o.checksum, o.bytes)
+            ? txn(repo).writeFilez(o.checksum, o.bytes)
             : o.type === ObjectType.COMMIT_META
-              ? repo.writeCommitMeta(o.checksum, o.bytes).then(() => true)
-              : repo.writeMetadata(o.type, o.checksum, o.bytes),
+              ? txn(repo)
+                  .writeCommitMeta(o.checksum, o.bytes)
+                  .then(() => true)
+              : txn(repo).writeMetadata(o.type, o.checksum, o.bytes),
         ),
       );
       expect(results.every((r) => r)).toBe(true);
@@ -183,7 +196,7 @@ describe('writing every object of the fixture', () => {
       expect(await tmpEntries(repo)).toEqual([]);
       // A second write of any object is a no-op.
       const again = await Promise.all(
-        objects.slice(0, 10).map((o) => (o.type === ObjectType.FILE ? repo.writeFilez(o.checksum, o.bytes) : false)),
+        objects.slice(0, 10).map((o) => (o.type === ObjectType.FILE ? txn(repo).writeFilez(o.checksum, o.bytes) : false)),
       );
       expect(again.every((r) => r === false)).toBe(true);
     } finally {
@@ -198,9 +211,9 @@ describe('writing every object of the fixture', () => {
       for (const o of objects) {
         if (o.type === ObjectType.FILE) {
           const { info, content } = readFilez(o.bytes);
-          expect(await repo.writeContent(o.checksum, info, content)).toBe(true);
-        } else if (o.type === ObjectType.COMMIT_META) await repo.writeCommitMeta(o.checksum, o.bytes);
-        else expect(await repo.writeMetadata(o.type, o.checksum, o.bytes)).toBe(true);
+          expect(await txn(repo).writeContent(o.checksum, info, content)).toBe(true);
+        } else if (o.type === ObjectType.COMMIT_META) await txn(repo).writeCommitMeta(o.checksum, o.bytes);
+        else expect(await txn(repo).writeMetadata(o.type, o.checksum, o.bytes)).toBe(true);
       }
       expect(repo.workerThreads).toBeGreaterThan(0);
       for (const o of byType(ObjectType.FILE)) {
@@ -225,16 +238,16 @@ describe('writing every object of the fixture', () => {
       for (const o of objects) {
         if (o.type === ObjectType.FILE) {
           const { info, content } = readFilez(o.bytes);
-          expect(await repo.writeContent(o.checksum, info, content)).toBe(true);
-          expect(await repo.writeContent(o.checksum, info, content)).toBe(false);
-        } else if (o.type === ObjectType.COMMIT_META) await repo.writeCommitMeta(o.checksum, o.bytes);
-        else expect(await repo.writeMetadata(o.type, o.checksum, o.bytes)).toBe(true);
+          expect(await txn(repo).writeContent(o.checksum, info, content)).toBe(true);
+          expect(await txn(repo).writeContent(o.checksum, info, content)).toBe(false);
+        } else if (o.type === ObjectType.COMMIT_META) await txn(repo).writeCommitMeta(o.checksum, o.bytes);
+        else expect(await txn(repo).writeMetadata(o.type, o.checksum, o.bytes)).toBe(true);
       }
       await expectFixtureTrees(repo, fixture);
       const [o] = byType(ObjectType.FILE).filter((x) => readFilez(x.bytes).content.length > 0) as [FixtureObject];
       const { info, content } = readFilez(o.bytes);
       const other = byType(ObjectType.FILE).find((x) => x.checksum !== o.checksum) as FixtureObject;
-      await expect(repo.writeContent(other.checksum, info, content)).rejects.toMatchObject({ code: 'ERR_CHECKSUM_MISMATCH' });
+      await expect(txn(repo).writeContent(other.checksum, info, content)).rejects.toMatchObject({ code: 'ERR_CHECKSUM_MISMATCH' });
       expect(await tmpEntries(repo)).toEqual([]);
     } finally {
       await repo.close();
@@ -249,19 +262,19 @@ describe('writing every object of the fixture', () => {
       await repo.loadObjectIndex();
       const files = byType(ObjectType.FILE).map((o) => ({ checksum: o.checksum, ...readFilez(o.bytes) }));
       const first = files[0] as (typeof files)[number];
-      expect(await repo.writeContent(first.checksum, first.info, first.content)).toBe(true);
+      expect(await txn(repo).writeContent(first.checksum, first.info, first.content)).toBe(true);
       let reported = 0;
       // Everything, plus a duplicate of each of the first three: each stored once, the one written before skipped.
-      const stored = await repo.writeContentBatch([...files, ...files.slice(0, 3)], { onWritten: (n) => (reported += n) });
+      const stored = await txn(repo).writeContentBatch([...files, ...files.slice(0, 3)], { onWritten: (n) => (reported += n) });
       expect(stored).toBe(files.length - 1);
       expect(reported).toBe(stored);
       for (const f of files) expect(repo.hasCached(ObjectType.FILE, f.checksum)).toBe(true);
       for (const o of objects) {
-        if (o.type === ObjectType.COMMIT_META) await repo.writeCommitMeta(o.checksum, o.bytes);
-        else if (o.type !== ObjectType.FILE) await repo.writeMetadata(o.type, o.checksum, o.bytes);
+        if (o.type === ObjectType.COMMIT_META) await txn(repo).writeCommitMeta(o.checksum, o.bytes);
+        else if (o.type !== ObjectType.FILE) await txn(repo).writeMetadata(o.type, o.checksum, o.bytes);
       }
       await expectFixtureTrees(repo, fixture);
-      await repo.flush();
+      await txn(repo).commit();
       expect(await tmpEntries(repo)).toEqual([]);
     } finally {
       await repo.close();
@@ -275,8 +288,8 @@ describe('writing every object of the fixture', () => {
     try {
       for (const o of byType(ObjectType.FILE)) {
         const { info, content } = readFilez(o.bytes);
-        await inline.writeContent(o.checksum, info, content);
-        await worker.writeContent(o.checksum, info, content);
+        await txn(inline).writeContent(o.checksum, info, content);
+        await txn(worker).writeContent(o.checksum, info, content);
         const p = objectPath(o.checksum, o.type);
         expect(sameBytes(await readFile(join(worker.path, p)), await readFile(join(inline.path, p))), o.checksum).toBe(true);
       }
@@ -288,10 +301,12 @@ describe('writing every object of the fixture', () => {
       bad[bad.length - 10] = (bad[bad.length - 10] as number) ^ 0x55;
       const errs = await Promise.all(
         [inline, worker].map((r) =>
-          r.writeFilez(big.checksum, bad).then(
-            () => null,
-            (e: unknown) => `${(e as { code: string }).code} ${(e as { cause?: { code?: string } }).cause?.code}`,
-          ),
+          txn(r)
+            .writeFilez(big.checksum, bad)
+            .then(
+              () => null,
+              (e: unknown) => `${(e as { code: string }).code} ${(e as { cause?: { code?: string } }).cause?.code}`,
+            ),
         ),
       );
       expect(errs[0]).not.toBeNull();
@@ -315,7 +330,7 @@ describe('caller-owned bytes', () => {
       });
       const filez = slab.subarray(32, 32 + big.bytes.length);
       const before = Buffer.from(filez);
-      expect(await repo.writeFilez(big.checksum, filez)).toBe(true);
+      expect(await txn(repo).writeFilez(big.checksum, filez)).toBe(true);
       expect(filez.length).toBe(before.length);
       expect(filez.equals(before)).toBe(true);
       expect(sameBytes(await readFile(join(repo.path, objectPath(big.checksum, ObjectType.FILE))), before)).toBe(true);
@@ -324,7 +339,7 @@ describe('caller-owned bytes', () => {
       const pooled = Buffer.from(small.content); // small Buffers come from the shared pool
       const other = Buffer.from('untouched pool neighbour');
       const repo2 = await fresh({ inlineDeflateBelow: 0, inlineInflateBelow: 0 });
-      expect(await repo2.writeContent(small.checksum, small.info, pooled)).toBe(true);
+      expect(await txn(repo2).writeContent(small.checksum, small.info, pooled)).toBe(true);
       expect(sameBytes(pooled, small.content)).toBe(true);
       expect(other.toString()).toBe('untouched pool neighbour');
       expect(sameBytes((await repo2.readContent(small.checksum)).content, small.content)).toBe(true);
@@ -363,24 +378,24 @@ describe('refusing bad bytes', () => {
   test('metadata: flipped byte → ERR_CHECKSUM_MISMATCH; right hash, wrong type → a decode error', async () => {
     for (const t of [ObjectType.COMMIT, ObjectType.DIR_TREE, ObjectType.DIR_META]) {
       const o = byType(t)[0] as FixtureObject;
-      await refused(repo.writeMetadata(t, o.checksum, flip(o.bytes, 3)), t, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
-      await refused(repo.writeMetadata(t, o.checksum, o.bytes.subarray(1)), t, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
+      await refused(txn(repo).writeMetadata(t, o.checksum, flip(o.bytes, 3)), t, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
+      await refused(txn(repo).writeMetadata(t, o.checksum, o.bytes.subarray(1)), t, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
     }
     const tree = byType(ObjectType.DIR_TREE).find((o) => o.bytes.length > 40) as FixtureObject;
-    await refused(repo.writeMetadata(ObjectType.COMMIT, tree.checksum, tree.bytes), ObjectType.COMMIT, tree.checksum, [
+    await refused(txn(repo).writeMetadata(ObjectType.COMMIT, tree.checksum, tree.bytes), ObjectType.COMMIT, tree.checksum, [
       'ERR_GVARIANT_MALFORMED',
       'ERR_GVARIANT_TRUNCATED',
       'ERR_FORMAT',
       'ERR_BAD_CHECKSUM',
     ]);
     const commit = byType(ObjectType.COMMIT)[0] as FixtureObject;
-    await refused(repo.writeMetadata(ObjectType.DIR_META, commit.checksum, commit.bytes), ObjectType.DIR_META, commit.checksum, [
+    await refused(txn(repo).writeMetadata(ObjectType.DIR_META, commit.checksum, commit.bytes), ObjectType.DIR_META, commit.checksum, [
       'ERR_GVARIANT_MALFORMED',
       'ERR_GVARIANT_TRUNCATED',
       'ERR_FORMAT',
     ]);
-    await expect(repo.writeMetadata(ObjectType.COMMIT, 'xyz', commit.bytes)).rejects.toMatchObject({ code: 'ERR_BAD_CHECKSUM' });
-    await expect(repo.writeCommitMeta(commit.checksum, new Uint8Array([1, 2, 3]))).rejects.toMatchObject({
+    await expect(txn(repo).writeMetadata(ObjectType.COMMIT, 'xyz', commit.bytes)).rejects.toMatchObject({ code: 'ERR_BAD_CHECKSUM' });
+    await expect(txn(repo).writeCommitMeta(commit.checksum, new Uint8Array([1, 2, 3]))).rejects.toMatchObject({
       code: expect.stringMatching(/^ERR_GVARIANT/),
     });
   });
@@ -394,30 +409,30 @@ describe('refusing bad bytes', () => {
       const other = content((s) => s !== o.info.size && s > 0);
       // Every kind of corrupt .filez is "not this object", whatever the decoder tripped on.
       const mismatch = ['ERR_CHECKSUM_MISMATCH'];
-      await refused(repo.writeFilez(o.checksum, flip(o.bytes, -5)), ObjectType.FILE, o.checksum, mismatch);
-      await refused(repo.writeFilez(o.checksum, flip(o.bytes, 2)), ObjectType.FILE, o.checksum, mismatch);
+      await refused(txn(repo).writeFilez(o.checksum, flip(o.bytes, -5)), ObjectType.FILE, o.checksum, mismatch);
+      await refused(txn(repo).writeFilez(o.checksum, flip(o.bytes, 2)), ObjectType.FILE, o.checksum, mismatch);
       await refused(
-        repo.writeFilez(o.checksum, o.bytes.subarray(0, Math.floor(o.bytes.length / 2))),
+        txn(repo).writeFilez(o.checksum, o.bytes.subarray(0, Math.floor(o.bytes.length / 2))),
         ObjectType.FILE,
         o.checksum,
         mismatch,
       );
-      await refused(repo.writeFilez(o.checksum, o.bytes.subarray(0, 5)), ObjectType.FILE, o.checksum, mismatch);
-      await refused(repo.writeFilez(o.checksum, other.bytes), ObjectType.FILE, o.checksum, mismatch);
+      await refused(txn(repo).writeFilez(o.checksum, o.bytes.subarray(0, 5)), ObjectType.FILE, o.checksum, mismatch);
+      await refused(txn(repo).writeFilez(o.checksum, other.bytes), ObjectType.FILE, o.checksum, mismatch);
       // Header says size bytes; the deflate stream holds 64× more: refused without inflating it all.
       const bomb = Buffer.concat([encodeFilezHeader(o.info), deflateRawSync(Buffer.alloc(o.info.size * 64, 0x61))]);
-      await refused(repo.writeFilez(o.checksum, bomb), ObjectType.FILE, o.checksum, mismatch);
-      await expect(repo.writeFilez(o.checksum, bomb)).rejects.toMatchObject({ cause: { code: 'ERR_SIZE_LIMIT' } });
-      await refused(repo.writeContent(o.checksum, o.info, flip(o.content, 7)), ObjectType.FILE, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
+      await refused(txn(repo).writeFilez(o.checksum, bomb), ObjectType.FILE, o.checksum, mismatch);
+      await expect(txn(repo).writeFilez(o.checksum, bomb)).rejects.toMatchObject({ cause: { code: 'ERR_SIZE_LIMIT' } });
+      await refused(txn(repo).writeContent(o.checksum, o.info, flip(o.content, 7)), ObjectType.FILE, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
       const chmod: FileInfo = { ...o.info, mode: o.info.mode ^ 0o111 };
-      await refused(repo.writeContent(o.checksum, chmod, o.content), ObjectType.FILE, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
-      await refused(repo.writeContent(o.checksum, { ...o.info, size: o.info.size + 1 }, o.content), ObjectType.FILE, o.checksum, [
+      await refused(txn(repo).writeContent(o.checksum, chmod, o.content), ObjectType.FILE, o.checksum, ['ERR_CHECKSUM_MISMATCH']);
+      await refused(txn(repo).writeContent(o.checksum, { ...o.info, size: o.info.size + 1 }, o.content), ObjectType.FILE, o.checksum, [
         'ERR_INVALID_ARGUMENT',
       ]);
       // In a batch with a good object: the bad one refused (named), the good one stored.
       const good = content((s) => s !== o.info.size && s > 0 && s < 50_000);
       if (!(await exists(join(repo.path, objectPath(good.checksum, ObjectType.FILE))))) {
-        const batch = repo.writeContentBatch([
+        const batch = txn(repo).writeContentBatch([
           { checksum: good.checksum, info: good.info, content: good.content },
           { checksum: o.checksum, info: o.info, content: flip(o.content, 7) },
         ]);
@@ -426,8 +441,8 @@ describe('refusing bad bytes', () => {
         expect(await exists(join(repo.path, objectPath(good.checksum, ObjectType.FILE)))).toBe(true);
       }
       // And the genuine bytes are then accepted.
-      expect(await repo.writeFilez(o.checksum, o.bytes)).toBe(true);
-      await expect(repo.writeContent(o.checksum, o.info, flip(o.content, 7))).rejects.toMatchObject({ code: 'ERR_CHECKSUM_MISMATCH' });
+      expect(await txn(repo).writeFilez(o.checksum, o.bytes)).toBe(true);
+      await expect(txn(repo).writeContent(o.checksum, o.info, flip(o.content, 7))).rejects.toMatchObject({ code: 'ERR_CHECKSUM_MISMATCH' });
     });
   }
 });
@@ -436,7 +451,7 @@ describe('presence and concurrency', () => {
   test('object index: hasCached needs loadObjectIndex, then answers synchronously and follows writes', async () => {
     const writer = await fresh();
     const meta = objects.filter((o) => o.type !== ObjectType.FILE && o.type !== ObjectType.COMMIT_META);
-    for (const o of meta) await writer.writeMetadata(o.type, o.checksum, o.bytes);
+    for (const o of meta) await txn(writer).writeMetadata(o.type, o.checksum, o.bytes);
     const reader = await LocalRepo.open(writer.path);
     const first = meta[0] as FixtureObject;
     expect(() => reader.hasCached(first.type, first.checksum)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
@@ -448,7 +463,7 @@ describe('presence and concurrency', () => {
     const f = byType(ObjectType.FILE)[0] as FixtureObject;
     expect(reader.hasCached(ObjectType.FILE, f.checksum)).toBe(false);
     expect(await reader.has(ObjectType.FILE, f.checksum)).toBe(false);
-    await reader.writeFilez(f.checksum, f.bytes);
+    await txn(reader).writeFilez(f.checksum, f.bytes);
     expect(reader.hasCached(ObjectType.FILE, f.checksum)).toBe(true);
     expect(index.has(`${f.checksum}.filez`)).toBe(true);
     expect(await writer.has(ObjectType.FILE, f.checksum)).toBe(true);
@@ -460,12 +475,12 @@ describe('presence and concurrency', () => {
     const big = content((s) => s > 100_000);
     const tree = byType(ObjectType.DIR_TREE)[0] as FixtureObject;
     const results = await Promise.all([
-      repo.writeFilez(big.checksum, big.bytes),
-      repo.writeContent(big.checksum, big.info, big.content),
-      repo.writeFilez(big.checksum, big.bytes),
-      repo.writeContent(big.checksum, big.info, big.content),
-      repo.writeMetadata(tree.type, tree.checksum, tree.bytes),
-      repo.writeMetadata(tree.type, tree.checksum, tree.bytes),
+      txn(repo).writeFilez(big.checksum, big.bytes),
+      txn(repo).writeContent(big.checksum, big.info, big.content),
+      txn(repo).writeFilez(big.checksum, big.bytes),
+      txn(repo).writeContent(big.checksum, big.info, big.content),
+      txn(repo).writeMetadata(tree.type, tree.checksum, tree.bytes),
+      txn(repo).writeMetadata(tree.type, tree.checksum, tree.bytes),
     ]);
     expect(results.slice(0, 4).filter((r) => r)).toHaveLength(1);
     expect(results.slice(4).filter((r) => r)).toHaveLength(1);
@@ -474,7 +489,7 @@ describe('presence and concurrency', () => {
 
     const other = await LocalRepo.open(repo.path);
     const all = byType(ObjectType.FILE);
-    await Promise.all(all.flatMap((o) => [repo.writeFilez(o.checksum, o.bytes), other.writeFilez(o.checksum, o.bytes)]));
+    await Promise.all(all.flatMap((o) => [txn(repo).writeFilez(o.checksum, o.bytes), txn(other).writeFilez(o.checksum, o.bytes)]));
     for (const o of all) expect((await other.verifyContent(o.checksum)).size).toBe(readFilez(o.bytes).info.size);
     expect(await tmpEntries(repo)).toEqual([]);
     await Promise.all([repo.close(), other.close()]);
@@ -500,7 +515,7 @@ describe('close()', () => {
   test('waits for writes already started, then stops the workers; the repository stays usable', async () => {
     const repo = await fresh({ inlineInflateBelow: 0 });
     const files = byType(ObjectType.FILE);
-    const writes = files.map((o) => repo.writeFilez(o.checksum, o.bytes));
+    const writes = files.map((o) => txn(repo).writeFilez(o.checksum, o.bytes));
     await repo.close();
     expect(repo.workerThreads).toBe(0);
     const settled = await Promise.allSettled(writes);
@@ -514,15 +529,18 @@ describe('close()', () => {
 });
 
 describe('partial commits and refs', () => {
-  test('markPartial / isPartial / clearPartial use state/<commit>.commitpartial', async () => {
+  test('a transaction marks its commit partial until it commits (state/<commit>.commitpartial)', async () => {
     const repo = await fresh({ fsync: 'object' });
     const c = [...heads.values()][0] as Checksum;
     expect(await repo.isPartial(c)).toBe(false);
-    await repo.markPartial(c);
+    const first = repo.beginTransaction({ commit: c });
+    const second = repo.beginTransaction({ commit: c });
+    await first.ready();
     expect(await repo.isPartial(c)).toBe(true);
     expect((await stat(join(repo.path, 'state', `${c}.commitpartial`))).size).toBe(0);
-    await repo.clearPartial(c);
-    await repo.clearPartial(c);
+    await first.commit();
+    // The marker already gone: committing clears nothing and succeeds.
+    await second.commit();
     expect(await repo.isPartial(c)).toBe(false);
     expect(await readdir(join(repo.path, 'state'))).toEqual([]);
   });
@@ -570,9 +588,8 @@ describe('partial commits and refs', () => {
       await LocalRepo.create(path, { fsync: 'none' });
       await writeFile(join(path, 'config'), `[core]\nrepo_version=1\nmode=${mode}\n`);
       const repo = await LocalRepo.open(path);
-      const o = byType(ObjectType.DIR_META)[0] as FixtureObject;
       expect(() => repo.assertWritable()).toThrow(`writing to ${mode} repositories is not supported`);
-      await expect(repo.writeMetadata(o.type, o.checksum, o.bytes)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      expect(() => repo.beginTransaction()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
       await expect(LocalRepo.openOrCreate(path, { mode: 'archive' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     }
   });

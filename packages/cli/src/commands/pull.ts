@@ -1,5 +1,5 @@
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
-import type { PullEvent, PullResult } from '@flathub-fetch/client';
+import type { FailedPullResult, PullEvent, PullResult } from '@flathub-fetch/client';
 import { type Client, loadClient } from '../client.js';
 import type { Command } from '../Command.js';
 import { ExitCode } from '../exitCodes.js';
@@ -213,7 +213,7 @@ Examples:
     const har = args.values.har as string | undefined;
     const metrics = args.values.metrics as string | undefined;
     const html = args.values.html as string | undefined;
-    const writeExports = async (result: PullResult) => {
+    const writeExports = async (result: PullResult | FailedPullResult) => {
       if (har === undefined && metrics === undefined && html === undefined) return;
       const report = buildReport(result);
       if (har !== undefined) await writeAtomic(har, `${JSON.stringify(toHAR(report), null, 2)}\n`);

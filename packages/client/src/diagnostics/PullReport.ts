@@ -57,8 +57,10 @@ export interface PullReport {
   ref: string | null;
   commit: string;
   repo: string;
-  strategy: PullResult['strategy'];
-  plan: Pick<PullPlan, 'strategy' | 'reason' | 'chosen' | 'alternatives'>;
+  /** The strategy carried out; null for a failed pull that was not planned. */
+  strategy: PullResult['strategy'] | null;
+  /** Null for a failed pull that was not planned. */
+  plan: Pick<PullPlan, 'strategy' | 'reason' | 'chosen' | 'alternatives'> | null;
   objects: PullResult['objects'];
   partsSkipped: number;
   partsRecovered: number;

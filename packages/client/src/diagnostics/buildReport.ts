@@ -5,7 +5,7 @@
 import { deltaPartPath, parseDeltaName } from '../formats/paths.js';
 import { METADATA_PURPOSES } from '../http/metadataPurposes.js';
 import type { RequestRecord } from '../http/RequestRecord.js';
-import type { PullResult } from '../pull/PullResult.js';
+import type { FailedPullResult, PullResult } from '../pull/PullResult.js';
 import { errorSource } from './errorSource.js';
 import { latencyStats, round } from './latencyStats.js';
 import {
@@ -38,7 +38,7 @@ const rangeStart = (range: string | null) => {
   return m ? Number(m[1]) : 0;
 };
 
-export function buildReport(result: PullResult, options: BuildReportOptions = {}): PullReport {
+export function buildReport(result: PullResult | FailedPullResult, options: BuildReportOptions = {}): PullReport {
   const { slowest: slowestN = 10, bucketMs = 100 } = options;
   const records = result.requests;
 
@@ -106,7 +106,8 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
 
   const waste = wasteOf(result);
   const metadataUrls = new Set(records.filter((r) => METADATA_PURPOSES.has(r.purpose)).map((r) => r.url));
-  const planned = result.plan.strategy === 'up-to-date' ? 0 : (result.plan.chosen?.requests ?? null);
+  const plan = result.plan;
+  const planned = plan === null ? null : plan.strategy === 'up-to-date' ? 0 : (plan.chosen?.requests ?? null);
   const ideal = planned === null ? null : planned + metadataUrls.size;
 
   const pair = (rs: readonly RequestRecord[]): LatencyPair => ({
@@ -143,12 +144,7 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
     commit: result.commit,
     repo: result.repo,
     strategy: result.strategy,
-    plan: {
-      strategy: result.plan.strategy,
-      reason: result.plan.reason,
-      chosen: result.plan.chosen,
-      alternatives: result.plan.alternatives,
-    },
+    plan: plan === null ? null : { strategy: plan.strategy, reason: plan.reason, chosen: plan.chosen, alternatives: plan.alternatives },
     objects: { ...result.objects },
     partsSkipped: result.partsSkipped,
     partsRecovered: result.partsRecovered,
@@ -192,7 +188,7 @@ export function buildReport(result: PullResult, options: BuildReportOptions = {}
   };
 }
 
-function wasteOf(result: PullResult): PullReport['waste'] {
+function wasteOf(result: PullResult | FailedPullResult): PullReport['waste'] {
   const records = result.requests;
   const items: WastedFetch[] = [];
   const item = (kind: WastedFetch['kind'], r: RequestRecord, bytes: number) =>

@@ -121,7 +121,8 @@ export function toPrometheus(report: PullReport, labels: Labels = {}): string {
     sample('flathub_fetch_pull_failure_info', 1, { code: report.failure.code });
   }
   family('flathub_fetch_pull_info', 'gauge', 'The pull, as labels (value 1).');
-  sample('flathub_fetch_pull_info', 1, { strategy: report.strategy, commit: report.commit });
+  // A pull that failed before it was planned has no strategy: the label is empty.
+  sample('flathub_fetch_pull_info', 1, { strategy: report.strategy ?? '', commit: report.commit });
 
   return `${lines.join('\n')}\n`;
 }

@@ -6,7 +6,7 @@
  * ahead of queued file requests, so the tree is discovered in about one round trip per level.
  * Every object is verified before it is written: metadata by its SHA-256, `.filez` by inflating
  * and hashing (in the repository's worker pool); a corrupt body is re-fetched by the HTTP client
- * and never stored. Writes wait for `PullContext.ready` (the commit marked partial).
+ * and never stored. Writes go through the pull's transaction (`PullContext.txn`).
  */
 import createDebug from 'debug';
 import type { Checksum } from '../formats/checksum.js';
@@ -56,7 +56,7 @@ export class ObjectFetcher {
   }
 
   async #ensure(req: ObjectRequest): Promise<Uint8Array | null> {
-    const { repo, remote, tracker, signal } = this.#ctx;
+    const { repo, txn, remote, tracker, signal } = this.#ctx;
     if (repo.hasCached(req.type, req.checksum)) {
       this.present++;
       return null;
@@ -72,9 +72,8 @@ export class ObjectFetcher {
           ...(req.size !== undefined ? { expectedSize: req.size } : {}),
           signal,
           verify: async (body: Uint8Array) => {
-            await this.#ctx.ready;
-            if (req.type === ObjectType.FILE) await repo.writeFilez(req.checksum, body);
-            else await repo.writeMetadata(req.type, req.checksum, body);
+            if (req.type === ObjectType.FILE) await txn.writeFilez(req.checksum, body);
+            else await txn.writeMetadata(req.type, req.checksum, body);
           },
         }),
       req.type !== ObjectType.FILE,
@@ -112,8 +111,7 @@ export class ObjectFetcher {
         )
         .then(async (meta) => {
           if (meta === null) return;
-          await this.#ctx.ready;
-          await repo.writeCommitMeta(commit, meta);
+          await this.#ctx.txn.writeCommitMeta(commit, meta);
         });
       commitMeta.catch(() => {}); // awaited below; avoids an unhandled rejection meanwhile
     }

@@ -1,16 +1,20 @@
 /**
- * Shared state of one pull: the remote's HTTP client, the local repository, limits, the
- * progress tracker and the abort signal.
+ * Shared state of one pull: the remote's HTTP client, the local repository (read) and the
+ * transaction that writes into it, limits, the progress tracker and the abort signal.
  */
 import type { XzBackend, XzDecoderChoice } from '../formats/xzDecoders.js';
 import type { Remote } from '../remote/Remote.js';
 import type { LocalRepo } from '../repo/LocalRepo.js';
+import type { RepoTransaction } from '../repo/RepoTransaction.js';
 import type { KnownDirTrees } from './KnownDirTrees.js';
 import type { ProgressTracker } from './ProgressTracker.js';
 
 export interface PullContext {
   remote: Remote;
+  /** What the pull reads: presence, objects already there. */
   repo: LocalRepo;
+  /** Where the pull writes (its writes wait for the commit to be marked partial). */
+  txn: RepoTransaction;
   tracker: ProgressTracker;
   maxInFlight: number;
   partConcurrency: number;
@@ -20,11 +24,6 @@ export interface PullContext {
   signal: AbortSignal | undefined;
   /** Dirtrees written from delta parts, for the final tree walk. */
   knownDirTrees: KnownDirTrees;
-  /**
-   * Settles when the repository may receive this pull's objects (the commit is marked partial):
-   * the first requests go out while the marker is written, and every object write awaits it.
-   */
-  ready: Promise<void>;
 }
 
 /** Largest metadata object accepted (libostree's OSTREE_MAX_METADATA_SIZE is 128 MiB for commits/dirtrees). */

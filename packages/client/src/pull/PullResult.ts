@@ -2,7 +2,7 @@ import type { Checksum } from '../formats/checksum.js';
 import type { XzDecoderInfo } from '../formats/xzDecoders.js';
 import type { RequestRecord } from '../http/RequestRecord.js';
 import type { RemoteVerification } from '../trust/SignatureCheck.js';
-import type { PullPlan } from './PullPlan.js';
+import type { PullPlan, PullStrategy } from './PullPlan.js';
 
 export interface PullResult {
   remote: string;
@@ -40,10 +40,19 @@ export interface PullResult {
   requests: RequestRecord[];
   /** Wall time, milliseconds. */
   durationMs: number;
-  /**
-   * Only on the partial result of a failed pull (`failedPullResult(err)`): the error's code and
-   * one-line message. Counts (`objects`, `partsSkipped`…) are then zero and `commit` is empty
-   * when the target was not resolved.
-   */
+  /** Only on the partial result of a failed pull: see {@link FailedPullResult}. */
   failure?: { code: string; message: string };
+}
+
+/**
+ * The partial result of a failed pull (`failedPullResult(err)`): the requests made until the
+ * failure, and the error's code and one-line message. Counts (`objects`, `partsSkipped`…) are
+ * zero; `commit` is empty when the target was not resolved.
+ */
+export interface FailedPullResult extends Omit<PullResult, 'plan' | 'strategy' | 'failure'> {
+  /** The plan, or null when the pull failed before it was planned. */
+  plan: PullPlan | null;
+  /** The planned strategy, or null when the pull failed before it was planned. */
+  strategy: PullStrategy | null;
+  failure: { code: string; message: string };
 }

@@ -108,11 +108,11 @@ export async function applyDelta(
   );
   // The commit and its signatures travel in the superblock: written while the parts download.
   const commitWrite = (async () => {
-    await ctx.ready;
     const meta = superblockCommitMeta(sb);
-    if (meta !== null && !repo.hasCached(ObjectType.COMMIT_META, sb.to)) await repo.writeCommitMeta(sb.to, serializeDetachedMetadata(meta));
+    if (meta !== null && !repo.hasCached(ObjectType.COMMIT_META, sb.to))
+      await ctx.txn.writeCommitMeta(sb.to, serializeDetachedMetadata(meta));
     if (!repo.hasCached(ObjectType.COMMIT, sb.to)) {
-      await repo.writeMetadata(ObjectType.COMMIT, sb.to, sb.commitBytes);
+      await ctx.txn.writeMetadata(ObjectType.COMMIT, sb.to, sb.commitBytes);
       outcome.objectsFromDelta++;
       tracker.objectDone();
     }
@@ -176,7 +176,6 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
       decoder.dispose();
     }
   }
-  await ctx.ready;
   const has = (o: { type: ObjectType; checksum: Checksum }) => repo.hasCached(o.type, o.checksum);
   const sources = new Map<Checksum, Uint8Array>();
   for (const c of deltaPartReadSources(part, payload, has)) sources.set(c, (await repo.readContent(c)).content);
@@ -194,7 +193,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
     verifyContent: false,
   });
   const produced = metadata.length + content.length;
-  const contentWrite = repo
+  const contentWrite = ctx.txn
     .writeContentBatch(content, { onWritten: (n) => ctx.tracker.objectDone(n) })
     .then((stored) => {
       // Objects another write stored meanwhile count as done too.
@@ -208,7 +207,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
   const writes = pLimit(8);
   const metadataWrites = metadata.map((o) =>
     writes(async () => {
-      await repo.writeMetadata(o.type, o.checksum, o.bytes);
+      await ctx.txn.writeMetadata(o.type, o.checksum, o.bytes);
       if (o.type === ObjectType.DIR_TREE) ctx.knownDirTrees.add(o.checksum, o.bytes);
       ctx.tracker.objectDone();
     }),

@@ -2,107 +2,57 @@
  * An OSTree repository on disk: archive-z2 and bare-user-only (Flatpak's mode for per-user
  * installations) for reading and writing; bare and bare-user for reading metadata and refs.
  *
- * Reading: config, refs, loose objects (verified on request), commit trees.
- * Writing (used by the pull engine): every object is verified before it is stored, written to
- * `tmp/` and renamed into `objects/XX/`, so `objects/` never holds a partial or unverified
- * object; content objects are compressed/inflated and hashed in worker threads (see
- * {@link LocalRepoOptions}). Writes of the same object may run concurrently (also from
- * several processes): the rename is atomic and a duplicate is a no-op.
+ * Reading: config, refs, loose objects (verified on request), the presence index, commit trees
+ * (checkout, verification). Writing goes through a transaction (`beginTransaction()`, see
+ * `RepoTransaction`): every object verified before it is stored, the commit marked partial
+ * until the transaction commits. Content objects are compressed/inflated and hashed in worker
+ * threads (see {@link LocalRepoOptions}).
  *
  * Call `close()` when done: it waits for writes already started, then terminates the workers.
  */
-import { lstat, mkdir, readFile, readlink, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { lstat, readFile, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import createDebug from 'debug';
-import pLimit from 'p-limit';
-import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
-import { type Checksum, parseChecksum, sha256Hex } from '../formats/checksum.js';
+import { type Checksum, sha256Hex } from '../formats/checksum.js';
 import { type Commit, parseCommit } from '../formats/Commit.js';
 import { type DirMeta, parseDirMeta } from '../formats/DirMeta.js';
 import { type DirTree, parseDirTree } from '../formats/DirTree.js';
-import { type FileInfo, isSymlink, S_IFLNK, S_IFMT, S_IFREG, validateFileInfo } from '../formats/FileHeader.js';
+import { type FileInfo, S_IFLNK, S_IFMT, S_IFREG } from '../formats/FileHeader.js';
 import { formatError } from '../formats/formatError.js';
-import { type KeyFile, keyFileGet, parseKeyFile } from '../formats/KeyFile.js';
+import { type KeyFile, parseKeyFile } from '../formats/KeyFile.js';
 import { ObjectType, objectTypeName } from '../formats/ObjectType.js';
-import { objectPath } from '../formats/paths.js';
 import { addRemoteToConfig } from './addRemoteToConfig.js';
-import { assertBareUserOnlyStorable } from './assertBareUserOnlyStorable.js';
-import { atomicWriteFile } from './atomicWriteFile.js';
 import { type CheckoutOptions, type CheckoutResult, checkoutCommit } from './checkoutCommit.js';
-import { ContentCodec } from './ContentCodec.js';
-import type { WorkerWriteOptions } from './ContentWorkerPool.js';
 import { type CreateRepoOptions, createRepoLayout } from './createRepoLayout.js';
 import { errnoOf, fsError } from './fsError.js';
 import { type LocalRepoOptions, type ResolvedLocalRepoOptions, resolveLocalRepoOptions } from './LocalRepoOptions.js';
-import { ObjectIndex } from './ObjectIndex.js';
-import { RefStore } from './RefStore.js';
-import type { RefLocation } from './refPath.js';
-import { syncDir, syncFile } from './syncDir.js';
-import { syncFilesystem } from './syncFilesystem.js';
 import type { ObjectSource } from './ObjectSource.js';
+import { isPartial } from './partialMarker.js';
+import { RepoCore, type RepoMode } from './RepoCore.js';
+import { type BeginTransactionOptions, RepoTransaction } from './RepoTransaction.js';
+import type { RefLocation } from './refPath.js';
 import { verifyCommit, type VerifyCommitOptions, type VerifyCommitResult } from './verifyCommit.js';
-import { verifyCommitMeta, verifyMetadataObject } from './verifyMetadataObject.js';
+
+export { type RepoMode, WRITABLE_REPO_MODES, type WritableRepoMode } from './RepoCore.js';
 
 const debug = createDebug('flathub-fetch:repo');
-
-/** `00` … `ff`: the `objects/` subdirectories. */
-const HEX_PREFIXES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** A content object of `writeContentBatch` on its way to a worker. */
-interface BatchObject {
-  checksum: Checksum;
-  info: FileInfo;
-  content: Uint8Array;
-  dest: string;
-  key: string;
-}
-
-/** `writeContentBatch` job size: enough objects to amortise a worker round trip, small enough to spread over the workers. */
-const BATCH_OBJECTS = 64;
-const BATCH_BYTES = 1024 * 1024;
-/** How long a fetched `.filez` may wait for others to share its worker job (a round trip is ~20 ms or more). */
-const FILEZ_BATCH_WAIT_MS = 2;
-/** From this many unsynced files on, `flush()` syncs the whole filesystem once instead. */
-const SYNCFS_FROM = 64;
-
-export type RepoMode = 'archive' | 'bare' | 'bare-user' | 'bare-user-only';
-/** The modes this library writes. */
-export type WritableRepoMode = 'archive' | 'bare-user-only';
-export const WRITABLE_REPO_MODES: readonly WritableRepoMode[] = ['archive', 'bare-user-only'];
 
 export class LocalRepo implements ObjectSource {
   readonly path: string;
   readonly config: KeyFile;
   readonly mode: RepoMode;
   readonly options: ResolvedLocalRepoOptions;
-  readonly #index = new ObjectIndex();
+  readonly #core: RepoCore;
   #indexLoad: Promise<ReadonlySet<string>> | null = null;
-  /** Writes in progress by object key; a second write of the same object waits for the first. */
-  readonly #inflight = new Map<string, Promise<void>>();
-  readonly #codec: ContentCodec;
-  /** `objects/XX` directories known to exist (or being created). */
-  readonly #dirs = new Map<string, Promise<void>>();
-  /** Object files written but not yet fsynced (fsync policy 'commit'). */
-  readonly #unsynced: string[] = [];
-  /** Directories whose new entries are not yet fsynced. */
-  readonly #dirtyDirs = new Set<string>();
-  readonly #refs: RefStore;
-  /** `.filez` waiting for the next `storeFilez` batch. */
-  #filezQueue: Array<{ checksum: Checksum; key: string; filez: Uint8Array; resolve(v: boolean): void; reject(err: unknown): void }> = [];
-  #filezQueued = 0;
-  #filezFlushScheduled = false;
-  /** Public write calls not yet settled (`close()` waits for them). */
-  readonly #pending = new Set<Promise<unknown>>();
 
   private constructor(path: string, config: KeyFile, options: ResolvedLocalRepoOptions) {
+    this.#core = new RepoCore(path, config, options);
     this.path = path;
     this.config = config;
     this.options = options;
-    const m = keyFileGet(config, 'core', 'mode') ?? 'bare';
-    this.mode = m === 'archive-z2' || m === 'archive' ? 'archive' : (m as RepoMode);
-    this.#codec = new ContentCodec(options);
-    this.#refs = new RefStore(path, options.fsync !== 'none');
+    this.mode = this.#core.mode;
   }
 
   /** Opens an existing repository (ERR_NOT_FOUND when `path/config` is missing). */
@@ -173,19 +123,25 @@ export class LocalRepo implements ObjectSource {
 
   /** Live content worker threads (0 until a large content object is processed, and after `close()`). */
   get workerThreads(): number {
-    return this.#codec.threads;
-  }
-
-  /**
-   * Starts the content worker threads now (otherwise they start on the first large object), so
-   * their start-up (~30 ms of CPU each) overlaps network waits instead of a busy moment.
-   */
-  warmWorkers(): void {
-    this.#codec.warm();
+    return this.#core.codec.threads;
   }
 
   objectFile(type: ObjectType, checksum: Checksum): string {
-    return join(this.path, objectPath(checksum, type, this.mode === 'archive' ? 'archive' : 'bare'));
+    return this.#core.objectFile(type, checksum);
+  }
+
+  /** ERR_INVALID_ARGUMENT unless this library can write objects into this repository's mode ({@link WRITABLE_REPO_MODES}). */
+  assertWritable(): void {
+    this.#core.assertWritable();
+  }
+
+  /**
+   * Begins a write transaction (see `RepoTransaction`): with `commit`, that commit is marked
+   * partial until the transaction commits. ERR_INVALID_ARGUMENT for a repository this library
+   * cannot write ({@link WRITABLE_REPO_MODES}).
+   */
+  beginTransaction(options: BeginTransactionOptions = {}): RepoTransaction {
+    return new RepoTransaction(this.#core, options);
   }
 
   // ---------------------------------------------------------------- reading
@@ -244,7 +200,7 @@ export class LocalRepo implements ObjectSource {
   async readContent(checksum: Checksum): Promise<{ info: FileInfo; content: Uint8Array }> {
     const file = this.objectFile(ObjectType.FILE, checksum);
     if (this.mode === 'bare-user-only') return this.#readBareContent(checksum, file);
-    const r = await this.#codec.decode(await this.#requiredContent(checksum), file);
+    const r = await this.#core.codec.decode(await this.#requiredContent(checksum), file);
     this.#assertContentChecksum(file, checksum, r.checksum);
     return { info: r.info, content: r.content };
   }
@@ -253,7 +209,7 @@ export class LocalRepo implements ObjectSource {
   async verifyContent(checksum: Checksum): Promise<FileInfo> {
     const file = this.objectFile(ObjectType.FILE, checksum);
     if (this.mode === 'bare-user-only') return (await this.#readBareContent(checksum, file)).info;
-    const r = await this.#codec.verify(await this.#requiredContent(checksum), file);
+    const r = await this.#core.codec.verify(await this.#requiredContent(checksum), file);
     this.#assertContentChecksum(file, checksum, r.checksum);
     return r.info;
   }
@@ -280,7 +236,7 @@ export class LocalRepo implements ObjectSource {
       throw fsError(symlink ? 'readlink' : 'read', file, err);
     }
     const info: FileInfo = { uid: 0, gid: 0, mode: st.mode, rdev: 0, symlinkTarget: target, xattrs: [], size: content.length };
-    const { checksum: actual } = await this.#codec.encode(info, content, { expected: checksum, compress: false });
+    const { checksum: actual } = await this.#core.codec.encode(info, content, { expected: checksum, compress: false });
     this.#assertContentChecksum(file, checksum, actual);
     return { info, content };
   }
@@ -312,10 +268,6 @@ export class LocalRepo implements ObjectSource {
 
   // ---------------------------------------------------------------- presence
 
-  #key(type: ObjectType, checksum: Checksum): string {
-    return ObjectIndex.key(type, checksum, this.mode === 'archive' ? 'archive' : 'bare');
-  }
-
   /** Whether a loose object exists (one `stat`; updates the index when it does). */
   async has(type: ObjectType, checksum: Checksum): Promise<boolean> {
     try {
@@ -324,7 +276,7 @@ export class LocalRepo implements ObjectSource {
       if (errnoOf(err) === 'ENOENT') return false;
       throw fsError('stat', this.objectFile(type, checksum), err);
     }
-    this.#index.add(this.#key(type, checksum));
+    this.#core.index.add(this.#core.key(type, checksum));
     return true;
   }
 
@@ -336,11 +288,10 @@ export class LocalRepo implements ObjectSource {
   loadObjectIndex(): Promise<ReadonlySet<string>> {
     this.#indexLoad ??= (async () => {
       const t = Date.now();
-      await this.#index.load(join(this.path, 'objects'));
-      // The directories it found need no mkdir before a write.
-      for (const d of this.#index.subdirs) this.#dirs.set(join(this.path, 'objects', d), Promise.resolve());
-      debug('object index of %s: %d objects in %d ms', this.path, this.#index.keys.size, Date.now() - t);
-      return this.#index.keys;
+      await this.#core.loadIndex();
+      const keys = this.#core.index.keys;
+      debug('object index of %s: %d objects in %d ms', this.path, keys.size, Date.now() - t);
+      return keys;
     })();
     return this.#indexLoad;
   }
@@ -350,461 +301,41 @@ export class LocalRepo implements ObjectSource {
    * written/seen since). ERR_INVALID_ARGUMENT before `loadObjectIndex()` has completed.
    */
   hasCached(type: ObjectType, checksum: Checksum): boolean {
-    if (!this.#index.loaded) {
+    const index = this.#core.index;
+    if (!index.loaded) {
       throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.path}: hasCached() before loadObjectIndex() completed`, {
         argument: 'hasCached',
         reason: 'object index not loaded',
       });
     }
     // An empty repository (a fresh pull asks thousands of times) needs no key.
-    return this.#index.keys.size > 0 && this.#index.has(this.#key(type, checksum));
-  }
-
-  // ---------------------------------------------------------------- writing objects
-
-  /**
-   * Stores a commit, dirtree or dirmeta after checking that its SHA-256 is `checksum`
-   * (ERR_CHECKSUM_MISMATCH) and that it decodes as `type` (ERR_GVARIANT_* / ERR_FORMAT /
-   * ERR_UNSAFE_NAME). `COMMIT_META` is passed on to `writeCommitMeta`. Resolves true when this
-   * call stored the object, false when it was already present.
-   */
-  writeMetadata(type: ObjectType, checksum: Checksum, bytes: Uint8Array): Promise<boolean> {
-    return this.#track(this.#writeMetadata(type, checksum, bytes));
-  }
-
-  async #writeMetadata(type: ObjectType, checksum: Checksum, bytes: Uint8Array): Promise<boolean> {
-    this.assertWritable();
-    const c = parseChecksum(checksum, `${objectTypeName(type)} checksum`);
-    if (type === ObjectType.COMMIT_META) {
-      await this.#writeCommitMeta(c, bytes);
-      return true;
-    }
-    verifyMetadataObject(type, c, bytes);
-    return this.#store(type, c, [bytes], false);
-  }
-
-  /**
-   * Stores a content object given its file info and content: checks that they hash to
-   * `checksum`, then writes the `.filez` (raw deflate, `compressionLevel`). Hashing and
-   * compression run in a worker for content of `inlineDeflateBelow` bytes or more. In a
-   * bare-user-only repository the object is the file itself, written by a worker
-   * (ERR_UNSUPPORTED_OBJECT for what that mode cannot hold, see `assertBareUserOnlyStorable`).
-   */
-  writeContent(checksum: Checksum, info: FileInfo, content: Uint8Array): Promise<boolean> {
-    return this.#track(this.#writeContent(checksum, info, content));
-  }
-
-  async #writeContent(checksum: Checksum, info: FileInfo, content: Uint8Array): Promise<boolean> {
-    this.assertWritable();
-    const c = parseChecksum(checksum, 'content checksum');
-    const what = `file ${c}`;
-    validateFileInfo({ ...info, size: isSymlink(info) ? 0 : content.length }, what);
-    if (isSymlink(info) ? content.length !== 0 : info.size !== content.length) {
-      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${what}: info.size ${info.size} but ${content.length} content bytes`, {
-        argument: 'content',
-        value: content.length,
-        reason: 'size does not match info.size',
-      });
-    }
-    if (this.#bare) assertBareUserOnlyStorable(info, c);
-    const key = this.#key(ObjectType.FILE, c);
-    if (this.#index.has(key) || this.#inflight.has(key)) {
-      // Already stored or being stored: still refuse wrong bytes, but skip the compression.
-      const { checksum: actual } = await this.#codec.encode(info, content, { expected: c, compress: false });
-      if (actual !== c) throw mismatch(what, c, actual);
-      if (await this.#settled(key)) return false;
-    }
-    // bare-user-only: the object is the file itself, hashed and written by a worker.
-    if (this.#bare) return (await this.#writeContentBatch([{ checksum: c, info, content }], () => undefined)) === 1;
-    const { checksum: actual, filez } = await this.#codec.encode(info, content, { expected: c, compress: true });
-    if (actual !== c || filez === null) throw mismatch(what, c, actual);
-    return this.#store(ObjectType.FILE, c, filez, false);
-  }
-
-  /**
-   * Stores many content objects (the output of a delta part) with the checks of
-   * `writeContent`, doing the hashing, compression and file writes in the worker threads in
-   * batches: the calling thread only encodes headers and copies contents. Objects already
-   * present (or being written) are skipped. `onWritten(n)` reports progress after each batch.
-   * Every object is written or known present when this resolves; the first checksum mismatch
-   * (ERR_CHECKSUM_MISMATCH, naming the object) or filesystem error (ERR_FS) rejects it after
-   * the batches in flight have settled — mismatched objects are never stored. Resolves to the
-   * number of objects this call stored.
-   */
-  writeContentBatch(
-    objects: ReadonlyArray<{ checksum: Checksum; info: FileInfo; content: Uint8Array }>,
-    options: { onWritten?: (n: number) => void } = {},
-  ): Promise<number> {
-    return this.#track(this.#writeContentBatch(objects, options.onWritten ?? (() => undefined)));
-  }
-
-  async #writeContentBatch(
-    objects: ReadonlyArray<{ checksum: Checksum; info: FileInfo; content: Uint8Array }>,
-    onWritten: (n: number) => void,
-  ): Promise<number> {
-    this.assertWritable();
-    // The per-object loops live in small methods of their own: V8 optimises a hot loop together
-    // with the function around it, and this async function is large (53 ms of compilation).
-    const { todo, waits } = this.#batchTodo(objects);
-    await this.#ensureObjectDirs(todo.map((o) => o.dest));
-    const counts = { stored: 0, firstError: null as unknown };
-    const jobs = this.#batchJobs(todo, counts, onWritten);
-    const settled = await Promise.allSettled([...jobs, ...waits]);
-    for (const s of settled) if (s.status === 'rejected') counts.firstError ??= s.reason;
-    if (counts.firstError !== null) throw counts.firstError;
-    return counts.stored;
-  }
-
-  /** The objects of a batch still to write (checked, deduplicated), and the writes of others already under way. */
-  #batchTodo(objects: ReadonlyArray<{ checksum: Checksum; info: FileInfo; content: Uint8Array }>): {
-    todo: BatchObject[];
-    waits: Promise<void>[];
-  } {
-    const todo: BatchObject[] = [];
-    const waits: Promise<void>[] = [];
-    const seen = new Set<string>();
-    for (const o of objects) {
-      const c = parseChecksum(o.checksum, 'content checksum');
-      validateFileInfo({ ...o.info, size: isSymlink(o.info) ? 0 : o.content.length }, `file ${c}`);
-      if (this.#bare) assertBareUserOnlyStorable(o.info, c);
-      const key = this.#key(ObjectType.FILE, c);
-      if (this.#index.has(key) || seen.has(key)) continue;
-      seen.add(key);
-      const running = this.#inflight.get(key);
-      if (running !== undefined) {
-        // Another write of it is under way: it must still be these bytes, so check after it.
-        waits.push(this.#writeContent(c, o.info, o.content).then(() => undefined));
-        continue;
-      }
-      todo.push({ checksum: c, info: o.info, content: o.content, dest: this.objectFile(ObjectType.FILE, c), key });
-    }
-    return { todo, waits };
-  }
-
-  /** Sends `todo` to the content workers in jobs of up to BATCH_OBJECTS / BATCH_BYTES. */
-  #batchJobs(todo: BatchObject[], counts: { stored: number; firstError: unknown }, onWritten: (n: number) => void): Promise<void>[] {
-    const jobs: Promise<void>[] = [];
-    for (let i = 0; i < todo.length; ) {
-      let bytes = 0;
-      let j = i;
-      while (j < todo.length && j - i < BATCH_OBJECTS && (j === i || bytes + (todo[j]?.content.length ?? 0) <= BATCH_BYTES)) {
-        bytes += todo[j]?.content.length ?? 0;
-        j++;
-      }
-      const batch = todo.slice(i, j);
-      i = j;
-      const job = this.#storeBatch(batch, counts, onWritten);
-      for (const o of batch) this.#inflight.set(o.key, job);
-      jobs.push(
-        job.finally(() => {
-          for (const o of batch) if (this.#inflight.get(o.key) === job) this.#inflight.delete(o.key);
-        }),
-      );
-    }
-    return jobs;
-  }
-
-  /** One worker job; its failures go to `counts.firstError` (the first one wins). */
-  async #storeBatch(batch: BatchObject[], counts: { stored: number; firstError: unknown }, onWritten: (n: number) => void): Promise<void> {
-    const results = await this.#codec.store(batch, this.#workerWriteOptions());
-    let n = 0;
-    batch.forEach((o, k) => {
-      const r = results[k];
-      if (r?.status === 'ok') {
-        this.#stored(o.key, o.dest);
-        n++;
-      } else if (r?.status === 'mismatch') counts.firstError ??= mismatch(`file ${o.checksum}`, o.checksum, r.checksum);
-      else if (r?.status === 'fs') counts.firstError ??= workerFsError(r);
-      else counts.firstError ??= new Error(`file ${o.checksum}: no result from the content worker`);
-    });
-    counts.stored += n;
-    if (n > 0) onWritten(n);
-  }
-
-  /**
-   * Stores a `.filez` as fetched, after inflating it (bounded by its header's size, off-thread
-   * from `inlineInflateBelow` bytes) and checking that it hashes to `checksum`. Bytes that are
-   * not that object — wrong hash, but also a broken header or deflate stream, or more content
-   * than the header declares — are ERR_CHECKSUM_MISMATCH (the decoder's error as `cause`), so a
-   * fetcher can treat every kind of corruption alike; a declared size above `maxObjectSize` is
-   * ERR_SIZE_LIMIT.
-   */
-  writeFilez(checksum: Checksum, filez: Uint8Array): Promise<boolean> {
-    return this.#track(this.#writeFilez(checksum, filez));
-  }
-
-  async #writeFilez(checksum: Checksum, filez: Uint8Array): Promise<boolean> {
-    this.assertWritable();
-    const c = parseChecksum(checksum, 'content checksum');
-    const key = this.#key(ObjectType.FILE, c);
-    const fresh = !this.#index.has(key) && !this.#inflight.has(key);
-    // bare-user-only: the worker writes the inflated content, whatever the size.
-    if (fresh && (this.#bare || filez.length < BATCH_BYTES)) return this.#queueFilez(c, key, filez);
-    const what = `file ${c}`;
-    let actual: Checksum;
-    try {
-      ({ checksum: actual } = await this.#codec.verify(filez, what));
-    } catch (err) {
-      throw undecodable(what, c, err);
-    }
-    if (actual !== c) throw mismatch(what, c, actual);
-    if (this.#bare) return (await this.#settled(key)) ? false : this.#queueFilez(c, key, filez);
-    return this.#store(ObjectType.FILE, c, [filez], false);
-  }
-
-  /**
-   * Fetched `.filez` are verified and written in batches by the worker threads: objects that
-   * arrive within `FILEZ_BATCH_WAIT_MS` of each other (or until a batch is full) go in one job, so the
-   * event loop that drives the downloads does no inflating, hashing or file I/O per object.
-   */
-  #queueFilez(checksum: Checksum, key: string, filez: Uint8Array): Promise<boolean> {
-    let resolve!: (v: boolean) => void;
-    let reject!: (err: unknown) => void;
-    const promise = new Promise<boolean>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    this.#filezQueue.push({ checksum, key, filez, resolve, reject });
-    this.#filezQueued += filez.length;
-    const settled = promise.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#inflight.set(key, settled);
-    void settled.then(() => {
-      if (this.#inflight.get(key) === settled) this.#inflight.delete(key);
-    });
-    if (this.#filezQueue.length >= BATCH_OBJECTS || this.#filezQueued >= BATCH_BYTES) this.#flushFilez();
-    else if (!this.#filezFlushScheduled) {
-      this.#filezFlushScheduled = true;
-      setTimeout(() => {
-        this.#filezFlushScheduled = false;
-        this.#flushFilez();
-      }, FILEZ_BATCH_WAIT_MS);
-    }
-    return promise;
-  }
-
-  #flushFilez(): void {
-    const batch = this.#filezQueue.splice(0);
-    this.#filezQueued = 0;
-    if (batch.length === 0) return;
-    debug('storeFilez batch of %d', batch.length);
-    void (async () => {
-      const objects = batch.map((b) => ({ checksum: b.checksum, filez: b.filez, dest: this.objectFile(ObjectType.FILE, b.checksum) }));
-      await this.#ensureObjectDirs(objects.map((o) => o.dest));
-      const validate = this.#bare ? assertBareUserOnlyStorable : undefined;
-      const outcomes = await this.#codec.storeFilez(objects, { ...this.#workerWriteOptions(), validate });
-      batch.forEach((b, k) => {
-        const r = outcomes[k];
-        const what = `file ${b.checksum}`;
-        const dest = objects[k]?.dest as string;
-        if (r?.status === 'ok') {
-          this.#stored(b.key, dest);
-          b.resolve(true);
-        } else if (r?.status === 'mismatch') b.reject(mismatch(what, b.checksum, r.checksum));
-        else if (r?.status === 'error') b.reject(undecodable(what, b.checksum, r.error));
-        else if (r?.status === 'fs') b.reject(workerFsError(r));
-        else b.reject(new Error(`${what}: no result from the content worker`));
-      });
-    })().catch((err: unknown) => {
-      for (const b of batch) b.reject(err);
-    });
-  }
-
-  /**
-   * Stores detached metadata (`.commitmeta`, an `a{sv}` of signatures and bindings) of commit
-   * `checksum`. It is not content-addressed, so it replaces any previous one.
-   */
-  writeCommitMeta(checksum: Checksum, bytes: Uint8Array): Promise<void> {
-    return this.#track(this.#writeCommitMeta(checksum, bytes));
-  }
-
-  async #writeCommitMeta(checksum: Checksum, bytes: Uint8Array): Promise<void> {
-    this.assertWritable();
-    const c = parseChecksum(checksum, 'commit checksum');
-    verifyCommitMeta(c, bytes);
-    await this.#store(ObjectType.COMMIT_META, c, [bytes], true);
-  }
-
-  /**
-   * Writes one object; false when it is already known present (or another write of it, awaited
-   * here, succeeded). `replace` (commitmeta) always writes.
-   */
-  async #store(type: ObjectType, checksum: Checksum, chunks: Uint8Array[], replace: boolean): Promise<boolean> {
-    const key = this.#key(type, checksum);
-    for (let running = this.#inflight.get(key); !replace; running = this.#inflight.get(key)) {
-      if (this.#index.has(key)) return false;
-      if (running === undefined) break;
-      await running.catch(() => undefined);
-    }
-    // No await between the check above and registering this write below.
-    const dest = this.objectFile(type, checksum);
-    const dir = dirname(dest);
-    const write = (async () => {
-      await this.#ensureObjectDir(dir);
-      await atomicWriteFile(dest, chunks, { tmpDir: join(this.path, 'tmp'), fsync: this.options.fsync === 'object' });
-      this.#stored(key, dest);
-    })();
-    if (!replace) this.#inflight.set(key, write);
-    try {
-      await write;
-    } finally {
-      if (this.#inflight.get(key) === write) this.#inflight.delete(key);
-    }
-    return true;
-  }
-
-  /** Waits for an in-flight write of `key` (ignoring its failure); true when the object is then known present. */
-  async #settled(key: string): Promise<boolean> {
-    await this.#inflight.get(key)?.catch(() => undefined);
-    return this.#index.has(key);
-  }
-
-  /** Bookkeeping of an object now in place: the index, and what the next `flush()` must sync. */
-  #stored(key: string, dest: string): void {
-    this.#index.add(key);
-    if (this.options.fsync === 'commit') this.#unsynced.push(dest);
-    if (this.options.fsync !== 'none') this.#dirtyDirs.add(dirname(dest));
-  }
-
-  /** Where and how the worker threads write objects (`ContentCodec.store` / `storeFilez`). */
-  #workerWriteOptions(): WorkerWriteOptions {
-    return {
-      objectsDir: join(this.path, 'objects'),
-      tmpDir: join(this.path, 'tmp'),
-      fsync: this.options.fsync === 'object',
-      bare: this.#bare,
-    };
-  }
-
-  /** Content objects are stored as plain files (bare-user-only), not `.filez`. */
-  get #bare(): boolean {
-    return this.mode === 'bare-user-only';
-  }
-
-  #ensureObjectDirs(files: readonly string[]): Promise<unknown> {
-    return Promise.all([...new Set(files.map((f) => dirname(f)))].map((d) => this.#ensureObjectDir(d)));
-  }
-
-  /**
-   * Creates every `objects/XX` directory that is not there yet, so that writes do not wait for a
-   * mkdir (a pull calls it while its first requests are on the wire: on the benchmark's fresh
-   * delta pull the mkdirs of the first content batch otherwise held it back 15–35 ms, queued
-   * behind other file-system work on libuv's pool).
-   */
-  async prepareObjectDirs(): Promise<void> {
-    const objects = join(this.path, 'objects');
-    await Promise.all(HEX_PREFIXES.map((x) => this.#ensureObjectDir(join(objects, x))));
-  }
-
-  /** Creates `objects/XX` once: concurrent writers of the same directory share one mkdir. */
-  #ensureObjectDir(dir: string): Promise<void> {
-    let made = this.#dirs.get(dir);
-    if (made === undefined) {
-      made = mkdir(dir).then(
-        () => {
-          if (this.options.fsync !== 'none') this.#dirtyDirs.add(join(this.path, 'objects'));
-        },
-        (err: unknown) => {
-          if (errnoOf(err) === 'EEXIST') return;
-          this.#dirs.delete(dir);
-          throw fsError('mkdir', dir, err);
-        },
-      );
-      this.#dirs.set(dir, made);
-    }
-    return made;
-  }
-
-  /** ERR_INVALID_ARGUMENT unless this library can write objects into this repository's mode ({@link WRITABLE_REPO_MODES}). */
-  assertWritable(): void {
-    if (!(WRITABLE_REPO_MODES as readonly string[]).includes(this.mode)) {
-      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.path}: writing to ${this.mode} repositories is not supported`, {
-        argument: 'repository',
-        value: this.path,
-        reason: `mode ${this.mode}`,
-      });
-    }
-  }
-
-  /**
-   * Makes every object written so far durable: fsync of the files not yet synced and of the
-   * directories that received new entries, or — from 64 files on — one syncfs of the
-   * repository's filesystem (see `syncFilesystem`). Called by `writeRef` and `clearPartial`; a
-   * no-op with fsync policy 'none'.
-   */
-  async flush(): Promise<void> {
-    if (this.options.fsync === 'none') return;
-    const files = this.#unsynced.splice(0);
-    const dirs = [...this.#dirtyDirs].sort((a, b) => b.length - a.length);
-    this.#dirtyDirs.clear();
-    // Many new files: one syncfs of the repository's filesystem, as libostree does at the end of
-    // a transaction (the objects, tmp/ and state/ are all on it).
-    if (files.length >= SYNCFS_FROM && (await syncFilesystem(this.path))) return;
-    // Many fsyncs in flight let the filesystem commit them in a few journal transactions.
-    const limit = pLimit(32);
-    await Promise.all(files.map((f) => limit(() => syncFile(f))));
-    await Promise.all(dirs.map((d) => limit(() => syncDir(d))));
+    return index.keys.size > 0 && index.has(this.#core.key(type, checksum));
   }
 
   // ---------------------------------------------------------------- partial commits
 
-  #partialFile(commit: Checksum): string {
-    return join(this.path, 'state', `${parseChecksum(commit, 'commit checksum')}.commitpartial`);
-  }
-
-  /** Marks `commit` as incomplete (`state/<commit>.commitpartial`, as ostree does during a pull). */
-  async markPartial(commit: Checksum): Promise<void> {
-    const file = this.#partialFile(commit);
-    await mkdir(dirname(file), { recursive: true }).catch((err: unknown) => {
-      throw fsError('mkdir', dirname(file), err);
-    });
-    const fsync = this.options.fsync !== 'none';
-    await atomicWriteFile(file, [], { tmpDir: join(this.path, 'tmp'), fsync });
-    if (fsync) await syncDir(dirname(file));
-  }
-
-  /** Removes the partial marker once every object of `commit` is written (flushes first). */
-  async clearPartial(commit: Checksum): Promise<void> {
-    const file = this.#partialFile(commit);
-    await this.flush();
-    try {
-      await unlink(file);
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return;
-      throw fsError('unlink', file, err);
-    }
-    if (this.options.fsync !== 'none') await syncDir(dirname(file));
-  }
-
-  async isPartial(commit: Checksum): Promise<boolean> {
-    const file = this.#partialFile(commit);
-    try {
-      await stat(file);
-      return true;
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return false;
-      throw fsError('stat', file, err);
-    }
+  /** Whether `commit` is marked partial (`state/<commit>.commitpartial`: an interrupted or subpath pull). */
+  isPartial(commit: Checksum): Promise<boolean> {
+    return isPartial(this.#core, commit);
   }
 
   // ---------------------------------------------------------------- refs
 
   /**
-   * Points `ref` at `commit`: `refs/remotes/<remote>/<ref>` when `remote` is given, else
-   * `refs/heads/<ref>`. Objects written before are flushed first; the ref file is replaced
-   * atomically. Names are validated (ERR_INVALID_ARGUMENT; no `.`/`..` components).
+   * Points `ref` at `commit` now, outside a transaction (libostree's `set_ref_immediate`):
+   * `refs/remotes/<remote>/<ref>` when `remote` is given, else `refs/heads/<ref>`. Objects
+   * written before (by any transaction) are flushed first; the ref file is replaced atomically.
+   * Names are validated (ERR_INVALID_ARGUMENT; no `.`/`..` components).
    */
   async writeRef(ref: string, commit: Checksum, location: RefLocation = {}): Promise<void> {
-    await this.flush();
-    const c = await this.#refs.write(ref, commit, location);
+    await this.#core.flush();
+    const c = await this.#core.refs.write(ref, commit, location);
     debug('ref %s%s -> %s', location.remote === undefined ? '' : `${location.remote}:`, ref, c);
   }
 
   /** The commit `ref` points at, or null when there is no such ref. */
   readRef(ref: string, location: RefLocation = {}): Promise<Checksum | null> {
-    return this.#refs.read(ref, location);
+    return this.#core.refs.read(ref, location);
   }
 
   /**
@@ -813,12 +344,12 @@ export class LocalRepo implements ObjectSource {
    * (ERR_INVALID_ARGUMENT when remotes disagree). ERR_NOT_FOUND when nothing matches.
    */
   resolveRef(refOrCommit: string): Promise<Checksum> {
-    return this.#refs.resolve(refOrCommit);
+    return this.#core.refs.resolve(refOrCommit);
   }
 
   /** Ref → commit for every ref under refs/heads (and refs/remotes/<r>/ as `r:ref`). */
   listRefs(): Promise<Map<string, Checksum>> {
-    return this.#refs.list();
+    return this.#core.refs.list();
   }
 
   // ---------------------------------------------------------------- trees
@@ -838,50 +369,7 @@ export class LocalRepo implements ObjectSource {
    * terminates the worker threads. The repository stays usable (workers are re-created on demand).
    */
   async close(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
-    await this.#codec.close();
+    await this.#core.settled();
+    await this.#core.codec.close();
   }
-
-  #track<T>(write: Promise<T>): Promise<T> {
-    this.#pending.add(write);
-    const done = () => void this.#pending.delete(write);
-    write.then(done, done);
-    return write;
-  }
-}
-
-/** A decode failure of bytes claimed to be object `expected` → ERR_CHECKSUM_MISMATCH (policy limits and non-format errors pass through). */
-function undecodable(what: string, expected: Checksum, err: unknown): unknown {
-  if (!isFlathubFetchError(err)) return err;
-  const policyLimit = err.code === ErrorCodes.SIZE_LIMIT && Number(err.data.size) > Number(err.data.limit);
-  const corruption = (
-    [
-      ErrorCodes.FORMAT,
-      ErrorCodes.DECOMPRESS,
-      ErrorCodes.SIZE_LIMIT,
-      ErrorCodes.GVARIANT_TRUNCATED,
-      ErrorCodes.GVARIANT_MALFORMED,
-    ] as string[]
-  ).includes(err.code);
-  if (policyLimit || !corruption) return err;
-  const reason = err.message.startsWith(`${what}: `) ? err.message.slice(what.length + 2) : err.message;
-  return new FlathubFetchError(
-    ErrorCodes.CHECKSUM_MISMATCH,
-    `${what}: bytes do not decode as this object (${reason})`,
-    { object: expected, expected, actual: null, reason },
-    { cause: err },
-  );
-}
-
-/** ERR_FS for a file operation a content worker reported failing. */
-function workerFsError(r: { syscall: string; path: string; code: string | undefined; message: string }): FlathubFetchError {
-  return fsError(r.syscall, r.path, Object.assign(new Error(r.message), { code: r.code }));
-}
-
-function mismatch(what: string, expected: Checksum, actual: Checksum): FlathubFetchError {
-  return new FlathubFetchError(ErrorCodes.CHECKSUM_MISMATCH, `${what}: content hashes to ${actual}`, {
-    object: expected,
-    expected,
-    actual,
-  });
 }

@@ -74,7 +74,7 @@ function figures(r: PullReport): Array<[string, string]> {
   return [
     ['Remote', r.remote],
     ['Commit', r.commit],
-    ['Strategy', `${r.strategy} — ${r.plan.reason}`],
+    ['Strategy', r.plan === null ? 'not planned (the pull failed before)' : `${r.strategy} — ${r.plan.reason}`],
     ['Outcome', r.failure === null ? 'completed' : `failed: ${r.failure.code}: ${r.failure.message}`],
     [
       'Attempts',

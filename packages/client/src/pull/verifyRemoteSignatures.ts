@@ -18,14 +18,19 @@ import type { Remote } from '../remote/Remote.js';
 
 const UNSIGNED: SignatureCheck = { verdict: 'unsigned', good: null, signatures: [] };
 
+export interface VerifyRemoteSignaturesOptions {
+  /** The commit (and its detached metadata) already in the local repository: checked without fetching them again. */
+  local?: { commit: Uint8Array; meta: Uint8Array | null };
+  signal?: AbortSignal;
+}
+
 export async function verifyRemoteSignatures(
   remote: Remote,
   commit: Checksum,
   keyring: GpgKeyring,
-  signal?: AbortSignal,
-  /** The commit (and its detached metadata) already in the local repository: checked without fetching them again. */
-  local?: { commit: Uint8Array; meta: Uint8Array | null },
+  options: VerifyRemoteSignaturesOptions = {},
 ): Promise<RemoteVerification> {
+  const { local, signal } = options;
   let summary: RemoteVerification['summary'] = null;
   if (remote.summarySource !== 'none') {
     const data = remote.summarySource === 'summary.idx' ? remote.indexBytes : remote.summaryBytes;

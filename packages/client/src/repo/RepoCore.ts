@@ -1,0 +1,172 @@
+/**
+ * What a repository's reader (`LocalRepo`) and its transactions (`RepoTransaction`) share:
+ * where and in which mode objects live, the presence index, the content codec (worker threads),
+ * the refs, and the repository-wide write bookkeeping — writes in flight by object (so two
+ * writes of one object, from any transaction, store it once), the `objects/XX` directories
+ * known to exist, and what the next flush must make durable. Internal to `repo/`.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import pLimit from 'p-limit';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
+import { type Checksum, parseChecksum } from '../formats/checksum.js';
+import { type KeyFile, keyFileGet } from '../formats/KeyFile.js';
+import type { ObjectType } from '../formats/ObjectType.js';
+import { objectPath } from '../formats/paths.js';
+import { ContentCodec } from './ContentCodec.js';
+import type { WorkerWriteOptions } from './ContentWorkerPool.js';
+import { errnoOf, fsError } from './fsError.js';
+import type { ResolvedLocalRepoOptions } from './LocalRepoOptions.js';
+import { ObjectIndex } from './ObjectIndex.js';
+import { RefStore } from './RefStore.js';
+import { syncDir, syncFile } from './syncDir.js';
+import { syncFilesystem } from './syncFilesystem.js';
+
+export type RepoMode = 'archive' | 'bare' | 'bare-user' | 'bare-user-only';
+/** The modes this library writes. */
+export type WritableRepoMode = 'archive' | 'bare-user-only';
+export const WRITABLE_REPO_MODES: readonly WritableRepoMode[] = ['archive', 'bare-user-only'];
+
+/** `00` … `ff`: the `objects/` subdirectories. */
+const HEX_PREFIXES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** From this many unsynced files on, `flush()` syncs the whole filesystem once instead. */
+const SYNCFS_FROM = 64;
+
+/** What `LocalRepo.close()` waits for: the writes a transaction has started. */
+export interface WriteOwner {
+  settled(): Promise<void>;
+}
+
+export class RepoCore {
+  readonly path: string;
+  readonly config: KeyFile;
+  readonly mode: RepoMode;
+  readonly options: ResolvedLocalRepoOptions;
+  readonly index = new ObjectIndex();
+  readonly codec: ContentCodec;
+  readonly refs: RefStore;
+  /** Writes in progress by object key; a second write of the same object waits for the first. */
+  readonly inflight = new Map<string, Promise<void>>();
+  /** Open transactions. */
+  readonly owners = new Set<WriteOwner>();
+  /** `objects/XX` directories known to exist (or being created). */
+  readonly #dirs = new Map<string, Promise<void>>();
+  /** Object files written but not yet fsynced (fsync policy 'commit'). */
+  readonly #unsynced: string[] = [];
+  /** Directories whose new entries are not yet fsynced. */
+  readonly #dirtyDirs = new Set<string>();
+
+  constructor(path: string, config: KeyFile, options: ResolvedLocalRepoOptions) {
+    this.path = path;
+    this.config = config;
+    this.options = options;
+    const m = keyFileGet(config, 'core', 'mode') ?? 'bare';
+    this.mode = m === 'archive-z2' || m === 'archive' ? 'archive' : (m as RepoMode);
+    this.codec = new ContentCodec(options);
+    this.refs = new RefStore(path, options.fsync !== 'none');
+  }
+
+  /** Content objects are stored as plain files (bare-user-only), not `.filez`. */
+  get bare(): boolean {
+    return this.mode === 'bare-user-only';
+  }
+
+  get tmpDir(): string {
+    return join(this.path, 'tmp');
+  }
+
+  /** Where and how the worker threads write objects (`ContentCodec.store` / `storeFilez`). */
+  workerWriteOptions(): WorkerWriteOptions {
+    return { objectsDir: join(this.path, 'objects'), tmpDir: this.tmpDir, fsync: this.options.fsync === 'object', bare: this.bare };
+  }
+
+  objectFile(type: ObjectType, checksum: Checksum): string {
+    return join(this.path, objectPath(checksum, type, this.mode === 'archive' ? 'archive' : 'bare'));
+  }
+
+  key(type: ObjectType, checksum: Checksum): string {
+    return ObjectIndex.key(type, checksum, this.mode === 'archive' ? 'archive' : 'bare');
+  }
+
+  partialFile(commit: Checksum): string {
+    return join(this.path, 'state', `${parseChecksum(commit, 'commit checksum')}.commitpartial`);
+  }
+
+  /** ERR_INVALID_ARGUMENT unless this library can write objects into this repository's mode ({@link WRITABLE_REPO_MODES}). */
+  assertWritable(): void {
+    if (!(WRITABLE_REPO_MODES as readonly string[]).includes(this.mode)) {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.path}: writing to ${this.mode} repositories is not supported`, {
+        argument: 'repository',
+        value: this.path,
+        reason: `mode ${this.mode}`,
+      });
+    }
+  }
+
+  /** Scans `objects/` into the index; the directories found need no mkdir before a write. */
+  async loadIndex(): Promise<void> {
+    await this.index.load(join(this.path, 'objects'));
+    for (const d of this.index.subdirs) this.#dirs.set(join(this.path, 'objects', d), Promise.resolve());
+  }
+
+  /** Bookkeeping of an object now in place: the index, and what the next `flush()` must sync. */
+  stored(key: string, dest: string): void {
+    this.index.add(key);
+    if (this.options.fsync === 'commit') this.#unsynced.push(dest);
+    if (this.options.fsync !== 'none') this.#dirtyDirs.add(dirname(dest));
+  }
+
+  /** Creates every `objects/XX` directory that is not there yet, so that writes do not wait for a mkdir. */
+  async prepareObjectDirs(): Promise<void> {
+    const objects = join(this.path, 'objects');
+    await Promise.all(HEX_PREFIXES.map((x) => this.ensureObjectDir(join(objects, x))));
+  }
+
+  ensureObjectDirs(files: readonly string[]): Promise<unknown> {
+    return Promise.all([...new Set(files.map((f) => dirname(f)))].map((d) => this.ensureObjectDir(d)));
+  }
+
+  /** Creates `objects/XX` once: concurrent writers of the same directory share one mkdir. */
+  ensureObjectDir(dir: string): Promise<void> {
+    let made = this.#dirs.get(dir);
+    if (made === undefined) {
+      made = mkdir(dir).then(
+        () => {
+          if (this.options.fsync !== 'none') this.#dirtyDirs.add(join(this.path, 'objects'));
+        },
+        (err: unknown) => {
+          if (errnoOf(err) === 'EEXIST') return;
+          this.#dirs.delete(dir);
+          throw fsError('mkdir', dir, err);
+        },
+      );
+      this.#dirs.set(dir, made);
+    }
+    return made;
+  }
+
+  /**
+   * Makes every object written so far durable: fsync of the files not yet synced and of the
+   * directories that received new entries, or — from SYNCFS_FROM files on — one syncfs of the
+   * repository's filesystem (see `syncFilesystem`). A no-op with fsync policy 'none'.
+   */
+  async flush(): Promise<void> {
+    if (this.options.fsync === 'none') return;
+    const files = this.#unsynced.splice(0);
+    const dirs = [...this.#dirtyDirs].sort((a, b) => b.length - a.length);
+    this.#dirtyDirs.clear();
+    // Many new files: one syncfs of the repository's filesystem, as libostree does at the end of
+    // a transaction (the objects, tmp/ and state/ are all on it).
+    if (files.length >= SYNCFS_FROM && (await syncFilesystem(this.path))) return;
+    // Many fsyncs in flight let the filesystem commit them in a few journal transactions.
+    const limit = pLimit(32);
+    await Promise.all(files.map((f) => limit(() => syncFile(f))));
+    await Promise.all(dirs.map((d) => limit(() => syncDir(d))));
+  }
+
+  /** Waits for the writes every open transaction has started. */
+  async settled(): Promise<void> {
+    for (const owner of [...this.owners]) await owner.settled();
+  }
+}
