@@ -48,10 +48,7 @@ async function run(client, testing, made, concurrency, episodeMs) {
       ref: made.ref,
       repo: join(dir, 'repo'),
       deltas: 'never',
-      maxInFlight: 16,
-      connections: 16,
-      retries: 15,
-      http: { concurrency, retry: { minDelay: 1, maxDelay: 4 } },
+      http: { maxInFlight: 16, connections: 16, concurrency, retry: { retries: 15, minDelay: 1, maxDelay: 4 } },
     });
     const ms = performance.now() - t0;
     const files = server.log.filter((e) => e.path.endsWith('.filez'));

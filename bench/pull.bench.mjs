@@ -336,7 +336,7 @@ export default async function bench() {
   const tlsProxy = await spawnLinkProxy({ upstreamPort: nginx.tlsPort, ...link, nice: -10 });
   const tlsUrl = `https://127.0.0.1:${tlsProxy.port}/`;
   const oursTls = { url: tlsUrl, http: { http: { tls: { ca: cert.pem } } } };
-  // BENCH_PULL_MAX_IN_FLIGHT sets our maxInFlight in every case (default: the library's).
+  // BENCH_PULL_MAX_IN_FLIGHT sets our http.maxInFlight in every case (default: the library's).
   const inFlight = process.env.BENCH_PULL_MAX_IN_FLIGHT === undefined ? {} : { maxInFlight: Number(process.env.BENCH_PULL_MAX_IN_FLIGHT) };
   const runs = {};
   const record = (key, run) => {
@@ -346,7 +346,7 @@ export default async function bench() {
   try {
     // Templates for the update case: the older commit, fetched straight from nginx (untimed).
     const oursOld = join(WORK, 'template-ours');
-    runOurs({ url: nginx.url, ref: `${REF}@${info.old}`, repo: oursOld, maxInFlight: 64, http: { pipelining: 8 } });
+    runOurs({ url: nginx.url, ref: `${REF}@${info.old}`, repo: oursOld, http: { maxInFlight: 64, pipelining: 8 } });
     const ostreeOld = join(WORK, 'template-ostree');
     ostreeRepo(ostreeOld, proxy.url);
     sh('ostree', ['pull', `--repo=${ostreeOld}`, `--url=${nginx.url}`, 'r', `${REF}@${info.old}`]);
@@ -358,7 +358,7 @@ export default async function bench() {
       { id: 'delta-bare', ours: { deltas: 'prefer', repoMode: 'bare-user-only' }, ostree: [] },
       { id: 'objects', ours: { deltas: 'never' }, ostree: ['--disable-static-deltas'] },
       { id: 'update', ours: { deltas: 'prefer' }, ostree: [], from: true },
-      { id: 'objects-pipelined', ours: { deltas: 'never', pipelining: 8 }, ostree: null },
+      { id: 'objects-pipelined', ours: { deltas: 'never', http: { pipelining: 8 } }, ostree: null },
       { id: 'delta-h2', ours: { deltas: 'prefer', ...oursTls }, ostree: [], tls: true },
       { id: 'objects-h2', ours: { deltas: 'never', ...oursTls }, ostree: ['--disable-static-deltas'], tls: true },
     ].filter((c) => process.env.BENCH_PULL_CASES === undefined || process.env.BENCH_PULL_CASES.split(',').includes(c.id));
@@ -376,7 +376,7 @@ export default async function bench() {
           const mark = nginx.mark();
           let run;
           if (who === 'ours') {
-            run = runOurs({ url: proxy.url, ref: REF, repo: dest, ...inFlight, ...c.ours });
+            run = runOurs({ url: proxy.url, ref: REF, repo: dest, ...c.ours, http: { ...inFlight, ...c.ours.http } });
           } else {
             const o = timed('ostree', ['pull', `--repo=${dest}`, ...c.ostree, 'r', REF]);
             run = { wallMs: o.ms, pullMs: null, rssKb: o.rssKb, cpuMs: o.cpuMs, report: null };

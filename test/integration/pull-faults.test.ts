@@ -70,8 +70,7 @@ describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => 
           ref: APP,
           repo,
           deltas,
-          retries: 5,
-          http: { timeouts: { firstByte: 500 }, retry: { minDelay: 1, maxDelay: 20 } },
+          http: { timeouts: { firstByte: 500 }, retry: { retries: 5, minDelay: 1, maxDelay: 20 } },
         });
         expect(result.commit).toBe(HEAD);
         const faults = server.log.filter((e) => e.fault !== null).length;
@@ -99,7 +98,7 @@ describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => 
       ];
       for (const [name, url, ref] of cases) {
         const repo = join(tmp, `never-${name.replace(/ /g, '-')}`);
-        await expect(pull({ url, ref, repo, retries: 0 }), name).rejects.toBeInstanceOf(FlathubFetchError);
+        await expect(pull({ url, ref, repo, http: { retry: 0 } }), name).rejects.toBeInstanceOf(FlathubFetchError);
         expect(existsSync(repo), name).toBe(false);
       }
       const existing = mkdtempSync(join(tmp, 'existing-'));

@@ -70,7 +70,13 @@ describeWithTools(['nginx', 'ostree'], 'adaptive HTTP/1.1 pipelining', () => {
   });
 
   test('pipelining: 1 never pipelines', async () => {
-    const result = await pull({ url: `${nginx.url}repo/`, ref: made.ref, repo: join(tmp, 'one'), deltas: 'never', pipelining: 1 });
+    const result = await pull({
+      url: `${nginx.url}repo/`,
+      ref: made.ref,
+      repo: join(tmp, 'one'),
+      deltas: 'never',
+      http: { pipelining: 1 },
+    });
     expect(queuedBehind(result.requests).filter((x) => x.ahead.length > 0)).toEqual([]);
   });
 

@@ -127,7 +127,7 @@ describeWithTools(['nginx', 'ostree'], `pull over nginx (${set.name} fixtures)`,
   test('the object walk: commit and its detached metadata together, directories ahead of queued files', async () => {
     const head = m.archive?.heads[APP] as string;
     // One request at a time makes the order the walk's own priority order.
-    const serial = await pull({ url: url('archive'), ref: APP, repo: newRepo('walk-serial'), deltas: 'never', maxInFlight: 1 });
+    const serial = await pull({ url: url('archive'), ref: APP, repo: newRepo('walk-serial'), deltas: 'never', http: { maxInFlight: 1 } });
     const kinds = serial.requests.filter((r) => r.attempt === 1).map((r) => r.purpose);
     const lastMetadata = Math.max(kinds.lastIndexOf('dirtree'), kinds.lastIndexOf('dirmeta'));
     expect(kinds.filter((k) => k === 'dirtree').length).toBeGreaterThan(2);

@@ -39,12 +39,11 @@ describeWithTools(['ostree'], 'adaptive concurrency under a 50%-503 episode', ()
           ref: made.ref,
           repo,
           deltas: 'never',
-          maxInFlight: 16,
-          connections: 16,
-          retries: 15,
           http: {
+            maxInFlight: 16,
+            connections: 16,
             concurrency,
-            retry: { minDelay: 1, maxDelay: 4 },
+            retry: { retries: 15, minDelay: 1, maxDelay: 4 },
             onConcurrencyChange: (c) => limits.push(c.limit),
           },
         });

@@ -70,7 +70,7 @@ describeWithTools(['ostree'], 'total outages mid-pull', () => {
     const server = await RepoServer.start(made.repo, { faults });
     const repo = join(tmp, 'stalled');
     try {
-      const err = await pull({ url: server.url, ref: made.ref, repo, deltas: 'never', stallTimeout: STALL_MS }).then(
+      const err = await pull({ url: server.url, ref: made.ref, repo, deltas: 'never', http: { stallTimeout: STALL_MS } }).then(
         () => null,
         (e: unknown) => e,
       );

@@ -144,7 +144,7 @@ Examples:
       url: (await loadClient()).resolveRemoteUrl(remote).url,
       ref: rest[0] as string,
       ...(from !== undefined ? { from } : {}),
-      ...(connections !== undefined ? { connections } : {}),
+      ...(connections !== undefined ? { http: { connections } } : {}),
       ...(arch ? { arch } : {}),
       signal,
       progress: args.values.json !== true,

@@ -79,7 +79,7 @@ Examples:
       refs,
       ...(installation !== undefined ? { installation } : {}),
       ...(typeof args.values.arch === 'string' ? { arch: args.values.arch } : {}),
-      ...(connections !== undefined ? { connections } : {}),
+      ...(connections !== undefined ? { http: { connections } } : {}),
       confirm: async (ops) => {
         if (ops.length === 0) return false;
         if (!json) {

@@ -56,7 +56,7 @@ Examples:
         installation,
         ...(refs !== undefined ? { refs } : {}),
         ...(typeof args.values.arch === 'string' ? { arch: args.values.arch } : {}),
-        ...(connections !== undefined ? { connections } : {}),
+        ...(connections !== undefined ? { http: { connections } } : {}),
         confirm: async (ops) => {
           if (ops.length === 0) return false;
           if (!json) {

@@ -7,7 +7,7 @@ export {
   type ResolveRemoteOptions,
 } from './resolveRemoteUrl.js';
 export { pull, parsePullTarget, failedPullResult } from './pull.js';
-export type { PullOptions, DeltaPolicy } from '../pull/PullOptions.js';
+export type { PullOptions, PullHttpOptions, DeltaPolicy } from '../pull/PullOptions.js';
 export type { PullEvent, PullProgress } from '../pull/PullEvent.js';
 export type { PullPlan, PlanAlternative, PullStrategy } from '../pull/PullPlan.js';
 export type { FailedPullResult, PullResult } from '../pull/PullResult.js';

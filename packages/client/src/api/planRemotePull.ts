@@ -45,10 +45,9 @@ export interface PlanRemotePullOptions {
   arch?: string;
   /** Cost model, as `pull()`'s. @default 6_250_000 bytes/s and 50 ms */
   costModel?: { bandwidth?: number; rttMs?: number };
-  /** Requests in flight (the cost model's parallelism), as `pull()`'s `maxInFlight`. @default 16 */
-  maxInFlight?: number;
   /** Walk the target's dirtrees when nothing else tells the per-object count. @default true */
   walk?: boolean;
+  /** HTTP options; `http.maxInFlight` is also the cost model's parallelism, as in `pull()` (@default 128 there). */
   http?: Omit<HttpClientOptions, 'transport' | 'onRecord'>;
   transport?: Transport;
   signal?: AbortSignal;
@@ -118,7 +117,7 @@ export async function planRemotePull(options: PlanRemotePullOptions): Promise<Re
     ref: options.ref,
     repo: options.repo ?? '(none)',
     ...(options.costModel ? { costModel: options.costModel } : {}),
-    ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
+    ...(options.http ? { http: options.http } : {}),
   });
   const records: RequestRecord[] = [];
   let phase: 'metadata' | 'local' | 'plan' | 'extra' = 'metadata';

@@ -149,7 +149,7 @@ async function probePull(m: PullModule, target: string, signal: AbortSignal) {
       repo: join(dir, 'repo'),
       remote: null,
       deltas: m.deltas,
-      connections: m.connections,
+      http: { connections: m.connections },
       transport,
       signal,
     });

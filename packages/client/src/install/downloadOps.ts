@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
-import type { HttpClientOptions } from '../http/HttpClientOptions.js';
 import type { Transport } from '../http/Transport.js';
 import { planPull } from '../pull/planPull.js';
+import type { PullHttpOptions } from '../pull/PullOptions.js';
 import type { PullStrategy } from '../pull/PullPlan.js';
 import type { PullResult } from '../pull/PullResult.js';
 import type { Remote } from '../remote/Remote.js';
@@ -48,10 +48,8 @@ export type InstallEvent =
 export interface TransactionOptions {
   /** Asked with the priced list before anything is downloaded; false cancels. @default proceed */
   confirm?: (ops: PlannedOp[]) => boolean | Promise<boolean>;
-  connections?: number;
-  maxInFlight?: number;
-  retries?: number;
-  http?: Omit<HttpClientOptions, 'transport' | 'onRecord'>;
+  /** HTTP options of every pull of the transaction (see `PullOptions.http`, whose defaults apply). */
+  http?: PullHttpOptions;
   transport?: Transport;
   signal?: AbortSignal;
   onEvent?: (event: InstallEvent) => void;
@@ -146,9 +144,6 @@ export async function runTransaction(
           ...(subpaths !== undefined ? { subpaths } : {}),
           verify: r.gpgVerify,
           gpgKeys,
-          ...(options.connections !== undefined ? { connections: options.connections } : {}),
-          ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
-          ...(options.retries !== undefined ? { retries: options.retries } : {}),
           ...(options.http !== undefined ? { http: options.http } : {}),
           ...(options.transport !== undefined ? { transport: options.transport } : {}),
           ...(options.signal !== undefined ? { signal: options.signal } : {}),

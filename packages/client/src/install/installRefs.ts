@@ -60,9 +60,6 @@ async function openRemote(inst: Installation, r: InstallationRemote, o: Transact
     ...(o.transport ? { transport: o.transport } : {}),
     ...(o.arch ? { arch: o.arch } : {}),
     ...(o.http ? { http: o.http } : {}),
-    ...(o.connections !== undefined ? { connections: o.connections } : {}),
-    ...(o.maxInFlight !== undefined ? { maxInFlight: o.maxInFlight } : {}),
-    ...(o.retries !== undefined ? { retries: o.retries } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
   const remote = shared.remote;

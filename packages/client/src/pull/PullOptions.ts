@@ -4,6 +4,7 @@
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import type { HttpClientOptions } from '../http/HttpClientOptions.js';
+import { resolveHttpOptions } from '../http/resolveHttpOptions.js';
 import type { Transport } from '../http/Transport.js';
 import { WRITABLE_REPO_MODES, type WritableRepoMode } from '../repo/LocalRepo.js';
 import type { GpgKeyInput } from '../trust/GpgKeyring.js';
@@ -11,6 +12,9 @@ import type { PullEvent } from './PullEvent.js';
 import type { XzDecoderChoice } from '../formats/xzDecoders.js';
 
 export type DeltaPolicy = 'prefer' | 'never' | 'require';
+
+/** The HTTP options of a pull (`PullOptions.http`): the client's, less what the pull sets itself. */
+export type PullHttpOptions = Omit<HttpClientOptions, 'transport' | 'onRecord'>;
 
 export interface PullOptions {
   /** Remote repository URL (http, https or file). */
@@ -32,29 +36,6 @@ export interface PullOptions {
   remote?: string | null;
   /** Static deltas: prefer them, never use them, or fail without one. @default 'prefer' */
   deltas?: DeltaPolicy;
-  /** Connections per origin. @default 8 */
-  connections?: number;
-  /**
-   * HTTP requests in flight at once. Object pulls are round-trip bound: over HTTP/2 (TLS, when
-   * the server offers it) they are multiplexed on the connections; over HTTP/1.1 each connection
-   * carries `pipelining` of them and the rest wait in the client's queue (no timer runs
-   * there). 128: at 64, a no-delta pull over HTTP/2 with 20 ms RTT was bound by it (2.7–3.1 s
-   * vs 2.0–2.2 s at 128; 192 and 256 gained nothing more — BENCHMARKS.md, "pull"); adaptive
-   * concurrency lowers it when the server signals overload. @default 128
-   */
-  maxInFlight?: number;
-  /**
-   * HTTP/1.1 pipelining of object requests. `'auto'`: an origin's connections start with one
-   * request at a time and pipeline up to 16 object GETs once it has answered 4 of them promptly
-   * on kept-alive connections; a first byte later than 1 s or a failure below HTTP turns it off
-   * for that origin for the rest of the pull (a pipelined request waits behind the one before
-   * it, so a slow first byte — a cache fetching from a busy origin — would delay the requests
-   * queued behind it). Summaries, superblocks and delta parts never have requests queued behind
-   * them. With a plain-HTTP server that answers promptly it makes a no-delta pull ~4× faster
-   * (BENCHMARKS.md, "pull"). A number fixes the depth for every request (1: never pipeline).
-   * HTTP/2 connections multiplex instead, whatever this is. @default 'auto'
-   */
-  pipelining?: number | 'auto';
   /**
    * xz decoder for delta parts: the system's `xz` program (XZ Utils) when found, else the
    * WebAssembly decoder ('auto'); 'wasm' never runs a program. The result's `decoders` says which
@@ -63,28 +44,36 @@ export interface PullOptions {
   xzDecoder?: XzDecoderChoice;
   /** Delta parts downloaded and applied at once (bounds memory: each part is held while applied). @default 2 */
   partConcurrency?: number;
-  /**
-   * Retries per request for transient failures. By default a request is retried for as long as
-   * the pull makes progress: retries are paced by the HTTP client's retry budget (`http.retry.budget`:
-   * one per successful request plus 10 a second) and backoff, and the pull fails on a permanent
-   * error (a required object missing, a corrupt body that repeats, a bad signature) or when
-   * nothing arrives for `stallTimeout`. @default Infinity
-   */
-  retries?: number;
-  /**
-   * The stall window, ms: the pull fails with ERR_STALLED when requests are pending and nothing
-   * has been received or verified for this long (a server down for good); a shorter outage is
-   * ridden out. 0 disables. @default 120_000
-   */
-  stallTimeout?: number;
   /** Architecture for Flatpak summary.idx subsummaries. @default this machine's */
   arch?: string;
   /** Fetch every alternative's superblock to price the plan exactly (the `plan` command does). @default false */
   fullPlan?: boolean;
   /** Cost model used to compare alternatives: assumed bandwidth (bytes/s) and round trip (ms). @default 6_250_000 and 50 */
   costModel?: { bandwidth?: number; rttMs?: number };
-  /** Further HTTP client options (timeouts, retry policy, HTTP/2); `connections`, `maxInFlight`, `pipelining`, `retries` and `stallTimeout` above take precedence. */
-  http?: Omit<HttpClientOptions, 'transport' | 'onRecord'>;
+  /**
+   * The HTTP client's options (see `HttpClientOptions`: connections, timeouts, retry policy,
+   * HTTP/2, stall window…), with the pull's own defaults where they differ from the client's:
+   *
+   * - `maxInFlight` (HTTP requests in flight at once) @default 128. Object pulls are round-trip
+   *   bound: over HTTP/2 (TLS, when the server offers it) requests are multiplexed on the
+   *   connections; over HTTP/1.1 each connection carries `pipelining` of them and the rest wait
+   *   in the client's queue (no timer runs there). Adaptive concurrency lowers it when the
+   *   server signals overload.
+   * - `pipelining` @default 'auto': an origin's connections start with one request at a time
+   *   and pipeline up to 16 object GETs once it has answered 4 of them promptly on kept-alive
+   *   connections; a first byte later than 1 s or a failure below HTTP turns it off for that
+   *   origin for the rest of the pull (a pipelined request waits behind the one before it).
+   *   Summaries, superblocks and delta parts never have requests queued behind them. A number
+   *   fixes the depth for every request (1: never pipeline). HTTP/2 multiplexes instead.
+   * - `retry` (a number is the retries per request) @default retries: Infinity — a request is
+   *   retried for as long as the pull makes progress: retries are paced by the retry budget and
+   *   backoff, and the pull fails on a permanent error (a required object missing, a corrupt
+   *   body that repeats, a bad signature) or when nothing arrives for `stallTimeout` (the
+   *   stall window, ms, @default 120_000; 0 disables).
+   *
+   * Validated once, by the HTTP client's rules (`resolveHttpOptions`).
+   */
+  http?: PullHttpOptions;
   transport?: Transport;
   /**
    * Require good OpenPGP signatures on the summary (summary.sig, or summary.idx.sig) and on the
@@ -112,7 +101,10 @@ export type ResolvedPullOptions = Required<
   /** Normalised subpaths (no trailing `/`), or null for the whole tree. */
   subpaths: string[] | null;
   repoMode: WritableRepoMode | undefined;
-  http: Omit<HttpClientOptions, 'transport' | 'onRecord'>;
+  /** `http` with the pull's defaults applied (the HTTP client resolves the rest). */
+  http: PullHttpOptions;
+  /** The HTTP requests in flight at once (`http.maxInFlight` resolved): the object fetcher's and the planner's parallelism. */
+  maxInFlight: number;
   transport: Transport | undefined;
   signal: AbortSignal | undefined;
   onEvent: (event: PullEvent) => void;
@@ -120,7 +112,37 @@ export type ResolvedPullOptions = Required<
   costModel: { bandwidth: number; rttMs: number };
 };
 
+/** Every option key; adding an option without listing it here is a type error. */
+const OPTION_KEYS: { [K in keyof PullOptions]-?: true } = {
+  url: true,
+  ref: true,
+  repo: true,
+  repoMode: true,
+  remote: true,
+  deltas: true,
+  xzDecoder: true,
+  partConcurrency: true,
+  arch: true,
+  fullPlan: true,
+  costModel: true,
+  http: true,
+  transport: true,
+  verify: true,
+  gpgKeys: true,
+  subpaths: true,
+  signal: true,
+  onEvent: true,
+};
+/** HTTP options that were once top-level pull options: named in the error for them. */
+const HTTP_KEYS = new Set(['connections', 'maxInFlight', 'pipelining', 'retries', 'retry', 'stallTimeout', 'timeouts']);
+
 export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
+  for (const key of Object.keys(o)) {
+    if (key in OPTION_KEYS) continue;
+    const value = (o as unknown as Record<string, unknown>)[key];
+    if (HTTP_KEYS.has(key)) throw invalid(key, value, `an HTTP option: pass it as http.${key === 'retries' ? 'retry' : key}`);
+    throw invalid(key, value, 'unknown pull option');
+  }
   const positive = (name: string, v: number | undefined, d: number): number => {
     const x = v ?? d;
     if (!Number.isInteger(x) || x < 1) {
@@ -146,6 +168,7 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
   // `/` is the whole tree (libostree would match nothing below the root with it).
   const listed = o.subpaths === undefined ? null : o.subpaths.map(normaliseSubpath);
   const subpaths = listed === null || listed.includes('/') ? null : listed;
+  const http = pullHttpOptions(o.http ?? {});
   if (subpaths !== null && deltas === 'require') throw invalid('deltas', deltas, 'a subpath pull fetches objects, not deltas');
   return {
     subpaths,
@@ -155,19 +178,15 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
     repoMode: o.repoMode,
     remote: o.remote === undefined ? 'origin' : o.remote,
     deltas: subpaths === null ? deltas : 'never',
-    connections: positive('connections', o.connections, 8),
-    maxInFlight: positive('maxInFlight', o.maxInFlight, 128),
-    pipelining: o.pipelining === 'auto' || o.pipelining === undefined ? 'auto' : positive('pipelining', o.pipelining, 1),
+    http,
+    maxInFlight: resolveHttpOptions(http).maxInFlight,
     partConcurrency: positive('partConcurrency', o.partConcurrency, 2),
     xzDecoder: xzDecoderChoice(o.xzDecoder),
-    retries: retries(o.retries),
-    stallTimeout: stallTimeout(o.stallTimeout ?? o.http?.stallTimeout),
     fullPlan: o.fullPlan ?? false,
     verify,
     gpgKeys,
     costModel: { bandwidth: o.costModel?.bandwidth ?? 6_250_000, rttMs: o.costModel?.rttMs ?? 50 },
     arch: o.arch,
-    http: o.http ?? {},
     transport: o.transport,
     signal: o.signal,
     onEvent: o.onEvent ?? (() => {}),
@@ -180,16 +199,15 @@ function xzDecoderChoice(v: XzDecoderChoice | undefined): XzDecoderChoice {
   return choice;
 }
 
-function retries(v: number | undefined): number {
-  if (v === undefined || v === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-  if (!Number.isSafeInteger(v) || v < 0) throw invalid('retries', v, 'not an integer ≥ 0 or Infinity');
-  return v;
-}
-
-function stallTimeout(v: number | undefined): number {
-  if (v === undefined) return 120_000;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 2 ** 31 - 1) throw invalid('stallTimeout', v, 'not a duration in ms');
-  return v;
+/** The pull's HTTP defaults where they differ from the client's (see `PullOptions.http`). */
+function pullHttpOptions(h: PullHttpOptions): PullHttpOptions {
+  const retry: PullHttpOptions['retry'] =
+    h.retry === undefined
+      ? Number.POSITIVE_INFINITY
+      : typeof h.retry === 'number'
+        ? h.retry
+        : { ...h.retry, retries: h.retry.retries ?? Number.POSITIVE_INFINITY };
+  return { ...h, maxInFlight: h.maxInFlight ?? 128, pipelining: h.pipelining ?? 'auto', retry };
 }
 
 /** `/files/de/` → `/files/de`; relative paths, `.`/`..` components and an empty list's elements are refused. */

@@ -74,15 +74,7 @@ export function pullRemoteOptions(o: ResolvedPullOptions, onRecord: (record: Req
     ...(o.arch ? { arch: o.arch } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     cacheDir: join(o.repo, 'tmp', 'cache', 'flathub-fetch', 'summaries'),
-    http: {
-      ...o.http,
-      connections: o.connections,
-      maxInFlight: o.maxInFlight,
-      pipelining: o.pipelining,
-      retry: typeof o.http.retry === 'object' ? { ...o.http.retry, retries: o.retries } : o.retries,
-      stallTimeout: o.stallTimeout,
-      onRecord,
-    },
+    http: { ...o.http, onRecord },
   };
 }
 
