@@ -545,6 +545,47 @@ describe('partial commits and refs', () => {
     expect(await readdir(join(repo.path, 'state'))).toEqual([]);
   });
 
+  test('commit({ ref }): objects, then the marker cleared, then the ref; abort(): verified objects and the marker stay, nothing else', async () => {
+    const repo = await fresh({ fsync: 'commit' });
+    const [c] = [...heads.values()] as [Checksum];
+    const commitObject = objects.find((o) => o.type === ObjectType.COMMIT && o.checksum === c) as FixtureObject;
+    const files = byType(ObjectType.FILE);
+    const half = files.slice(0, Math.ceil(files.length / 2));
+
+    const aborted = repo.beginTransaction({ commit: c });
+    const stored = await Promise.all(half.map((o) => aborted.writeFilez(o.checksum, o.bytes)));
+    expect(stored.every((r) => r)).toBe(true);
+    await aborted.abort();
+    expect(await repo.isPartial(c)).toBe(true);
+    expect(await repo.readRef('x/y', { remote: 'origin' })).toBeNull();
+    for (const o of half) expect(await repo.has(ObjectType.FILE, o.checksum)).toBe(true);
+    expect(await tmpEntries(repo)).toEqual([]);
+    await expect(aborted.writeFilez(files[0]?.checksum as Checksum, files[0]?.bytes as Uint8Array)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    await expect(aborted.commit()).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+
+    // The next transaction of the commit finds the verified objects present and completes the rest.
+    const resumed = repo.beginTransaction({ commit: c });
+    const again = await Promise.all(files.map((o) => resumed.writeFilez(o.checksum, o.bytes)));
+    expect(again.filter((r) => r)).toHaveLength(files.length - half.length);
+    expect(await resumed.writeMetadata(ObjectType.COMMIT, c, commitObject.bytes)).toBe(true);
+    await resumed.commit({ ref: 'x/y', remote: 'origin' });
+    expect(await repo.isPartial(c)).toBe(false);
+    expect(await repo.readRef('x/y', { remote: 'origin' })).toBe(c);
+    expect(await tmpEntries(repo)).toEqual([]);
+
+    // A ref needs a commit to point at; a subpath-style commit keeps the marker.
+    const anonymous = repo.beginTransaction();
+    await expect(anonymous.commit({ ref: 'x/z' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await anonymous.abort();
+    const subpath = repo.beginTransaction({ commit: c });
+    await subpath.commit({ ref: 'x/z', keepPartial: true });
+    expect(await repo.isPartial(c)).toBe(true);
+    expect(await repo.readRef('x/z')).toBe(c);
+    await repo.close();
+  });
+
   test('writeRef / readRef / listRefs, local and per remote; bad names refused', async () => {
     const repo = await fresh();
     const [a, b] = [...heads.values()] as [Checksum, Checksum];

@@ -94,7 +94,7 @@ export async function checkoutCommit(
   if (await pathExists(dest)) {
     throw new FlathubFetchError(ErrorCodes.PATH_CONFLICT, `${what}: ${dest} already exists`, { path: dest, reason: 'destination exists' });
   }
-  const { dirs, files } = await planTree(repo, c, signal, what);
+  const { dirs, files } = await planTree(repo, c, { what, signal });
   const parent = dirname(dest);
   try {
     await mkdir(parent, { recursive: true });
@@ -178,9 +178,9 @@ export async function checkoutCommit(
 async function planTree(
   repo: ObjectSource,
   commit: Checksum,
-  signal: AbortSignal | undefined,
-  what: string,
+  options: { what: string; signal: AbortSignal | undefined },
 ): Promise<{ dirs: PlannedDir[]; files: PlannedFile[] }> {
+  const { what, signal } = options;
   const root = await repo.readCommit(commit);
   const dirs: PlannedDir[] = [];
   const files: PlannedFile[] = [];
