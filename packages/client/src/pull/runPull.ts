@@ -162,6 +162,8 @@ export async function runPull(
       // requests are on the wire, so their start-up overlaps the first round trip.
       txn = repo.beginTransaction({ commit: target, warmWorkers: true });
       fetched = await transfer(o, { remote, repo, txn, tracker, plan, superblocks, target });
+      // An abort that came after the last object still ends the pull before its ref is written.
+      o.signal?.throwIfAborted();
       // A subpath pull leaves the commit partial (as libostree does); its objects are flushed
       // before the ref is written all the same.
       await txn.commit({ ...(spec.ref !== null ? { ref: spec.ref, ...location } : {}), keepPartial: o.subpaths !== null });

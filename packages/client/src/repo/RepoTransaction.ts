@@ -19,6 +19,7 @@
  *   present and completes the rest), no temporary file is left, no ref is written.
  * - After `commit()` or `abort()` the transaction takes no more writes (ERR_INVALID_ARGUMENT).
  */
+import createDebug from 'debug';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum } from '../formats/checksum.js';
@@ -46,6 +47,8 @@ export interface CommitTransactionOptions {
   /** Leave the commit marked partial (a subpath pull: libostree does too). @default false */
   keepPartial?: boolean;
 }
+
+const debug = createDebug('flathub-fetch:repo');
 
 type State = 'open' | 'committed' | 'aborted';
 
@@ -160,6 +163,7 @@ export class RepoTransaction implements WriteOwner {
     else await this.#core.flush();
     if (options.ref !== undefined && this.target !== null) {
       await this.#core.refs.write(options.ref, this.target, options.remote === undefined ? {} : { remote: options.remote });
+      debug('ref %s%s -> %s', options.remote === undefined ? '' : `${options.remote}:`, options.ref, this.target);
     }
   }
 
