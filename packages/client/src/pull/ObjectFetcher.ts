@@ -20,6 +20,8 @@ import { MAX_CONTENT_SIZE, MAX_METADATA_SIZE, type PullContext } from './PullCon
 
 const debug = createDebug('flathub-fetch:objects');
 
+const DONE: Promise<null> = Promise.resolve(null);
+
 export interface ObjectRequest {
   type: ObjectType;
   checksum: Checksum;
@@ -49,6 +51,11 @@ export class ObjectFetcher {
     const key = `${req.checksum}.${req.type}`;
     let p = this.#pending.get(key);
     if (p === undefined) {
+      if (this.#ctx.repo.hasCached(req.type, req.checksum)) {
+        this.present++;
+        this.#pending.set(key, DONE);
+        return DONE;
+      }
       p = this.#ensure(req);
       this.#pending.set(key, p);
     }
@@ -56,32 +63,60 @@ export class ObjectFetcher {
   }
 
   async #ensure(req: ObjectRequest): Promise<Uint8Array | null> {
-    const { repo, remote, tracker, signal } = this.#ctx;
-    if (repo.hasCached(req.type, req.checksum)) {
-      this.present++;
-      return null;
-    }
+    const { tracker } = this.#ctx;
     const path = objectPath(req.checksum, req.type, 'archive');
-    const purpose = objectTypeName(req.type) as RequestPurpose;
     if (req.size !== undefined) tracker.expect(req.size, 0);
     const bytes = await this.#limit.run(
-      () =>
-        remote.http.get(path, {
-          purpose: req.size !== undefined ? 'fallback' : purpose,
-          maxBytes: req.size ?? (req.type === ObjectType.FILE ? MAX_CONTENT_SIZE : MAX_METADATA_SIZE),
-          ...(req.size !== undefined ? { expectedSize: req.size } : {}),
-          signal,
-          verify: async (body: Uint8Array) => {
-            await this.#ctx.ready;
-            if (req.type === ObjectType.FILE) await repo.writeFilez(req.checksum, body);
-            else await repo.writeMetadata(req.type, req.checksum, body);
-          },
-        }),
+      () => (req.type === ObjectType.FILE ? this.#fetchFilez(req, path) : this.#fetchMetadata(req, path)),
       req.type !== ObjectType.FILE,
     );
     this.fetched++;
     tracker.objectDone();
-    return req.type === ObjectType.FILE ? null : bytes;
+    // Settled entries answer later callers with null (the index says present): the bytes of
+    // every metadata object fetched are not kept for the whole pull.
+    this.#pending.set(`${req.checksum}.${req.type}`, DONE);
+    return bytes;
+  }
+
+  /** A metadata object, verified and written, returned for the walk. */
+  #fetchMetadata(req: ObjectRequest, path: string): Promise<Uint8Array> {
+    const { repo, remote, signal } = this.#ctx;
+    return remote.http.get(path, {
+      purpose: req.size !== undefined ? 'fallback' : (objectTypeName(req.type) as RequestPurpose),
+      maxBytes: req.size ?? MAX_METADATA_SIZE,
+      ...(req.size !== undefined ? { expectedSize: req.size } : {}),
+      signal,
+      verify: async (body: Uint8Array) => {
+        await this.#ctx.ready;
+        await repo.writeMetadata(req.type, req.checksum, body);
+      },
+    });
+  }
+
+  /**
+   * A content object, received by the repository as it streams in (large ones are inflated,
+   * verified and written chunk by chunk: memory does not grow with the object's size).
+   */
+  async #fetchFilez(req: ObjectRequest, path: string): Promise<null> {
+    const { repo, remote, signal } = this.#ctx;
+    const receiver = repo.receiveFilez(req.checksum, { declaredSize: req.size });
+    try {
+      await remote.http.download(path, {
+        purpose: req.size !== undefined ? 'fallback' : 'file',
+        maxBytes: req.size ?? MAX_CONTENT_SIZE,
+        ...(req.size !== undefined ? { expectedSize: req.size } : {}),
+        signal,
+        onChunk: (c) => receiver.push(c),
+        onRestart: () => receiver.restart(),
+        verify: async () => {
+          await this.#ctx.ready;
+          await receiver.commit();
+        },
+      });
+    } finally {
+      await receiver.dispose();
+    }
+    return null;
   }
 
   /** Fetches a list of objects (delta fallbacks, or the objects of a delta part that kept failing). */

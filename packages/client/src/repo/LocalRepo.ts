@@ -35,6 +35,8 @@ import type { WorkerWriteOptions } from './ContentWorkerPool.js';
 import { type CreateRepoOptions, createRepoLayout } from './createRepoLayout.js';
 import { errnoOf, fsError } from './fsError.js';
 import { type LocalRepoOptions, type ResolvedLocalRepoOptions, resolveLocalRepoOptions } from './LocalRepoOptions.js';
+import { FilezReceiver, FilezStream } from './FilezReceiver.js';
+import { mismatch, undecodable } from './objectErrors.js';
 import { ObjectIndex } from './ObjectIndex.js';
 import { RefStore } from './RefStore.js';
 import type { RefLocation } from './refPath.js';
@@ -48,6 +50,9 @@ const debug = createDebug('flathub-fetch:repo');
 
 /** `00` … `ff`: the `objects/` subdirectories. */
 const HEX_PREFIXES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** `.filez` bodies above this many bytes are streamed to disk as they arrive (`receiveFilez`). */
+const STREAM_FILEZ_ABOVE = 512 * 1024;
 
 /** A content object of `writeContentBatch` on its way to a worker. */
 interface BatchObject {
@@ -553,6 +558,32 @@ export class LocalRepo implements ObjectSource {
   }
 
   /**
+   * A receiver for a `.filez` being fetched (see {@link FilezReceiver}): small bodies go to
+   * `writeFilez`'s batches, large ones (declared or found above `STREAM_FILEZ_ABOVE`) are
+   * inflated, verified and written as they arrive, so memory does not grow with the object.
+   */
+  receiveFilez(checksum: Checksum, options: { declaredSize?: number | undefined } = {}): FilezReceiver {
+    this.assertWritable();
+    const c = parseChecksum(checksum, 'content checksum');
+    const key = this.#key(ObjectType.FILE, c);
+    const dest = this.objectFile(ObjectType.FILE, c);
+    return new FilezReceiver(
+      {
+        streamAbove: STREAM_FILEZ_ABOVE,
+        writeWhole: (filez) => this.writeFilez(c, filez),
+        openStream: () => {
+          const made = this.#ensureObjectDir(dirname(dest));
+          made.catch(() => undefined); // awaited by the stream's first write, through `ready` below
+          const { tmpDir, fsync, bare } = this.#workerWriteOptions();
+          return new FilezStream(c, { tmpDir, dest, bare, fsync, maxObjectSize: this.options.maxObjectSize, ready: made });
+        },
+        stored: () => this.#stored(key, dest),
+      },
+      options.declaredSize,
+    );
+  }
+
+  /**
    * Fetched `.filez` are verified and written in batches by the worker threads: objects that
    * arrive within `FILEZ_BATCH_WAIT_MS` of each other (or until a batch is full) go in one job, so the
    * event loop that drives the downloads does no inflating, hashing or file I/O per object.
@@ -850,38 +881,7 @@ export class LocalRepo implements ObjectSource {
   }
 }
 
-/** A decode failure of bytes claimed to be object `expected` → ERR_CHECKSUM_MISMATCH (policy limits and non-format errors pass through). */
-function undecodable(what: string, expected: Checksum, err: unknown): unknown {
-  if (!isFlathubFetchError(err)) return err;
-  const policyLimit = err.code === ErrorCodes.SIZE_LIMIT && Number(err.data.size) > Number(err.data.limit);
-  const corruption = (
-    [
-      ErrorCodes.FORMAT,
-      ErrorCodes.DECOMPRESS,
-      ErrorCodes.SIZE_LIMIT,
-      ErrorCodes.GVARIANT_TRUNCATED,
-      ErrorCodes.GVARIANT_MALFORMED,
-    ] as string[]
-  ).includes(err.code);
-  if (policyLimit || !corruption) return err;
-  const reason = err.message.startsWith(`${what}: `) ? err.message.slice(what.length + 2) : err.message;
-  return new FlathubFetchError(
-    ErrorCodes.CHECKSUM_MISMATCH,
-    `${what}: bytes do not decode as this object (${reason})`,
-    { object: expected, expected, actual: null, reason },
-    { cause: err },
-  );
-}
-
 /** ERR_FS for a file operation a content worker reported failing. */
 function workerFsError(r: { syscall: string; path: string; code: string | undefined; message: string }): FlathubFetchError {
   return fsError(r.syscall, r.path, Object.assign(new Error(r.message), { code: r.code }));
-}
-
-function mismatch(what: string, expected: Checksum, actual: Checksum): FlathubFetchError {
-  return new FlathubFetchError(ErrorCodes.CHECKSUM_MISMATCH, `${what}: content hashes to ${actual}`, {
-    object: expected,
-    expected,
-    actual,
-  });
 }
