@@ -7,7 +7,7 @@
  * a body that is corrupt every time fails with ERR_CHECKSUM_MISMATCH and stores nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -61,7 +61,8 @@ describeWithTools(['nginx', 'ostree'], 'large content objects: streamed to disk,
   });
 
   /** fsck, equality with the source tree, and an empty tmp/. */
-  const expectComplete = (dest: string) => {
+  const expectComplete = (dest: string, mode: string) => {
+    expect(readFileSync(join(dest, 'config'), 'utf8')).toContain(`mode=${mode === 'archive' ? 'archive-z2' : mode}\n`);
     expect(fsck(dest)).toContain('Verifying content integrity');
     expect(treeManifest(checkout(dest, commit))).toEqual(treeManifest(tree));
     expect(readdirSync(join(dest, 'tmp')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -71,11 +72,11 @@ describeWithTools(['nginx', 'ostree'], 'large content objects: streamed to disk,
     test(`${mode}: loose objects and delta fallbacks over nginx`, async () => {
       for (const deltas of ['never', 'prefer'] as const) {
         const dest = join(base, `${mode}-${deltas}`);
-        const result = await pull({ url: nginx.url, ref: REF, repo: dest, mode, deltas });
+        const result = await pull({ url: nginx.url, ref: REF, repo: dest, repoMode: mode, deltas });
         expect(result.strategy).toBe(deltas === 'never' ? 'objects' : 'delta-scratch');
         const fetched = result.requests.filter((r) => large.some((p) => r.url.endsWith(p)) && r.status === 200);
         expect(fetched.map((r) => r.purpose).sort()).toEqual(Array(3).fill(deltas === 'never' ? 'file' : 'fallback'));
-        expectComplete(dest);
+        expectComplete(dest, mode);
       }
     });
   }
@@ -105,8 +106,8 @@ describeWithTools(['nginx', 'ostree'], 'large content objects: streamed to disk,
         const dest = join(base, `faults-${mode}`);
         const n = server.log.length;
         seen.clear();
-        const result = await pull({ url: server.url, ref: REF, repo: dest, mode, deltas: 'never' });
-        expectComplete(dest);
+        const result = await pull({ url: server.url, ref: REF, repo: dest, repoMode: mode, deltas: 'never' });
+        expectComplete(dest, mode);
         const log = server.log.slice(n);
         // The corrupt body was fetched again; the reset bodies were resumed with Range.
         expect(log.filter((e) => e.path === `/${first}`).length).toBeGreaterThanOrEqual(3);
@@ -125,7 +126,7 @@ describeWithTools(['nginx', 'ostree'], 'large content objects: streamed to disk,
     try {
       for (const mode of ['archive', 'bare-user-only'] as const) {
         const dest = join(base, `corrupt-${mode}`);
-        const err = await pull({ url: server.url, ref: REF, repo: dest, mode, deltas: 'never' }).catch((e: unknown) => e);
+        const err = await pull({ url: server.url, ref: REF, repo: dest, repoMode: mode, deltas: 'never' }).catch((e: unknown) => e);
         expect(isFlathubFetchError(err, 'ERR_CHECKSUM_MISMATCH')).toBe(true);
         const checksum = first
           .replace(/^objects\//, '')

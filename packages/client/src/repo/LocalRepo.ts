@@ -15,7 +15,7 @@ import { lstat, mkdir, readFile, readlink, stat, unlink } from 'node:fs/promises
 import { dirname, join } from 'node:path';
 import createDebug from 'debug';
 import pLimit from 'p-limit';
-import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum, sha256Hex } from '../formats/checksum.js';
 import { type Commit, parseCommit } from '../formats/Commit.js';
