@@ -28,7 +28,10 @@ export function runWithPeakRss(cmd: string, args: readonly string[], env: Record
   const dir = mkdtempSync(join(tmpdir(), 'ffetch-rss-'));
   const out = join(dir, 'rusage.json');
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', WRAPPER, out, cmd, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('python3', ['-c', WRAPPER, out, cmd, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
