@@ -170,7 +170,7 @@ describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => 
 
   test('abort mid-pull, then rerun: completes and re-fetches nothing already verified', async () => {
     const server = await RepoServer.start(set.repoPath('archive'), {
-      faults: (ctx) => (ctx.path.startsWith('/objects/') ? { kind: 'slow', bytesPerSecond: 200_000 } : null),
+      faults: (ctx) => (ctx.path.startsWith('/objects/') ? { kind: 'slow', bytesPerSecond: 20_000 } : null),
     });
     try {
       const repo = join(tmp, 'abort');
@@ -184,6 +184,8 @@ describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => 
         signal: controller.signal,
         // Abort once 8 files are written (a record is delivered after its body was verified and
         // stored); progress events are throttled and could come too late for a pull this small.
+        // At 20 kB/s per response the larger files are still on the wire then (faster, the whole
+        // pull could be done before the abort is seen).
         onEvent: (e) => {
           if (e.type === 'request' && e.record.purpose === 'file' && e.record.status === 200 && ++files === 8) controller.abort();
         },

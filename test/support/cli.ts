@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './fixtures.js';
 
-export const CLI_BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
+/** The CLI as users run it: the package's bin entry (compile cache, V8 settings), which loads dist/. */
+export const CLI_BIN = join(REPO_ROOT, 'packages', 'cli', 'bin', 'flathub-fetch.js');
 
 export interface CliRun {
   code: number;

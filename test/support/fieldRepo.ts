@@ -29,6 +29,8 @@ export interface FieldRepoOptions {
   files: number;
   dirs: number;
   seed?: number;
+  /** Sizes in MiB of large pseudo-random files added under `lib/` (delta fallbacks, like a runtime's big libraries). @default [] */
+  largeMiB?: readonly number[];
 }
 
 const VERSION = 1;
@@ -38,13 +40,14 @@ const REF = 'field/test';
 export function fieldRepo(o: FieldRepoOptions): FieldRepo {
   const seed = o.seed ?? 1;
   const root = join(GENERATED_FIXTURES, 'field');
-  const dir = join(root, `v${VERSION}-files${o.files}-dirs${o.dirs}-seed${seed}`);
+  const large = o.largeMiB ?? [];
+  const dir = join(root, `v${VERSION}-files${o.files}-dirs${o.dirs}-seed${seed}${large.length > 0 ? `-large${large.join('+')}` : ''}`);
   const info = join(dir, 'info.json');
   if (!existsSync(info)) {
     mkdirSync(root, { recursive: true });
     const tmp = mkdtempSync(join(root, '.build-'));
     try {
-      build(tmp, o.files, o.dirs, seed);
+      build(tmp, o.files, o.dirs, seed, large);
       try {
         renameSync(tmp, dir);
       } catch (err) {
@@ -59,7 +62,7 @@ export function fieldRepo(o: FieldRepoOptions): FieldRepo {
   return { ...meta, repo: join(dir, 'repo') };
 }
 
-function build(out: string, files: number, dirs: number, seed: number): void {
+function build(out: string, files: number, dirs: number, seed: number, largeMiB: readonly number[]): void {
   const tree = join(out, 'tree');
   const repo = join(out, 'repo');
   const rand = seededRandom(seed);
@@ -76,6 +79,13 @@ function build(out: string, files: number, dirs: number, seed: number): void {
     writeFileSync(join(dirPath(i % dirs), `f${i}.txt`), `${text.slice(0, size / 2)}${noise}`.slice(0, size));
   }
   for (let d = 0; d < Math.min(dirs, 16); d++) symlinkSync(`f${d}.txt`, join(dirPath(d), 'link'));
+  if (largeMiB.length > 0) mkdirSync(join(tree, 'lib'));
+  largeMiB.forEach((mib, i) => {
+    // Half noise, half repeated text: compresses like a shared library, about 2:1.
+    const bytes = Buffer.alloc(mib * 1024 * 1024);
+    for (let k = 0; k < bytes.length; k += 4) bytes.writeUInt32LE(k % 8 < 4 ? Math.floor(rand() * 0x1_0000_0000) : 0x6f6c6c65, k);
+    writeFileSync(join(tree, 'lib', `large${i}.so`), bytes);
+  });
   ostree(['init', `--repo=${repo}`, '--mode=archive']);
   const commit = ostree([
     'commit',

@@ -20,6 +20,8 @@ import { MAX_CONTENT_SIZE, MAX_METADATA_SIZE, type PullContext } from './PullCon
 
 const debug = createDebug('flathub-fetch:objects');
 
+const DONE: Promise<null> = Promise.resolve(null);
+
 export interface ObjectRequest {
   type: ObjectType;
   checksum: Checksum;
@@ -49,38 +51,69 @@ export class ObjectFetcher {
     const key = `${req.checksum}.${req.type}`;
     let p = this.#pending.get(key);
     if (p === undefined) {
+      if (this.#ctx.repo.hasCached(req.type, req.checksum)) {
+        this.present++;
+        return DONE;
+      }
       p = this.#ensure(req);
       this.#pending.set(key, p);
+      // Only requests in flight are kept: once settled, the repository's index answers.
+      const forget = () => void this.#pending.delete(key);
+      p.then(forget, forget);
     }
     return p;
   }
 
   async #ensure(req: ObjectRequest): Promise<Uint8Array | null> {
-    const { repo, txn, remote, tracker, signal } = this.#ctx;
-    if (repo.hasCached(req.type, req.checksum)) {
-      this.present++;
-      return null;
-    }
+    const { tracker } = this.#ctx;
     const path = objectPath(req.checksum, req.type, 'archive');
-    const purpose = objectTypeName(req.type) as RequestPurpose;
     if (req.size !== undefined) tracker.expect(req.size, 0);
     const bytes = await this.#limit.run(
-      () =>
-        remote.http.get(path, {
-          purpose: req.size !== undefined ? 'fallback' : purpose,
-          maxBytes: req.size ?? (req.type === ObjectType.FILE ? MAX_CONTENT_SIZE : MAX_METADATA_SIZE),
-          ...(req.size !== undefined ? { expectedSize: req.size } : {}),
-          signal,
-          verify: async (body: Uint8Array) => {
-            if (req.type === ObjectType.FILE) await txn.writeFilez(req.checksum, body);
-            else await txn.writeMetadata(req.type, req.checksum, body);
-          },
-        }),
+      () => (req.type === ObjectType.FILE ? this.#fetchFilez(req, path) : this.#fetchMetadata(req, path)),
       req.type !== ObjectType.FILE,
     );
     this.fetched++;
     tracker.objectDone();
-    return req.type === ObjectType.FILE ? null : bytes;
+    return bytes;
+  }
+
+  /** A metadata object, verified and written, returned for the walk. */
+  #fetchMetadata(req: ObjectRequest, path: string): Promise<Uint8Array> {
+    const { txn, remote, signal } = this.#ctx;
+    return remote.http.get(path, {
+      purpose: req.size !== undefined ? 'fallback' : (objectTypeName(req.type) as RequestPurpose),
+      maxBytes: req.size ?? MAX_METADATA_SIZE,
+      ...(req.size !== undefined ? { expectedSize: req.size } : {}),
+      signal,
+      verify: async (body: Uint8Array) => {
+        await txn.writeMetadata(req.type, req.checksum, body);
+      },
+    });
+  }
+
+  /**
+   * A content object, received by the repository as it streams in (large ones are inflated,
+   * verified and written chunk by chunk: memory does not grow with the object's size).
+   */
+  async #fetchFilez(req: ObjectRequest, path: string): Promise<null> {
+    const { txn, remote, signal } = this.#ctx;
+    const receiver = txn.receiveFilez(req.checksum, { declaredSize: req.size });
+    try {
+      await remote.http.download(path, {
+        purpose: req.size !== undefined ? 'fallback' : 'file',
+        maxBytes: req.size ?? MAX_CONTENT_SIZE,
+        ...(req.size !== undefined ? { expectedSize: req.size } : {}),
+        signal,
+        onChunk: (c) => receiver.push(c),
+        onRestart: () => receiver.restart(),
+        verify: async () => {
+          await receiver.commit();
+        },
+      });
+    } finally {
+      await receiver.dispose();
+    }
+    return null;
   }
 
   /** Fetches a list of objects (delta fallbacks, or the objects of a delta part that kept failing). */
@@ -120,17 +153,55 @@ export class ObjectFetcher {
     // Verified either way: by writeMetadata when just fetched, by readMetadata when read back.
     const c = parseCommit(commitBytes, `commit ${commit}`);
     const seenTrees = new Set<Checksum>();
+    const seenMetas = new Set<Checksum>();
     const seenFiles = new Set<Checksum>();
-    // Every request of the walk, in the order made; the first failure ends the walk.
-    const work: Promise<unknown>[] = [commitMeta];
-    let fail: (err: unknown) => void = () => {};
-    const failed = new Promise<never>((_, reject) => {
+    // Operations of the walk not yet settled; the walk is over when none is left. The first
+    // failure ends it. (Counted, not collected: a runtime's walk makes tens of thousands.)
+    let outstanding = 0;
+    let finish!: () => void;
+    let fail!: (err: unknown) => void;
+    const finished = new Promise<void>((resolve, reject) => {
+      finish = resolve;
       fail = reject;
     });
-    failed.catch(() => {});
+    const settle = () => {
+      if (--outstanding === 0) finish();
+    };
     const track = (p: Promise<unknown>) => {
-      work.push(p);
-      p.catch(fail);
+      outstanding++;
+      p.then(settle, fail);
+    };
+    // Missing files wait here as checksums until a request slot is near: the walk discovers a
+    // whole commit's files far sooner than they can be fetched, and a queued checksum costs a
+    // small fraction of a queued request. At most `feed` of them are handed on at once (the
+    // limiter then always has files waiting while metadata goes first).
+    const queue: Checksum[] = [];
+    let head = 0;
+    let feeding = 0;
+    const feed = 2 * this.#ctx.maxInFlight;
+    const pump = () => {
+      while (feeding < feed && head < queue.length) {
+        const checksum = queue[head++] as Checksum;
+        feeding++;
+        outstanding++;
+        this.ensure({ type: ObjectType.FILE, checksum }).then(() => {
+          feeding--;
+          pump();
+          settle();
+        }, fail);
+      }
+      if (head === queue.length) {
+        queue.length = 0;
+        head = 0;
+      } else if (head > 4096 && head * 2 > queue.length) {
+        queue.splice(0, head);
+        head = 0;
+      }
+    };
+    const ensureMeta = (meta: Checksum) => {
+      if (seenMetas.has(meta)) return;
+      seenMetas.add(meta);
+      track(this.ensure({ type: ObjectType.DIR_META, checksum: meta }));
     };
     /**
      * `path` is the directory's path with a trailing `/` (`/`, `/files/`); `inside` is true once
@@ -139,12 +210,10 @@ export class ObjectFetcher {
      */
     const visit = async (tree: Checksum, meta: Checksum, path: string, inside: boolean): Promise<void> => {
       signal?.throwIfAborted();
-      if (!repo.hasCached(ObjectType.DIR_META, meta)) tracker.expect(0, 1);
+      if (!repo.hasCached(ObjectType.DIR_META, meta) && !seenMetas.has(meta)) tracker.expect(0, 1);
       if (!repo.hasCached(ObjectType.DIR_TREE, tree)) tracker.expect(0, 1);
-      const [treeBytes] = await Promise.all([
-        this.ensure({ type: ObjectType.DIR_TREE, checksum: tree }),
-        this.ensure({ type: ObjectType.DIR_META, checksum: meta }),
-      ]);
+      ensureMeta(meta);
+      const treeBytes = await this.ensure({ type: ObjectType.DIR_TREE, checksum: tree });
       const bytes = treeBytes ?? this.#ctx.knownDirTrees.get(tree) ?? (await repo.readMetadata(ObjectType.DIR_TREE, tree));
       const t = parseDirTree(bytes, `dirtree ${tree}`);
       // Subdirectories first, so that they take a free slot before this directory's files do.
@@ -161,7 +230,7 @@ export class ObjectFetcher {
         }
         if (seenTrees.has(d.tree)) {
           // Identical subtrees recur (empty dirs): their dirmeta may still differ.
-          track(this.ensure({ type: ObjectType.DIR_META, checksum: d.meta }));
+          ensureMeta(d.meta);
           continue;
         }
         seenTrees.add(d.tree);
@@ -171,8 +240,9 @@ export class ObjectFetcher {
       let missing = 0;
       for (const f of t.files) {
         if (!inside && subpaths !== null && subpathWants(subpaths, `${path}${f.name}`, false) === 'no') continue;
-        // Each file once (the same content recurs across directories); one already requested is
-        // waited for; one present (after a delta: nearly all) is counted without a promise.
+        // Each file once (the same content recurs across directories); one being fetched
+        // already (a delta's fallback) is waited for; one present (after a delta: nearly all) is
+        // counted without a promise.
         if (seenFiles.has(f.checksum)) continue;
         seenFiles.add(f.checksum);
         const pending = this.#pending.get(`${f.checksum}.${ObjectType.FILE}`);
@@ -180,14 +250,15 @@ export class ObjectFetcher {
         else if (repo.hasCached(ObjectType.FILE, f.checksum)) this.present++;
         else {
           missing++;
-          track(this.ensure({ type: ObjectType.FILE, checksum: f.checksum }));
+          queue.push(f.checksum);
         }
       }
       tracker.expect(0, missing);
+      pump();
     };
+    track(commitMeta);
     track(visit(c.rootTree, c.rootMeta, '/', subpaths === null));
-    // `work` grows while the walk runs: wait for each entry, including those added meanwhile.
-    for (let i = 0; i < work.length; i++) await Promise.race([work[i], failed]);
+    await finished;
     debug('commit %s: %d fetched, %d present', commit, this.fetched, this.present);
   }
 }

@@ -15,6 +15,7 @@ import { ObjectType, objectTypeName } from '../formats/ObjectType.js';
 import { assertBareUserOnlyStorable } from './assertBareUserOnlyStorable.js';
 import { atomicWriteFile } from './atomicWriteFile.js';
 import { BATCH_BYTES, BATCH_OBJECTS, FilezBatcher } from './FilezBatcher.js';
+import { FilezReceiver, FilezStream } from './FilezReceiver.js';
 import type { RepoCore } from './RepoCore.js';
 import { verifyCommitMeta, verifyMetadataObject } from './verifyMetadataObject.js';
 import { mismatch, undecodable, workerFsError } from './writeErrors.js';
@@ -36,6 +37,9 @@ interface BatchCounts {
   stored: number;
   firstError: unknown;
 }
+
+/** `.filez` bodies above this many bytes are streamed to disk as they arrive (`receiveFilez`). */
+const STREAM_FILEZ_ABOVE = 512 * 1024;
 
 export class ObjectWriter {
   readonly #core: RepoCore;
@@ -104,6 +108,39 @@ export class ObjectWriter {
     for (const s of settled) if (s.status === 'rejected') counts.firstError ??= s.reason;
     if (counts.firstError !== null) throw counts.firstError;
     return counts.stored;
+  }
+
+  /**
+   * See `RepoTransaction.receiveFilez`; `track` runs a write under the transaction (after its
+   * preparation, counted until it settles).
+   */
+  receiveFilez(
+    checksum: Checksum,
+    declaredSize: number | undefined,
+    track: (write: () => Promise<unknown>) => Promise<unknown>,
+  ): FilezReceiver {
+    const core = this.#core;
+    const c = parseChecksum(checksum, 'content checksum');
+    const key = core.key(ObjectType.FILE, c);
+    const dest = core.objectFile(ObjectType.FILE, c);
+    return new FilezReceiver(
+      {
+        streamAbove: STREAM_FILEZ_ABOVE,
+        writeWhole: (filez) => track(() => this.writeFilez(c, filez)),
+        openStream: () => {
+          const made = core.ensureObjectDir(dirname(dest));
+          made.catch(() => undefined); // awaited by the stream before its rename
+          const { tmpDir, fsync, bare } = core.workerWriteOptions();
+          return new FilezStream(c, { tmpDir, dest, bare, fsync, maxObjectSize: core.options.maxObjectSize, ready: made });
+        },
+        commitStream: (stream) =>
+          track(async () => {
+            await stream.finish();
+            core.stored(key, dest);
+          }),
+      },
+      declaredSize,
+    );
   }
 
   /** See `RepoTransaction.writeFilez`. */

@@ -25,6 +25,7 @@ import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum } from '../formats/checksum.js';
 import type { FileInfo } from '../formats/FileHeader.js';
 import type { ObjectType } from '../formats/ObjectType.js';
+import type { FilezReceiver } from './FilezReceiver.js';
 import { type ContentObject, ObjectWriter } from './ObjectWriter.js';
 import { clearPartial, markPartial } from './partialMarker.js';
 import type { RepoCore, WriteOwner } from './RepoCore.js';
@@ -138,6 +139,18 @@ export class RepoTransaction implements WriteOwner {
    */
   writeFilez(checksum: Checksum, filez: Uint8Array): Promise<boolean> {
     return this.#write(() => this.#writer.writeFilez(checksum, filez));
+  }
+
+  /**
+   * A receiver for a `.filez` being fetched (see `FilezReceiver`): `push`/`restart` follow the
+   * body as it streams in, `commit()` stores it with the checks of `writeFilez`. Small bodies go
+   * to `writeFilez`'s batches; large ones (declared or found above 512 KiB) are inflated, hashed
+   * and written to `tmp/` as they arrive, then renamed into place once verified, so memory does
+   * not grow with the object. Call `dispose()` last, whatever happened.
+   */
+  receiveFilez(checksum: Checksum, options: { declaredSize?: number | undefined } = {}): FilezReceiver {
+    this.#assertOpen();
+    return this.#writer.receiveFilez(checksum, options.declaredSize, (write) => this.#write(write));
   }
 
   /**
