@@ -13,10 +13,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('HttpClient stall window', () => {
   it('does not count time with no request pending', async () => {
     const { base } = await serve((_req, res, n) => (n === 1 || n === 2 ? res.writeHead(503).end() : res.end('ok')));
-    const http = new HttpClient(base, { retry: { retries: Number.POSITIVE_INFINITY, minDelay: 50, maxDelay: 60 }, stallTimeout: 300 });
+    // A window long enough for two 503s and their 50–60 ms backoffs on a loaded machine.
+    const http = new HttpClient(base, { retry: { retries: Number.POSITIVE_INFINITY, minDelay: 50, maxDelay: 60 }, stallTimeout: 1500 });
     try {
       await http.get('a', { purpose: 'other', maxBytes: 10 });
-      await sleep(400); // idle, longer than the window
+      await sleep(2000); // idle, longer than the window
       expect(new TextDecoder().decode(await http.get('b', { purpose: 'other', maxBytes: 10 }))).toBe('ok');
     } finally {
       await http.close();
