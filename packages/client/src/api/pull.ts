@@ -235,6 +235,9 @@ async function pullWith(
     let fromDelta = 0;
     let partsSkipped = 0;
     let partsRecovered = 0;
+    let deltaPresent = 0;
+    /** Set when a delta was applied in full: the commit is then complete without a walk. */
+    let deltaComplete = false;
     let delta: PullResult['delta'];
     if (plan.strategy !== 'up-to-date') {
       // The first requests go out while the commit is marked partial (an fsync: ~85 ms on this
@@ -254,6 +257,8 @@ async function pullWith(
           fromDelta = outcome.objectsFromDelta;
           partsSkipped = outcome.partsSkipped;
           partsRecovered = outcome.partsRecovered;
+          deltaPresent = outcome.objectsPresent;
+          deltaComplete = true;
         } catch (err) {
           // A broken superblock (missing, corrupt) is not fatal unless deltas are required.
           if (o.deltas === 'require' || o.signal?.aborted || !isFlathubFetchError(err) || err.code === ErrorCodes.ABORTED) throw err;
@@ -275,7 +280,13 @@ async function pullWith(
         }
       }
       tracker.setPhase(strategy === 'objects' ? 'objects' : 'verify');
-      await fetcher.fetchCommitTree(target, o.subpaths);
+      // A delta applied in full leaves the commit complete, as libostree trusts it to (it scans no
+      // tree of a delta's target): every object of a part was verified as written (a part that
+      // kept failing had its objects fetched loose), every fallback too, the commit came in the
+      // superblock, and whatever a from-revision delta does not carry is in its source commit,
+      // which the planner takes only when complete. Anything else is walked: objects pulls,
+      // subpath pulls, a delta that failed over to objects.
+      if (!deltaComplete || o.subpaths !== null) await fetcher.fetchCommitTree(target, o.subpaths);
       await ctx.ready;
       // A subpath pull leaves the commit partial (as libostree does); its objects are flushed
       // before the ref is written all the same.
@@ -291,8 +302,8 @@ async function pullWith(
       repo: o.repo,
       plan,
       strategy,
-      // The final tree walk finds the delta's objects present too: they are not "already present".
-      objects: { fromDelta, loose: fetcher.fetched, present: Math.max(0, fetcher.present - fromDelta) },
+      // A final tree walk (objects pulls) finds the delta's objects present too: they are not "already present".
+      objects: { fromDelta, loose: fetcher.fetched, present: deltaPresent + Math.max(0, fetcher.present - fromDelta) },
       partsSkipped,
       partsRecovered,
       ...(delta !== undefined ? { delta } : {}),

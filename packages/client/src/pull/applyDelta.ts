@@ -34,6 +34,8 @@ export interface DeltaOutcome {
   objectsFromDelta: number;
   partsSkipped: number;
   partsRecovered: number;
+  /** Objects the delta lists (in its parts and fallbacks) that were already present. */
+  objectsPresent: number;
 }
 
 export async function applyDelta(
@@ -42,18 +44,20 @@ export async function applyDelta(
   fetcher: ObjectFetcher,
 ): Promise<DeltaOutcome> {
   const { repo, tracker, signal } = ctx;
-  const outcome: DeltaOutcome = { objectsFromDelta: 0, partsSkipped: 0, partsRecovered: 0 };
+  const outcome: DeltaOutcome = { objectsFromDelta: 0, partsSkipped: 0, partsRecovered: 0, objectsPresent: 0 };
   const has = (o: { type: ObjectType; checksum: Checksum }) => repo.hasCached(o.type, o.checksum);
 
   // Totals are known up front from the superblock.
   const todo = sb.parts.filter((p) => !p.objects.every(has));
   outcome.partsSkipped = sb.parts.length - todo.length;
   const fallbacks = sb.fallbacks.filter((f) => !has(f));
+  let missing = 0;
+  for (const p of todo) for (const o of p.objects) if (!has(o)) missing++;
+  const listed = sb.parts.reduce((n, p) => n + p.objects.length, 0) + sb.fallbacks.length;
+  outcome.objectsPresent = listed - missing - fallbacks.length;
   tracker.expect(
     todo.filter((p) => !sb.inlineParts.has(p.index)).reduce((n, p) => n + p.size, 0),
-    todo.reduce((n, p) => n + p.objects.filter((o) => !has(o)).length, 0) +
-      fallbacks.length +
-      (has({ type: ObjectType.COMMIT, checksum: sb.to }) ? 0 : 1),
+    missing + fallbacks.length + (has({ type: ObjectType.COMMIT, checksum: sb.to }) ? 0 : 1),
   );
 
   tracker.setPhase('delta');
