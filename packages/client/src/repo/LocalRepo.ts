@@ -35,7 +35,7 @@ import type { WorkerWriteOptions } from './ContentWorkerPool.js';
 import { type CreateRepoOptions, createRepoLayout } from './createRepoLayout.js';
 import { errnoOf, fsError } from './fsError.js';
 import { type LocalRepoOptions, type ResolvedLocalRepoOptions, resolveLocalRepoOptions } from './LocalRepoOptions.js';
-import { ObjectIndex } from './ObjectIndex.js';
+import { HEX_PREFIXES, ObjectIndex } from './ObjectIndex.js';
 import { RefStore } from './RefStore.js';
 import type { RefLocation } from './refPath.js';
 import { syncDir, syncFile } from './syncDir.js';
@@ -45,9 +45,6 @@ import { verifyCommit, type VerifyCommitOptions, type VerifyCommitResult } from 
 import { verifyCommitMeta, verifyMetadataObject } from './verifyMetadataObject.js';
 
 const debug = createDebug('flathub-fetch:repo');
-
-/** `00` … `ff`: the `objects/` subdirectories. */
-const HEX_PREFIXES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** A content object of `writeContentBatch` on its way to a worker. */
 interface BatchObject {
@@ -76,8 +73,7 @@ export class LocalRepo implements ObjectSource {
   readonly config: KeyFile;
   readonly mode: RepoMode;
   readonly options: ResolvedLocalRepoOptions;
-  readonly #index = new ObjectIndex();
-  #indexLoad: Promise<ReadonlySet<string>> | null = null;
+  readonly #index: ObjectIndex;
   /** Writes in progress by object key; a second write of the same object waits for the first. */
   readonly #inflight = new Map<string, Promise<void>>();
   readonly #codec: ContentCodec;
@@ -103,6 +99,7 @@ export class LocalRepo implements ObjectSource {
     this.mode = m === 'archive-z2' || m === 'archive' ? 'archive' : (m as RepoMode);
     this.#codec = new ContentCodec(options);
     this.#refs = new RefStore(path, options.fsync !== 'none');
+    this.#index = new ObjectIndex(join(path, 'objects'));
   }
 
   /** Opens an existing repository (ERR_NOT_FOUND when `path/config` is missing). */
@@ -329,35 +326,49 @@ export class LocalRepo implements ObjectSource {
   }
 
   /**
-   * Scans `objects/` once into memory so `hasCached` can answer synchronously. Returns the set
-   * of `<checksum>.<ext>` names (a live view: later writes appear in it). Calling it again
-   * returns the same set without rescanning.
+   * Reads all of `objects/` into memory (one readdir per `objects/XX`, those not read yet) and
+   * returns the set of `<checksum>.<ext>` names (a live view: later writes appear in it). A pull
+   * does not need it: `hasCached` reads the directory of the object it is asked about.
    */
-  loadObjectIndex(): Promise<ReadonlySet<string>> {
-    this.#indexLoad ??= (async () => {
-      const t = Date.now();
-      await this.#index.load(join(this.path, 'objects'));
-      // The directories it found need no mkdir before a write.
-      for (const d of this.#index.subdirs) this.#dirs.set(join(this.path, 'objects', d), Promise.resolve());
-      debug('object index of %s: %d objects in %d ms', this.path, this.#index.keys.size, Date.now() - t);
-      return this.#index.keys;
-    })();
-    return this.#indexLoad;
+  async loadObjectIndex(): Promise<ReadonlySet<string>> {
+    const t = Date.now();
+    await this.#index.load();
+    this.#noteObjectDirs(await this.#index.subdirs());
+    debug('object index of %s: %d objects in %d ms', this.path, this.#index.keys.size, Date.now() - t);
+    return this.#index.keys;
   }
 
   /**
-   * Synchronous presence check against the index (objects found by `loadObjectIndex()` or
-   * written/seen since). ERR_INVALID_ARGUMENT before `loadObjectIndex()` has completed.
+   * Makes `hasCached` answer for these objects without touching the disk: reads (concurrently)
+   * the `objects/XX` directories they are in that were not read yet.
+   */
+  async knowObjects(objects: Iterable<{ type: ObjectType; checksum: Checksum }>): Promise<void> {
+    const prefixes = new Set<string>();
+    for (const o of objects) {
+      const p = o.checksum.slice(0, 2);
+      if (!this.#index.knows(p)) prefixes.add(p);
+    }
+    if (prefixes.size > 0) await this.#index.loadPrefixes(prefixes);
+  }
+
+  /**
+   * Synchronous presence check against the index: objects found in `objects/` (the directory of
+   * an object not asked about before is read now, unless `knowObjects` or `loadObjectIndex` did
+   * already) or written through this instance since.
    */
   hasCached(type: ObjectType, checksum: Checksum): boolean {
-    if (!this.#index.loaded) {
-      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.path}: hasCached() before loadObjectIndex() completed`, {
-        argument: 'hasCached',
-        reason: 'object index not loaded',
-      });
-    }
+    const prefix = checksum.slice(0, 2);
+    if (!this.#index.knows(prefix)) this.#index.loadPrefixSync(prefix);
     // An empty repository (a fresh pull asks thousands of times) needs no key.
     return this.#index.keys.size > 0 && this.#index.has(this.#key(type, checksum));
+  }
+
+  /** The `objects/XX` directories found need no mkdir before a write. */
+  #noteObjectDirs(subdirs: ReadonlySet<string>): void {
+    for (const d of subdirs) {
+      const dir = join(this.path, 'objects', d);
+      if (!this.#dirs.has(dir)) this.#dirs.set(dir, Promise.resolve());
+    }
   }
 
   // ---------------------------------------------------------------- writing objects
@@ -695,6 +706,8 @@ export class LocalRepo implements ObjectSource {
    */
   async prepareObjectDirs(): Promise<void> {
     const objects = join(this.path, 'objects');
+    // One readdir of objects/ finds those already there (all of them, in a repository used before).
+    this.#noteObjectDirs(await this.#index.subdirs());
     await Promise.all(HEX_PREFIXES.map((x) => this.#ensureObjectDir(join(objects, x))));
   }
 
