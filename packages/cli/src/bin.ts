@@ -1,4 +1,9 @@
 #!/usr/bin/env node
-import { main } from './main.js';
+// V8's compile cache (Node.js 22.1+; in the OS temporary directory, or NODE_COMPILE_CACHE) keeps
+// the compiled code of the CLI and the library between runs: it is enabled before they load,
+// whichever way this file is started (the installed bin, or `node …/dist/bin.js`).
+import { enableCompileCache } from 'node:module';
 
+enableCompileCache?.();
+const { main } = await import('./main.js');
 process.exitCode = await main(process.argv.slice(2));
