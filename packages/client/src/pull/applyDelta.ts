@@ -23,7 +23,7 @@ import { type DeltaOutput, executeDeltaPart } from '../formats/executeDeltaPart.
 import { ObjectType } from '../formats/ObjectType.js';
 import { deltaPartPath } from '../formats/paths.js';
 import { serializeDetachedMetadata } from '../formats/Signatures.js';
-import { xzBackend } from '../formats/xzDecoders.js';
+import { findXzProgram, xzBackend } from '../formats/xzDecoders.js';
 import type { ObjectFetcher } from './ObjectFetcher.js';
 import type { PullContext } from './PullContext.js';
 
@@ -59,6 +59,10 @@ export async function applyDelta(
     todo.filter((p) => !sb.inlineParts.has(p.index)).reduce((n, p) => n + p.size, 0),
     missing + fallbacks.length + (has({ type: ObjectType.COMMIT, checksum: sb.to }) ? 0 : 1),
   );
+
+  // The xz program is looked up (its `--version` run) while the first parts are requested, not
+  // when their first bytes are in.
+  if (ctx.xzDecoder !== 'wasm' && todo.some((p) => !sb.inlineParts.has(p.index))) void findXzProgram();
 
   tracker.setPhase('delta');
   // Download order. Decoding a part (xz) is the CPU-bound critical path and can take its bytes
