@@ -247,7 +247,10 @@ async function pullWith(
       written = true;
       ctx.ready = Promise.all([repo.markPartial(target), repo.prepareObjectDirs()]).then(() => undefined);
       ctx.ready.catch(() => {}); // awaited by every write and below
-      warming = setImmediate(() => repo.warmWorkers());
+      // Not for a pull expected to store little (a small update): its few objects are written on
+      // this thread. Stored content is taken as up to 4× the plan's (compressed) bytes.
+      const expected = plan.chosen?.bytes == null ? null : plan.chosen.bytes * 4;
+      warming = setImmediate(() => repo.warmWorkers(expected));
       if (plan.chosen?.delta != null) {
         const name = plan.chosen.delta;
         let sb: Awaited<ReturnType<typeof remote.superblock>> | undefined;

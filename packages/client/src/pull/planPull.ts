@@ -55,6 +55,7 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
   // takes the ref's commit), next to the sources of the deltas offered. Nothing reads all of
   // objects/: only the commits named here are looked at.
   const refCommits = [...new Set((await repo.listRefs()).values())];
+  await repo.knowObjects([target, ...refCommits].map((checksum) => ({ type: ObjectType.COMMIT, checksum })));
 
   if (has(ObjectType.COMMIT, target) && !(await repo.isPartial(target))) {
     const localCommits = await completeCommits(repo, refCommits);

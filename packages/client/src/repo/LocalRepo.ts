@@ -74,6 +74,8 @@ export class LocalRepo implements ObjectSource {
   readonly mode: RepoMode;
   readonly options: ResolvedLocalRepoOptions;
   readonly #index: ObjectIndex;
+  /** Set by the first `loadObjectIndex()` or `knowObjects()`: from then on `hasCached` answers. */
+  #indexInUse = false;
   /** Writes in progress by object key; a second write of the same object waits for the first. */
   readonly #inflight = new Map<string, Promise<void>>();
   readonly #codec: ContentCodec;
@@ -175,10 +177,12 @@ export class LocalRepo implements ObjectSource {
 
   /**
    * Starts the content worker threads now (otherwise they start on the first large object), so
-   * their start-up (~30 ms of CPU each) overlaps network waits instead of a busy moment.
+   * their start-up (~30 ms of CPU each) overlaps network waits instead of a busy moment. With
+   * `expectedBytes` (content about to be stored) small enough, they are not started: those
+   * objects are written on the calling thread (see ContentCodec's INLINE_STORE_BYTES).
    */
-  warmWorkers(): void {
-    this.#codec.warm();
+  warmWorkers(expectedBytes: number | null = null): void {
+    this.#codec.warm(expectedBytes);
   }
 
   objectFile(type: ObjectType, checksum: Checksum): string {
@@ -331,6 +335,7 @@ export class LocalRepo implements ObjectSource {
    * does not need it: `hasCached` reads the directory of the object it is asked about.
    */
   async loadObjectIndex(): Promise<ReadonlySet<string>> {
+    this.#indexInUse = true;
     const t = Date.now();
     await this.#index.load();
     this.#noteObjectDirs(await this.#index.subdirs());
@@ -343,6 +348,7 @@ export class LocalRepo implements ObjectSource {
    * the `objects/XX` directories they are in that were not read yet.
    */
   async knowObjects(objects: Iterable<{ type: ObjectType; checksum: Checksum }>): Promise<void> {
+    this.#indexInUse = true;
     const prefixes = new Set<string>();
     for (const o of objects) {
       const p = o.checksum.slice(0, 2);
@@ -354,9 +360,16 @@ export class LocalRepo implements ObjectSource {
   /**
    * Synchronous presence check against the index: objects found in `objects/` (the directory of
    * an object not asked about before is read now, unless `knowObjects` or `loadObjectIndex` did
-   * already) or written through this instance since.
+   * already) or written through this instance since. ERR_INVALID_ARGUMENT until one of those two
+   * has been called (the index is then in use).
    */
   hasCached(type: ObjectType, checksum: Checksum): boolean {
+    if (!this.#indexInUse) {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.path}: hasCached() before loadObjectIndex() or knowObjects()`, {
+        argument: 'hasCached',
+        reason: 'object index not in use',
+      });
+    }
     const prefix = checksum.slice(0, 2);
     if (!this.#index.knows(prefix)) this.#index.loadPrefixSync(prefix);
     // An empty repository (a fresh pull asks thousands of times) needs no key.
