@@ -161,23 +161,27 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
   // downloads; when the summary does not say (no size), both superblocks come in one round trip.
   const size = remote.refs().find((r) => r.commit === target)?.downloadSize ?? null;
   const scratchNow = scratch !== null && (fromDelta === null || input.fullPlan || size === null);
-  // Each superblock's objects are looked up in the directories they are in, read concurrently.
-  const fetchKnown = async (d: RemoteDelta): Promise<Sb> => {
+  // A superblock whose every object is looked at (the from-revision one: the objects new since
+  // its source; the from-scratch one when it is the only one) has them looked up in the
+  // directories they are in, read concurrently. With a from-revision delta, the from-scratch
+  // superblock's parts are priced by their first missing object, read as needed: the objects
+  // path is priced from the from-revision superblock, which lists what is missing.
+  const fetchKnown = async (d: RemoteDelta, all: boolean): Promise<Sb> => {
     const sb = await fetchSb(d);
-    await repo.knowObjects(superblockObjects(sb));
+    if (all) await repo.knowObjects(superblockObjects(sb));
     return sb;
   };
   const [fromSb, eagerScratchSb] = await Promise.all([
-    fromDelta === null ? null : fetchKnown(fromDelta),
-    scratch === null || !scratchNow ? null : fetchKnown(scratch),
+    fromDelta === null ? null : fetchKnown(fromDelta, true),
+    scratch === null || !scratchNow ? null : fetchKnown(scratch, fromDelta === null),
   ]);
   let scratchSb = eagerScratchSb;
   const fromAlt = deltaAlternative('delta-from', fromDelta, fromSb);
   if (scratch !== null && scratchSb === null && fromSb !== null && size !== null && (fromAlt.bytes ?? 0) > size / 2) {
-    scratchSb = await fetchKnown(scratch);
+    scratchSb = await fetchKnown(scratch, false);
   }
   const scratchAlt = deltaAlternative('delta-scratch', scratch, scratchSb);
-  const objectsAlt = objectsAlternative(remote, target, scratchSb ?? fromSb, has, fromSb !== null && scratchSb === null);
+  const objectsAlt = objectsAlternative(remote, target, fromSb ?? scratchSb, has, fromSb !== null);
   const alternatives = [fromAlt, scratchAlt, objectsAlt];
 
   let chosen: PlanAlternative;

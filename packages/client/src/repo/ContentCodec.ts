@@ -70,7 +70,9 @@ export class ContentCodec {
   async encode(info: FileInfo, content: Uint8Array, opts: { expected: Checksum | null; compress: boolean }): Promise<EncodedContent> {
     const symlink = isSymlink(info);
     const filezHeader = () => encodeFilezHeader({ ...info, size: symlink ? 0 : content.length });
-    if (symlink || content.length < this.options.inlineDeflateBelow) {
+    // Hashing only (a local object read back) of a few MB, with no worker started: on this thread too.
+    const hashHere = !opts.compress && this.#pool === null && content.length <= INLINE_STORE_BYTES;
+    if (symlink || content.length < this.options.inlineDeflateBelow || hashHere) {
       const checksum = contentChecksum(info, content);
       if (!opts.compress || (opts.expected !== null && checksum !== opts.expected)) return { checksum, filez: null };
       if (symlink) return { checksum, filez: [filezHeader()] };
