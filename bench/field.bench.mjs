@@ -19,7 +19,9 @@
 // are interleaved (their order rotates every repetition); medians of BENCH_REPS (default 3).
 //
 // Selection (comma lists): BENCH_FIELD_REPOS=runtime,pull  BENCH_FIELD_PROTOCOLS=http1,h2
-// BENCH_FIELD_CASES=delta,update,objects  BENCH_FIELD_CLIENTS=ours,ostree,debian.
+// BENCH_FIELD_CASES=delta,update,objects  BENCH_FIELD_CLIENTS=ours,ostree,debian (plus `before`:
+// BENCH_FIELD_BEFORE=DIR, a checkout of an earlier commit built with its own `npm ci` and
+// `npm run build`, run exactly as ours, for before/after figures from one run).
 // BENCH_FIELD_TMP is where the pulled repositories go (default /work/bench-tmp: a real disk, not
 // tmpfs; each removed after its run). Results: the table on stdout and in bench/out/field.md; every
 // run is appended to bench/out/field-runs.jsonl (BENCH_FIELD_RUNS), and `--report` renders the
@@ -44,7 +46,7 @@ const ALL = {
   repos: ['runtime', 'pull'],
   protocols: ['http1', 'h2'],
   cases: ['delta', 'update', 'objects'],
-  clients: ['ours', 'ostree', 'debian'],
+  clients: ['ours', 'before', 'ostree', 'debian'],
 };
 const pick = (name, all) => (process.env[name] ?? all.join(',')).split(',').filter((x) => all.includes(x));
 const REPOS = pick('BENCH_FIELD_REPOS', ALL.repos);
@@ -55,7 +57,16 @@ const CLIENTS = pick('BENCH_FIELD_CLIENTS', ALL.clients);
 // subsets run at different times add up (delete the file to start afresh).
 const RUNS_FILE = process.env.BENCH_FIELD_RUNS ?? join(OUT, 'field-runs.jsonl');
 const OSTREE = { ostree: process.env.BENCH_FIELD_REF_OSTREE ?? '/work/ref/ostree/bin/ostree', debian: '/usr/bin/ostree' };
-const LABEL = { ours: 'flathub-fetch (CLI, bare-user-only)', ostree: 'ostree (ref build)', debian: 'ostree (Debian)' };
+const LABEL = {
+  ours: 'flathub-fetch (CLI, bare-user-only)',
+  before: 'flathub-fetch before (CLI, bare-user-only)',
+  ostree: 'ostree (ref build)',
+  debian: 'ostree (Debian)',
+};
+const BEFORE = process.env.BENCH_FIELD_BEFORE ?? null;
+/** Our CLI, or the earlier build's (`before`), as one runs them. */
+const ourBin = (who) => (who === 'before' ? join(BEFORE, 'packages', 'cli', 'dist', 'bin.js') : BIN);
+const isOurs = (who) => who === 'ours' || who === 'before';
 const sum = (a) => a.reduce((n, x) => n + x, 0);
 
 function sh(cmd, args) {
@@ -155,12 +166,16 @@ export default async function bench() {
   if (!existsSync(GNU_TIME)) throw new Error('/usr/bin/time (Debian package `time`) is needed for CPU and peak RSS');
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\``);
   for (const c of CLIENTS)
-    if (c !== 'ours' && !existsSync(OSTREE[c])) throw new Error(`${OSTREE[c]} is missing (BENCH_FIELD_CLIENTS selects clients)`);
+    if (!isOurs(c) && !existsSync(OSTREE[c])) throw new Error(`${OSTREE[c]} is missing (BENCH_FIELD_CLIENTS selects clients)`);
+  if (CLIENTS.includes('before') && (BEFORE === null || !existsSync(ourBin('before'))))
+    throw new Error('the `before` client needs BENCH_FIELD_BEFORE=DIR, a built checkout');
   const link = { rttMs: Number(process.env.BENCH_PULL_RTT ?? 20), mbit: Number(process.env.BENCH_PULL_MBIT ?? 400) };
   const n = Math.max(1, reps({ warmup: 0, reps: 3 }).reps);
   const client = await loadClient();
   mkdirSync(TMP, { recursive: true });
-  const versions = Object.fromEntries(CLIENTS.filter((c) => c !== 'ours').map((c) => [c, version(OSTREE[c])]));
+  const versions = Object.fromEntries(CLIENTS.filter((c) => !isOurs(c)).map((c) => [c, version(OSTREE[c])]));
+  if (CLIENTS.includes('before'))
+    versions.before = spawnSync('git', ['-C', BEFORE, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() ?? null;
   const cert = makeCertificate();
   const runs = [];
   const head = spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() ?? null;
@@ -189,11 +204,11 @@ export default async function bench() {
         // Update templates: the older commit, pulled untimed straight from nginx.
         const templates = {};
         if (CASES.includes('update')) {
-          if (CLIENTS.includes('ours')) {
+          if (CLIENTS.some(isOurs)) {
             templates.ours = join(work, 'template-ours');
             sh(process.execPath, [BIN, 'pull', nginx.url, `${info.ref}@${info.old}`, '--repo', templates.ours, '--mode', 'bare-user-only']);
           }
-          const o = CLIENTS.find((c) => c !== 'ours');
+          const o = CLIENTS.find((c) => !isOurs(c));
           if (o !== undefined) {
             templates.ostree = join(work, 'template-ostree');
             ostreeInit(OSTREE[o], templates.ostree, proxies.http1.url, null);
@@ -212,44 +227,38 @@ export default async function bench() {
                 const ca = proto === 'h2' ? cert.cert : null;
                 if (c === 'update') {
                   // cp -a: bare-user keeps each file's uid/gid/mode in the user.ostreemeta xattr.
-                  sh('cp', ['-a', templates[who === 'ours' ? 'ours' : 'ostree'], dest]);
-                  if (who !== 'ours') {
+                  sh('cp', ['-a', templates[isOurs(who) ? 'ours' : 'ostree'], dest]);
+                  if (!isOurs(who)) {
                     // Point the template's remote (and its ref, the older commit) at this link.
                     sh(OSTREE[who], ['config', `--repo=${dest}`, 'set', 'remote "r".url', url(proto)]);
                     if (ca !== null) sh(OSTREE[who], ['config', `--repo=${dest}`, 'set', 'remote "r".tls-ca-path', ca]);
                   }
-                } else if (who !== 'ours') ostreeInit(OSTREE[who], dest, url(proto), ca);
+                } else if (!isOurs(who)) ostreeInit(OSTREE[who], dest, url(proto), ca);
                 sh('sync', []);
                 const mark = nginx.mark();
-                const run =
-                  who === 'ours'
-                    ? timed(
-                        process.execPath,
-                        [
-                          BIN,
-                          'pull',
-                          url(proto),
-                          info.ref,
-                          '--repo',
-                          dest,
-                          '--mode',
-                          'bare-user-only',
-                          ...(c === 'objects' ? ['--no-deltas'] : []),
-                        ],
-                        oursEnv(proto),
-                      )
-                    : timed(OSTREE[who], [
+                const run = isOurs(who)
+                  ? timed(
+                      process.execPath,
+                      [
+                        ourBin(who),
                         'pull',
-                        `--repo=${dest}`,
-                        ...(c === 'objects' ? ['--disable-static-deltas'] : []),
-                        'r',
+                        url(proto),
                         info.ref,
-                      ]);
+                        '--repo',
+                        dest,
+                        '--mode',
+                        'bare-user-only',
+                        ...(c === 'objects' ? ['--no-deltas'] : []),
+                      ],
+                      oursEnv(proto),
+                    )
+                  : timed(OSTREE[who], ['pull', `--repo=${dest}`, ...(c === 'objects' ? ['--disable-static-deltas'] : []), 'r', info.ref]);
                 run.wire = wire(nginx.entriesSince(mark));
                 run.otherCpu = busy;
                 // Untimed: the pull must have brought the head commit.
-                const refFile =
-                  who === 'ours' ? join(dest, 'refs', 'remotes', 'origin', info.ref) : join(dest, 'refs', 'remotes', 'r', info.ref);
+                const refFile = isOurs(who)
+                  ? join(dest, 'refs', 'remotes', 'origin', info.ref)
+                  : join(dest, 'refs', 'remotes', 'r', info.ref);
                 const got = existsSync(refFile) ? readFileSync(refFile, 'utf8').trim() : null;
                 if (got !== info.head) throw new Error(`${repoName}/${proto}/${c}/${who}: ref is ${got}, expected ${info.head}`);
                 const key = `${repoName}/${proto}/${c}/${who}`;

@@ -18,6 +18,7 @@ const KNOWN: Record<string, string[]> = {
   chromium: ['/usr/bin/chromium'],
   prometheus: ['/usr/bin/prometheus'],
   promtool: ['/usr/bin/promtool'],
+  strace: ['/usr/bin/strace'],
 };
 
 const cache = new Map<string, string | null>();

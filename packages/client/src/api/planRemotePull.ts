@@ -249,8 +249,10 @@ export async function planRemotePull(options: PlanRemotePullOptions): Promise<Re
 /** A read-only planner view of a repository holding exactly `objects`. */
 function setView(objects: ReadonlySet<string>, commits: ReadonlyMap<Checksum, Commit>): PlanRepo {
   return {
-    loadObjectIndex: async () => objects,
     hasCached: (type, checksum) => objects.has(ObjectIndex.key(type, checksum)),
+    knowObjects: async () => {},
+    // Its commits stand for the refs a repository would have.
+    listRefs: async () => new Map([...commits.keys()].map((c) => [c, c])),
     isPartial: async () => false,
     readCommit: async (c) => {
       const commit = commits.get(c);

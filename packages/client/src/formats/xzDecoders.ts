@@ -8,7 +8,7 @@
  * variable FLATHUB_FETCH_XZ names the program to use (a path), or `wasm` to never use one.
  * BENCHMARKS.md compares both with `xz -d`.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import createDebug from 'debug';
@@ -27,42 +27,87 @@ export interface XzDecoderInfo {
   description: string;
 }
 
-let program: { path: string; version: string } | null | undefined;
+type XzProgram = { path: string; version: string } | null;
 
-/** The XZ Utils `xz` program this process uses, or null (looked up once). */
-export function xzProgram(): { path: string; version: string } | null {
-  if (program !== undefined) return program;
-  program = null;
+let program: XzProgram | undefined;
+let looking: Promise<XzProgram> | null = null;
+
+/** The `xz` programs to try, in order; null when FLATHUB_FETCH_XZ=wasm rules them out. */
+function candidates(): string[] | null {
   const wanted = process.env.FLATHUB_FETCH_XZ;
   if (wanted === 'wasm') {
     debug('FLATHUB_FETCH_XZ=wasm: the WebAssembly decoder only');
-    return program;
+    return null;
   }
-  const candidates = wanted
-    ? [wanted]
-    : (process.env.PATH ?? '')
-        .split(delimiter)
-        .filter((d) => d !== '')
-        .map((d) => join(d, 'xz'));
-  for (const path of candidates) {
+  if (wanted) return [wanted];
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((d) => d !== '')
+    .map((d) => join(d, 'xz'));
+}
+
+/** The program at `path` from its `--version` output, or null unless it is XZ Utils' xz. */
+function recognise(path: string, out: string): XzProgram {
+  const version = out.split('\n')[0]?.trim() ?? '';
+  // BusyBox's applet and other look-alikes decode more slowly or lack options we pass.
+  if (!version.includes('XZ Utils')) {
+    debug('%s is not XZ Utils (%s): skipped', path, version);
+    return null;
+  }
+  return { path, version };
+}
+
+function found(p: XzProgram): XzProgram {
+  if (program !== undefined) return program;
+  program = p;
+  if (p === null) debug('no XZ Utils xz program found: the WebAssembly decoder runs');
+  else debug('xz decoder: %s (%s)', p.path, p.version);
+  return program;
+}
+
+/** The XZ Utils `xz` program this process uses, or null (looked up once). */
+export function xzProgram(): XzProgram {
+  if (program !== undefined) return program;
+  for (const path of candidates() ?? []) {
     try {
       accessSync(path, constants.X_OK);
-      const out = execFileSync(path, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
-      const version = out.split('\n')[0]?.trim() ?? '';
-      // BusyBox's applet and other look-alikes decode more slowly or lack options we pass.
-      if (!version.includes('XZ Utils')) {
-        debug('%s is not XZ Utils (%s): skipped', path, version);
-        continue;
-      }
-      program = { path, version };
-      debug('xz decoder: %s (%s)', path, version);
-      return program;
+      const p = recognise(
+        path,
+        execFileSync(path, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }),
+      );
+      if (p !== null) return found(p);
     } catch {
       // not there, not executable, or not answering: try the next one
     }
   }
-  debug('no XZ Utils xz program found: the WebAssembly decoder runs');
-  return program;
+  return found(null);
+}
+
+/**
+ * Looks the program up without blocking (the same lookup as `xzProgram`, its `--version` run
+ * asynchronously), so that a pull can have it known before its first xz part arrives instead of
+ * waiting for the program's start then.
+ */
+export function findXzProgram(): Promise<XzProgram> {
+  if (program !== undefined) return Promise.resolve(program);
+  looking ??= (async () => {
+    for (const path of candidates() ?? []) {
+      try {
+        accessSync(path, constants.X_OK);
+        const out = await new Promise<string>((resolve, reject) =>
+          execFile(path, ['--version'], { encoding: 'utf8', timeout: 5000 }, (err, stdout) =>
+            err === null ? resolve(stdout) : reject(err),
+          ),
+        );
+        const p = recognise(path, out);
+        if (p !== null) return found(p);
+      } catch {
+        // as in xzProgram
+      }
+    }
+    return found(null);
+  })();
+  return looking;
 }
 
 /** The backend a choice resolves to here. */

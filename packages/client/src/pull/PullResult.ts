@@ -17,7 +17,11 @@ export interface PullResult {
     fromDelta: number;
     /** Objects fetched individually (fallbacks, per-object pulls, recovery of failed parts). */
     loose: number;
-    /** Reachable objects already present locally. */
+    /**
+     * Objects found already present locally: by the tree walk of an objects pull, or among the
+     * objects a delta lists (a delta applied in full needs no walk, so the objects a
+     * from-revision delta shares with its source commit are not counted).
+     */
     present: number;
   };
   /** Delta parts skipped because every object they produce was present. */

@@ -23,7 +23,7 @@ import { type DeltaOutput, executeDeltaPart } from '../formats/executeDeltaPart.
 import { ObjectType } from '../formats/ObjectType.js';
 import { deltaPartPath } from '../formats/paths.js';
 import { serializeDetachedMetadata } from '../formats/Signatures.js';
-import { xzBackend } from '../formats/xzDecoders.js';
+import { findXzProgram, xzBackend } from '../formats/xzDecoders.js';
 import type { ObjectFetcher } from './ObjectFetcher.js';
 import type { PullContext } from './PullContext.js';
 
@@ -34,6 +34,8 @@ export interface DeltaOutcome {
   objectsFromDelta: number;
   partsSkipped: number;
   partsRecovered: number;
+  /** Objects the delta lists (in its parts and fallbacks) that were already present. */
+  objectsPresent: number;
 }
 
 export async function applyDelta(
@@ -42,19 +44,25 @@ export async function applyDelta(
   fetcher: ObjectFetcher,
 ): Promise<DeltaOutcome> {
   const { repo, tracker, signal } = ctx;
-  const outcome: DeltaOutcome = { objectsFromDelta: 0, partsSkipped: 0, partsRecovered: 0 };
+  const outcome: DeltaOutcome = { objectsFromDelta: 0, partsSkipped: 0, partsRecovered: 0, objectsPresent: 0 };
   const has = (o: { type: ObjectType; checksum: Checksum }) => repo.hasCached(o.type, o.checksum);
 
   // Totals are known up front from the superblock.
   const todo = sb.parts.filter((p) => !p.objects.every(has));
   outcome.partsSkipped = sb.parts.length - todo.length;
   const fallbacks = sb.fallbacks.filter((f) => !has(f));
+  let missing = 0;
+  for (const p of todo) for (const o of p.objects) if (!has(o)) missing++;
+  const listed = sb.parts.reduce((n, p) => n + p.objects.length, 0) + sb.fallbacks.length;
+  outcome.objectsPresent = listed - missing - fallbacks.length;
   tracker.expect(
     todo.filter((p) => !sb.inlineParts.has(p.index)).reduce((n, p) => n + p.size, 0),
-    todo.reduce((n, p) => n + p.objects.filter((o) => !has(o)).length, 0) +
-      fallbacks.length +
-      (has({ type: ObjectType.COMMIT, checksum: sb.to }) ? 0 : 1),
+    missing + fallbacks.length + (has({ type: ObjectType.COMMIT, checksum: sb.to }) ? 0 : 1),
   );
+
+  // The xz program is looked up (its `--version` run) while the first parts are requested, not
+  // when their first bytes are in.
+  if (ctx.xzDecoder !== 'wasm' && todo.some((p) => !sb.inlineParts.has(p.index))) void findXzProgram();
 
   tracker.setPhase('delta');
   // Download order. Decoding a part (xz) is the CPU-bound critical path and can take its bytes

@@ -24,7 +24,7 @@ import type { PlanAlternative, PullPlan } from './PullPlan.js';
 const debug = createDebug('flathub-fetch:plan');
 
 /** What the planner reads of the local repository (a LocalRepo, or a view of one that does not exist yet). */
-export type PlanRepo = Pick<LocalRepo, 'loadObjectIndex' | 'hasCached' | 'isPartial' | 'readCommit'>;
+export type PlanRepo = Pick<LocalRepo, 'hasCached' | 'knowObjects' | 'isPartial' | 'readCommit' | 'listRefs'>;
 
 export interface PlanInput {
   remote: Remote;
@@ -48,27 +48,17 @@ type Sb = DeltaSuperblock & { bytes: Uint8Array };
 
 export async function planPull(input: PlanInput): Promise<PlanOutput> {
   const { remote, repo, target } = input;
-  const index = await repo.loadObjectIndex();
   const has = (type: ObjectType, c: Checksum) => repo.hasCached(type, c);
   const superblocks = new Map<string, Sb>();
   const base = { remote: remote.url, ref: input.ref, target, superblockDigest: null as Checksum | null };
-
-  // Complete local commits, newest first: candidates for from-revision deltas.
-  const local: Array<{ commit: Checksum; timestamp: bigint }> = [];
-  for (const name of index) {
-    if (!name.endsWith('.commit')) continue;
-    const c = name.slice(0, 64);
-    if (await repo.isPartial(c)) continue;
-    try {
-      local.push({ commit: c, timestamp: (await repo.readCommit(c)).timestamp });
-    } catch {
-      // An unreadable local commit is not a delta source.
-    }
-  }
-  local.sort((a, b) => (a.timestamp > b.timestamp ? -1 : a.timestamp < b.timestamp ? 1 : 0));
-  const localCommits = local.map((l) => l.commit);
+  // The commits local refs point at: delta sources for a remote that lists no deltas (as libostree
+  // takes the ref's commit), next to the sources of the deltas offered. Nothing reads all of
+  // objects/: only the commits named here are looked at.
+  const refCommits = [...new Set((await repo.listRefs()).values())];
+  await repo.knowObjects([target, ...refCommits].map((checksum) => ({ type: ObjectType.COMMIT, checksum })));
 
   if (has(ObjectType.COMMIT, target) && !(await repo.isPartial(target))) {
+    const localCommits = await completeCommits(repo, refCommits);
     return {
       plan: {
         ...base,
@@ -90,7 +80,7 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
     // even where config says `indexed-deltas=true` — a mirror that syncs objects/ and deltas/
     // only): probe the superblock paths, as libostree does when it has no delta list.
     if (offered.length === 0 && (remote.summary === null || remote.summary.deltas.size === 0)) {
-      for (const f of [...localCommits.slice(0, 1), null]) {
+      for (const f of [...(await completeCommits(repo, refCommits)).slice(0, 1), null]) {
         const sb = await remote.probeDelta(f, target, input.signal);
         if (sb === null) continue;
         const d: RemoteDelta = { name: deltaName(f, target), from: f, to: target, digest: null, source: 'probe' };
@@ -100,6 +90,8 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
     }
   }
   const scratch = offered.find((d) => d.from === null) ?? null;
+  // Complete local commits, newest first: candidates for from-revision deltas.
+  const localCommits = await completeCommits(repo, [...refCommits, ...offered.flatMap((d) => (d.from === null ? [] : [d.from]))]);
   const fromDelta = localCommits.map((c) => offered.find((d) => d.from === c)).find((d) => d !== undefined) ?? null;
   debug('target %s: %d deltas offered, scratch=%s, from=%s', target, offered.length, scratch !== null, fromDelta?.from ?? null);
 
@@ -169,17 +161,27 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
   // downloads; when the summary does not say (no size), both superblocks come in one round trip.
   const size = remote.refs().find((r) => r.commit === target)?.downloadSize ?? null;
   const scratchNow = scratch !== null && (fromDelta === null || input.fullPlan || size === null);
+  // A superblock whose every object is looked at (the from-revision one: the objects new since
+  // its source; the from-scratch one when it is the only one) has them looked up in the
+  // directories they are in, read concurrently. With a from-revision delta, the from-scratch
+  // superblock's parts are priced by their first missing object, read as needed: the objects
+  // path is priced from the from-revision superblock, which lists what is missing.
+  const fetchKnown = async (d: RemoteDelta, all: boolean): Promise<Sb> => {
+    const sb = await fetchSb(d);
+    if (all) await repo.knowObjects(superblockObjects(sb));
+    return sb;
+  };
   const [fromSb, eagerScratchSb] = await Promise.all([
-    fromDelta === null ? null : fetchSb(fromDelta),
-    scratch === null || !scratchNow ? null : fetchSb(scratch),
+    fromDelta === null ? null : fetchKnown(fromDelta, true),
+    scratch === null || !scratchNow ? null : fetchKnown(scratch, fromDelta === null),
   ]);
   let scratchSb = eagerScratchSb;
   const fromAlt = deltaAlternative('delta-from', fromDelta, fromSb);
   if (scratch !== null && scratchSb === null && fromSb !== null && size !== null && (fromAlt.bytes ?? 0) > size / 2) {
-    scratchSb = await fetchSb(scratch);
+    scratchSb = await fetchKnown(scratch, false);
   }
   const scratchAlt = deltaAlternative('delta-scratch', scratch, scratchSb);
-  const objectsAlt = objectsAlternative(remote, target, scratchSb ?? fromSb, has, fromSb !== null && scratchSb === null);
+  const objectsAlt = objectsAlternative(remote, target, fromSb ?? scratchSb, has, fromSb !== null);
   const alternatives = [fromAlt, scratchAlt, objectsAlt];
 
   let chosen: PlanAlternative;
@@ -224,6 +226,26 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
     plan: { ...base, superblockDigest: digest, strategy: chosen.strategy, reason, chosen, alternatives, localCommits },
     superblocks,
   };
+}
+
+/** The complete commits among `candidates` held locally, newest first (an unreadable one is not a delta source). */
+async function completeCommits(repo: PlanRepo, candidates: readonly Checksum[]): Promise<Checksum[]> {
+  const local: Array<{ commit: Checksum; timestamp: bigint }> = [];
+  for (const c of new Set(candidates)) {
+    if (!repo.hasCached(ObjectType.COMMIT, c) || (await repo.isPartial(c))) continue;
+    try {
+      local.push({ commit: c, timestamp: (await repo.readCommit(c)).timestamp });
+    } catch {
+      // An unreadable local commit is not a delta source.
+    }
+  }
+  local.sort((a, b) => (a.timestamp > b.timestamp ? -1 : a.timestamp < b.timestamp ? 1 : 0));
+  return local.map((l) => l.commit);
+}
+
+function* superblockObjects(sb: Sb): Iterable<{ type: ObjectType; checksum: Checksum }> {
+  for (const p of sb.parts) yield* p.objects;
+  yield* sb.fallbacks;
 }
 
 /**

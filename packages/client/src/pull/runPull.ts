@@ -160,7 +160,10 @@ export async function runPull(
       // The first requests go out while the transaction marks the commit partial and makes the
       // objects/XX directories (its writes wait for that); the content workers start once those
       // requests are on the wire, so their start-up overlaps the first round trip.
-      txn = repo.beginTransaction({ commit: target, warmWorkers: true });
+      // Not for a pull expected to store little (a small update): its few objects are written on
+      // this thread. Stored content is taken as up to 4× the plan's (compressed) bytes.
+      const expectedBytes = plan.chosen?.bytes == null ? null : plan.chosen.bytes * 4;
+      txn = repo.beginTransaction({ commit: target, warmWorkers: true, expectedBytes });
       fetched = await transfer(o, { remote, repo, txn, tracker, plan, superblocks, target });
       // An abort that came after the last object still ends the pull before its ref is written.
       o.signal?.throwIfAborted();
@@ -231,6 +234,9 @@ async function transfer(
   let fromDelta = 0;
   let partsSkipped = 0;
   let partsRecovered = 0;
+  let deltaPresent = 0;
+  /** Set when a delta was applied in full: the commit is then complete without a walk. */
+  let deltaComplete = false;
   let delta: PullResult['delta'];
   if (plan.chosen?.delta != null) {
     const name = plan.chosen.delta;
@@ -241,6 +247,8 @@ async function transfer(
       fromDelta = outcome.objectsFromDelta;
       partsSkipped = outcome.partsSkipped;
       partsRecovered = outcome.partsRecovered;
+      deltaPresent = outcome.objectsPresent;
+      deltaComplete = true;
     } catch (err) {
       // A broken superblock (missing, corrupt) is not fatal unless deltas are required.
       if (o.deltas === 'require' || o.signal?.aborted || !isFlathubFetchError(err) || err.code === ErrorCodes.ABORTED) throw err;
@@ -262,11 +270,17 @@ async function transfer(
     }
   }
   tracker.setPhase(strategy === 'objects' ? 'objects' : 'verify');
-  await fetcher.fetchCommitTree(target, o.subpaths);
+  // A delta applied in full leaves the commit complete, as libostree trusts it to (it scans no
+  // tree of a delta's target): every object of a part was verified as written (a part that kept
+  // failing had its objects fetched loose), every fallback too, the commit came in the
+  // superblock, and whatever a from-revision delta does not carry is in its source commit, which
+  // the planner takes only when complete. Anything else is walked: objects pulls, subpath pulls,
+  // a delta that failed over to objects.
+  if (!deltaComplete || o.subpaths !== null) await fetcher.fetchCommitTree(target, o.subpaths);
   return {
     strategy,
-    // The final tree walk finds the delta's objects present too: they are not "already present".
-    objects: { fromDelta, loose: fetcher.fetched, present: Math.max(0, fetcher.present - fromDelta) },
+    // A final tree walk (objects pulls) finds the delta's objects present too: they are not "already present".
+    objects: { fromDelta, loose: fetcher.fetched, present: deltaPresent + Math.max(0, fetcher.present - fromDelta) },
     partsSkipped,
     partsRecovered,
     ...(delta !== undefined ? { delta } : {}),

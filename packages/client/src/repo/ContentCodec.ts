@@ -22,7 +22,8 @@ import {
 } from '../formats/FileHeader.js';
 import { readFilez } from '../formats/Filez.js';
 import { formatError } from '../formats/formatError.js';
-import { ContentWorkerPool, type WorkerReply, type WorkerWriteOptions } from './ContentWorkerPool.js';
+import { runStore, runStoreFilez } from './contentStore.js';
+import { ContentWorkerPool, type WorkerReply, type WorkerRequest, type WorkerWriteOptions } from './ContentWorkerPool.js';
 import { FILEZ_FIELDS, FilezField, STORE_FIELDS, type StoreResult, StoreField, unpackResults } from './StoreJobLayout.js';
 import type { ResolvedLocalRepoOptions } from './LocalRepoOptions.js';
 
@@ -38,6 +39,13 @@ export type StoreFilezOutcome =
   | { status: 'fs'; syscall: string; path: string; code: string | undefined; message: string }
   | { status: 'error'; error: unknown };
 
+/**
+ * Content bytes a codec stores on the calling thread before it starts worker threads: the few
+ * objects of a small update are written in less time than a worker takes to start (each is a
+ * new V8 isolate and Node.js environment).
+ */
+export const INLINE_STORE_BYTES = 2 * 1024 * 1024;
+
 export interface EncodedContent {
   checksum: Checksum;
   /** `.filez` as header + deflate chunks; null when not requested or the checksum was not `expected`. */
@@ -47,6 +55,8 @@ export interface EncodedContent {
 export class ContentCodec {
   readonly options: ContentCodecOptions;
   #pool: ContentWorkerPool | null = null;
+  /** Content bytes stored on this thread so far (up to INLINE_STORE_BYTES, before any worker started). */
+  #inlineStored = 0;
 
   constructor(options: ContentCodecOptions) {
     this.options = options;
@@ -60,7 +70,9 @@ export class ContentCodec {
   async encode(info: FileInfo, content: Uint8Array, opts: { expected: Checksum | null; compress: boolean }): Promise<EncodedContent> {
     const symlink = isSymlink(info);
     const filezHeader = () => encodeFilezHeader({ ...info, size: symlink ? 0 : content.length });
-    if (symlink || content.length < this.options.inlineDeflateBelow) {
+    // Hashing only (a local object read back) of a few MB, with no worker started: on this thread too.
+    const hashHere = !opts.compress && this.#pool === null && content.length <= INLINE_STORE_BYTES;
+    if (symlink || content.length < this.options.inlineDeflateBelow || hashHere) {
       const checksum = contentChecksum(info, content);
       if (!opts.compress || (opts.expected !== null && checksum !== opts.expected)) return { checksum, filez: null };
       if (symlink) return { checksum, filez: [filezHeader()] };
@@ -123,10 +135,12 @@ export class ContentCodec {
     });
     const data = pack.finish();
     const shared = sab === null ? null : new Uint8Array(sab);
-    const reply = await this.#run({ op: 'store', data, shared, fields, expected, level: this.options.compressionLevel, ...opts }, [
-      data.buffer,
-      fields.buffer,
-    ]);
+    const bytes = objects.reduce((n, o) => n + o.content.length, 0);
+    const reply = await this.#runStore(
+      { op: 'store', data, shared, fields, expected, level: this.options.compressionLevel, ...opts },
+      [data.buffer, fields.buffer],
+      bytes,
+    );
     if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
     return unpackResults(reply.results);
   }
@@ -175,7 +189,12 @@ export class ContentCodec {
       const data = pack.finish();
       const packed = fields.slice(0, sent.length * FILEZ_FIELDS);
       const { validate: _validate, ...write } = opts;
-      const reply = await this.#run({ op: 'storeFilez', data, fields: packed, expected, ...write }, [data.buffer, packed.buffer]);
+      const bytes = sent.reduce((n, it) => n + it.size, 0);
+      const reply = await this.#runStore(
+        { op: 'storeFilez', data, fields: packed, expected, ...write },
+        [data.buffer, packed.buffer],
+        bytes,
+      );
       if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
       unpackResults(reply.results).forEach((r, k) => {
         const it = sent[k] as (typeof sent)[number];
@@ -212,8 +231,12 @@ export class ContentCodec {
     return this.#inflate(filez, what, true);
   }
 
-  /** Starts the worker threads now instead of on first use. */
-  warm(): void {
+  /**
+   * Starts the worker threads now instead of on first use — unless `expectedBytes`, the content
+   * the caller expects to store, is known and small enough to be stored on this thread.
+   */
+  warm(expectedBytes: number | null = null): void {
+    if (this.#pool === null && expectedBytes !== null && this.#inlineStored + expectedBytes <= INLINE_STORE_BYTES) return;
     this.#pool ??= new ContentWorkerPool(this.options.workers);
     this.#pool.warm();
   }
@@ -239,6 +262,27 @@ export class ContentCodec {
     ]);
     if (!reply.ok) throw inflateError(reply, info.size, what);
     return { checksum: reply.checksum, info, content: reply.data ?? new Uint8Array(0) };
+  }
+
+  /**
+   * A `store` / `storeFilez` job of `bytes` content bytes: on this thread while no worker has
+   * started and the inline budget lasts (see INLINE_STORE_BYTES), else in the pool.
+   */
+  async #runStore(
+    request: Extract<WorkerRequest, { op: 'store' | 'storeFilez' }>,
+    transfer: ArrayBuffer[],
+    bytes: number,
+  ): Promise<WorkerReply> {
+    if (this.#pool !== null || this.#inlineStored + bytes > INLINE_STORE_BYTES) return this.#run(request, transfer);
+    this.#inlineStored += bytes;
+    try {
+      const results = request.op === 'store' ? runStore(request) : runStoreFilez(request);
+      return { ok: true, checksum: '', data: null, results };
+    } catch (err) {
+      // As a worker answers a job that throws.
+      const kind = (err as { code?: string })?.code === 'ERR_BUFFER_TOO_LARGE' ? 'too-large' : 'zlib';
+      return { ok: false, kind, message: String((err as Error)?.message) };
+    }
   }
 
   #run(...args: Parameters<ContentWorkerPool['run']>): Promise<WorkerReply> {

@@ -45,7 +45,6 @@ export class LocalRepo implements ObjectSource {
   readonly mode: RepoMode;
   readonly options: ResolvedLocalRepoOptions;
   readonly #core: RepoCore;
-  #indexLoad: Promise<ReadonlySet<string>> | null = null;
 
   private constructor(path: string, config: KeyFile, options: ResolvedLocalRepoOptions) {
     this.#core = new RepoCore(path, config, options);
@@ -281,33 +280,49 @@ export class LocalRepo implements ObjectSource {
   }
 
   /**
-   * Scans `objects/` once into memory so `hasCached` can answer synchronously. Returns the set
-   * of `<checksum>.<ext>` names (a live view: later writes appear in it). Calling it again
-   * returns the same set without rescanning.
+   * Reads all of `objects/` into memory (one readdir per `objects/XX`, those not read yet) and
+   * returns the set of `<checksum>.<ext>` names (a live view: later writes appear in it). A pull
+   * does not need it: `hasCached` reads the directory of the object it is asked about.
    */
-  loadObjectIndex(): Promise<ReadonlySet<string>> {
-    this.#indexLoad ??= (async () => {
-      const t = Date.now();
-      await this.#core.loadIndex();
-      const keys = this.#core.index.keys;
-      debug('object index of %s: %d objects in %d ms', this.path, keys.size, Date.now() - t);
-      return keys;
-    })();
-    return this.#indexLoad;
+  async loadObjectIndex(): Promise<ReadonlySet<string>> {
+    const t = Date.now();
+    await this.#core.loadIndex();
+    const keys = this.#core.index.keys;
+    debug('object index of %s: %d objects in %d ms', this.path, keys.size, Date.now() - t);
+    return keys;
   }
 
   /**
-   * Synchronous presence check against the index (objects found by `loadObjectIndex()` or
-   * written/seen since). ERR_INVALID_ARGUMENT before `loadObjectIndex()` has completed.
+   * Makes `hasCached` answer for these objects without touching the disk: reads (concurrently)
+   * the `objects/XX` directories they are in that were not read yet.
+   */
+  async knowObjects(objects: Iterable<{ type: ObjectType; checksum: Checksum }>): Promise<void> {
+    const index = this.#core.index;
+    this.#core.indexInUse = true;
+    const prefixes = new Set<string>();
+    for (const o of objects) {
+      const p = o.checksum.slice(0, 2);
+      if (!index.knows(p)) prefixes.add(p);
+    }
+    if (prefixes.size > 0) await index.loadPrefixes(prefixes);
+  }
+
+  /**
+   * Synchronous presence check against the index: objects found in `objects/` (the directory of
+   * an object not asked about before is read now, unless `knowObjects` or `loadObjectIndex` did
+   * already) or written through this repository since. ERR_INVALID_ARGUMENT until one of those
+   * two has been called (the index is then in use).
    */
   hasCached(type: ObjectType, checksum: Checksum): boolean {
     const index = this.#core.index;
-    if (!index.loaded) {
-      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.path}: hasCached() before loadObjectIndex() completed`, {
+    if (!this.#core.indexInUse) {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.path}: hasCached() before loadObjectIndex() or knowObjects()`, {
         argument: 'hasCached',
-        reason: 'object index not loaded',
+        reason: 'object index not in use',
       });
     }
+    const prefix = checksum.slice(0, 2);
+    if (!index.knows(prefix)) index.loadPrefixSync(prefix);
     // An empty repository (a fresh pull asks thousands of times) needs no key.
     return index.keys.size > 0 && index.has(this.#core.key(type, checksum));
   }

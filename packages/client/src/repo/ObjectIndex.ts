@@ -1,9 +1,12 @@
 /**
  * In-memory set of the loose objects of a repository, keyed `<checksum>.<ext>` (the object
  * file name with its two-character directory folded back in, e.g. `ab12….dirtree`), so that a
- * planner can ask "is it there?" synchronously for thousands of objects. Filled once by
- * scanning `objects/`; every write through the repository adds to it.
+ * planner can ask "is it there?" synchronously for thousands of objects. Filled one `objects/XX`
+ * directory at a time, when an object under it is first asked about (or all at once by `load()`),
+ * so a pull reads only the directories of the objects it looks at — not the whole repository;
+ * every write through the repository adds to it.
  */
+import { readdirSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Checksum } from '../formats/checksum.js';
@@ -13,24 +16,41 @@ import { errnoOf, fsError } from './fsError.js';
 
 const DIR = /^[0-9a-f]{2}$/;
 const FILE = /^[0-9a-f]{62}\.[a-z-]+$/;
+/** `00` … `ff`: the `objects/` subdirectories. */
+export const HEX_PREFIXES: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export class ObjectIndex {
+  readonly #objectsDir: string;
   readonly #set = new Set<string>();
-  readonly #subdirs = new Set<string>();
-  #loaded = false;
+  /** Prefixes (`XX`) whose directory has been read, or is known not to exist. */
+  readonly #read = new Set<string>();
+  /** Reads of prefix directories under way. */
+  readonly #reading = new Map<string, Promise<void>>();
+  /** The `objects/XX` directories that exist, once `objects/` has been listed (null before). */
+  #subdirs: Set<string> | null = null;
+  #listing: Promise<Set<string>> | null = null;
+
+  constructor(objectsDir: string) {
+    this.#objectsDir = objectsDir;
+  }
 
   static key(type: ObjectType, checksum: Checksum, mode: 'archive' | 'bare' = 'archive'): string {
     return `${checksum}.${objectExtension(type, mode)}`;
   }
 
-  /** True once `load()` has completed. */
+  /** True once every `objects/XX` directory has been read. */
   get loaded(): boolean {
-    return this.#loaded;
+    return this.#read.size === HEX_PREFIXES.length;
   }
 
-  /** The keys (a live view: writes after loading appear in it). */
+  /** The keys (a live view: writes and later reads appear in it). */
   get keys(): ReadonlySet<string> {
     return this.#set;
+  }
+
+  /** Whether the objects under `prefix` (a checksum's first two characters) are known. */
+  knows(prefix: string): boolean {
+    return this.#read.has(prefix);
   }
 
   has(key: string): boolean {
@@ -45,32 +65,87 @@ export class ObjectIndex {
     this.#set.delete(key);
   }
 
-  /** Scans `objectsDir` (one readdir per `XX/` directory) and merges what it finds. */
-  async load(objectsDir: string): Promise<void> {
-    let dirs: string[];
-    try {
-      dirs = await readdir(objectsDir);
-    } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw fsError('readdir', objectsDir, err);
-      dirs = [];
-    }
-    for (const d of dirs) {
-      if (!DIR.test(d)) continue;
-      let names: string[];
-      try {
-        names = await readdir(join(objectsDir, d));
-      } catch (err) {
-        if (errnoOf(err) === 'ENOTDIR' || errnoOf(err) === 'ENOENT') continue;
-        throw fsError('readdir', join(objectsDir, d), err);
-      }
-      this.#subdirs.add(d);
-      for (const n of names) if (FILE.test(n)) this.#set.add(d + n);
-    }
-    this.#loaded = true;
+  /** The `objects/XX` directories that exist (one readdir of `objects/`, once). */
+  subdirs(): Promise<ReadonlySet<string>> {
+    this.#listing ??= readdir(this.#objectsDir).then(
+      (names) => this.#listed(names),
+      (err: unknown) => {
+        if (errnoOf(err) !== 'ENOENT') throw fsError('readdir', this.#objectsDir, err);
+        return this.#listed([]);
+      },
+    );
+    return this.#listing;
   }
 
-  /** The `objects/XX` directories found by `load()`. */
-  get subdirs(): ReadonlySet<string> {
+  #listed(names: readonly string[]): Set<string> {
+    this.#subdirs ??= new Set(names.filter((d) => DIR.test(d)));
     return this.#subdirs;
+  }
+
+  /** Reads the directories of `prefixes` not read yet, a few at a time. */
+  async loadPrefixes(prefixes: Iterable<string>): Promise<void> {
+    const existing = await this.subdirs();
+    const reads: Promise<void>[] = [];
+    for (const p of prefixes) {
+      if (this.#read.has(p)) continue;
+      if (!existing.has(p)) {
+        this.#read.add(p);
+        continue;
+      }
+      let r = this.#reading.get(p);
+      if (r === undefined) {
+        r = readdir(join(this.#objectsDir, p)).then(
+          (names) => this.#merge(p, names),
+          (err: unknown) => {
+            this.#reading.delete(p);
+            if (errnoOf(err) === 'ENOTDIR' || errnoOf(err) === 'ENOENT') return this.#merge(p, []);
+            throw fsError('readdir', join(this.#objectsDir, p), err);
+          },
+        );
+        this.#reading.set(p, r);
+      }
+      reads.push(r);
+    }
+    await Promise.all(reads);
+  }
+
+  /** Reads one prefix directory now (for a synchronous question about an object under it). */
+  loadPrefixSync(prefix: string): void {
+    if (this.#read.has(prefix)) return;
+    if (this.#subdirs === null) {
+      let names: string[];
+      try {
+        names = readdirSync(this.#objectsDir);
+      } catch (err) {
+        if (errnoOf(err) !== 'ENOENT') throw fsError('readdir', this.#objectsDir, err);
+        names = [];
+      }
+      this.#listed(names);
+    }
+    if (!this.#subdirs?.has(prefix)) {
+      this.#read.add(prefix);
+      return;
+    }
+    const dir = join(this.#objectsDir, prefix);
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOTDIR' && errnoOf(err) !== 'ENOENT') throw fsError('readdir', dir, err);
+      names = [];
+    }
+    this.#merge(prefix, names);
+  }
+
+  #merge(prefix: string, names: readonly string[]): void {
+    this.#reading.delete(prefix);
+    if (this.#read.has(prefix)) return;
+    for (const n of names) if (FILE.test(n)) this.#set.add(prefix + n);
+    this.#read.add(prefix);
+  }
+
+  /** Reads every `objects/XX` directory not read yet. */
+  async load(): Promise<void> {
+    await this.loadPrefixes(HEX_PREFIXES);
   }
 }

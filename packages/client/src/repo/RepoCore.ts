@@ -18,7 +18,7 @@ import { ContentCodec } from './ContentCodec.js';
 import type { WorkerWriteOptions } from './ContentWorkerPool.js';
 import { errnoOf, fsError } from './fsError.js';
 import type { ResolvedLocalRepoOptions } from './LocalRepoOptions.js';
-import { ObjectIndex } from './ObjectIndex.js';
+import { HEX_PREFIXES, ObjectIndex } from './ObjectIndex.js';
 import { RefStore } from './RefStore.js';
 import { syncDir, syncFile } from './syncDir.js';
 import { syncFilesystem } from './syncFilesystem.js';
@@ -28,8 +28,6 @@ export type RepoMode = 'archive' | 'bare' | 'bare-user' | 'bare-user-only';
 export type WritableRepoMode = 'archive' | 'bare-user-only';
 export const WRITABLE_REPO_MODES: readonly WritableRepoMode[] = ['archive', 'bare-user-only'];
 
-/** `00` … `ff`: the `objects/` subdirectories. */
-const HEX_PREFIXES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 /** From this many unsynced files on, `flush()` syncs the whole filesystem once instead. */
 const SYNCFS_FROM = 64;
 
@@ -43,7 +41,9 @@ export class RepoCore {
   readonly config: KeyFile;
   readonly mode: RepoMode;
   readonly options: ResolvedLocalRepoOptions;
-  readonly index = new ObjectIndex();
+  readonly index: ObjectIndex;
+  /** Set by the first `LocalRepo.loadObjectIndex()` or `knowObjects()`: from then on `hasCached` answers. */
+  indexInUse = false;
   readonly codec: ContentCodec;
   readonly refs: RefStore;
   /** Writes in progress by object key; a second write of the same object waits for the first. */
@@ -65,6 +65,7 @@ export class RepoCore {
     this.mode = m === 'archive-z2' || m === 'archive' ? 'archive' : (m as RepoMode);
     this.codec = new ContentCodec(options);
     this.refs = new RefStore(path, options.fsync !== 'none');
+    this.index = new ObjectIndex(join(path, 'objects'));
   }
 
   /** Content objects are stored as plain files (bare-user-only), not `.filez`. */
@@ -104,10 +105,19 @@ export class RepoCore {
     }
   }
 
-  /** Scans `objects/` into the index; the directories found need no mkdir before a write. */
+  /** Reads every `objects/XX` not read yet into the index; the directories found need no mkdir before a write. */
   async loadIndex(): Promise<void> {
-    await this.index.load(join(this.path, 'objects'));
-    for (const d of this.index.subdirs) this.#dirs.set(join(this.path, 'objects', d), Promise.resolve());
+    this.indexInUse = true;
+    await this.index.load();
+    this.#noteObjectDirs(await this.index.subdirs());
+  }
+
+  /** The `objects/XX` directories found need no mkdir before a write. */
+  #noteObjectDirs(subdirs: ReadonlySet<string>): void {
+    for (const d of subdirs) {
+      const dir = join(this.path, 'objects', d);
+      if (!this.#dirs.has(dir)) this.#dirs.set(dir, Promise.resolve());
+    }
   }
 
   /** Bookkeeping of an object now in place: the index, and what the next `flush()` must sync. */
@@ -120,6 +130,8 @@ export class RepoCore {
   /** Creates every `objects/XX` directory that is not there yet, so that writes do not wait for a mkdir. */
   async prepareObjectDirs(): Promise<void> {
     const objects = join(this.path, 'objects');
+    // One readdir of objects/ finds those already there (all of them, in a repository used before).
+    this.#noteObjectDirs(await this.index.subdirs());
     await Promise.all(HEX_PREFIXES.map((x) => this.ensureObjectDir(join(objects, x))));
   }
 

@@ -38,6 +38,11 @@ export interface BeginTransactionOptions {
    * first requests sent), so their start-up overlaps network waits. @default false (on first use)
    */
   warmWorkers?: boolean;
+  /**
+   * Content bytes the caller expects to store, when known: with little to store the workers are
+   * not started (those objects are written on the calling thread). @default null (unknown)
+   */
+  expectedBytes?: number | null;
 }
 
 export interface CommitTransactionOptions {
@@ -76,7 +81,7 @@ export class RepoTransaction implements WriteOwner {
       () => null,
       (error: unknown) => ({ error }),
     );
-    if (options.warmWorkers === true) this.#warming = setImmediate(() => core.codec.warm());
+    if (options.warmWorkers === true) this.#warming = setImmediate(() => core.codec.warm(options.expectedBytes ?? null));
     core.owners.add(this);
   }
 
