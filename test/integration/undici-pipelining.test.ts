@@ -133,8 +133,7 @@ describe('undici HTTP/1.1 pipelining', () => {
 
   test('UndiciTransport: a cool-down that lowers a pipelining connection does not trip it', async () => {
     const t = new UndiciTransport({ connections: 2, pipelining: 'auto', headersTimeout: 5000 });
-    const get = (path: string) =>
-      bodyOrError(t.request({ url: new URL(path, base), method: 'GET', headers: {}, pipelinable: true }));
+    const get = (path: string) => bodyOrError(t.request({ url: new URL(path, base), method: 'GET', headers: {}, pipelinable: true }));
     try {
       for (let i = 0; i < PROBATION; i++) expect(await get(`/p${i}`)).toBe(`200 /p${i}`);
       // A slow response with the batch pipelined behind it: its first byte puts the origin in

@@ -141,7 +141,10 @@ export class AdaptivePipelining {
   #strike(origin: string, s: OriginPipelining, cause: string): void {
     if (s.coolUntil !== null) return;
     const now = this.#now();
-    const ms = s.cooledAt !== null && now - s.cooledAt < STRIKE_MEMORY_MS ? Math.min(Math.max(MAX_COOL_MS, this.coolMs), s.lastCool * 2) : this.coolMs;
+    const ms =
+      s.cooledAt !== null && now - s.cooledAt < STRIKE_MEMORY_MS
+        ? Math.min(Math.max(MAX_COOL_MS, this.coolMs), s.lastCool * 2)
+        : this.coolMs;
     s.lastCool = ms;
     s.coolUntil = now + ms;
     s.prompt = 0;

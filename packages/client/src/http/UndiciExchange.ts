@@ -25,9 +25,7 @@ export interface ExchangeHead {
 
 const CLOSE = /\bclose\b/i;
 
-export class UndiciExchange
-  implements Dispatcher.DispatchHandler, AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array>, PipelineMember
-{
+export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array>, PipelineMember {
   readonly head: Promise<ExchangeHead>;
   #resolveHead!: (head: ExchangeHead) => void;
   #rejectHead!: (err: unknown) => void;

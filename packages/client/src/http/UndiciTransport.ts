@@ -96,7 +96,15 @@ export class UndiciTransport implements Transport {
     const allowH2 = options.allowH2 ?? true;
     const auto = options.pipelining === 'auto';
     this.#adaptive = auto ? new AdaptivePipelining(AUTO_PIPELINING_DEPTH, options.pipeliningCoolDown) : null;
-    if (this.#adaptive !== null) this.#adaptive.onChange = (e) => debug('pipelining %s: %s%s%s', e.origin, e.kind, e.ms === null ? '' : ` for ${e.ms} ms`, e.cause === null ? '' : ` after ${e.cause}`);
+    if (this.#adaptive !== null)
+      this.#adaptive.onChange = (e) =>
+        debug(
+          'pipelining %s: %s%s%s',
+          e.origin,
+          e.kind,
+          e.ms === null ? '' : ` for ${e.ms} ms`,
+          e.cause === null ? '' : ` after ${e.cause}`,
+        );
     this.#pipelining = auto ? 1 : ((options.pipelining as number | undefined) ?? 1);
     const pipelining = this.#pipelining;
     const adaptive = this.#adaptive;
