@@ -103,14 +103,15 @@ describeWithTools(['nginx', 'ostree'], 'adaptive HTTP/1.1 pipelining', () => {
         overlaps.some((x) => x.ahead.length > 0 && (x.r.timings.requestSent as number) < after),
         'pipelined before the slow response',
       ).toBe(true);
-      // Written after the slow first byte arrived: the first ones one at a time (cool-down, then
-      // probation), later ones pipelined again.
+      // Written after the slow first byte arrived: the first ones not pipelined (cool-down, then
+      // probation; a connection with several requests still on it goes to depth 2 until one is
+      // left, see PipelinedConnection), later ones pipelined again.
       const later = overlaps
         .filter((x) => (x.r.timings.requestSent as number) > after + 1)
         .sort((a, b) => (a.r.timings.requestSent as number) - (b.r.timings.requestSent as number));
       expect(later.length).toBeGreaterThan(50);
-      expect(later.slice(0, PROBATION).map((x) => x.ahead.length)).toEqual(new Array(PROBATION).fill(0));
-      expect(later.filter((x) => x.ahead.length > 0).length, 'pipelined again after the cool-down').toBeGreaterThan(0);
+      expect(later.slice(0, PROBATION).filter((x) => x.ahead.length > 1)).toEqual([]);
+      expect(later.filter((x) => x.ahead.length > 1).length, 'pipelined again after the cool-down').toBeGreaterThan(0);
       expect(checkoutManifest(repo, made.ref)).toEqual(expected());
     } finally {
       await server.close();

@@ -45,6 +45,8 @@ export interface OriginPipelining {
   lastCool: number;
   /** When the last cool-down ended, or null. */
   cooledAt: number | null;
+  /** Only requests written after this (performance.now()) count for the probation: not those pipelined before a cool-down. */
+  probationSince: number;
   /** HTTP/1.1 connections of the origin (HTTP/2 ones are left alone). */
   readonly connections: Set<PipelinedConnection>;
 }
@@ -76,7 +78,7 @@ export class AdaptivePipelining {
   #state(origin: string): OriginPipelining {
     let s = this.#origins.get(origin);
     if (s === undefined) {
-      s = { depth: 1, prompt: 0, coolUntil: null, lastCool: 0, cooledAt: null, connections: new Set() };
+      s = { depth: 1, prompt: 0, coolUntil: null, lastCool: 0, cooledAt: null, probationSince: 0, connections: new Set() };
       this.#origins.set(origin, s);
     }
     return s;
@@ -113,17 +115,17 @@ export class AdaptivePipelining {
   }
 
   /**
-   * A response head arrived `ms` after the server could start on the request; `keptAlive`: the
-   * connection stays open.
+   * A response head arrived `ms` after the server could start on the request (written at
+   * `sentAt`); `keptAlive`: the connection stays open.
    */
-  responded(origin: string, pipelinable: boolean, ms: number, keptAlive: boolean): void {
+  responded(origin: string, pipelinable: boolean, ms: number, keptAlive: boolean, sentAt: number): void {
     const s = this.#state(origin);
     this.#expire(origin, s);
     if (ms > SLOW_MS) {
       this.#strike(origin, s, `first byte after ${Math.round(ms)} ms`);
       return;
     }
-    if (!pipelinable || !keptAlive || s.depth > 1 || s.coolUntil !== null) return;
+    if (!pipelinable || !keptAlive || s.depth > 1 || s.coolUntil !== null || sentAt < s.probationSince) return;
     if (++s.prompt >= PROBATION) {
       this.#setDepth(s, this.maxDepth);
       this.onChange?.({ origin, kind: 'pipelining', ms: null, cause: null });
@@ -159,6 +161,7 @@ export class AdaptivePipelining {
     if (now < s.coolUntil) return;
     s.coolUntil = null;
     s.cooledAt = now;
+    s.probationSince = now;
     s.prompt = 0;
     this.onChange?.({ origin, kind: 'probation', ms: null, cause: null });
   }

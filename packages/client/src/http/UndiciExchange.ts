@@ -56,6 +56,12 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
    * on its pipelined connection if later (set with the response head; null before).
    */
   serverStart: number | null = null;
+  /**
+   * Told when the response head arrives (inside undici's parser, before further requests are
+   * written on the connection): ms since the server could start on it, and whether the
+   * connection stays open.
+   */
+  onHead: ((ms: number, keptAlive: boolean) => void) | null = null;
   /** Told about a failure of the exchange below HTTP (not about an abort asked for by its signal or by `dispose`, nor a requeue). */
   onFailure: ((error: Error) => void) | null = null;
   /** The HTTP/1.1 connection (undici Client) it was dispatched to, under adaptive pipelining (set by the Client). */
@@ -108,6 +114,7 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
     const connection = headers.connection;
     const keptAlive = typeof connection !== 'string' || !CLOSE.test(connection);
     this.serverStart = this.connection?.headed(this, sent, this.#declared, keptAlive) ?? sent;
+    this.onHead?.(performance.now() - this.serverStart, keptAlive);
     if (this.#abortReason !== null) {
       controller.abort(this.#abortReason);
       return;

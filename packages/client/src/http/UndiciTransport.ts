@@ -182,7 +182,14 @@ export class UndiciTransport implements Transport {
       blocking: this.#mayPipeline(req) ? false : undefined,
       [EXCHANGE]: exchange,
     };
-    if (adaptive !== null) exchange.onFailure = (err) => adaptive.failed(origin, describeCause(err));
+    if (adaptive !== null) {
+      const pipelinable = req.pipelinable === true;
+      exchange.onFailure = (err) => adaptive.failed(origin, describeCause(err));
+      // From the moment the server could start on it: time in undici's queue for a free
+      // connection is not the server's, nor is waiting for the responses before it on its
+      // connection. Judged before undici writes more requests on the connection.
+      exchange.onHead = (ms, keptAlive) => adaptive.responded(origin, pipelinable, ms, keptAlive, exchange.startedAt ?? 0);
+    }
     try {
       this.#agent.dispatch(opts, exchange);
     } catch (err) {
@@ -199,10 +206,6 @@ export class UndiciTransport implements Transport {
     const keptAlive = connection === undefined || !CLOSE.test(connection);
     if (keptAlive) this.#keepsAlive.add(origin);
     else this.#keepsAlive.delete(origin);
-    // From the moment the server could start on it: time in undici's queue for a free connection
-    // is not the server's, nor is waiting for the responses before it on its connection.
-    const from = exchange.serverStart ?? exchange.startedAt;
-    adaptive?.responded(origin, req.pipelinable === true, from === null ? 0 : performance.now() - from, keptAlive);
     return {
       status: head.status,
       headers,
