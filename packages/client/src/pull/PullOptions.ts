@@ -46,11 +46,13 @@ export interface PullOptions {
   /**
    * HTTP/1.1 pipelining of object requests. `'auto'`: an origin's connections start with one
    * request at a time and pipeline up to 16 object GETs once it has answered 4 of them promptly
-   * on kept-alive connections; a first byte later than 1 s or a failure below HTTP turns it off
-   * for that origin for the rest of the pull (a pipelined request waits behind the one before
-   * it, so a slow first byte — a cache fetching from a busy origin — would delay the requests
-   * queued behind it). Summaries, superblocks and delta parts never have requests queued behind
-   * them. With a plain-HTTP server that answers promptly it makes a no-delta pull ~4× faster
+   * on kept-alive connections; a first byte later than 1 s (from when the server could start on
+   * the request: waiting behind a large body is not slowness) or a failure below HTTP sends the
+   * origin back to one request at a time for a cool-down (1 s, doubling while strikes follow, at
+   * most 30 s), then to the same probation (a pipelined request waits behind the one before it,
+   * so a slow first byte — a cache fetching from a busy origin — delays the requests queued
+   * behind it). Summaries, superblocks, delta parts, fallbacks and responses declaring 1 MiB or
+   * more never have requests queued behind them. With a plain-HTTP server that answers promptly it makes a no-delta pull ~4× faster
    * (BENCHMARKS.md, "pull"). A number fixes the depth for every request (1: never pipeline).
    * HTTP/2 connections multiplex instead, whatever this is. @default 'auto'
    */
