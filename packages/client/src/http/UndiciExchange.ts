@@ -49,6 +49,8 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
   /** Disposed: further chunks are dropped until more than this many bytes were received. */
   #discardLimit: number | null = null;
   #closed = false;
+  /** Ended by `requeue` (not a failure of its own). */
+  #requeued = false;
   /** When undici started the request on a connection (`performance.now()`), or null before. */
   startedAt: number | null = null;
   /**
@@ -68,8 +70,6 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
   connection: PipelinedConnection | null = null;
   /** No request may be pipelined behind this one on its connection (see PipelinedConnection). */
   readonly exclusive: boolean;
-  /** Times undici wrote the request again on a new connection (left to undici only after a connection said it closes). */
-  resends = 0;
 
   constructor(method: string, signal: AbortSignal | undefined, binding: TraceBinding | null, exclusive = false) {
     this.exclusive = exclusive;
@@ -96,7 +96,6 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
   // Dispatcher.DispatchHandler
 
   onRequestStart(controller: Controller): void {
-    if (this.startedAt !== null) this.resends++;
     this.startedAt = performance.now();
     this.connection?.started(this, this.exclusive);
     if (this.#binding !== null) UndiciTraceBinder.arm(this.#binding);
@@ -198,8 +197,6 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
       this.#close();
     } else if (this.#controller?.paused === true) this.#controller.resume();
   }
-
-  #requeued = false;
 
   /** Its connection closed before its response began: it fails with `error` (HttpClient retries it). */
   requeue(error: PipelineRequeueError): void {
