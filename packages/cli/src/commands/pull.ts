@@ -108,8 +108,9 @@ Options:
   --require-deltas     fail unless a static delta can be used
   --connections N      connections per server (default 8)
   --pipelining N|auto  HTTP/1.1 object requests pipelined per connection (default auto: up to 16
-                       once the server has answered 4 promptly, off again after a first byte
-                       later than 1 s or a failure; 1 never pipelines; HTTP/2 multiplexes anyway)
+                       once the server has answered 4 promptly, one at a time for a cool-down
+                       (1 s, doubling while they repeat) after a first byte later than 1 s or a
+                       failure; 1 never pipelines; HTTP/2 multiplexes anyway)
   --stall-timeout S    fail when nothing has been received or verified for S seconds while
                        requests are pending (default 120; 0 never). Until then transient
                        failures (503s, resets, timeouts, corrupt bodies) are retried, paced by a

@@ -1,58 +1,95 @@
 /**
- * HTTP/1.1 pipelining that turns itself on only where it is safe (`pipelining: 'auto'`).
+ * HTTP/1.1 pipelining that turns itself on where it is safe (`pipelining: 'auto'`), per origin,
+ * with each connection's depth adjusted to what is on it.
  *
- * Per origin, connections start with one request at a time. After `PROBATION` pipelinable
- * requests (small object GETs) answered on kept-alive connections, each with its first byte
- * within `SLOW_MS`, the origin's connections pipeline up to `maxDepth` requests. A request of
- * that origin that fails below HTTP (reset, timeout, refused…) or waits longer than `SLOW_MS` for
- * its first byte turns pipelining off for the origin for the rest of the transport's life: a
- * pipelined request waits behind the one before it, so one slow first byte (a cache fetching from
- * a busy origin) would otherwise delay, and could time out, the requests queued behind it.
- * Requests that are not pipelinable (summaries, superblocks, delta parts) never have others
- * queued behind them.
+ * Origin: connections start with one request at a time (probation). After `PROBATION` pipelinable
+ * requests (small object GETs) answered promptly on kept-alive connections, the origin's
+ * connections pipeline up to `maxDepth` requests. A failure below HTTP (reset, timeout, parse
+ * error…) or a slow first byte puts the origin in cool-down: one request at a time for `COOL_MS`,
+ * then probation again; a strike soon after the last cool-down doubles it (up to `MAX_COOL_MS`),
+ * so a server that keeps failing under pipelining mostly does without, and one bad moment costs
+ * the pull a second instead of the rest of it. "Slow" counts from when the server could have
+ * started on the request: the later of its writing and the end of the response before it on its
+ * connection (PipelinedConnection), so waiting behind another response's large body is not
+ * the server's slowness.
+ *
+ * Connection: see PipelinedConnection (no small request queued behind a large body).
  */
 import type { Client } from 'undici';
+import { PipelinedConnection } from './PipelinedConnection.js';
 
 /**
  * Pipelinable responses an origin must answer promptly before its connections pipeline. Each
- * one waited for costs the start of an object pull (a tree walk, round trip by round trip): 16
- * made the no-delta pull of the benchmark 0.23 s (10 %) slower than 4, in 8 interleaved runs.
+ * one waited for costs the start of an object pull (a tree walk, round trip by round trip), so
+ * the probation is short.
  */
 export const PROBATION = 4;
-/** A first byte later than this (ms, from dispatch) ends pipelining for the origin. */
+/** A first byte later than this (ms, from when the server could start on the request) is a strike. */
 export const SLOW_MS = 1000;
+/** First cool-down after a strike, ms (UndiciTransportOptions.pipeliningCoolDown). */
+export const COOL_MS = 1000;
+/** Longest cool-down, ms. */
+export const MAX_COOL_MS = 30_000;
+/** A strike within this long (ms) after the last cool-down ended doubles the next one. */
+const STRIKE_MEMORY_MS = 10_000;
 
-interface OriginState {
-  /** Current depth: 1 (not pipelining) or maxDepth. */
+/** Per origin. */
+export interface OriginPipelining {
+  /** Current depth for new requests: 1 (probation, cool-down) or maxDepth. */
   depth: number;
-  /** Prompt pipelinable responses so far (while on probation). */
+  /** Prompt pipelinable responses so far in this probation. */
   prompt: number;
-  /** Pipelining was turned off for good. */
-  off: boolean;
-  /** HTTP/1.1 clients of the origin (HTTP/2 ones are left alone). */
-  clients: Set<Client>;
+  /** Cool-down ends at this time (performance.now()), or null when not cooling down. */
+  coolUntil: number | null;
+  /** Length of the last cool-down, ms (0: none yet). */
+  lastCool: number;
+  /** When the last cool-down ended, or null. */
+  cooledAt: number | null;
+  /** Only requests written after this (performance.now()) count for the probation: not those pipelined before a cool-down. */
+  probationSince: number;
+  /** HTTP/1.1 connections of the origin (HTTP/2 ones are left alone). */
+  readonly connections: Set<PipelinedConnection>;
+}
+
+export interface PipeliningEvent {
+  origin: string;
+  /** `pipelining`: depth maxDepth; `cool-down`: depth 1 for `ms`; `probation`: the cool-down ended. */
+  kind: 'pipelining' | 'cool-down' | 'probation';
+  ms: number | null;
+  /** What caused a cool-down. */
+  cause: string | null;
 }
 
 export class AdaptivePipelining {
   readonly maxDepth: number;
-  readonly #origins = new Map<string, OriginState>();
+  /** First cool-down, ms. */
+  readonly coolMs: number;
+  readonly #origins = new Map<string, OriginPipelining>();
+  readonly #now: () => number;
+  /** Told about each change of an origin's state (debug output, tests). */
+  onChange: ((e: PipeliningEvent) => void) | null = null;
 
-  constructor(maxDepth: number) {
+  constructor(maxDepth: number, coolMs = COOL_MS, now: () => number = () => performance.now()) {
     this.maxDepth = maxDepth;
+    this.coolMs = coolMs;
+    this.#now = now;
   }
 
-  #state(origin: string): OriginState {
+  #state(origin: string): OriginPipelining {
     let s = this.#origins.get(origin);
     if (s === undefined) {
-      s = { depth: 1, prompt: 0, off: false, clients: new Set() };
+      s = { depth: 1, prompt: 0, coolUntil: null, lastCool: 0, cooledAt: null, probationSince: 0, connections: new Set() };
       this.#origins.set(origin, s);
     }
     return s;
   }
 
-  /** Current depth for the origin's HTTP/1.1 connections (new ones start with it). */
+  /** Current depth for the origin's HTTP/1.1 connections (a cool-down that has run out ends here). */
   depth(origin: string): number {
-    return this.#origins.get(origin)?.depth ?? 1;
+    const s = this.#origins.get(origin);
+    if (s === undefined) return 1;
+    this.#expire(origin, s);
+    return s.depth;
   }
 
   /** Whether a request may be sent without blocking the connection until its response head. */
@@ -60,41 +97,77 @@ export class AdaptivePipelining {
     return pipelinable && this.depth(origin) > 1;
   }
 
-  /** An HTTP/1.1 connection of the origin was established. */
-  addClient(origin: string, client: Client): void {
-    const s = this.#state(origin);
-    s.clients.add(client);
-    client.pipelining = s.depth;
+  /** The connection state for a new undici Client of the origin (HTTP/1.1 until told otherwise). */
+  connection(origin: string, client: Client): PipelinedConnection {
+    return new PipelinedConnection(client, this.#state(origin));
   }
 
-  removeClient(origin: string, client: Client): void {
-    this.#origins.get(origin)?.clients.delete(client);
+  /** The connection was established over HTTP/1.1: it follows the origin's depth. */
+  addClient(origin: string, conn: PipelinedConnection): void {
+    const s = this.#state(origin);
+    s.connections.add(conn);
+    conn.apply();
   }
 
-  /** A response head arrived `ms` after dispatch; `keptAlive`: the connection stays open. */
-  responded(origin: string, pipelinable: boolean, ms: number, keptAlive: boolean): void {
+  /** The connection was established over HTTP/2 (or is gone): left alone. */
+  removeClient(origin: string, conn: PipelinedConnection): void {
+    this.#origins.get(origin)?.connections.delete(conn);
+  }
+
+  /**
+   * A response head arrived `ms` after the server could start on the request (written at
+   * `sentAt`); `keptAlive`: the connection stays open.
+   */
+  responded(origin: string, pipelinable: boolean, ms: number, keptAlive: boolean, sentAt: number): void {
     const s = this.#state(origin);
-    if (s.off) return;
+    this.#expire(origin, s);
     if (ms > SLOW_MS) {
-      this.#turnOff(s);
+      this.#strike(origin, s, `first byte after ${Math.round(ms)} ms`);
       return;
     }
-    if (!pipelinable || !keptAlive || s.depth > 1) return;
-    if (++s.prompt >= PROBATION) this.#setDepth(s, this.maxDepth);
+    if (!pipelinable || !keptAlive || s.depth > 1 || s.coolUntil !== null || sentAt < s.probationSince) return;
+    if (++s.prompt >= PROBATION) {
+      this.#setDepth(s, this.maxDepth);
+      this.onChange?.({ origin, kind: 'pipelining', ms: null, cause: null });
+    }
   }
 
-  /** A request of the origin failed below HTTP (reset, timeout, refused, TLS…). */
-  failed(origin: string): void {
-    this.#turnOff(this.#state(origin));
+  /** A request of the origin failed below HTTP (reset, timeout, refused, TLS, parse error…). */
+  failed(origin: string, cause: string): void {
+    const s = this.#state(origin);
+    this.#expire(origin, s);
+    this.#strike(origin, s, cause);
   }
 
-  #turnOff(s: OriginState): void {
-    s.off = true;
+  /** Cool-down: one request at a time until it ends. Strikes during a cool-down change nothing. */
+  #strike(origin: string, s: OriginPipelining, cause: string): void {
+    if (s.coolUntil !== null) return;
+    const now = this.#now();
+    const ms =
+      s.cooledAt !== null && now - s.cooledAt < STRIKE_MEMORY_MS
+        ? Math.min(Math.max(MAX_COOL_MS, this.coolMs), s.lastCool * 2)
+        : this.coolMs;
+    s.lastCool = ms;
+    s.coolUntil = now + ms;
+    s.prompt = 0;
     this.#setDepth(s, 1);
+    this.onChange?.({ origin, kind: 'cool-down', ms, cause });
   }
 
-  #setDepth(s: OriginState, depth: number): void {
+  /** Ends a cool-down whose time is up: probation again. */
+  #expire(origin: string, s: OriginPipelining): void {
+    if (s.coolUntil === null) return;
+    const now = this.#now();
+    if (now < s.coolUntil) return;
+    s.coolUntil = null;
+    s.cooledAt = now;
+    s.probationSince = now;
+    s.prompt = 0;
+    this.onChange?.({ origin, kind: 'probation', ms: null, cause: null });
+  }
+
+  #setDepth(s: OriginPipelining, depth: number): void {
     s.depth = depth;
-    for (const c of s.clients) c.pipelining = depth;
+    for (const c of s.connections) c.apply();
   }
 }

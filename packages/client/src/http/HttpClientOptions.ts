@@ -59,7 +59,7 @@ export interface HttpClientOptions {
   /**
    * HTTP/1.1 pipelining depth per connection (used only while the server keeps the connection
    * alive), or `'auto'`: pipelining of small object GETs once the origin has answered promptly,
-   * off again after a slow first byte or a failure (see UndiciTransportOptions.pipelining). @default 1
+   * paused for a cool-down after a slow first byte or a failure (see UndiciTransportOptions.pipelining). @default 1
    */
   pipelining?: number | 'auto';
   /** Requests in flight at once on this client; more wait in a FIFO queue. @default 16 */

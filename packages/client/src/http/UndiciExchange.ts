@@ -8,6 +8,7 @@
  * inside Node's HTTP/2 client), and it arms the request's TransportTrace when undici writes it.
  */
 import type { Dispatcher } from 'undici';
+import type { PipelinedConnection, PipelineMember, PipelineRequeueError } from './PipelinedConnection.js';
 import { errors } from './undiciParts.js';
 import { type TraceBinding, UndiciTraceBinder } from './UndiciTraceBinder.js';
 
@@ -22,7 +23,9 @@ export interface ExchangeHead {
   headers: Headers;
 }
 
-export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
+const CLOSE = /\bclose\b/i;
+
+export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array>, PipelineMember {
   readonly head: Promise<ExchangeHead>;
   #resolveHead!: (head: ExchangeHead) => void;
   #rejectHead!: (err: unknown) => void;
@@ -46,12 +49,30 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
   /** Disposed: further chunks are dropped until more than this many bytes were received. */
   #discardLimit: number | null = null;
   #closed = false;
+  /** Ended by `requeue` (not a failure of its own). */
+  #requeued = false;
   /** When undici started the request on a connection (`performance.now()`), or null before. */
   startedAt: number | null = null;
-  /** Told about a failure of the exchange below HTTP (not about an abort asked for by its signal or by `dispose`). */
+  /**
+   * When the server could start on the request: `startedAt`, or the end of the response before it
+   * on its pipelined connection if later (set with the response head; null before).
+   */
+  serverStart: number | null = null;
+  /**
+   * Told when the response head arrives (inside undici's parser, before further requests are
+   * written on the connection): ms since the server could start on it, and whether the
+   * connection stays open.
+   */
+  onHead: ((ms: number, keptAlive: boolean) => void) | null = null;
+  /** Told about a failure of the exchange below HTTP (not about an abort asked for by its signal or by `dispose`, nor a requeue). */
   onFailure: ((error: Error) => void) | null = null;
+  /** The HTTP/1.1 connection (undici Client) it was dispatched to, under adaptive pipelining (set by the Client). */
+  connection: PipelinedConnection | null = null;
+  /** No request may be pipelined behind this one on its connection (see PipelinedConnection). */
+  readonly exclusive: boolean;
 
-  constructor(method: string, signal: AbortSignal | undefined, binding: TraceBinding | null) {
+  constructor(method: string, signal: AbortSignal | undefined, binding: TraceBinding | null, exclusive = false) {
+    this.exclusive = exclusive;
     this.head = new Promise<ExchangeHead>((resolve, reject) => {
       this.#resolveHead = resolve;
       this.#rejectHead = reject;
@@ -76,6 +97,7 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
 
   onRequestStart(controller: Controller): void {
     this.startedAt = performance.now();
+    this.connection?.started(this, this.exclusive);
     if (this.#binding !== null) UndiciTraceBinder.arm(this.#binding);
     this.#controller = controller;
     if (this.#abortReason !== null) controller.abort(this.#abortReason);
@@ -87,6 +109,11 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
     const cl = headers['content-length'];
     const declared = !this.#head && typeof cl === 'string' && cl !== '' ? Number(cl) : Number.NaN;
     this.#declared = Number.isFinite(declared) ? declared : null;
+    const sent = this.startedAt ?? performance.now();
+    const connection = headers.connection;
+    const keptAlive = typeof connection !== 'string' || !CLOSE.test(connection);
+    this.serverStart = this.connection?.headed(this, sent, this.#declared, keptAlive) ?? sent;
+    this.onHead?.(performance.now() - this.serverStart, keptAlive);
     if (this.#abortReason !== null) {
       controller.abort(this.#abortReason);
       return;
@@ -108,13 +135,15 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
   }
 
   onResponseEnd(): void {
+    this.connection?.ended(this);
     this.#ended = true;
     if (this.#discardLimit !== null) this.#close();
     this.#serve();
   }
 
   onResponseError(_controller: Controller, error: Error): void {
-    if (this.#abortReason === null && this.#discardLimit === null) this.onFailure?.(error);
+    this.connection?.ended(this);
+    if (this.#abortReason === null && this.#discardLimit === null && !this.#requeued) this.onFailure?.(error);
     if (!this.#started) {
       this.#close();
       this.#rejectHead(error);
@@ -167,6 +196,13 @@ export class UndiciExchange implements Dispatcher.DispatchHandler, AsyncIterable
       this.#controller?.abort(new errors.RequestAbortedError());
       this.#close();
     } else if (this.#controller?.paused === true) this.#controller.resume();
+  }
+
+  /** Its connection closed before its response began: it fails with `error` (HttpClient retries it). */
+  requeue(error: PipelineRequeueError): void {
+    if (this.#started || this.#controller === null) return;
+    this.#requeued = true;
+    this.#controller.abort(error);
   }
 
   #abort(reason: Error): void {

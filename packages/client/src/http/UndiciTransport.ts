@@ -5,15 +5,19 @@
  * TransportTrace.
  */
 import type { ConnectionOptions } from 'node:tls';
+import createDebug from 'debug';
 import type { TLSSocket } from 'node:tls';
 import type { Agent, buildConnector, Client, Dispatcher, Pool } from 'undici';
 import { Agent as AgentImpl, Client as ClientImpl, Pool as PoolImpl } from './undiciParts.js';
 import { AdaptivePipelining } from './AdaptivePipelining.js';
 import { ConnectionRegistry } from './ConnectionRegistry.js';
+import type { PipelinedConnection } from './PipelinedConnection.js';
 import { tracingConnector } from './tracingConnector.js';
 import type { Transport, TransportRequest, TransportResponse } from './Transport.js';
 import { UndiciExchange } from './UndiciExchange.js';
 import { UndiciTraceBinder } from './UndiciTraceBinder.js';
+
+const debug = createDebug('flathub-fetch:http');
 
 /** Concurrent streams per HTTP/2 connection when undici's `maxConcurrentStreams` is not set (its own default). */
 const H2_STREAMS = 100;
@@ -29,6 +33,9 @@ const H2_STREAM_WINDOW = 4 * 1024 * 1024;
 const H2_CONNECTION_WINDOW = 32 * 1024 * 1024;
 
 const CLOSE = /\bclose\b/i;
+/** Dispatch options carry their exchange to the undici Client the pool picks (undici passes the options object through). */
+const EXCHANGE = Symbol('exchange');
+type ExchangeOptions = Dispatcher.DispatchOptions & { [EXCHANGE]?: UndiciExchange };
 /**
  * Depth of `pipelining: 'auto'` once an origin has shown it answers promptly. With 8 connections
  * that is 128 requests in flight, about what a 400 Mbit/s, 20 ms link holds of 8 KB objects:
@@ -46,10 +53,17 @@ export interface UndiciTransportOptions {
    * server allows, whatever this is (undici would otherwise cap its streams at this depth, and
    * 1 would make HTTP/2 no better than one request per connection). `'auto'`: up to
    * {@link AUTO_PIPELINING_DEPTH}, once the origin has answered promptly on kept-alive
-   * connections, and off again for good after a slow first byte or a failure (see
-   * AdaptivePipelining); only requests marked `pipelinable` are queued behind others. @default 1
+   * connections, one at a time again for a cool-down after a slow first byte or a failure (see
+   * AdaptivePipelining); only requests marked `pipelinable` are queued behind others, and not
+   * behind a large body (PipelinedConnection). @default 1
    */
   pipelining?: number | 'auto';
+  /**
+   * With `pipelining: 'auto'`: how long (ms) an origin's connections carry one request at a time
+   * after a failure or a slow first byte, before they try pipelining again (doubling while
+   * strikes follow soon after, up to 30 s). @default 1000
+   */
+  pipeliningCoolDown?: number;
   /** Offer HTTP/2 by ALPN on TLS connections. @default true */
   allowH2?: boolean;
   /** HTTP/2 flow-control window per stream, bytes. @default 4 MiB */
@@ -81,7 +95,16 @@ export class UndiciTransport implements Transport {
   constructor(options: UndiciTransportOptions = {}) {
     const allowH2 = options.allowH2 ?? true;
     const auto = options.pipelining === 'auto';
-    this.#adaptive = auto ? new AdaptivePipelining(AUTO_PIPELINING_DEPTH) : null;
+    this.#adaptive = auto ? new AdaptivePipelining(AUTO_PIPELINING_DEPTH, options.pipeliningCoolDown) : null;
+    if (this.#adaptive !== null)
+      this.#adaptive.onChange = (e) =>
+        debug(
+          'pipelining %s: %s%s%s',
+          e.origin,
+          e.kind,
+          e.ms === null ? '' : ` for ${e.ms} ms`,
+          e.cause === null ? '' : ` after ${e.cause}`,
+        );
     this.#pipelining = auto ? 1 : ((options.pipelining as number | undefined) ?? 1);
     const pipelining = this.#pipelining;
     const adaptive = this.#adaptive;
@@ -101,18 +124,32 @@ export class UndiciTransport implements Transport {
             const connect = clientOptions.connect as buildConnector.connector;
             const streams = clientOptions.maxConcurrentStreams ?? H2_STREAMS;
             const originKey = new URL(String(o)).origin;
-            const client: Client = new ClientImpl(o, {
+            let conn: PipelinedConnection | null = null;
+            const client: Client = new (class extends ClientImpl {
+              override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+                const exchange = (opts as ExchangeOptions)[EXCHANGE];
+                if (exchange !== undefined) exchange.connection = conn;
+                return super.dispatch(opts, handler);
+              }
+            })(o, {
               ...clientOptions,
               connect: (opts, callback) =>
                 connect(opts, (...args) => {
                   const socket = args[1] as TLSSocket | null;
                   if (args[0] === null && socket?.alpnProtocol === 'h2') {
                     if (streams > pipelining) client.pipelining = streams;
-                    adaptive?.removeClient(originKey, client);
-                  } else if (args[0] === null) adaptive?.addClient(originKey, client);
+                    if (conn !== null) {
+                      conn.h2 = true;
+                      adaptive?.removeClient(originKey, conn);
+                    }
+                  } else if (args[0] === null && conn !== null) {
+                    conn.h2 = false;
+                    adaptive?.addClient(originKey, conn);
+                  }
                   callback(...args);
                 }),
             });
+            if (adaptive !== null) conn = adaptive.connection(originKey, client);
             return client;
           },
         }),
@@ -125,7 +162,15 @@ export class UndiciTransport implements Transport {
   }
 
   async request(req: TransportRequest): Promise<TransportResponse> {
-    const opts: Dispatcher.DispatchOptions = {
+    const adaptive = this.#adaptive;
+    const origin = req.url.origin;
+    const exchange = new UndiciExchange(
+      req.method,
+      req.signal,
+      req.trace === undefined ? null : { trace: req.trace, registry: this.#registry },
+      adaptive !== null && req.pipelinable !== true,
+    );
+    const opts: ExchangeOptions = {
       origin: req.url.origin,
       path: `${req.url.pathname}${req.url.search}`,
       method: req.method,
@@ -135,15 +180,16 @@ export class UndiciTransport implements Transport {
       // undici holds further requests on a connection until a GET's response headers arrive
       // ("blocking"); once the origin has shown it keeps connections alive, let them pipeline.
       blocking: this.#mayPipeline(req) ? false : undefined,
+      [EXCHANGE]: exchange,
     };
-    const adaptive = this.#adaptive;
-    const origin = req.url.origin;
-    const exchange = new UndiciExchange(
-      req.method,
-      req.signal,
-      req.trace === undefined ? null : { trace: req.trace, registry: this.#registry },
-    );
-    if (adaptive !== null) exchange.onFailure = () => adaptive.failed(origin);
+    if (adaptive !== null) {
+      const pipelinable = req.pipelinable === true;
+      exchange.onFailure = (err) => adaptive.failed(origin, describeCause(err));
+      // From the moment the server could start on it: time in undici's queue for a free
+      // connection is not the server's, nor is waiting for the responses before it on its
+      // connection. Judged before undici writes more requests on the connection.
+      exchange.onHead = (ms, keptAlive) => adaptive.responded(origin, pipelinable, ms, keptAlive, exchange.startedAt ?? 0);
+    }
     try {
       this.#agent.dispatch(opts, exchange);
     } catch (err) {
@@ -160,9 +206,6 @@ export class UndiciTransport implements Transport {
     const keptAlive = connection === undefined || !CLOSE.test(connection);
     if (keptAlive) this.#keepsAlive.add(origin);
     else this.#keepsAlive.delete(origin);
-    // From the moment undici put the request on a connection: time in undici's queue for a free
-    // connection is not the server's, waiting behind a pipelined response is.
-    adaptive?.responded(origin, req.pipelinable === true, performance.now() - (exchange.startedAt ?? performance.now()), keptAlive);
     return {
       status: head.status,
       headers,
@@ -184,4 +227,10 @@ export class UndiciTransport implements Transport {
     UndiciTraceBinder.release();
     await this.#agent.close();
   }
+}
+
+/** A failure's code (or name) for the pipelining cool-down's cause. */
+function describeCause(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && code !== '' ? code : err.name;
 }

@@ -14,8 +14,11 @@ export interface TransportErrorClass {
   code: string | null;
 }
 
-/** The peer reset the connection. */
-const RESET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+/**
+ * The peer reset the connection; or (ERR_PIPELINE_REQUEUED, PipelinedConnection) the connection a
+ * request was pipelined on closed before its response began.
+ */
+const RESET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_PIPELINE_REQUEUED']);
 /** The connection closed (cleanly or not) before the response was complete. */
 const CLOSED = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ERR_STREAM_PREMATURE_CLOSE']);
 const TRANSIENT = new Set([
@@ -32,9 +35,9 @@ const TRANSIENT = new Set([
   'ERR_HTTP2_STREAM_CANCEL',
   'ERR_HTTP2_INVALID_SESSION',
   'ERR_HTTP2_ERROR',
-  // An internal assertion of the HTTP/1.1 parser (seen in undici 7.30 when pipelined responses
-  // arrive back to back while the connections' depth changes): the connection is dropped, and a
-  // retry on a fresh one succeeds (adaptive pipelining also turns itself off on a failure).
+  // An internal assertion of undici's HTTP/1.1 parser (undici 7.30 asserts when a connection's
+  // depth is lowered to 1 while pipelined responses arrive back to back, which PipelinedConnection
+  // no longer does): the connection is dropped, and a retry on a fresh one succeeds.
   'ERR_ASSERTION',
 ]);
 

@@ -61,10 +61,12 @@ export interface PullOptions {
    *   server signals overload.
    * - `pipelining` @default 'auto': an origin's connections start with one request at a time
    *   and pipeline up to 16 object GETs once it has answered 4 of them promptly on kept-alive
-   *   connections; a first byte later than 1 s or a failure below HTTP turns it off for that
-   *   origin for the rest of the pull (a pipelined request waits behind the one before it).
-   *   Summaries, superblocks and delta parts never have requests queued behind them. A number
-   *   fixes the depth for every request (1: never pipeline). HTTP/2 multiplexes instead.
+   *   connections; a first byte later than 1 s (from when the server could start on the request:
+   *   waiting behind a large body is not slowness) or a failure below HTTP sends the origin back
+   *   to one request at a time for a cool-down (1 s, doubling while strikes follow, at most 30 s),
+   *   then to the same probation. Summaries, superblocks, delta parts, fallbacks and responses
+   *   declaring 1 MiB or more never have requests queued behind them. A number fixes the depth
+   *   for every request (1: never pipeline). HTTP/2 multiplexes instead.
    * - `retry` (a number is the retries per request) @default retries: Infinity — a request is
    *   retried for as long as the pull makes progress: retries are paced by the retry budget and
    *   backoff, and the pull fails on a permanent error (a required object missing, a corrupt
