@@ -14,6 +14,7 @@ import { findInstallation, type Installation, type InstallationRemote, installat
 import { type DeployedRef, listDeployed } from './installedRefs.js';
 import { type InstallOp, installOp, matchRef, relatedOf, resolveInstall } from './resolveRefs.js';
 import { parseKeyFile } from '../formats/KeyFile.js';
+import { invalidArgument } from '../errors/invalidArgument.js';
 
 export interface InstallRefsOptions extends TransactionOptions {
   /** The installation's remote to install from. */
@@ -79,7 +80,7 @@ async function openRemote(inst: Installation, r: InstallationRemote, o: Transact
 
 /** Downloads `refs` with their runtime and related refs into the installation (see the module comment). */
 export async function installRefs(options: InstallRefsOptions): Promise<TransactionResult> {
-  if (options.refs.length === 0) throw invalid('refs', 'at least one ref is required');
+  if (options.refs.length === 0) throw invalidArgument('refs', options.refs, 'at least one ref is required');
   const inst = openInstallation(options.installation, options.env);
   const r = installationRemote(inst, options.remote);
   if (r.gpgVerify) trustedKeys(r);
@@ -180,8 +181,4 @@ function updateOps(
     }
   }
   return ops;
-}
-
-function invalid(argument: string, reason: string): FlathubFetchError {
-  return new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${argument}: ${reason}`, { argument, reason });
 }

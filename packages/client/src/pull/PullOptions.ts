@@ -1,14 +1,13 @@
 /**
  * Options of `pull()`, each with its default, resolved in one place (`resolvePullOptions`).
  */
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
 import type { HttpClientOptions } from '../http/HttpClientOptions.js';
 import type { Transport } from '../http/Transport.js';
 import { WRITABLE_REPO_MODES, type WritableRepoMode } from '../repo/LocalRepo.js';
 import type { GpgKeyInput } from '../trust/GpgKeyring.js';
 import type { PullEvent } from './PullEvent.js';
 import type { XzDecoderChoice } from '../formats/xzDecoders.js';
+import { invalidArgument } from '../errors/invalidArgument.js';
 
 export type DeltaPolicy = 'prefer' | 'never' | 'require';
 
@@ -123,30 +122,24 @@ export type ResolvedPullOptions = Required<
 export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
   const positive = (name: string, v: number | undefined, d: number): number => {
     const x = v ?? d;
-    if (!Number.isInteger(x) || x < 1) {
-      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${name} must be a positive integer, got ${String(v)}`, {
-        argument: name,
-        value: v,
-        reason: 'not a positive integer',
-      });
-    }
+    if (!Number.isInteger(x) || x < 1) throw invalidArgument(name, v, 'not a positive integer');
     return x;
   };
-  if (typeof o.url !== 'string' || o.url === '') throw invalid('url', o.url, 'required');
-  if (typeof o.ref !== 'string' || o.ref === '') throw invalid('ref', o.ref, 'required');
-  if (typeof o.repo !== 'string' || o.repo === '') throw invalid('repo', o.repo, 'required');
+  if (typeof o.url !== 'string' || o.url === '') throw invalidArgument('url', o.url, 'required');
+  if (typeof o.ref !== 'string' || o.ref === '') throw invalidArgument('ref', o.ref, 'required');
+  if (typeof o.repo !== 'string' || o.repo === '') throw invalidArgument('repo', o.repo, 'required');
   const deltas = o.deltas ?? 'prefer';
-  if (!['prefer', 'never', 'require'].includes(deltas)) throw invalid('deltas', deltas, 'expected prefer, never or require');
+  if (!['prefer', 'never', 'require'].includes(deltas)) throw invalidArgument('deltas', deltas, 'expected prefer, never or require');
   if (o.repoMode !== undefined && !WRITABLE_REPO_MODES.includes(o.repoMode)) {
-    throw invalid('repoMode', o.repoMode, `expected ${WRITABLE_REPO_MODES.join(' or ')}`);
+    throw invalidArgument('repoMode', o.repoMode, `expected ${WRITABLE_REPO_MODES.join(' or ')}`);
   }
   const verify = o.verify ?? false;
   const gpgKeys = o.gpgKeys ?? [];
-  if (verify && gpgKeys.length === 0) throw invalid('gpgKeys', 'none', 'verify needs at least one public key');
+  if (verify && gpgKeys.length === 0) throw invalidArgument('gpgKeys', 'none', 'verify needs at least one public key');
   // `/` is the whole tree (libostree would match nothing below the root with it).
   const listed = o.subpaths === undefined ? null : o.subpaths.map(normaliseSubpath);
   const subpaths = listed === null || listed.includes('/') ? null : listed;
-  if (subpaths !== null && deltas === 'require') throw invalid('deltas', deltas, 'a subpath pull fetches objects, not deltas');
+  if (subpaths !== null && deltas === 'require') throw invalidArgument('deltas', deltas, 'a subpath pull fetches objects, not deltas');
   return {
     subpaths,
     url: o.url,
@@ -176,34 +169,28 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
 
 function xzDecoderChoice(v: XzDecoderChoice | undefined): XzDecoderChoice {
   const choice = v ?? 'auto';
-  if (!['auto', 'xz', 'wasm'].includes(choice)) throw invalid('xzDecoder', v, 'expected auto, xz or wasm');
+  if (!['auto', 'xz', 'wasm'].includes(choice)) throw invalidArgument('xzDecoder', v, 'expected auto, xz or wasm');
   return choice;
 }
 
 function retries(v: number | undefined): number {
   if (v === undefined || v === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-  if (!Number.isSafeInteger(v) || v < 0) throw invalid('retries', v, 'not an integer ≥ 0 or Infinity');
+  if (!Number.isSafeInteger(v) || v < 0) throw invalidArgument('retries', v, 'not an integer ≥ 0 or Infinity');
   return v;
 }
 
 function stallTimeout(v: number | undefined): number {
   if (v === undefined) return 120_000;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 2 ** 31 - 1) throw invalid('stallTimeout', v, 'not a duration in ms');
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 2 ** 31 - 1)
+    throw invalidArgument('stallTimeout', v, 'not a duration in ms');
   return v;
 }
 
 /** `/files/de/` → `/files/de`; relative paths, `.`/`..` components and an empty list's elements are refused. */
 function normaliseSubpath(p: unknown): string {
-  if (typeof p !== 'string' || !p.startsWith('/')) throw invalid('subpaths', p, 'each subpath must be an absolute path such as /files/de');
+  if (typeof p !== 'string' || !p.startsWith('/'))
+    throw invalidArgument('subpaths', p, 'each subpath must be an absolute path such as /files/de');
   const parts = p.split('/').filter((x) => x !== '');
-  if (parts.some((x) => x === '.' || x === '..')) throw invalid('subpaths', p, 'no . or .. components');
+  if (parts.some((x) => x === '.' || x === '..')) throw invalidArgument('subpaths', p, 'no . or .. components');
   return `/${parts.join('/')}`;
-}
-
-function invalid(argument: string, value: unknown, reason: string): FlathubFetchError {
-  return new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${argument}: ${reason} (got ${JSON.stringify(value)})`, {
-    argument,
-    value,
-    reason,
-  });
 }
