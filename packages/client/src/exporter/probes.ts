@@ -22,6 +22,7 @@ import type { DoctorModule, ExporterModule, MirrorModule, PullModule } from './E
 import { diagnoseConnection } from '../diagnostics/doctor/diagnoseConnection.js';
 import { doctorToPrometheus } from '../diagnostics/doctor/doctorToPrometheus.js';
 import { allowedTarget } from './targets.js';
+import { throwIfAborted } from '../errors/abortError.js';
 
 export interface ProbeOutcome {
   success: boolean;
@@ -42,7 +43,7 @@ export async function runProbe(module: ExporterModule, target: string, signal: A
   let failure: string | null = null;
   let message: string | null = null;
   try {
-    signal.throwIfAborted();
+    throwIfAborted(signal, `probe of ${target}`, { url: target });
     const r =
       module.prober === 'mirror'
         ? await probeMirror(module, target, signal)

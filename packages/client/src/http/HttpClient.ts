@@ -10,7 +10,7 @@ import { setMaxListeners } from 'node:events';
 import createDebug from 'debug';
 import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
-import { abortError } from './abortError.js';
+import { abortError } from '../errors/abortError.js';
 import type { AttemptFailure } from './AttemptOutcome.js';
 import { finalError, overloadCause } from './attemptFailures.js';
 import { AdaptiveConcurrency, type ConcurrencyChange, OverloadRate } from './AdaptiveConcurrency.js';

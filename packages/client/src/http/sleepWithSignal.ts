@@ -1,5 +1,5 @@
 /** The default `sleep`: a timer that rejects with ERR_ABORTED as soon as `signal` aborts. */
-import { abortError } from './abortError.js';
+import { abortError } from '../errors/abortError.js';
 
 export function sleepWithSignal(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

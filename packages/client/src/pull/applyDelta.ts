@@ -12,7 +12,7 @@
 import createDebug from 'debug';
 import pLimit from 'p-limit';
 import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
+import { CORRUPTION_CODES, ErrorCodes, TRANSIENT_CODES } from '../errors/codes.js';
 import type { Checksum } from '../formats/checksum.js';
 import { type DeltaPartPayload, decodePartFile, verifyPartFile } from '../formats/DeltaPart.js';
 import { DeltaPartDecoder } from '../formats/DeltaPartDecoder.js';
@@ -123,25 +123,8 @@ export async function applyDelta(
 }
 
 /** Failures of a part that fetching its objects one by one can get past (not an abort, a disk error, a bug). */
-const PART_RECOVERABLE: ReadonlySet<string> = new Set([
-  ErrorCodes.HTTP_STATUS,
-  ErrorCodes.NOT_FOUND,
-  ErrorCodes.NETWORK,
-  ErrorCodes.CHECKSUM_MISMATCH,
-  ErrorCodes.SIZE_LIMIT,
-  ErrorCodes.DECOMPRESS,
-  ErrorCodes.DELTA_OP,
-  ErrorCodes.BSPATCH,
-  ErrorCodes.FORMAT,
-  ErrorCodes.GVARIANT_MALFORMED,
-  ErrorCodes.GVARIANT_TRUNCATED,
-  ErrorCodes.FIRST_BYTE_TIMEOUT,
-  ErrorCodes.BODY_STALL,
-  ErrorCodes.CONNECT_TIMEOUT,
-]);
-
 function isRecoverable(err: unknown): boolean {
-  return isFlathubFetchError(err) && PART_RECOVERABLE.has(err.code);
+  return isFlathubFetchError(err) && (TRANSIENT_CODES.has(err.code) || CORRUPTION_CODES.has(err.code));
 }
 
 /** Downloads, decodes and applies one part; `downloaded()` is called once its bytes are all in. */
@@ -201,7 +184,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
       if (content.length > stored) ctx.tracker.objectDone(content.length - stored);
     })
     .catch((err: unknown) => {
-      throw isFlathubFetchError(err) && err.code === 'ERR_CHECKSUM_MISMATCH'
+      throw isFlathubFetchError(err) && err.code === ErrorCodes.CHECKSUM_MISMATCH
         ? new FlathubFetchError(ErrorCodes.CHECKSUM_MISMATCH, `${what}: produced ${err.message}`, err.data, { cause: err })
         : err;
     });

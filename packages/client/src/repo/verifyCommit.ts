@@ -17,7 +17,7 @@ import { formatError } from '../formats/formatError.js';
 import { ObjectType } from '../formats/ObjectType.js';
 import type { ObjectSource } from './ObjectSource.js';
 import { mapLimit } from './mapLimit.js';
-import { throwIfAborted } from './throwIfAborted.js';
+import { throwIfAborted } from '../errors/abortError.js';
 import { verifyCommitMeta } from './verifyMetadataObject.js';
 
 const debug = createDebug('flathub-fetch:repo');

@@ -7,8 +7,6 @@
  * repository's own host.
  */
 import { isIP } from 'node:net';
-import { FlathubFetchError } from '../../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../../errors/codes.js';
 import { ObjectType } from '../../formats/ObjectType.js';
 import { deltaPartPath, objectPath } from '../../formats/paths.js';
 import { Remote } from '../../remote/Remote.js';
@@ -26,6 +24,7 @@ import { PinnedClient, tlsFacts } from './PinnedClient.js';
 import { renderDoctorMarkdown } from './renderDoctor.js';
 import { resolveHost } from './resolveHost.js';
 import { doctorFindings } from './verdict.js';
+import { asAbortError, throwIfAborted } from '../../errors/abortError.js';
 
 /** Addresses probed per family (a host may list many; two show whether they differ). */
 const PER_FAMILY = 2;
@@ -44,7 +43,7 @@ export async function diagnoseConnection(options: DiagnoseConnectionOptions): Pr
     const ordered = addresses.filter((a) => probed.includes(a));
     const probes: AddressProbe[] = [];
     for (const address of ordered) {
-      o.signal?.throwIfAborted();
+      throwIfAborted(o.signal, `doctor of ${o.url.href}`, { url: o.url.href });
       o.onEvent({ type: 'address', address, phase: 'start' });
       const client = new PinnedClient(o, address);
       clients.push(client);
@@ -84,9 +83,7 @@ export async function diagnoseConnection(options: DiagnoseConnectionOptions): Pr
     result.markdown = renderDoctorMarkdown(result);
     return result;
   } catch (err) {
-    if (o.signal?.aborted && !(err instanceof FlathubFetchError && err.code === ErrorCodes.ABORTED))
-      throw new FlathubFetchError(ErrorCodes.ABORTED, `doctor of ${o.url.href} aborted`, { url: o.url.href }, { cause: err });
-    throw err;
+    throw asAbortError(err, o.signal, `doctor of ${o.url.href}`, { url: o.url.href });
   } finally {
     await Promise.all(clients.map((c) => c.close()));
   }
