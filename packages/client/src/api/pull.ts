@@ -192,7 +192,7 @@ async function pullWith(
   let warming: ReturnType<typeof setImmediate> | undefined;
   try {
     const spec = parsePullTarget(o.ref);
-    const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
+    const target = spec.commit ?? (await remote.resolve(spec.ref as string, { signal: o.signal })).commit;
     state.target = target;
     const repo = await opening;
     // A commit already here (a resumed pull) is verified from its local bytes: no refetch.
@@ -249,7 +249,9 @@ async function pullWith(
         const name = plan.chosen.delta;
         let sb: Awaited<ReturnType<typeof remote.superblock>> | undefined;
         try {
-          sb = superblocks.get(name) ?? (await remote.superblock(plan.chosen.from, target, plan.superblockDigest, o.signal));
+          sb =
+            superblocks.get(name) ??
+            (await remote.superblock(plan.chosen.from, target, { digest: plan.superblockDigest, signal: o.signal }));
           const outcome = await applyDelta(ctx, sb, fetcher);
           fromDelta = outcome.objectsFromDelta;
           partsSkipped = outcome.partsSkipped;

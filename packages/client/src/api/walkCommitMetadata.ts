@@ -31,7 +31,11 @@ export interface CommitMetadataWalk {
   requests: number;
 }
 
-export async function walkCommitMetadata(remote: Remote, commit: Checksum, signal?: AbortSignal): Promise<CommitMetadataWalk> {
+export async function walkCommitMetadata(
+  remote: Remote,
+  commit: Checksum,
+  { signal }: { signal?: AbortSignal | undefined } = {},
+): Promise<CommitMetadataWalk> {
   let requests = 0;
   let metadataBytes = 0;
   const fetch = async (type: ObjectType, checksum: Checksum, purpose: 'commit' | 'dirtree'): Promise<Uint8Array> => {

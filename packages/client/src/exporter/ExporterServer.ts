@@ -42,7 +42,7 @@ export interface ExporterOptions {
   port: number;
   onEvent?: (event: ExporterEvent) => void;
   /** Closes the server when aborted. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface ExporterHandle {

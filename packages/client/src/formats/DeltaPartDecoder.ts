@@ -138,7 +138,7 @@ export class DeltaPartDecoder {
   }
 
   /** The decoded, size-checked payload of a verified file. */
-  async finish(signal?: AbortSignal): Promise<DeltaPartPayload> {
+  async finish({ signal }: { signal?: AbortSignal | undefined } = {}): Promise<DeltaPartPayload> {
     if (!this.#verified) {
       throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.what}: finish() before a successful verify()`, {
         argument: 'finish',

@@ -346,7 +346,7 @@ export class HttpClient {
       retryOf = outcome.errorClass === 'http-status' && outcome.status !== null ? String(outcome.status) : outcome.errorClass;
       const aborted = () => abortError(`GET ${url.href}`, { url: url.href, purpose: s.purpose }, s.signal);
       try {
-        await raceSignal(o.sleep(delay, s.signal), s.signal, aborted);
+        await raceSignal(o.sleep(delay, { signal: s.signal }), s.signal, aborted);
       } catch (err) {
         throw s.signal?.aborted ? aborted() : err;
       }

@@ -67,7 +67,11 @@ function helpers(): Array<{ name: 'python3' | 'perl'; args: (mode: LockMode, fil
  * another process holds a conflicting one. ERR_LOCK when no helper can run or a lock fails;
  * ERR_ABORTED when `signal` aborts while waiting.
  */
-export async function lockFiles(files: readonly string[], mode: LockMode, options: { signal?: AbortSignal } = {}): Promise<RepoLock> {
+export async function lockFiles(
+  files: readonly string[],
+  mode: LockMode,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<RepoLock> {
   const reasons: string[] = [];
   for (const h of helpers()) {
     throwIfAborted(options.signal, `waiting for the repository lock on ${files.join(', ')}`);

@@ -64,7 +64,7 @@ async function openRemote(inst: Installation, r: InstallationRemote, o: Transact
     ...(o.connections !== undefined ? { connections: o.connections } : {}),
     ...(o.maxInFlight !== undefined ? { maxInFlight: o.maxInFlight } : {}),
     ...(o.retries !== undefined ? { retries: o.retries } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
+    signal: o.signal,
   });
   const remote = shared.remote;
   if (r.collectionId !== null && remote.collectionId !== null && remote.collectionId !== r.collectionId) {
@@ -87,7 +87,7 @@ export async function installRefs(options: InstallRefsOptions): Promise<Transact
   const shared = await openRemote(inst, r, options);
   try {
     const ops = resolveInstall(inst, r.name, shared.remote.refs(), shared.remote.arch, options.refs);
-    const planned = await priceOps(inst, shared.remote, ops, options.signal);
+    const planned = await priceOps(inst, shared.remote, ops, { signal: options.signal });
     return await runTransaction(inst, new Map([[r.name, { config: r, shared }]]), planned, options);
   } finally {
     await shared.remote.close();
@@ -116,7 +116,7 @@ export async function updateInstallation(options: UpdateInstallationOptions = {}
       const shared = await openRemote(inst, cfg, options);
       remotes.set(name, { config: cfg, shared });
       const ops = updateOps(inst, name, refs, deployed, shared.remote, options.refs, matched);
-      planned.push(...(await priceOps(inst, shared.remote, ops, options.signal)));
+      planned.push(...(await priceOps(inst, shared.remote, ops, { signal: options.signal })));
     }
     const unknown = (options.refs ?? []).filter((w) => !matched.has(w));
     if (unknown.length > 0) {

@@ -101,7 +101,7 @@ export interface PullOptions {
    * full pull completes it. @default the whole tree
    */
   subpaths?: string[];
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   onEvent?: (event: PullEvent) => void;
 }
 

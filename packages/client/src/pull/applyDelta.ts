@@ -153,7 +153,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
         verify: () => decoder.verify(),
       });
       downloaded();
-      payload = await decoder.finish(signal);
+      payload = await decoder.finish({ signal });
       if (decoder.backend !== null) ctx.xzBackends.add(decoder.backend);
     } finally {
       decoder.dispose();

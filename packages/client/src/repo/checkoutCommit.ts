@@ -50,7 +50,7 @@ export interface CheckoutProgress {
 }
 
 export interface CheckoutOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   onProgress?: (progress: CheckoutProgress) => void;
   /** Files read, inflated and written at once. @default 4 */
   concurrency?: number;

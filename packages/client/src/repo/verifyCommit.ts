@@ -54,7 +54,7 @@ export interface VerifyCommitProgress {
 }
 
 export interface VerifyCommitOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   onProgress?: (progress: VerifyCommitProgress) => void;
   /** Content objects verified at once. @default 4 */
   concurrency?: number;

@@ -137,13 +137,13 @@ async function sampleContent(
     const ref = (o.ref === null ? undefined : refs.find((r) => r.name === o.ref)) ?? refs.find((r) => r.name.startsWith('app/')) ?? refs[0];
     if (ref === undefined) return null;
     client.as('delta-index');
-    const deltas = await remote.deltas([ref.commit], o.signal).catch(() => []);
+    const deltas = await remote.deltas([ref.commit], { signal: o.signal }).catch(() => []);
     const delta = deltas.find((d) => d.from === null) ?? deltas[0];
     let objects: Array<{ path: string; size: number | null }> = [];
     let part: { path: string; size: number } | null = null;
     if (delta !== undefined) {
       client.as('superblock');
-      const sb = await remote.superblock(delta.from, delta.to, delta.digest, o.signal).catch(() => null);
+      const sb = await remote.superblock(delta.from, delta.to, { digest: delta.digest, signal: o.signal }).catch(() => null);
       if (sb !== null) {
         // The largest part up to PART_CAP (enough to time the link, not a whole app's download).
         const parts = sb.parts.filter((p) => !sb.inlineParts.has(p.index)).sort((a, b) => b.size - a.size);
