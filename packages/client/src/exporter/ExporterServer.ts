@@ -144,10 +144,10 @@ export async function startExporter(config: ExporterConfig, options: ExporterOpt
     let outcome: ProbeOutcome;
     try {
       if (!(await acquire(ac.signal))) {
-        outcome = await runProbe(module, allowed, ac.signal); // deadline reached while queued: probe_success 0 at once
+        outcome = await runProbe(module, allowed, { signal: ac.signal }); // deadline reached while queued: probe_success 0 at once
       } else {
         try {
-          outcome = await runProbe(module, allowed, ac.signal);
+          outcome = await runProbe(module, allowed, { signal: ac.signal });
         } finally {
           release();
         }

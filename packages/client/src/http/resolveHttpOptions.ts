@@ -6,6 +6,7 @@ import type {
   RetryOptions,
   TimeoutOptions,
 } from './HttpClientOptions.js';
+import { MAX_REDIRECTS } from './redirects.js';
 import { sleepWithSignal } from './sleepWithSignal.js';
 import { invalidArgument } from '../errors/invalidArgument.js';
 
@@ -94,7 +95,7 @@ export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHtt
     concurrency: oneOf('concurrency', options.concurrency, ['adaptive', 'fixed'] as const, 'adaptive'),
     onConcurrencyChange: fn('onConcurrencyChange', options.onConcurrencyChange),
     allowHttp2: options.allowHttp2 ?? true,
-    maxRedirects: integer('maxRedirects', options.maxRedirects, 10, 0),
+    maxRedirects: integer('maxRedirects', options.maxRedirects, MAX_REDIRECTS, 0),
     retry: resolvedRetry,
     timeouts: {
       connect: duration('timeouts.connect', t.connect, DEFAULT_TIMEOUTS.connect),
