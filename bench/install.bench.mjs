@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuBusy, OUT, ROOT, stats } from './lib/harness.mjs';
-import { startNginx } from './lib/nginx.mjs';
+import { startNginx } from '../test/support/nginx.ts';
 import { spawnLinkProxy } from './linkProxy.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);

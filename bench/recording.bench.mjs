@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNginx } from './lib/nginx.mjs';
+import { startNginx } from '../test/support/nginx.ts';
 import { ensureBuilt, loadClient, OUT, reps, row, runStandalone, stats } from './lib/harness.mjs';
 
 export default async function bench() {
