@@ -61,8 +61,8 @@ export async function applyDelta(
   // about as fast as a 200–400 Mbit/s link brings them, so parts go first, largest first, and
   // fallback objects (which only need hashing) start once no part is waiting for a download slot
   // and a slot is free: they then share the link with the last parts instead of slowing every
-  // part's decoding from the start (with all of them at once, the 11 MB part of the pull
-  // benchmark got a third of the link and finished last).
+  // part's decoding from the start (with all of them at once, the largest part gets no more of
+  // the link than a small object and finishes last).
   const limit = pLimit(ctx.partConcurrency);
   const queue = [...todo].sort((a, b) => b.size - a.size);
   let waiting = queue.length;

@@ -44,9 +44,9 @@ export interface LocalRepoOptions {
   inlineInflateBelow?: number;
   /**
    * zlib level for `.filez` written from content (objects produced by delta parts). ostree
-   * writes level 6 and reads any level; level 1 is ~2.1× faster to compress for ~8 % more disk
-   * (measured on the pull benchmark's 50 MB tree: 28.1 vs 26.0 MB), and compressing is the
-   * largest CPU cost of applying a delta. @default 1
+   * writes level 6 and reads any level; compressing is the largest CPU cost of applying a delta,
+   * and level 1 trades a little disk for much less of it (BENCHMARKS.md has the current
+   * figures). @default 1
    */
   compressionLevel?: number;
   /** Largest content object accepted, in bytes. @default 2 ** 32 */
