@@ -6,22 +6,16 @@
  * JSON report's evidence points back at exchanges by URL.
  */
 import type { RequestRecord } from '../http/RequestRecord.js';
+import type { RequestPurpose } from '../http/Transport.js';
 
-/** What an exchange was for. */
+/** What an exchange was for: a pull's purposes for the same files, and the checks' own. */
 export type ExchangePurpose =
-  | 'summary'
-  | 'summary.sig'
-  | 'summary.idx'
-  | 'summary.idx.sig'
+  | Exclude<RequestPurpose, 'config' | 'summary-delta' | 'dirtree' | 'dirmeta' | 'file' | 'ref' | 'other'>
+  /** `summaries/<sha256(summary.idx)>.idx.sig`, what flatpak 1.9.3+ fetches. */
   | 'idx-sig'
-  | 'subsummary'
-  | 'delta-index'
-  | 'superblock'
-  | 'delta-part'
-  | 'fallback'
-  | 'commit'
-  | 'commitmeta'
+  /** A dirtree walked to choose the sampled files. */
   | 'walk'
+  /** A sampled object. */
   | 'object'
   | 'probe-missing'
   | 'probe-range'
