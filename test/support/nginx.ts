@@ -74,6 +74,12 @@ export interface NginxOptions {
   nice?: number;
 }
 
+/** Servers not stopped yet: never left running when this process ends without stop() (an uncaught error). One exit listener for all. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGTERM');
+});
+
 export async function startNginx(root: string, options: NginxOptions = {}): Promise<NginxServer> {
   const bin = toolPath('nginx');
   if (bin === null) throw new Error('nginx is not installed');
@@ -125,9 +131,7 @@ http {
     nice === 0 || !existsSync('/usr/bin/nice')
       ? spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] })
       : spawn('/usr/bin/nice', ['-n', String(nice), bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  // Never left running when this process ends without stop() (an uncaught error).
-  const onExit = () => child.kill('SIGTERM');
-  process.on('exit', onExit);
+  running.add(child);
   let stderr = '';
   child.stderr?.on('data', (c) => {
     // GNU nice warns (and runs the command anyway) when it may not raise the priority.
@@ -174,7 +178,7 @@ http {
       return log;
     },
     stop: async () => {
-      process.off('exit', onExit);
+      running.delete(child);
       if (child.exitCode === null) {
         const done = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
