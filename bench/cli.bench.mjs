@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureBuilt, measureCmd, measureTask, OUT, reps, ROOT, row, runStandalone } from './lib/harness.mjs';
-import { startNginx } from './lib/nginx.mjs';
+import { startNginx } from '../test/support/nginx.ts';
 
 const BIN = join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
 

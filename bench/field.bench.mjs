@@ -33,8 +33,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnLinkProxy } from './linkProxy.mjs';
 import { cpuBusy, ensureBuilt, fmtMs, loadClient, OUT, ROOT, reps, runStandalone, stats } from './lib/harness.mjs';
-import { startNginx } from './lib/nginx.mjs';
-import { makeCertificate } from './lib/tls.mjs';
+import { startNginx } from '../test/support/nginx.ts';
+import { makeTestCertificates } from '../test/support/tls.ts';
 import { repoFacts } from './pull.bench.mjs';
 
 // The CLI as users run it: its bin entry (compile cache, V8 settings), then dist/.
@@ -176,7 +176,7 @@ export default async function bench() {
   const versions = Object.fromEntries(CLIENTS.filter((c) => !isOurs(c)).map((c) => [c, version(OSTREE[c])]));
   if (CLIENTS.includes('before'))
     versions.before = spawnSync('git', ['-C', BEFORE, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() ?? null;
-  const cert = makeCertificate();
+  const cert = makeTestCertificates();
   const runs = [];
   const head = spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() ?? null;
   const meta = { link, reps: n, versions, source: head, tmp: TMP, load: { before: loadavg() }, repos: {} };
@@ -190,13 +190,13 @@ export default async function bench() {
         limits: { delta: limit.delta, update: limit.update, objects: limit.objects },
         objects: limit.facts.objects,
       };
-      const nginx = await startNginx(repoDir, { nice: -10, tls: { cert: cert.cert, key: cert.key } });
+      const nginx = await startNginx(repoDir, { nice: -10, tls: { cert: cert.serverCert, key: cert.serverKey, http2: true } });
       const proxies = {
         http1: await spawnLinkProxy({ upstreamPort: nginx.port, ...link, nice: -10 }),
         h2: await spawnLinkProxy({ upstreamPort: nginx.tlsPort, ...link, nice: -10 }),
       };
       const url = (p) => (p === 'h2' ? `https://127.0.0.1:${proxies.h2.port}/` : proxies.http1.url);
-      const oursEnv = (p) => (p === 'h2' ? { ...process.env, NODE_EXTRA_CA_CERTS: cert.cert } : process.env);
+      const oursEnv = (p) => (p === 'h2' ? { ...process.env, NODE_EXTRA_CA_CERTS: cert.caCert } : process.env);
       const work = join(TMP, `field-${process.pid}`);
       rmSync(work, { recursive: true, force: true });
       mkdirSync(work, { recursive: true });
@@ -224,7 +224,7 @@ export default async function bench() {
               const order = CLIENTS.map((_, i) => CLIENTS[(i + rep) % CLIENTS.length]);
               for (const who of order) {
                 const dest = join(work, `${c}-${who}-${seq++}`);
-                const ca = proto === 'h2' ? cert.cert : null;
+                const ca = proto === 'h2' ? cert.caCert : null;
                 if (c === 'update') {
                   // cp -a: bare-user keeps each file's uid/gid/mode in the user.ostreemeta xattr.
                   sh('cp', ['-a', templates[isOurs(who) ? 'ours' : 'ostree'], dest]);

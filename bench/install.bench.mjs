@@ -16,7 +16,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuBusy, OUT, ROOT, stats } from './lib/harness.mjs';
-import { startNginx } from './lib/nginx.mjs';
+import { isolatedFlatpakEnv } from '../test/support/flatpakInstall.ts';
+import { startNginx } from '../test/support/nginx.ts';
 import { spawnLinkProxy } from './linkProxy.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -36,17 +37,7 @@ function bytes(label, size, random) {
 }
 
 function env(home) {
-  return {
-    PATH: process.env.PATH,
-    HOME: home,
-    LANG: 'C.UTF-8',
-    XDG_DATA_HOME: join(home, 'data'),
-    XDG_CACHE_HOME: join(home, 'cache'),
-    XDG_CONFIG_HOME: join(home, 'config'),
-    FLATPAK_USER_DIR: join(home, 'flatpak'),
-    FLATPAK_SYSTEM_DIR: join(home, 'system'),
-    FLATPAK_CONFIG_DIR: join(home, 'etc'),
-  };
+  return isolatedFlatpakEnv(home, { user: join(home, 'flatpak'), system: join(home, 'system'), config: join(home, 'etc') });
 }
 
 function build() {

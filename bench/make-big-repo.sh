@@ -17,19 +17,11 @@ LARGE=${LARGE_FILES:-12}
 STAMP="v1 small=$SMALL large=$LARGE"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-if [ -z "${FORCE:-}" ] && [ -f "$OUT/info.json" ] && grep -qF "\"stamp\": \"$STAMP\"" "$OUT/info.json"; then
-  echo "make-big-repo: reusing $OUT ($STAMP)" >&2
-  exit 0
-fi
-command -v ostree >/dev/null 2>&1 || {
-  echo "make-big-repo: ostree is not installed" >&2
-  exit 1
-}
+# shellcheck source=lib/repo-facts.sh
+. "$HERE/lib/repo-facts.sh"
+reuse_if_built make-big-repo "$OUT" "$STAMP"
 
-rm -rf "$OUT"
-mkdir -p "$OUT"
-R="$OUT/repo"
-T0=$(date +%s.%N)
+start_out "$OUT"
 TREE_INFO=$(node "$HERE/lib/gen-tree.mjs" "$OUT/tree" "$SMALL" "$LARGE")
 ostree init --repo="$R" --mode=archive
 COMMIT=$(ostree commit --repo="$R" --branch=bench/big --tree=dir="$OUT/tree" --owner-uid=0 --owner-gid=0 --no-xattrs \
@@ -39,7 +31,6 @@ ostree summary --repo="$R" -u
 rm -rf "$OUT/tree" "$R/tmp"/* "$R/.lock"
 T1=$(date +%s.%N)
 
-count() { find "$R/objects" -name "*.$1" | wc -l; }
 PARTS=$(find "$R/deltas" -type f -not -name superblock | sort)
 PART_JSON=$(for p in $PARTS; do printf '"%s": %s,' "${p#"$R"/}" "$(stat -c %s "$p")"; done)
 cat >"$OUT/info.json" <<EOF

@@ -29,15 +29,10 @@ if [ -z "$TOOL" ]; then
 fi
 STAMP="v2 apps=$APPS runtimes=$RUNTIMES tool=$TOOL"
 
-if [ -z "${FORCE:-}" ] && [ -f "$OUT/info.json" ] && grep -qF "\"stamp\": \"$STAMP\"" "$OUT/info.json"; then
-  echo "make-big-summary: reusing $OUT ($STAMP)" >&2
-  exit 0
-fi
-
-command -v ostree >/dev/null 2>&1 || {
-  echo "make-big-summary: ostree is not installed" >&2
-  exit 1
-}
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib/repo-facts.sh
+. "$HERE/lib/repo-facts.sh"
+reuse_if_built make-big-summary "$OUT" "$STAMP"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"

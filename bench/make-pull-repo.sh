@@ -26,17 +26,10 @@ FALLBACK=${MIN_FALLBACK_MB:-8}
 STAMP="v1 small=$SMALL large=$LARGE chunk=$CHUNK fallback=$FALLBACK"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-if [ -z "${FORCE:-}" ] && [ -f "$OUT/info.json" ] && grep -qF "\"stamp\": \"$STAMP\"" "$OUT/info.json"; then
-  echo "make-pull-repo: reusing $OUT ($STAMP)" >&2
-  exit 0
-fi
-command -v ostree >/dev/null 2>&1 || {
-  echo "make-pull-repo: ostree is not installed" >&2
-  exit 1
-}
-
 # shellcheck source=lib/repo-facts.sh
 . "$HERE/lib/repo-facts.sh"
+reuse_if_built make-pull-repo "$OUT" "$STAMP"
+
 start_out "$OUT"
 TREE_INFO=$(node "$HERE/lib/gen-tree.mjs" "$TREE" "$SMALL" "$LARGE")
 # The fallback: one incompressible 12 MB file (its .filez is ~12 MB too).

@@ -39,14 +39,9 @@ REF=runtime/org.bench.Platform/x86_64/stable
 HERE=$(cd "$(dirname "$0")" && pwd)
 STAMP="v2 libs=$LIBS big=$BIG"
 
-if [ -z "${FORCE:-}" ] && [ -f "$OUT/info.json" ] && grep -qF "\"stamp\": \"$STAMP\"" "$OUT/info.json"; then
-  echo "make-runtime-repo: reusing $OUT ($STAMP)" >&2
-  exit 0
-fi
-command -v "$OSTREE" >/dev/null 2>&1 || {
-  echo "make-runtime-repo: $OSTREE is not installed" >&2
-  exit 1
-}
+# shellcheck source=lib/repo-facts.sh
+. "$HERE/lib/repo-facts.sh"
+reuse_if_built make-runtime-repo "$OUT" "$STAMP" "$OSTREE"
 nbig=0
 for f in $BIG; do
   if [ ! -f "$f" ] || [ "$(stat -c %s "$f")" -lt 100000000 ]; then
@@ -60,8 +55,6 @@ done
   exit 1
 }
 
-# shellcheck source=lib/repo-facts.sh
-. "$HERE/lib/repo-facts.sh"
 start_out "$OUT"
 
 # ---- the tree ----

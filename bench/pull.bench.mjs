@@ -3,7 +3,7 @@
 // Setup: bench/make-pull-repo.sh builds (once, cached) an archive repository with the real
 // ostree: ref bench/pull, ~3,200 objects, a from-scratch delta of exactly 2 parts + 1 fallback
 // (a 12 MB object) and an older commit with a small from-revision delta to the head. A real
-// nginx (bench/lib/nginx.mjs, JSON access log with $connection) serves it on loopback, behind
+// nginx (test/support/nginx.ts, JSON access log with $connection) serves it on loopback, behind
 // bench/linkProxy.mjs (its own process): RTT 20 ms, 400 Mbit/s per direction, connection setup
 // costs an RTT (BENCH_PULL_RTT / BENCH_PULL_MBIT change them).
 //
@@ -25,9 +25,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { selfCheck, spawnLinkProxy } from './linkProxy.mjs';
-import { makeCertificate } from './lib/tls.mjs';
+import { makeTestCertificates } from '../test/support/tls.ts';
 import { BENCH, ensureBuilt, fmtMs, fmtRss, loadClient, OUT, reps, row, runStandalone, stats } from './lib/harness.mjs';
-import { startNginx } from './lib/nginx.mjs';
+import { startNginx } from '../test/support/nginx.ts';
 
 const PULL_TASK = join(BENCH, 'lib', 'pull-task.mjs');
 // Where the pulled repositories go (each removed after its run): on disk by default, like a real
@@ -330,12 +330,12 @@ export default async function bench() {
   // stand in for other machines and must not slow down when the client saturates the cores.
   // HTTPS with HTTP/2 offered (what Flathub's CDN serves) on a second port, behind its own proxy
   // with the same link model (only one of the two carries traffic at a time).
-  const cert = makeCertificate();
-  const nginx = await startNginx(repoDir, { nice: -10, tls: { cert: cert.cert, key: cert.key } });
+  const cert = makeTestCertificates();
+  const nginx = await startNginx(repoDir, { nice: -10, tls: { cert: cert.serverCert, key: cert.serverKey, http2: true } });
   const proxy = await spawnLinkProxy({ upstreamPort: nginx.port, ...link, nice: -10 });
   const tlsProxy = await spawnLinkProxy({ upstreamPort: nginx.tlsPort, ...link, nice: -10 });
   const tlsUrl = `https://127.0.0.1:${tlsProxy.port}/`;
-  const oursTls = { url: tlsUrl, http: { http: { tls: { ca: cert.pem } } } };
+  const oursTls = { url: tlsUrl, http: { http: { tls: { ca: cert.caPem } } } };
   // BENCH_PULL_MAX_IN_FLIGHT sets our http.maxInFlight in every case (default: the library's).
   const inFlight = process.env.BENCH_PULL_MAX_IN_FLIGHT === undefined ? {} : { maxInFlight: Number(process.env.BENCH_PULL_MAX_IN_FLIGHT) };
   const runs = {};
@@ -371,7 +371,7 @@ export default async function bench() {
         for (const who of order) {
           const dest = join(WORK, `${c.id}-${who}-${seq++}`);
           if (c.from) sh('cp', ['-a', who === 'ours' ? oursOld : ostreeOld, dest]);
-          else if (who === 'ostree') ostreeRepo(dest, c.tls ? tlsUrl : proxy.url, c.tls ? cert.cert : null);
+          else if (who === 'ostree') ostreeRepo(dest, c.tls ? tlsUrl : proxy.url, c.tls ? cert.caCert : null);
           sh('sync', []);
           const mark = nginx.mark();
           let run;

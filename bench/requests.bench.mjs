@@ -6,8 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureBuilt, OUT, reps, row, runStandalone, stats } from './lib/harness.mjs';
-import { startNginx } from './lib/nginx.mjs';
-import { makeCertificate } from './lib/tls.mjs';
+import { startNginx } from '../test/support/nginx.ts';
+import { makeTestCertificates } from '../test/support/tls.ts';
 
 const TASK = join(import.meta.dirname, 'lib', 'requests-task.mjs');
 const MODES = ['undici', 'client', 'client-norec'];
@@ -17,11 +17,11 @@ const REQUESTS = 4000;
 export default async function bench() {
   const info = ensureBuilt('make-pull-repo.sh', join(OUT, 'pull-repo'));
   const root = join(OUT, 'pull-repo', 'repo');
-  const cert = makeCertificate();
-  const nginx = await startNginx(root, { nice: -10, tls: { cert: cert.cert, key: cert.key } });
+  const cert = makeTestCertificates();
+  const nginx = await startNginx(root, { nice: -10, tls: { cert: cert.serverCert, key: cert.serverKey, http2: true } });
   const protocols = {
     'http/1.1, pipelining 8': { url: nginx.url },
-    'https, http/2': { url: `https://127.0.0.1:${nginx.tlsPort}/`, ca: cert.pem },
+    'https, http/2': { url: `https://127.0.0.1:${nginx.tlsPort}/`, ca: cert.caPem },
   };
   const { reps: n } = reps({ warmup: 0, reps: 5 });
   const cpu = {};

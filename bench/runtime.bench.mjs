@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUT, ROOT, stats } from './lib/harness.mjs';
-import { startNginx } from './lib/nginx.mjs';
+import { startNginx } from '../test/support/nginx.ts';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const BEFORE = process.env.BENCH_BEFORE ?? null;

@@ -2,7 +2,7 @@
 //
 // The reference parses the same file and prints it (stdout to /dev/null): it does strictly
 // more work than a parse, so the ratio flatters ostree less than it flatters us. Target
-// (issue): a 10 MB summary parses in under 100 ms on this machine.
+// (issue): a 10 MB summary parses in under 100 ms.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuilt, loadClient, measure, measureCmd, measureTask, OUT, reps, row, runStandalone } from './lib/harness.mjs';

@@ -7,7 +7,7 @@ const url = process.argv[2] ?? 'https://dl.flathub.org/repo/';
 const remote = await Remote.open(url, { arch: process.argv[3] ?? 'x86_64' });
 try {
   for (const d of await remote.deltas()) {
-    const sb = await remote.superblock(d.from, d.to, d.digest);
+    const sb = await remote.superblock(d.from, d.to, { digest: d.digest });
     const bytes = sb.parts.reduce((n, p) => n + p.size, 0);
     console.log(
       `${d.from === null ? 'scratch' : d.from.slice(0, 12)} -> ${d.to.slice(0, 12)}: ${sb.parts.length} parts, ${bytes} bytes, ${sb.fallbacks.length} fallbacks`,

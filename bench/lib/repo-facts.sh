@@ -1,5 +1,19 @@
-# Sourced by bench/make-pull-repo.sh and bench/make-runtime-repo.sh: starting the output
-# directory and the facts their info.json records, read from the repository $R.
+# Sourced by the bench/make-*.sh scripts: reusing or starting the output directory, and the
+# facts their info.json records, read from the repository $R.
+
+# reuse_if_built NAME OUT STAMP [OSTREE]: ends the script when OUT/info.json records STAMP (a
+# build with the same parameters; FORCE=1 rebuilds anyway); fails when OSTREE (default ostree)
+# is not installed.
+reuse_if_built() {
+  if [ -z "${FORCE:-}" ] && [ -f "$2/info.json" ] && grep -qF "\"stamp\": \"$3\"" "$2/info.json"; then
+    echo "$1: reusing $2 ($3)" >&2
+    exit 0
+  fi
+  command -v "${4:-ostree}" >/dev/null 2>&1 || {
+    echo "$1: ${4:-ostree} is not installed" >&2
+    exit 1
+  }
+}
 
 # start_out OUT: empties OUT; sets R (OUT/repo), TREE (OUT/tree) and T0 (start time).
 start_out() {

@@ -170,7 +170,7 @@ describe.each([
     await feed(dec, p.file, seededRandom(3));
     dec.verify();
     const ac = new AbortController();
-    const finished = dec.finish(ac.signal);
+    const finished = dec.finish({ signal: ac.signal });
     ac.abort(new Error('stop'));
     await expect(finished).rejects.toThrow('stop');
     dec.dispose();

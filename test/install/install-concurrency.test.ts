@@ -16,12 +16,12 @@ import { promisify } from 'node:util';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { handOverCommands, installationLockFiles, installRefs, lockFiles, runFlatpak } from '../../packages/client/src/index.js';
 import { type FaultPolicy, RepoServer } from '../../packages/client/src/testing/index.js';
 import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
-import { APP, addTestRemote, type FlatpakWorld, makeFlatpakWorld, OTHER } from '../support/flatpakInstall.js';
-import { type NginxServer, startNginx } from '../support/nginx.js';
+import { APP, type FlatpakWorld, OTHER } from '../support/flatpakInstall.js';
+import { useServedFlatpakWorld } from '../support/flatpakSuite.js';
 import { fsck, ostree } from '../support/ostree.js';
 import { describeWithTools } from '../support/tools.js';
 
@@ -61,15 +61,8 @@ describeWithTools(['ostree', 'python3'], 'repository lock', () => {
 
 describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg', 'python3', 'dbus-run-session'], 'installing next to flatpak', () => {
   let w: FlatpakWorld;
-  let nginx: NginxServer;
-  beforeAll(async () => {
-    w = makeFlatpakWorld(fixtures);
-    nginx = await startNginx(w.repo);
-    addTestRemote(w, fixtures, nginx.url, 'de;fr');
-  }, 60_000);
-  afterAll(async () => {
-    await nginx?.stop();
-    w?.remove();
+  useServedFlatpakWorld(fixtures, (world) => {
+    w = world;
   });
 
   /**

@@ -12,11 +12,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { runFlatpak } from '../../packages/client/src/index.js';
 import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
-import { APP, addTestRemote, type FlatpakWorld, LOCALE, makeFlatpakWorld, RUNTIME } from '../support/flatpakInstall.js';
-import { type NginxServer, startNginx } from '../support/nginx.js';
+import { APP, type FlatpakWorld, LOCALE, RUNTIME } from '../support/flatpakInstall.js';
+import { useServedFlatpakWorld } from '../support/flatpakSuite.js';
+import type { NginxServer } from '../support/nginx.js';
 import { fsck } from '../support/ostree.js';
 import { describeWithTools } from '../support/tools.js';
 
@@ -39,14 +40,9 @@ interface OpJson {
 describeWithTools(['flatpak', 'nginx', 'ostree', 'gpg', 'python3'], 'install/update into a real flatpak installation', () => {
   let w: FlatpakWorld;
   let nginx: NginxServer;
-  beforeAll(async () => {
-    w = makeFlatpakWorld(fixtures);
-    nginx = await startNginx(w.repo);
-    addTestRemote(w, fixtures, nginx.url, 'de;fr');
-  }, 60_000);
-  afterAll(async () => {
-    await nginx?.stop();
-    w?.remove();
+  useServedFlatpakWorld(fixtures, (world, server) => {
+    w = world;
+    nginx = server;
   });
 
   const cli = (args: string[]): { ops: OpJson[]; flatpak: Array<{ args: string[]; exitCode: number }> } => {

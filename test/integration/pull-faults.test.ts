@@ -5,52 +5,22 @@
  * corrupt ever lands in objects/. Interrupted pulls resume without re-fetching verified objects.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { FlathubFetchError, isFlathubFetchError, pull, readFilez, contentChecksum, sha256Hex } from '../../packages/client/src/index.js';
+import { FlathubFetchError, isFlathubFetchError, pull } from '../../packages/client/src/index.js';
 import { randomFaults, RepoServer } from '../../packages/client/src/testing/index.js';
 import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
 import { checkout, copyRepo, fsck, treeManifest } from '../support/ostree.js';
+import { objectPaths, verifiedObjectCount } from '../support/repoChecks.js';
 import { describeWithTools } from '../support/tools.js';
-import { readFileSync } from 'node:fs';
 
 const set = fixtureSets().at(-1);
 if (set === undefined) throw new Error('no fixtures');
 const m = set.manifest.repos;
 const APP = 'app/org.example.Hello/x86_64/stable';
 const HEAD = m.archive?.heads[APP] as string;
-
-/** Server paths (`/objects/XX/…`) of every object file in the repository. */
-function objectPaths(repo: string): Set<string> {
-  const out = new Set<string>();
-  for (const p of readdirSync(join(repo, 'objects'))) {
-    for (const f of readdirSync(join(repo, 'objects', p))) out.add(`/objects/${p}/${f}`);
-  }
-  return out;
-}
-
-/** Every object file under objects/ verifies against its name. */
-function assertNoCorruptObjects(repo: string): number {
-  let n = 0;
-  const dir = join(repo, 'objects');
-  if (!existsSync(dir)) return 0;
-  for (const p of readdirSync(dir)) {
-    for (const f of readdirSync(join(dir, p))) {
-      const [rest, ext] = f.split('.') as [string, string];
-      const bytes = new Uint8Array(readFileSync(join(dir, p, f)));
-      if (ext === 'filez') {
-        const { info, content } = readFilez(bytes);
-        expect(contentChecksum(info, content), f).toBe(p + rest);
-      } else if (ext !== 'commitmeta') {
-        expect(sha256Hex(bytes), f).toBe(p + rest);
-      }
-      n++;
-    }
-  }
-  return n;
-}
 
 describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'ffetch-faults-'));
@@ -78,7 +48,7 @@ describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => 
         expect(result.requests.filter((r) => r.error !== null).length).toBeGreaterThanOrEqual(1);
         fsck(repo);
         expect(treeManifest(checkout(repo, HEAD))).toEqual(expected());
-        assertNoCorruptObjects(repo);
+        verifiedObjectCount(repo);
       } finally {
         await server.close();
       }
@@ -142,7 +112,7 @@ describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => 
       expect(msg).toContain(`${server.url}${corruptPath.slice(1)}`);
       expect(msg).toContain(file);
       expect(existsSync(join(repo, corruptPath))).toBe(false);
-      assertNoCorruptObjects(repo);
+      verifiedObjectCount(repo);
       // The commit stays marked partial.
       expect(existsSync(join(repo, 'state', `${HEAD}.commitpartial`))).toBe(true);
     } finally {
@@ -195,7 +165,7 @@ describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => 
         },
       }).catch((e: unknown) => e);
       expect(isFlathubFetchError(err, 'ERR_ABORTED')).toBe(true);
-      const before = assertNoCorruptObjects(repo);
+      const before = verifiedObjectCount(repo);
       expect(before).toBeGreaterThan(0);
       expect(existsSync(join(repo, 'state', `${HEAD}.commitpartial`))).toBe(true);
       // Objects verified and written before the abort (they are in objects/ now).
@@ -229,7 +199,7 @@ describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => 
         await new Promise((r) => setTimeout(r, 20));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
-      expect(assertNoCorruptObjects(repo)).toBeGreaterThan(0);
+      expect(verifiedObjectCount(repo)).toBeGreaterThan(0);
       expect(existsSync(join(repo, 'state', `${HEAD}.commitpartial`))).toBe(true);
       const written = objectPaths(repo);
       const n = server.log.length;

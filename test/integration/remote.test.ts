@@ -50,7 +50,7 @@ describeWithTools(['nginx'], `Remote over nginx (${set.name} fixtures)`, () => {
       const deltas = await remote.deltas();
       expect(deltas.map((d) => d.name).sort()).toEqual(m.archive?.deltas.map((d) => d.name).sort());
       for (const d of deltas) {
-        const sb = await remote.superblock(d.from, d.to, d.digest);
+        const sb = await remote.superblock(d.from, d.to, { digest: d.digest });
         expect(sb.to).toBe(d.to);
       }
     } finally {
@@ -113,7 +113,7 @@ describeWithTools(['nginx'], `Remote over nginx (${set.name} fixtures)`, () => {
     try {
       const d = (await remote.deltas())[0];
       if (d === undefined) throw new Error('no delta');
-      const err = await remote.superblock(d.from, d.to, '0'.repeat(64)).catch((e: unknown) => e);
+      const err = await remote.superblock(d.from, d.to, { digest: '0'.repeat(64) }).catch((e: unknown) => e);
       expect(isFlathubFetchError(err, 'ERR_CHECKSUM_MISMATCH')).toBe(true);
       expect((err as Error).message).toContain(`${url('archive')}deltas/`);
     } finally {

@@ -71,3 +71,19 @@ test('an unsigned repository: trust is skipped without a key and fails with one'
   expect(trust?.status).toBe('fail');
   expect(trust?.evidence.map((e) => e.got)).toContain('the repository publishes no summary signature');
 });
+
+test('redirects a pull would refuse (a loop) fail the http check with the redirect policy’s reason', async () => {
+  const looping = await RepoServer.start(set.repoPath('flatpak'), {
+    faults: (ctx) => (ctx.path.startsWith('/objects/') ? { kind: 'redirect', location: ctx.path } : null),
+  });
+  try {
+    const r = await checkMirrors({ primary: flatpak.url, mirrors: [looping.url], refs: 'app/*', sample: 4 });
+    const http = r.mirrors[0]?.checks.find((c) => c.name === 'http');
+    expect(http?.status).toBe('fail');
+    const refused = http?.evidence.filter((e) => e.status === 'fail' && /^GET objects\//.test(e.what)) ?? [];
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((e) => /^redirect to \/objects\/\S+ refused: redirect loop$/.test(e.got ?? ''))).toBe(true);
+  } finally {
+    await looping.close();
+  }
+});

@@ -10,14 +10,13 @@
  * RELIABILITY.md records 100 and 20). RELIABILITY_VERBOSE prints each
  * pull's figures; RELIABILITY_REPORT=FILE appends them to FILE as JSON lines.
  */
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { amplificationBound, FIELD_FAILURE_RATE, type FieldPull, fieldFaults, fieldPull } from '../support/fieldFaults.js';
+import { expect, test } from 'vitest';
+import { amplificationBound, FIELD_FAILURE_RATE, type FieldPull, fieldFaults, fieldPull, useFieldSuite } from '../support/fieldFaults.js';
 import { type FieldRepo, fieldRepo } from '../support/fieldRepo.js';
 import { checkoutManifest } from '../support/ostree.js';
-import { makeTestCertificates, type TestCertificates } from '../support/tls.js';
+import type { TestCertificates } from '../support/tls.js';
 import { describeWithTools } from '../support/tools.js';
 
 const PULLS = Number(process.env.RELIABILITY_FIELD_PULLS ?? 2);
@@ -29,14 +28,9 @@ const BIG_PULLS = Number(process.env.RELIABILITY_BIG_PULLS ?? 0);
 const MIN_SAMPLE = 2000;
 
 describeWithTools(['ostree', 'openssl'], 'pulls under the field fault model', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'ffetch-field-'));
   let certs: TestCertificates;
-  beforeAll(() => {
-    certs = makeTestCertificates();
-  });
-  afterAll(() => {
-    certs?.remove();
-    rmSync(tmp, { recursive: true, force: true });
+  const tmp = useFieldSuite('ffetch-field-', (c) => {
+    certs = c;
   });
 
   const run = async (made: FieldRepo, label: string, count: number, seedBase: number) => {

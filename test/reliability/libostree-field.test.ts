@@ -10,16 +10,15 @@
  * first one: this shows its retries against the rest of the model).
  */
 import { execFile } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { RepoServer } from '../../packages/client/src/testing/index.js';
-import { fieldFaults } from '../support/fieldFaults.js';
+import { fieldFaults, useFieldSuite } from '../support/fieldFaults.js';
 import { type FieldRepo, fieldRepo } from '../support/fieldRepo.js';
 import { checkoutManifest } from '../support/ostree.js';
-import { makeTestCertificates, type TestCertificates } from '../support/tls.js';
+import type { TestCertificates } from '../support/tls.js';
 import { describeWithTools } from '../support/tools.js';
 
 const PULLS = Number(process.env.RELIABILITY_LIBOSTREE_PULLS ?? 0);
@@ -40,14 +39,9 @@ async function run(args: string[], timeout: number): Promise<{ code: number; std
 }
 
 describeWithTools(['ostree', 'openssl'], 'libostree under the field fault model', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'ffetch-libostree-field-'));
   let certs: TestCertificates;
-  beforeAll(() => {
-    certs = makeTestCertificates();
-  });
-  afterAll(() => {
-    certs?.remove();
-    rmSync(tmp, { recursive: true, force: true });
+  const tmp = useFieldSuite('ffetch-libostree-field-', (c) => {
+    certs = c;
   });
 
   const series = async (made: FieldRepo, label: string, count: number, seedBase: number, timeout: number) => {

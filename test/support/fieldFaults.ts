@@ -6,15 +6,16 @@
  * the checks every pull must pass: `ostree fsck`, content equal to the server's checkout, no
  * object that fails verification, retry amplification within 1/(1−p) + 5%.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { buildReport, type PullReport, pull } from '../../packages/client/src/index.js';
 import { type FaultPolicy, randomFaults, RepoServer } from '../../packages/client/src/testing/index.js';
 import type { FieldRepo } from './fieldRepo.js';
 import { checkoutManifest, fsck } from './ostree.js';
 import { corruptObjects } from './repoChecks.js';
-import type { TestCertificates } from './tls.js';
+import { makeTestCertificates, type TestCertificates } from './tls.js';
 
 /** The rate of faults that fail an attempt (statuses, resets, stalls, corruption). */
 export const FIELD_FAILURE_RATE = 0.24 + 0.05 + 0.05 + 0.01;
@@ -98,4 +99,22 @@ export async function fieldPull(o: {
 /** The amplification bound of issue #16 for failure rate `p`: 1/(1−p) + 5%. */
 export function amplificationBound(p: number): number {
   return (1 / (1 - p)) * 1.05;
+}
+
+/**
+ * What a field-fault suite works in: a temporary directory (named after `prefix`) and test
+ * certificates, made for the suite and removed after it; `ready` receives the certificates.
+ */
+export function useFieldSuite(prefix: string, ready: (certs: TestCertificates) => void): string {
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  let certs: TestCertificates | undefined;
+  beforeAll(() => {
+    certs = makeTestCertificates();
+    ready(certs);
+  });
+  afterAll(() => {
+    certs?.remove();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+  return tmp;
 }

@@ -4,7 +4,8 @@
  * (`org.test.Hello//stable`), built with build-finish/build-export, signed with the
  * fixture set's throwaway GPG key, static deltas by build-update-repo; and isolated
  * installations (HOME, XDG dirs, FLATPAK_USER_DIR / FLATPAK_SYSTEM_DIR / FLATPAK_CONFIG_DIR in
- * a temporary directory) with the repository added as a remote.
+ * a temporary directory) with the repository added as a remote. Erasable TypeScript only (the
+ * install benchmark loads `isolatedFlatpakEnv` with Node.js's type stripping).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,30 @@ export interface FlatpakWorld {
   remove(): void;
 }
 
+/**
+ * The environment of a flatpak that sees only its own installations: HOME and the XDG
+ * directories under `home`, the user and system installations and the configuration directory
+ * where given (and XDG_RUNTIME_DIR, an existing 0700 directory, when given). The install
+ * benchmark uses it as well.
+ */
+export function isolatedFlatpakEnv(
+  home: string,
+  dirs: { user: string; system: string; config: string; runtime?: string },
+): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    LANG: 'C.UTF-8',
+    XDG_DATA_HOME: join(home, 'data'),
+    XDG_CACHE_HOME: join(home, 'cache'),
+    XDG_CONFIG_HOME: join(home, 'config'),
+    ...(dirs.runtime !== undefined ? { XDG_RUNTIME_DIR: dirs.runtime } : {}),
+    FLATPAK_USER_DIR: dirs.user,
+    FLATPAK_SYSTEM_DIR: dirs.system,
+    FLATPAK_CONFIG_DIR: dirs.config,
+  };
+}
+
 /** Builds the repository (version 1) and an empty user installation with the remote `test` at `url(repo)` once served. */
 export function makeFlatpakWorld(set: FixtureSet): FlatpakWorld {
   const dir = mkdtempSync(join(tmpdir(), 'ffetch-fpw-'));
@@ -42,18 +67,12 @@ export function makeFlatpakWorld(set: FixtureSet): FlatpakWorld {
   cpSync(join(set.root, 'gpg'), gnupg, { recursive: true });
   execFileSync('chmod', ['-R', 'go-rwx', gnupg]);
   const home = join(dir, 'home');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: home,
-    LANG: 'C.UTF-8',
-    XDG_DATA_HOME: join(home, 'data'),
-    XDG_CACHE_HOME: join(home, 'cache'),
-    XDG_CONFIG_HOME: join(home, 'config'),
-    XDG_RUNTIME_DIR: join(home, 'run'),
-    FLATPAK_USER_DIR: join(dir, 'user'),
-    FLATPAK_SYSTEM_DIR: join(dir, 'system'),
-    FLATPAK_CONFIG_DIR: join(dir, 'etc'),
-  };
+  const env = isolatedFlatpakEnv(home, {
+    user: join(dir, 'user'),
+    system: join(dir, 'system'),
+    config: join(dir, 'etc'),
+    runtime: join(home, 'run'),
+  });
   for (const d of [home, join(home, 'run'), join(dir, 'user'), join(dir, 'system'), join(dir, 'etc')])
     mkdirSync(d, { recursive: true, mode: 0o700 });
   const repo = join(dir, 'repo');

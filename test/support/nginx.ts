@@ -1,13 +1,14 @@
 /**
- * A real nginx serving a directory on loopback, with a JSON access log, for tests that need a
- * real HTTP server (the same server CI and many mirrors use).
+ * A real nginx serving a directory on loopback, with a JSON access log, for tests and benchmarks
+ * that need a real HTTP server (the same server CI and many mirrors use). Only erasable
+ * TypeScript, imports by `.ts` path: bench scripts load it with Node.js's type stripping.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toolPath } from './tools.js';
+import { toolPath } from './toolPath.ts';
 
 export interface NginxLogEntry {
   method: string;
@@ -20,6 +21,12 @@ export interface NginxLogEntry {
   connectionRequests: number;
   /** The client's User-Agent (tells flatpak's libostree requests from ours). */
   userAgent: string;
+  /** When the request ended, seconds since the epoch (ms resolution). */
+  msec: number;
+  /** Seconds from the first request byte read to the last response byte sent. */
+  requestTime: number;
+  /** "HTTP/1.1" or "HTTP/2.0". */
+  protocol: string;
 }
 
 export interface NginxServer {
@@ -29,7 +36,11 @@ export interface NginxServer {
   tlsUrl: string | null;
   tlsPort: number | null;
   prefix: string;
+  pid: number | undefined;
   log(): NginxLogEntry[];
+  /** The access log's size now: `entriesSince(mark())` later is what came after (without re-reading the whole log). */
+  mark(): number;
+  entriesSince(offset: number): NginxLogEntry[];
   /** Log entries after the first `start`, waiting up to 3 s for at least `n` (nginx logs after responding). */
   logSince(start: number, n: number): Promise<NginxLogEntry[]>;
   stop(): Promise<void>;
@@ -56,7 +67,18 @@ export interface NginxOptions {
   ipv6?: boolean;
   /** Also listen with TLS on a second port (same root and log), optionally offering HTTP/2 by ALPN. */
   tls?: { cert: string; key: string; http2?: boolean };
+  /**
+   * Run nginx at this niceness (< 0 when allowed): on a small machine a benchmark's server should
+   * behave as if it had its own CPU, not slow down when the client under test saturates the cores.
+   */
+  nice?: number;
 }
+
+/** Servers not stopped yet: never left running when this process ends without stop() (an uncaught error). One exit listener for all. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGTERM');
+});
 
 export async function startNginx(root: string, options: NginxOptions = {}): Promise<NginxServer> {
   const bin = toolPath('nginx');
@@ -77,7 +99,7 @@ worker_processes 1;
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log warn;
 daemon off;
-events { worker_connections 256; }
+events { worker_connections 512; }
 http {
   types { application/octet-stream bin; text/plain txt; }
   default_type application/octet-stream;
@@ -86,10 +108,11 @@ http {
   fastcgi_temp_path ${prefix}/fastcgi;
   uwsgi_temp_path ${prefix}/uwsgi;
   scgi_temp_path ${prefix}/scgi;
-  log_format jsonl escape=json '{"method":"$request_method","uri":"$request_uri","status":$status,"bodyBytes":$body_bytes_sent,"bytesSent":$bytes_sent,"range":"$http_range","connection":$connection,"connectionRequests":$connection_requests,"userAgent":"$http_user_agent"}';
+  log_format jsonl escape=json '{"method":"$request_method","uri":"$request_uri","status":$status,"bodyBytes":$body_bytes_sent,"bytesSent":$bytes_sent,"range":"$http_range","connection":$connection,"connectionRequests":$connection_requests,"userAgent":"$http_user_agent","msec":$msec,"requestTime":$request_time,"protocol":"$server_protocol"}';
   access_log ${prefix}/access.log jsonl;
   sendfile on;
-  keepalive_requests 10000;
+  tcp_nopush on;
+  keepalive_requests 100000;
   ${options.httpConfig ?? ''}
   server {
     listen 127.0.0.1:${port};
@@ -101,30 +124,50 @@ http {
   }
 }`;
   writeFileSync(join(prefix, 'nginx.conf'), conf);
-  const child: ChildProcess = spawn(bin, ['-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const args = ['-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf')];
+  const nice = options.nice ?? 0;
+  // nice execs nginx (the same pid).
+  const child: ChildProcess =
+    nice === 0 || !existsSync('/usr/bin/nice')
+      ? spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn('/usr/bin/nice', ['-n', String(nice), bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(child);
   let stderr = '';
   child.stderr?.on('data', (c) => {
-    stderr += String(c);
+    // GNU nice warns (and runs the command anyway) when it may not raise the priority.
+    if (!/nice: cannot set niceness/.test(String(c))) stderr += String(c);
   });
   await waitForPort(port, child, () => stderr);
   if (tlsPort !== null) await waitForPort(tlsPort, child, () => stderr);
-  const readLog = (): NginxLogEntry[] => {
-    const file = join(prefix, 'access.log');
-    if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8')
+  const file = join(prefix, 'access.log');
+  const parse = (text: string): NginxLogEntry[] =>
+    text
       .split('\n')
       .filter((l) => l.length > 0)
       .map((l) => JSON.parse(l) as NginxLogEntry);
-  };
+  const readLog = (): NginxLogEntry[] => (existsSync(file) ? parse(readFileSync(file, 'utf8')) : []);
+  const mark = () => (existsSync(file) ? statSync(file).size : 0);
   return {
     url: `http://127.0.0.1:${port}/`,
     port,
     tlsUrl: tlsPort === null ? null : `https://127.0.0.1:${tlsPort}/`,
     tlsPort,
     prefix,
+    pid: child.pid,
     log: readLog,
+    mark,
+    entriesSince: (offset) => {
+      const size = mark();
+      if (size <= offset) return [];
+      const buf = Buffer.alloc(size - offset);
+      const fd = openSync(file, 'r');
+      try {
+        readSync(fd, buf, 0, buf.length, offset);
+      } finally {
+        closeSync(fd);
+      }
+      return parse(buf.toString('utf8'));
+    },
     logSince: async (start, n) => {
       const deadline = Date.now() + 3000;
       let log = readLog().slice(start);
@@ -135,6 +178,7 @@ http {
       return log;
     },
     stop: async () => {
+      running.delete(child);
       if (child.exitCode === null) {
         const done = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');

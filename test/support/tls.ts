@@ -1,12 +1,14 @@
 /**
  * A throwaway certificate authority and a server certificate for 127.0.0.1/localhost, made with
- * the `openssl` CLI, for tests that need a real TLS server.
+ * the `openssl` CLI, for tests and benchmarks that need a real TLS server (nginx serves
+ * `serverCert`/`serverKey`; clients trust `caPem`, or `caCert` as a file: ostree's tls-ca-path,
+ * NODE_EXTRA_CA_CERTS). Loaded by bench scripts too (erasable TypeScript only).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toolPath } from './tools.js';
+import { toolPath } from './toolPath.ts';
 
 export interface TestCertificates {
   dir: string;

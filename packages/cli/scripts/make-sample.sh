@@ -61,7 +61,7 @@ for release in 1 2; do
 done
 SOURCE_DATE_EPOCH=$(date -u -d 2024-03-02T12:30:00Z +%s) flatpak build-update-repo --generate-static-deltas \
   --static-delta-jobs=1 --title="flathub-fetch sample" --default-branch=stable "$REPO" >/dev/null
-rm -rf "$REPO/tmp" "$REPO/refs/remotes" "$REPO/refs/mirrors" "$REPO/state" "$REPO/extensions"
+rm -rf "$REPO/.lock" "$REPO/tmp" "$REPO/refs/remotes" "$REPO/refs/mirrors" "$REPO/state" "$REPO/extensions"
 rm -rf "$OUT"
 mkdir -p "$(dirname "$OUT")"
 cp -a "$REPO" "$OUT"

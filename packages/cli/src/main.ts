@@ -128,13 +128,13 @@ export async function main(argv: string[], output: Output = defaultOutput()): Pr
     }
     return await command.run(parsed as Parameters<Command['run']>[0], output, controller.signal);
   } catch (err) {
-    return reportError(err, command, output, controller.signal);
+    return await reportError(err, command, output, controller.signal);
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
 }
 
-function reportError(err: unknown, command: Command, output: Output, signal: AbortSignal): number {
+async function reportError(err: unknown, command: Command, output: Output, signal: AbortSignal): Promise<number> {
   if (err instanceof UsageError) {
     output.err.write(`flathub-fetch ${command.name}: ${err.message}\nUsage: ${command.usage}\n`);
     return ExitCode.USAGE;
@@ -147,15 +147,25 @@ function reportError(err: unknown, command: Command, output: Output, signal: Abo
   const message = e.message ?? String(err);
   output.err.write(`flathub-fetch ${command.name}: ${message}\n`);
   if (process.env.DEBUG !== undefined && e.stack !== undefined) output.err.write(`${e.stack}\n`);
-  if (e.code === 'ERR_INVALID_ARGUMENT') return ExitCode.USAGE;
-  if (
-    e.code === 'ERR_CHECKSUM_MISMATCH' ||
-    e.code === 'ERR_FORMAT' ||
-    e.code?.startsWith('ERR_GVARIANT_') ||
-    e.code === 'ERR_UNSAFE_NAME' ||
-    e.code === 'ERR_SIGNATURE'
-  ) {
-    return ExitCode.VERIFICATION;
-  }
-  return ExitCode.FAILURE;
+  return exitCodeOf(e.code);
+}
+
+/** The exit code of a failed command: usage for a bad argument, verification for content that failed a check. */
+async function exitCodeOf(code: string | undefined): Promise<number> {
+  if (code === undefined || !code.startsWith('ERR_')) return ExitCode.FAILURE;
+  // Only the library's errors carry these codes, so it is loaded already (the help and usage
+  // paths never get here).
+  const { ErrorCodes: E } = await import('@flathub-fetch/client');
+  if (code === E.INVALID_ARGUMENT) return ExitCode.USAGE;
+  const verification: readonly string[] = [
+    E.CHECKSUM_MISMATCH,
+    E.FORMAT,
+    E.GVARIANT_TRUNCATED,
+    E.GVARIANT_MALFORMED,
+    E.GVARIANT_BAD_TYPE,
+    E.GVARIANT_BAD_VALUE,
+    E.UNSAFE_NAME,
+    E.SIGNATURE,
+  ];
+  return verification.includes(code) ? ExitCode.VERIFICATION : ExitCode.FAILURE;
 }

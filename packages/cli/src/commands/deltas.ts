@@ -33,14 +33,14 @@ export async function listDeltas(
   const { Remote, refGlob } = await loadClient();
   const remote = await Remote.open(url, {
     ...(options.arch ? { arch: options.arch } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   try {
     const re = options.ref === undefined ? null : refGlob(options.ref);
     const refs = remote.refs().filter((r) => re === null || re.test(r.name));
     const byCommit = new Map<string, string[]>();
     for (const r of refs) byCommit.set(r.commit, [...(byCommit.get(r.commit) ?? []), r.name]);
-    let list = await remote.deltas(re === null ? undefined : [...byCommit.keys()], options.signal);
+    let list = await remote.deltas(re === null ? undefined : [...byCommit.keys()], { signal: options.signal });
     if (re !== null) list = list.filter((d) => byCommit.has(d.to));
     const deltas: DeltaDetails[] = [];
     for (const d of list) {
@@ -59,7 +59,7 @@ export async function listDeltas(
       };
       if (options.details !== false) {
         try {
-          Object.assign(base, summarize(await remote.superblock(d.from, d.to, d.digest, options.signal)));
+          Object.assign(base, summarize(await remote.superblock(d.from, d.to, { digest: d.digest, signal: options.signal })));
         } catch (err) {
           base.error = (err as Error).message;
         }

@@ -17,7 +17,7 @@ export async function listRefs(url: string, options: { arch?: string; glob?: str
   const { Remote, refGlob } = await loadClient();
   const remote = await Remote.open(url, {
     ...(options.arch ? { arch: options.arch } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   try {
     const re = options.glob === undefined ? null : refGlob(options.glob);

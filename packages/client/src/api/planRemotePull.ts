@@ -50,7 +50,7 @@ export interface PlanRemotePullOptions {
   /** HTTP options; `http.maxInFlight` is also the cost model's parallelism, as in `pull()` (@default 128 there). */
   http?: Omit<HttpClientOptions, 'transport' | 'onRecord'>;
   transport?: Transport;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface ObjectPathEstimate {
@@ -126,7 +126,7 @@ export async function planRemotePull(options: PlanRemotePullOptions): Promise<Re
   const remote = await Remote.open(options.url, {
     ...(options.transport ? { transport: options.transport } : {}),
     ...(options.arch ? { arch: options.arch } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
     http: {
       ...options.http,
       onRecord: (r) => {
@@ -141,7 +141,7 @@ export async function planRemotePull(options: PlanRemotePullOptions): Promise<Re
   let localRepo: LocalRepo | null = null;
   try {
     const spec = parsePullTarget(options.ref);
-    const resolved = spec.commit === null ? await remote.resolve(spec.ref as string, options.signal) : null;
+    const resolved = spec.commit === null ? await remote.resolve(spec.ref as string, { signal: options.signal }) : null;
     const target = spec.commit ?? (resolved?.commit as Checksum);
     const targetRef = remote.refs().find((r) => r.commit === target && (spec.ref === null || r.name === spec.ref)) ?? null;
 
@@ -181,14 +181,14 @@ export async function planRemotePull(options: PlanRemotePullOptions): Promise<Re
       if (r.attempt === 1) pricing.requests++;
       pricing.bytes += r.wireBytes;
     }
-    const deltas = (await remote.deltas([target], options.signal)).filter((d) => d.to === target);
+    const deltas = (await remote.deltas([target], { signal: options.signal })).filter((d) => d.to === target);
 
     let objectPath: ObjectPathEstimate;
     const objectsAlt = plan.alternatives.find((a) => a.strategy === 'objects');
     if (objectsAlt !== undefined && objectsAlt.requests !== null) {
       objectPath = { method: 'superblock', note: objectsAlt.note, walk: null };
     } else if (objectsAlt !== undefined && plan.strategy !== 'up-to-date' && options.walk !== false) {
-      const walked = await walkCommitMetadata(remote, target, options.signal);
+      const walked = await walkCommitMetadata(remote, target, { signal: options.signal });
       const priced = priceWalk(walked, view, targetRef);
       replaceAlternative(plan, objectsAlt, priced);
       objectPath = {
@@ -268,10 +268,10 @@ async function objectsOf(
   commit: Checksum,
   signal: AbortSignal | undefined,
 ): Promise<{ objects: Set<string>; commit: Commit; source: 'superblock' | 'walk' }> {
-  const scratch = (await remote.deltas([commit], signal)).find((d) => d.from === null && d.to === commit);
+  const scratch = (await remote.deltas([commit], { signal })).find((d) => d.from === null && d.to === commit);
   if (scratch !== undefined) {
     try {
-      const sb = await remote.superblock(null, commit, scratch.digest, signal);
+      const sb = await remote.superblock(null, commit, { digest: scratch.digest, signal });
       const objects = new Set<string>([ObjectIndex.key(ObjectType.COMMIT, commit)]);
       for (const p of sb.parts) for (const o of p.objects) objects.add(ObjectIndex.key(o.type, o.checksum));
       for (const f of sb.fallbacks) objects.add(ObjectIndex.key(f.type, f.checksum));
@@ -281,7 +281,7 @@ async function objectsOf(
       // An unusable superblock: walk instead.
     }
   }
-  const walked = await walkCommitMetadata(remote, commit, signal);
+  const walked = await walkCommitMetadata(remote, commit, { signal });
   return { objects: walked.objects, commit: walked.parsed, source: 'walk' };
 }
 

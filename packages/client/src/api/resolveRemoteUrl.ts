@@ -8,9 +8,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
 import { keyFileGet, parseKeyFile } from '../formats/KeyFile.js';
+import { invalidArgument } from '../errors/invalidArgument.js';
 
 export const FLATHUB_URL = 'https://dl.flathub.org/repo/';
 
@@ -50,11 +49,15 @@ export function resolveRemoteUrl(arg: string | undefined, options: ResolveRemote
     try {
       text = readFileSync(arg, 'utf8');
     } catch (err) {
-      throw invalid(arg, `cannot read .flatpakrepo file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw invalidArgument(
+        'remote',
+        arg,
+        `cannot read .flatpakrepo file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
     const kf = parseKeyFile(text, arg);
     const url = keyFileGet(kf, 'Flatpak Repo', 'Url');
-    if (url === undefined) throw invalid(arg, 'no Url= in [Flatpak Repo]');
+    if (url === undefined) throw invalidArgument('remote', arg, 'no Url= in [Flatpak Repo]');
     return { url: withSlash(url), gpgKey: keyFileGet(kf, 'Flatpak Repo', 'GPGKey') ?? null, kind: 'flatpakrepo', name: null };
   }
   if (existsSync(arg) && statSync(arg).isDirectory()) {
@@ -62,7 +65,7 @@ export function resolveRemoteUrl(arg: string | undefined, options: ResolveRemote
   }
   const url = configuredRemote(arg, options.configFiles ?? defaultFlatpakConfigFiles());
   if (url !== null) return { url: withSlash(url), gpgKey: null, kind: 'configured', name: arg };
-  throw invalid(arg, 'not a URL, a repository directory, a .flatpakrepo file or a configured flatpak remote');
+  throw invalidArgument('remote', arg, 'not a URL, a repository directory, a .flatpakrepo file or a configured flatpak remote');
 }
 
 function configuredRemote(name: string, files: readonly string[]): string | null {
@@ -85,8 +88,4 @@ function configuredRemote(name: string, files: readonly string[]): string | null
 
 function withSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
-}
-
-function invalid(value: string, reason: string): FlathubFetchError {
-  return new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `remote "${value}": ${reason}`, { argument: 'remote', value, reason });
 }

@@ -15,6 +15,7 @@ import { objectPath } from '../formats/paths.js';
 import { MAX_METADATA_SIZE } from '../pull/PullContext.js';
 import { ObjectIndex } from '../repo/ObjectIndex.js';
 import type { Remote } from '../remote/Remote.js';
+import { throwIfAborted } from '../errors/abortError.js';
 
 export interface CommitMetadataWalk {
   commit: Checksum;
@@ -30,7 +31,11 @@ export interface CommitMetadataWalk {
   requests: number;
 }
 
-export async function walkCommitMetadata(remote: Remote, commit: Checksum, signal?: AbortSignal): Promise<CommitMetadataWalk> {
+export async function walkCommitMetadata(
+  remote: Remote,
+  commit: Checksum,
+  { signal }: { signal?: AbortSignal | undefined } = {},
+): Promise<CommitMetadataWalk> {
   let requests = 0;
   let metadataBytes = 0;
   const fetch = async (type: ObjectType, checksum: Checksum, purpose: 'commit' | 'dirtree'): Promise<Uint8Array> => {
@@ -67,7 +72,7 @@ export async function walkCommitMetadata(remote: Remote, commit: Checksum, signa
   if (add(ObjectType.DIR_META, parsed.rootMeta)) dirmetas++;
   let level: Checksum[] = add(ObjectType.DIR_TREE, parsed.rootTree) ? [parsed.rootTree] : [];
   while (level.length > 0) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal, `walk of commit ${commit}`);
     dirtrees += level.length;
     const trees = await Promise.all(level.map(async (t) => parseDirTree(await fetch(ObjectType.DIR_TREE, t, 'dirtree'), `dirtree ${t}`)));
     const next: Checksum[] = [];

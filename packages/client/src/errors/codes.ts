@@ -77,3 +77,34 @@ export const ErrorCodes = {
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/**
+ * Failures of one transfer that another attempt, another request or another source can get
+ * past: the network, the three timeouts, an HTTP status (a 404 too: a delta part missing on a
+ * mirror leaves its objects to fetch). HttpClient retries the timeouts a transport throws with
+ * these codes; a pull falls back from a failing delta part to its objects.
+ */
+export const TRANSIENT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.NETWORK,
+  ErrorCodes.CONNECT_TIMEOUT,
+  ErrorCodes.FIRST_BYTE_TIMEOUT,
+  ErrorCodes.BODY_STALL,
+  ErrorCodes.HTTP_STATUS,
+  ErrorCodes.NOT_FOUND,
+]);
+
+/**
+ * Bytes that are not what they were named or declared to be: corrupt, cut short or malformed
+ * (on the way or on the server). Other bytes for the same thing (the objects of a delta part,
+ * another attempt) can still be right.
+ */
+export const CORRUPTION_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.CHECKSUM_MISMATCH,
+  ErrorCodes.SIZE_LIMIT,
+  ErrorCodes.DECOMPRESS,
+  ErrorCodes.DELTA_OP,
+  ErrorCodes.BSPATCH,
+  ErrorCodes.FORMAT,
+  ErrorCodes.GVARIANT_MALFORMED,
+  ErrorCodes.GVARIANT_TRUNCATED,
+]);

@@ -11,13 +11,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
 import { USER_AGENT } from '../http/HttpClient.js';
 import type { ExporterConfig, ExporterModule } from './ExporterConfig.js';
 import { ExporterStats, exporterMetrics } from './exporterMetrics.js';
 import { type ProbeOutcome, runProbe } from './probes.js';
 import { allowedTarget, targetProblem } from './targets.js';
+import { abortError } from '../errors/abortError.js';
 
 /** Subtracted from Prometheus' scrape timeout so the answer arrives before Prometheus gives up, seconds. */
 export const TIMEOUT_MARGIN_SECONDS = 0.5;
@@ -43,7 +42,7 @@ export interface ExporterOptions {
   port: number;
   onEvent?: (event: ExporterEvent) => void;
   /** Closes the server when aborted. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface ExporterHandle {
@@ -137,21 +136,18 @@ export async function startExporter(config: ExporterConfig, options: ExporterOpt
     const seconds = deadlineSeconds(req.headers['x-prometheus-scrape-timeout-seconds'], module.timeout);
     const ac = new AbortController();
     running.add(ac);
-    const timer = setTimeout(
-      () => ac.abort(new FlathubFetchError(ErrorCodes.ABORTED, `probe deadline of ${seconds} s reached`, { url: allowed })),
-      seconds * 1000,
-    );
+    const timer = setTimeout(() => ac.abort(abortError(`probe deadline of ${seconds} s reached`, { url: allowed })), seconds * 1000);
     const hangUp = () => {
-      if (!res.writableFinished) ac.abort(new FlathubFetchError(ErrorCodes.ABORTED, 'the scraper closed the connection', { url: allowed }));
+      if (!res.writableFinished) ac.abort(abortError('the scraper closed the connection', { url: allowed }));
     };
     res.once('close', hangUp);
     let outcome: ProbeOutcome;
     try {
       if (!(await acquire(ac.signal))) {
-        outcome = await runProbe(module, allowed, ac.signal); // deadline reached while queued: probe_success 0 at once
+        outcome = await runProbe(module, allowed, { signal: ac.signal }); // deadline reached while queued: probe_success 0 at once
       } else {
         try {
-          outcome = await runProbe(module, allowed, ac.signal);
+          outcome = await runProbe(module, allowed, { signal: ac.signal });
         } finally {
           release();
         }
@@ -214,7 +210,7 @@ export async function startExporter(config: ExporterConfig, options: ExporterOpt
   let closed: Promise<void> | null = null;
   const close = () => {
     closed ??= new Promise<void>((resolve) => {
-      for (const ac of running) ac.abort(new FlathubFetchError(ErrorCodes.ABORTED, 'exporter shutting down', {}));
+      for (const ac of running) ac.abort(abortError('exporter shutting down'));
       server.close(() => resolve());
       server.closeIdleConnections();
     });

@@ -22,6 +22,7 @@ import type { DoctorModule, ExporterModule, MirrorModule, PullModule } from './E
 import { diagnoseConnection } from '../diagnostics/doctor/diagnoseConnection.js';
 import { doctorToPrometheus } from '../diagnostics/doctor/doctorToPrometheus.js';
 import { allowedTarget } from './targets.js';
+import { throwIfAborted } from '../errors/abortError.js';
 
 export interface ProbeOutcome {
   success: boolean;
@@ -36,19 +37,19 @@ export interface ProbeOutcome {
 const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
 /** Runs the module against `target` (already checked against the module's allow-list) until `signal` aborts. */
-export async function runProbe(module: ExporterModule, target: string, signal: AbortSignal): Promise<ProbeOutcome> {
+export async function runProbe(module: ExporterModule, target: string, { signal }: { signal: AbortSignal }): Promise<ProbeOutcome> {
   const t0 = performance.now();
   let body = '';
   let failure: string | null = null;
   let message: string | null = null;
   try {
-    signal.throwIfAborted();
+    throwIfAborted(signal, `probe of ${target}`, { url: target });
     const r =
       module.prober === 'mirror'
-        ? await probeMirror(module, target, signal)
+        ? await probeMirror(module, target, { signal })
         : module.prober === 'pull'
-          ? await probePull(module, target, signal)
-          : await probeDoctor(module, target, signal);
+          ? await probePull(module, target, { signal })
+          : await probeDoctor(module, target, { signal });
     body = r.text;
     failure = r.failure;
     message = r.message;
@@ -80,7 +81,7 @@ export async function runProbe(module: ExporterModule, target: string, signal: A
 }
 
 /** The connection doctor: a probe fails when it finds a problem (warnings and information do not fail it). */
-async function probeDoctor(m: DoctorModule, target: string, signal: AbortSignal) {
+async function probeDoctor(m: DoctorModule, target: string, { signal }: { signal: AbortSignal }) {
   // The doctor only talks to the target's host (its addresses, over the target's scheme and port).
   const result = await diagnoseConnection({ url: target, objects: m.objects, ...(m.ref !== null ? { ref: m.ref } : {}), signal });
   const problems = result.findings.filter((f) => f.severity === 'problem');
@@ -91,7 +92,7 @@ async function probeDoctor(m: DoctorModule, target: string, signal: AbortSignal)
   };
 }
 
-async function probeMirror(m: MirrorModule, target: string, signal: AbortSignal) {
+async function probeMirror(m: MirrorModule, target: string, { signal }: { signal: AbortSignal }) {
   const primaryPrefix = new URL(m.primary).href;
   const result = await checkMirrors({
     primary: m.primary,
@@ -139,7 +140,7 @@ class AllowListTransport implements Transport {
   }
 }
 
-async function probePull(m: PullModule, target: string, signal: AbortSignal) {
+async function probePull(m: PullModule, target: string, { signal }: { signal: AbortSignal }) {
   const dir = await mkdtemp(join(m.workDir ?? tmpdir(), 'flathub-fetch-probe-'));
   const transport = new AllowListTransport(new UndiciTransport({ connections: m.connections, allowH2: true }), m.targets);
   try {

@@ -29,6 +29,7 @@ import type { DeltaPartHeader } from './DeltaSuperblock.js';
 import { checkXzEnd } from './xz.js';
 import { type XzBackend, type XzDecoderChoice, startXzStream } from './xzDecoders.js';
 import type { XzStream, XzStreamError } from './xzOutput.js';
+import { throwIfAborted } from '../errors/abortError.js';
 
 /**
  * Payloads declared up to this size are decoded into one buffer allocated up front (ostree's
@@ -137,7 +138,7 @@ export class DeltaPartDecoder {
   }
 
   /** The decoded, size-checked payload of a verified file. */
-  async finish(signal?: AbortSignal): Promise<DeltaPartPayload> {
+  async finish({ signal }: { signal?: AbortSignal | undefined } = {}): Promise<DeltaPartPayload> {
     if (!this.#verified) {
       throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.what}: finish() before a successful verify()`, {
         argument: 'finish',
@@ -157,14 +158,14 @@ export class DeltaPartDecoder {
           this.#buf = null;
         }
       } catch (err) {
-        signal?.throwIfAborted();
+        throwIfAborted(signal, this.what);
         this.#error ??= streamError(this.what, err as XzStreamError, this.limit);
       } finally {
         signal?.removeEventListener('abort', onAbort);
         this.#xz = null;
       }
     }
-    signal?.throwIfAborted();
+    throwIfAborted(signal, this.what);
     if (this.#error !== null) throw this.#error;
     if (this.#compression === null) throw new FlathubFetchError(ErrorCodes.FORMAT, `${this.what}: empty part file`, { what: this.what });
     if (this.#compression === 'xz') this.#tail.check(this.#outSize, this.what);

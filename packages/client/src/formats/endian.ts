@@ -10,7 +10,7 @@ export function bswap32(v: number): number {
 const scratch = new DataView(new ArrayBuffer(8));
 
 export function bswap64(v: bigint): bigint {
-  // A DataView round trip is ~10× faster than shifting bigints byte by byte.
+  // A DataView round trip: one native swap instead of a bigint operation per byte.
   scratch.setBigUint64(0, BigInt.asUintN(64, v), true);
   return scratch.getBigUint64(0, false);
 }

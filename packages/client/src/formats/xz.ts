@@ -11,6 +11,7 @@ import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { type XzDecoderChoice, startXzStream } from './xzDecoders.js';
 import type { XzStreamError } from './xzOutput.js';
+import { throwIfAborted } from '../errors/abortError.js';
 
 function bad(what: string, reason: string): never {
   throw new FlathubFetchError(ErrorCodes.DECOMPRESS, `${what}: xz data is invalid: ${reason}`, { what, format: 'xz', reason });
@@ -123,7 +124,7 @@ export async function decompressXz(
 ): Promise<Uint8Array> {
   const { signal } = options;
   const size = checkLimit(data, limit, what);
-  signal?.throwIfAborted();
+  throwIfAborted(signal, what);
   const shared = new SharedArrayBuffer(size);
   const { stream } = startXzStream(shared, size, options.xzDecoder ?? 'auto');
   const onAbort = () => stream.destroy();
@@ -131,13 +132,13 @@ export async function decompressXz(
   try {
     for (let off = 0; off < data.length; off += SLICE) {
       await stream.push(data.subarray(off, off + SLICE));
-      signal?.throwIfAborted();
+      throwIfAborted(signal, what);
     }
     const out = await stream.finish();
     if (out.outSize !== size) bad(what, `decoded ${out.outSize} bytes, index declares ${size}`);
     return new Uint8Array(shared);
   } catch (err) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal, what);
     if (err instanceof FlathubFetchError) throw err;
     const e = err as XzStreamError;
     if (e.kind === 'too-large') bad(what, `decodes to more than the ${size} bytes its index declares`);

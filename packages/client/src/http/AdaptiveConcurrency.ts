@@ -8,9 +8,8 @@
  * HttpClient passes an overload signal on only while `OverloadRate` says the signals are
  * sustained (see `congested`): a CDN in a bad hour answers a fifth of everyone's
  * requests with 503 whatever our rate, and halving on each of those independent faults held a
- * pull at 1–2 requests in flight (a 3,200-object pull under 24% 5xx + 5% stalls took minutes,
- * its stalls waited out one after another); at a rate like that, retries (paced by the retry
- * budget) are the answer, not a lower limit.
+ * pull at 1–2 requests in flight (its stalls then waited out one after another); at a rate like
+ * that, retries (paced by the retry budget) are the answer, not a lower limit.
  */
 
 /** A change of the in-flight limit, as `HttpClientOptions.onConcurrencyChange` receives it. */

@@ -30,8 +30,9 @@ export class AttemptRecorder implements TransportTrace {
   onRequestSent: (() => void) | null = null;
 
   constructor(init: AttemptInit) {
-    // One literal, fields in RequestRecord's order: `{ ...init, … }` with this many more fields
-    // costs V8 (Node 20) some 30 µs per record, a literal under 1 µs.
+    // One literal, fields in RequestRecord's order: every record then shares one V8 hidden class
+    // (a spread of `init` plus this many fields builds each record the slow way, and a pull makes
+    // one per request).
     this.#r = {
       id: init.id,
       requestId: init.requestId,

@@ -10,7 +10,7 @@ import { setMaxListeners } from 'node:events';
 import createDebug from 'debug';
 import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
-import { abortError } from './abortError.js';
+import { abortError } from '../errors/abortError.js';
 import type { AttemptFailure } from './AttemptOutcome.js';
 import { finalError, overloadCause } from './attemptFailures.js';
 import { AdaptiveConcurrency, type ConcurrencyChange, OverloadRate } from './AdaptiveConcurrency.js';
@@ -20,6 +20,7 @@ import { FileTransport } from './FileTransport.js';
 import type { HttpClientOptions, ResolvedHttpClientOptions } from './HttpClientOptions.js';
 import { InFlightLimiter } from './InFlightLimiter.js';
 import { raceSignal } from './raceSignal.js';
+import { followRedirect } from './redirects.js';
 import type { RequestRecord } from './RequestRecord.js';
 import type { DownloadOptions, DownloadResult, GetOptions } from './HttpRequestOptions.js';
 import { DEFAULT_USER_AGENT, resolveHttpOptions } from './resolveHttpOptions.js';
@@ -346,7 +347,7 @@ export class HttpClient {
       retryOf = outcome.errorClass === 'http-status' && outcome.status !== null ? String(outcome.status) : outcome.errorClass;
       const aborted = () => abortError(`GET ${url.href}`, { url: url.href, purpose: s.purpose }, s.signal);
       try {
-        await raceSignal(o.sleep(delay, s.signal), s.signal, aborted);
+        await raceSignal(o.sleep(delay, { signal: s.signal }), s.signal, aborted);
       } catch (err) {
         throw s.signal?.aborted ? aborted() : err;
       }
@@ -378,8 +379,8 @@ export class HttpClient {
   }
 
   /**
-   * The URL a redirect leads to, or ERR_REDIRECT: only http(s), never https→http, no loop, at
-   * most `maxRedirects` hops (`visited` holds the URLs of this request so far).
+   * The URL a redirect leads to, or ERR_REDIRECT when the redirect policy (http/redirects.ts)
+   * refuses it (`visited` holds the URLs of this request so far).
    */
   #follow(from: URL, location: string, visited: Set<string>, purpose: RequestPurpose): URL {
     const refuse = (reason: string) =>
@@ -389,18 +390,9 @@ export class HttpClient {
         reason,
         purpose,
       });
-    let to: URL;
-    try {
-      to = new URL(location, from);
-    } catch {
-      throw refuse('not a valid URL');
-    }
-    if (to.protocol !== 'http:' && to.protocol !== 'https:') throw refuse(`${to.protocol} is not http or https`);
-    if (from.protocol === 'https:' && to.protocol === 'http:') throw refuse('downgrade from https to http');
-    if (visited.has(to.href)) throw refuse('redirect loop');
-    if (visited.size > this.options.maxRedirects) throw refuse(`more than ${this.options.maxRedirects} redirects`);
-    visited.add(to.href);
-    return to;
+    const to = followRedirect(from, location, visited, { maxRedirects: this.options.maxRedirects });
+    if (to instanceof URL) return to;
+    throw refuse(to.refused);
   }
 
   /** Backoff for retry `n`, or the server's Retry-After (capped at maxRetryAfter). */

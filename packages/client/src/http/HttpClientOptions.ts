@@ -103,7 +103,7 @@ export interface HttpClientOptions {
   /** Random source in [0, 1) for backoff jitter (tests inject one). @default Math.random */
   random?: () => number;
   /** Waits `ms` (tests inject one that records the delay); must reject when `signal` aborts. @default a timer that honours the signal */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep?: (ms: number, options: { signal?: AbortSignal | undefined }) => Promise<void>;
 }
 
 /** `Required<HttpClientOptions>` with every default applied (absent `transport`/`onRecord` are null). */
@@ -124,5 +124,5 @@ export interface ResolvedHttpClientOptions {
   onRecord: ((record: RequestRecord) => void) | null;
   recording: boolean;
   random: () => number;
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep: (ms: number, options: { signal?: AbortSignal | undefined }) => Promise<void>;
 }

@@ -3,6 +3,7 @@ import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchEr
 import { ErrorCodes } from '../errors/codes.js';
 import type { AttemptFailure } from './AttemptOutcome.js';
 import type { RequestPurpose } from './Transport.js';
+import { abortError } from '../errors/abortError.js';
 
 /** Statuses that say the server (or a cache in front of it) is overloaded. */
 const OVERLOAD_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
@@ -25,12 +26,7 @@ export function finalError(url: URL, purpose: RequestPurpose, f: AttemptFailure,
     return new FlathubFetchError(e.code, `${message}${suffix}`, { ...e.data, url: url.href, attempts }, { cause: e });
   }
   if (f.errorClass === 'aborted') {
-    return new FlathubFetchError(
-      ErrorCodes.ABORTED,
-      `GET ${url.href}: aborted`,
-      { url: url.href, purpose },
-      f.cause === undefined ? undefined : { cause: f.cause },
-    );
+    return abortError(`GET ${url.href}`, { url: url.href, purpose }, { reason: f.cause });
   }
   const data: Record<string, unknown> = { url: url.href, purpose, ...f.data, attempts };
   if (f.code === ErrorCodes.NOT_FOUND) data.what ??= purpose;

@@ -1,10 +1,10 @@
 /**
  * Sorts an error thrown by a transport (while waiting for the response, or while reading the
  * body) into a RequestErrorClass, and says whether retrying can help. Recognises Node errno
- * codes, undici's error codes and FlathubFetchError codes of the timeout family.
+ * codes, undici's error codes and our own transient codes (TRANSIENT_CODES).
  */
 import { isFlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
+import { type ErrorCode, ErrorCodes, TRANSIENT_CODES } from '../errors/codes.js';
 import type { RequestErrorClass } from './RequestRecord.js';
 
 export interface TransportErrorClass {
@@ -21,7 +21,8 @@ export interface TransportErrorClass {
 const RESET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_PIPELINE_REQUEUED']);
 /** The connection closed (cleanly or not) before the response was complete. */
 const CLOSED = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ERR_STREAM_PREMATURE_CLOSE']);
-const TRANSIENT = new Set([
+/** Other Node.js and undici codes of failures a new connection can get past. */
+const TRANSIENT_ERRNO = new Set([
   'ETIMEDOUT',
   'EHOSTUNREACH',
   'ENETUNREACH',
@@ -41,16 +42,22 @@ const TRANSIENT = new Set([
   'ERR_ASSERTION',
 ]);
 
+/** The request error class of our own transient codes a transport may throw (the timeouts of a transport that enforces them). */
+const OUR_CLASSES: Partial<Record<ErrorCode, RequestErrorClass>> = {
+  [ErrorCodes.CONNECT_TIMEOUT]: 'connect-timeout',
+  [ErrorCodes.FIRST_BYTE_TIMEOUT]: 'first-byte-timeout',
+  [ErrorCodes.BODY_STALL]: 'body-stall',
+};
+
 /**
  * @param midBody the response headers had arrived (a broken connection then means a cut-off body)
  */
 export function classifyTransportError(err: unknown, midBody: boolean): TransportErrorClass {
   const code = errorCode(err);
   if (isFlathubFetchError(err)) {
-    if (err.code === ErrorCodes.CONNECT_TIMEOUT) return { errorClass: 'connect-timeout', retryable: true, code };
-    if (err.code === ErrorCodes.FIRST_BYTE_TIMEOUT) return { errorClass: 'first-byte-timeout', retryable: true, code };
-    if (err.code === ErrorCodes.BODY_STALL) return { errorClass: 'body-stall', retryable: true, code };
     if (err.code === ErrorCodes.ABORTED) return { errorClass: 'aborted', retryable: false, code };
+    if (TRANSIENT_CODES.has(err.code))
+      return { errorClass: OUR_CLASSES[err.code] ?? (midBody ? 'truncated' : 'other'), retryable: true, code };
   }
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
@@ -76,7 +83,7 @@ export function classifyTransportError(err: unknown, midBody: boolean): Transpor
   ) {
     return { errorClass: 'tls', retryable: false, code };
   }
-  if (code !== null && TRANSIENT.has(code)) return { errorClass: midBody ? 'truncated' : 'other', retryable: true, code };
+  if (code !== null && TRANSIENT_ERRNO.has(code)) return { errorClass: midBody ? 'truncated' : 'other', retryable: true, code };
   // llhttp parse errors (HPE_*, or undici's HTTPParserError without a code for some parser
   // states): a broken proxy or connection (a response that ended short of its Content-Length
   // followed by the next one on a kept-alive connection). A fresh connection can succeed.

@@ -1,6 +1,4 @@
 /** Applies HttpClient's defaults in one place and rejects bad option values. */
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
 import type {
   HttpClientOptions,
   ResolvedHttpClientOptions,
@@ -8,7 +6,12 @@ import type {
   RetryOptions,
   TimeoutOptions,
 } from './HttpClientOptions.js';
+import { MAX_REDIRECTS } from './redirects.js';
 import { sleepWithSignal } from './sleepWithSignal.js';
+import { invalidArgument } from '../errors/invalidArgument.js';
+
+/** Names these options in argument errors. */
+const WHOSE = 'HttpClient option';
 
 export const DEFAULT_USER_AGENT = 'flathub-fetch/0.1.0';
 
@@ -58,7 +61,7 @@ const MAX_TIMER = 2 ** 31 - 1;
 
 export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHttpClientOptions {
   for (const key of Object.keys(options)) {
-    if (!(key in OPTION_KEYS)) throw invalid(key, (options as Record<string, unknown>)[key], 'unknown HttpClient option');
+    if (!(key in OPTION_KEYS)) throw invalidArgument(key, (options as Record<string, unknown>)[key], 'unknown HttpClient option', WHOSE);
   }
   const retry: RetryOptions = typeof options.retry === 'number' ? { retries: options.retry } : (options.retry ?? {});
   const resolvedRetry: ResolvedHttpClientOptions['retry'] = {
@@ -71,17 +74,17 @@ export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHtt
     budget: budget(retry.budget),
   };
   if (resolvedRetry.maxDelay < resolvedRetry.minDelay)
-    throw invalid('retry.maxDelay', resolvedRetry.maxDelay, 'smaller than retry.minDelay');
+    throw invalidArgument('retry.maxDelay', resolvedRetry.maxDelay, 'smaller than retry.minDelay', WHOSE);
   const t = options.timeouts ?? {};
   const fn = <F>(name: string, v: F | undefined): F | null => {
-    if (v !== undefined && typeof v !== 'function') throw invalid(name, v, 'not a function');
+    if (v !== undefined && typeof v !== 'function') throw invalidArgument(name, v, 'not a function', WHOSE);
     return v ?? null;
   };
   if (options.transport !== undefined && (typeof options.transport !== 'object' || typeof options.transport.request !== 'function')) {
-    throw invalid('transport', options.transport, 'not a Transport');
+    throw invalidArgument('transport', options.transport, 'not a Transport', WHOSE);
   }
   if (options.userAgent !== undefined && (typeof options.userAgent !== 'string' || /[\r\n]/.test(options.userAgent))) {
-    throw invalid('userAgent', options.userAgent, 'not a single-line string');
+    throw invalidArgument('userAgent', options.userAgent, 'not a single-line string', WHOSE);
   }
   return {
     transport: options.transport ?? null,
@@ -92,7 +95,7 @@ export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHtt
     concurrency: oneOf('concurrency', options.concurrency, ['adaptive', 'fixed'] as const, 'adaptive'),
     onConcurrencyChange: fn('onConcurrencyChange', options.onConcurrencyChange),
     allowHttp2: options.allowHttp2 ?? true,
-    maxRedirects: integer('maxRedirects', options.maxRedirects, 10, 0),
+    maxRedirects: integer('maxRedirects', options.maxRedirects, MAX_REDIRECTS, 0),
     retry: resolvedRetry,
     timeouts: {
       connect: duration('timeouts.connect', t.connect, DEFAULT_TIMEOUTS.connect),
@@ -110,35 +113,36 @@ export function resolveHttpOptions(options: HttpClientOptions = {}): ResolvedHtt
 
 function oneOf<T extends string>(name: string, v: T | undefined, allowed: readonly T[], d: T): T {
   const x = v ?? d;
-  if (!allowed.includes(x)) throw invalid(name, v, `not one of ${allowed.join(', ')}`);
+  if (!allowed.includes(x)) throw invalidArgument(name, v, `not one of ${allowed.join(', ')}`, WHOSE);
   return x;
 }
 
 function integer(name: string, v: number | undefined, d: number, min: number): number {
   const x = v ?? d;
-  if (!Number.isSafeInteger(x) || x < min) throw invalid(name, v, `not an integer ≥ ${min}`);
+  if (!Number.isSafeInteger(x) || x < min) throw invalidArgument(name, v, `not an integer ≥ ${min}`, WHOSE);
   return x;
 }
 
 function finite(name: string, v: number | undefined, d: number, min: number): number {
   const x = v ?? d;
-  if (typeof x !== 'number' || !Number.isFinite(x) || x < min) throw invalid(name, v, `not a finite number ≥ ${min}`);
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < min) throw invalidArgument(name, v, `not a finite number ≥ ${min}`, WHOSE);
   return x;
 }
 
 function duration(name: string, v: number | undefined, d: number): number {
   const x = v ?? d;
   if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || x > MAX_TIMER)
-    throw invalid(name, v, `not a duration in ms (0 … ${MAX_TIMER})`);
+    throw invalidArgument(name, v, `not a duration in ms (0 … ${MAX_TIMER})`, WHOSE);
   return x;
 }
 
 function budget(v: RetryBudgetOptions | undefined): Required<RetryBudgetOptions> {
   if (v === undefined) return DEFAULT_RETRY_BUDGET;
-  if (v === null || typeof v !== 'object') throw invalid('retry.budget', v, 'not an object { ratio, perSecond, reserve }');
+  if (v === null || typeof v !== 'object') throw invalidArgument('retry.budget', v, 'not an object { ratio, perSecond, reserve }', WHOSE);
   const d = DEFAULT_RETRY_BUDGET;
   const perSecond = finite('retry.budget.perSecond', v.perSecond, d.perSecond, 0);
-  if (perSecond <= 0) throw invalid('retry.budget.perSecond', perSecond, 'not > 0 (a budget that never refills could wait forever)');
+  if (perSecond <= 0)
+    throw invalidArgument('retry.budget.perSecond', perSecond, 'not > 0 (a budget that never refills could wait forever)', WHOSE);
   return {
     ratio: finite('retry.budget.ratio', v.ratio, d.ratio, 0),
     perSecond,
@@ -149,16 +153,8 @@ function budget(v: RetryBudgetOptions | undefined): Required<RetryBudgetOptions>
 function statuses(v: readonly number[] | undefined): readonly number[] {
   if (v === undefined) return DEFAULT_RETRY.statuses;
   if (!Array.isArray(v) || v.some((s) => !Number.isInteger(s) || s < 100 || s > 599))
-    throw invalid('retry.statuses', v, 'not a list of HTTP statuses');
+    throw invalidArgument('retry.statuses', v, 'not a list of HTTP statuses', WHOSE);
   const missing = v.filter((s) => s === 403 || s === 404 || s === 410);
-  if (missing.length > 0) throw invalid('retry.statuses', v, '403, 404 and 410 mean "missing" and are never retried');
+  if (missing.length > 0) throw invalidArgument('retry.statuses', v, '403, 404 and 410 mean "missing" and are never retried', WHOSE);
   return Object.freeze([...v]);
-}
-
-function invalid(argument: string, value: unknown, reason: string): FlathubFetchError {
-  return new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `HttpClient option ${argument}: ${reason} (got ${String(value)})`, {
-    argument,
-    value,
-    reason,
-  });
 }

@@ -18,6 +18,7 @@ import { parseContentRange } from './parseContentRange.js';
 import { parseRetryAfter } from './parseRetryAfter.js';
 import { readWire } from './readWire.js';
 import type { RequestPurpose, Transport, TransportResponse } from './Transport.js';
+import { REDIRECT_STATUSES } from './redirects.js';
 
 /** What one logical request wants; the same for all its attempts. */
 export interface FetchSpec {
@@ -59,7 +60,6 @@ class Stop extends Error {
 const RESUMABLE = new Set(['reset', 'truncated', 'body-stall', 'other']);
 /** Small object GETs of a pull: they may share an HTTP/1.1 pipeline (see TransportRequest.pipelinable). */
 const PIPELINABLE: ReadonlySet<RequestPurpose> = new Set<RequestPurpose>(['commit', 'commitmeta', 'dirtree', 'dirmeta', 'file']);
-const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
   const { url, spec, rec, state, transport, options } = ctx;

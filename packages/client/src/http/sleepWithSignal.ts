@@ -1,7 +1,7 @@
 /** The default `sleep`: a timer that rejects with ERR_ABORTED as soon as `signal` aborts. */
-import { abortError } from './abortError.js';
+import { abortError } from '../errors/abortError.js';
 
-export function sleepWithSignal(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleepWithSignal(ms: number, { signal }: { signal?: AbortSignal | undefined } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(abortError('backoff', {}, signal));

@@ -1,8 +1,8 @@
 /**
  * The parts of undici this library uses, loaded from their own modules instead of the package
  * root: `import 'undici'` also loads fetch, WebSocket, EventSource, caches, interceptors and the
- * mock agent, ~0.1 s of every process's start on the benchmark machine (the pull and every CLI
- * command pay it); these five modules are all a keep-alive pool needs. undici has no `exports`
+ * mock agent, a start-up cost every process would pay (the pull and every CLI command) for code
+ * it never runs; these five modules are all a keep-alive pool needs. undici has no `exports`
  * map, so the paths are public to Node's resolver; a test checks that they are the very values
  * the package root exports, so an undici release that moves them fails loudly.
  */

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { type KeyFile, keyFileGet, parseKeyFile } from '../formats/KeyFile.js';
+import { invalidArgument } from '../errors/invalidArgument.js';
 
 export interface InstallationRemote {
   name: string;
@@ -100,7 +101,7 @@ export function listInstallations(o: InstallationSelector = {}): Installation[] 
       if (m === null) continue;
       const id = m[1] as string;
       const path = keys.get('Path');
-      if (path === undefined) throw invalid(id, `${file}: [${group}] has no Path`);
+      if (path === undefined) throw invalidArgument('installation', id, `${file}: [${group}] has no Path`);
       if (named.some((n) => n.id === id)) continue; // flatpak ignores duplicates
       named.push(
         readInstallation(
@@ -250,12 +251,4 @@ function languageOf(locale: string): string {
 
 function isLang(l: string): boolean {
   return l !== '' && l !== 'C' && l !== 'POSIX';
-}
-
-function invalid(value: string, reason: string): FlathubFetchError {
-  return new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `installation "${value}": ${reason}`, {
-    argument: 'installation',
-    value,
-    reason,
-  });
 }

@@ -37,6 +37,7 @@ sys.stdout.write('locked\\n')
 sys.stdout.flush()
 sys.stdin.buffer.read()
 `;
+import { abortError, throwIfAborted } from '../errors/abortError.js';
 
 // struct flock on 64-bit Linux: short l_type, short l_whence, (4 pad), off_t l_start, off_t l_len, pid_t l_pid, (4 pad).
 const PERL = `
@@ -66,10 +67,14 @@ function helpers(): Array<{ name: 'python3' | 'perl'; args: (mode: LockMode, fil
  * another process holds a conflicting one. ERR_LOCK when no helper can run or a lock fails;
  * ERR_ABORTED when `signal` aborts while waiting.
  */
-export async function lockFiles(files: readonly string[], mode: LockMode, options: { signal?: AbortSignal } = {}): Promise<RepoLock> {
+export async function lockFiles(
+  files: readonly string[],
+  mode: LockMode,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<RepoLock> {
   const reasons: string[] = [];
   for (const h of helpers()) {
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal, `waiting for the repository lock on ${files.join(', ')}`);
     const child = spawn(h.name, h.args(mode, files), { stdio: ['pipe', 'pipe', 'pipe'] });
     const outcome = await waitLocked(child, options.signal);
     if (outcome === 'locked') {
@@ -89,7 +94,7 @@ export async function lockFiles(files: readonly string[], mode: LockMode, option
       };
     }
     if (outcome === 'aborted') {
-      throw new FlathubFetchError(ErrorCodes.ABORTED, `waiting for the repository lock on ${files.join(', ')} aborted`, {});
+      throw abortError(`waiting for the repository lock on ${files.join(', ')}`, {}, options.signal);
     }
     if (outcome.missing) {
       reasons.push(`${h.name} not found`);

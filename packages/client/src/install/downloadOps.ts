@@ -51,7 +51,7 @@ export interface TransactionOptions {
   /** HTTP options of every pull of the transaction (see `PullOptions.http`, whose defaults apply). */
   http?: PullHttpOptions;
   transport?: Transport;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   onEvent?: (event: InstallEvent) => void;
 }
 
@@ -65,7 +65,12 @@ export interface TransactionResult {
 }
 
 /** Prices `ops` against the installation's repository with the already opened `remote`. */
-export async function priceOps(inst: Installation, remote: Remote, ops: readonly InstallOp[], signal?: AbortSignal): Promise<PlannedOp[]> {
+export async function priceOps(
+  inst: Installation,
+  remote: Remote,
+  ops: readonly InstallOp[],
+  { signal }: { signal?: AbortSignal | undefined } = {},
+): Promise<PlannedOp[]> {
   const repo = await LocalRepo.open(inst.repoPath);
   try {
     const out: PlannedOp[] = [];
@@ -120,7 +125,7 @@ export async function runTransaction(
   }
   const files = installationLockFiles(inst.path, inst.repoPath);
   emit({ type: 'lock-wait', files });
-  const lock = await lockFiles(files, 'shared', options.signal ? { signal: options.signal } : {});
+  const lock = await lockFiles(files, 'shared', { signal: options.signal });
   const pulls: PullResult[] = [];
   try {
     const expected = planned.map((p) => p.downloadBytes ?? p.downloadSize ?? 0);
@@ -146,7 +151,7 @@ export async function runTransaction(
           gpgKeys,
           ...(options.http !== undefined ? { http: options.http } : {}),
           ...(options.transport !== undefined ? { transport: options.transport } : {}),
-          ...(options.signal !== undefined ? { signal: options.signal } : {}),
+          signal: options.signal,
           onEvent: (e) => {
             if (e.type !== 'progress') return;
             expected[i] = Math.max(expected[i] ?? 0, e.progress.bytes.total);

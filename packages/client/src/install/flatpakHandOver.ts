@@ -55,7 +55,7 @@ export interface RunFlatpakOptions {
   /** 'inherit' passes flatpak's output through (stdout and stderr, as it prints them); 'pipe' collects it. @default 'pipe' */
   stdio?: 'inherit' | 'pipe';
   env?: NodeJS.ProcessEnv;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface FlatpakRun {
@@ -73,7 +73,7 @@ export function runFlatpak(args: readonly string[], options: RunFlatpakOptions =
     const child = spawn('flatpak', args, {
       stdio: options.stdio === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
       ...(options.env ? { env: options.env } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
     });
     let stdout = '';
     let stderr = '';

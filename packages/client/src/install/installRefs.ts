@@ -14,6 +14,7 @@ import { findInstallation, type Installation, type InstallationRemote, installat
 import { type DeployedRef, listDeployed } from './installedRefs.js';
 import { type InstallOp, installOp, matchRef, relatedOf, resolveInstall } from './resolveRefs.js';
 import { parseKeyFile } from '../formats/KeyFile.js';
+import { invalidArgument } from '../errors/invalidArgument.js';
 
 export interface InstallRefsOptions extends TransactionOptions {
   /** The installation's remote to install from. */
@@ -60,7 +61,7 @@ async function openRemote(inst: Installation, r: InstallationRemote, o: Transact
     ...(o.transport ? { transport: o.transport } : {}),
     ...(o.arch ? { arch: o.arch } : {}),
     ...(o.http ? { http: o.http } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
+    signal: o.signal,
   });
   const remote = shared.remote;
   if (r.collectionId !== null && remote.collectionId !== null && remote.collectionId !== r.collectionId) {
@@ -76,14 +77,14 @@ async function openRemote(inst: Installation, r: InstallationRemote, o: Transact
 
 /** Downloads `refs` with their runtime and related refs into the installation (see the module comment). */
 export async function installRefs(options: InstallRefsOptions): Promise<TransactionResult> {
-  if (options.refs.length === 0) throw invalid('refs', 'at least one ref is required');
+  if (options.refs.length === 0) throw invalidArgument('refs', options.refs, 'at least one ref is required');
   const inst = openInstallation(options.installation, options.env);
   const r = installationRemote(inst, options.remote);
   if (r.gpgVerify) trustedKeys(r);
   const shared = await openRemote(inst, r, options);
   try {
     const ops = resolveInstall(inst, r.name, shared.remote.refs(), shared.remote.arch, options.refs);
-    const planned = await priceOps(inst, shared.remote, ops, options.signal);
+    const planned = await priceOps(inst, shared.remote, ops, { signal: options.signal });
     return await runTransaction(inst, new Map([[r.name, { config: r, shared }]]), planned, options);
   } finally {
     await shared.remote.close();
@@ -112,7 +113,7 @@ export async function updateInstallation(options: UpdateInstallationOptions = {}
       const shared = await openRemote(inst, cfg, options);
       remotes.set(name, { config: cfg, shared });
       const ops = updateOps(inst, name, refs, deployed, shared.remote, options.refs, matched);
-      planned.push(...(await priceOps(inst, shared.remote, ops, options.signal)));
+      planned.push(...(await priceOps(inst, shared.remote, ops, { signal: options.signal })));
     }
     const unknown = (options.refs ?? []).filter((w) => !matched.has(w));
     if (unknown.length > 0) {
@@ -177,8 +178,4 @@ function updateOps(
     }
   }
   return ops;
-}
-
-function invalid(argument: string, reason: string): FlathubFetchError {
-  return new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${argument}: ${reason}`, { argument, reason });
 }

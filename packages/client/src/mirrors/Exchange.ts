@@ -1,24 +1,21 @@
 /**
  * One HTTP exchange of a mirror check, exactly as the server answered it: no retries, no
- * content decoding, redirects followed by hand and counted. Checks read statuses, headers and
- * byte counts from here; the JSON report's evidence points back at them by URL.
+ * content decoding, redirects followed by the same policy as a pull (http/redirects.ts). Each
+ * hop is recorded with the RequestRecord a pull's attempts have (`records`); the fields checks
+ * read — status, byte counts, timings, the connection — are the answer's (the last hop's). The
+ * JSON report's evidence points back at exchanges by URL.
  */
+import type { RequestRecord } from '../http/RequestRecord.js';
+import type { RequestPurpose } from '../http/Transport.js';
 
-/** What an exchange was for. */
+/** What an exchange was for: a pull's purposes for the same files, and the checks' own. */
 export type ExchangePurpose =
-  | 'summary'
-  | 'summary.sig'
-  | 'summary.idx'
-  | 'summary.idx.sig'
+  | Exclude<RequestPurpose, 'config' | 'summary-delta' | 'dirtree' | 'dirmeta' | 'file' | 'ref' | 'other'>
+  /** `summaries/<sha256(summary.idx)>.idx.sig`, what flatpak 1.9.3+ fetches. */
   | 'idx-sig'
-  | 'subsummary'
-  | 'delta-index'
-  | 'superblock'
-  | 'delta-part'
-  | 'fallback'
-  | 'commit'
-  | 'commitmeta'
+  /** A dirtree walked to choose the sampled files. */
   | 'walk'
+  /** A sampled object. */
   | 'object'
   | 'probe-missing'
   | 'probe-range'
@@ -33,42 +30,116 @@ export type ExchangeErrorKind =
   | 'short-body'
   /** The body was larger than the check allows. */
   | 'too-large'
-  /** Too many redirects, or a redirect without Location. */
+  /** A redirect the redirect policy refuses (too many hops, a loop, https→http, off the allow-list), or one without Location. */
   | 'redirect'
   | 'aborted';
 
-export interface Exchange {
-  /** Increasing per session. */
-  id: number;
+/** What a session knows of an exchange before sending it. */
+export interface ExchangeInit {
   purpose: ExchangePurpose;
   method: 'GET' | 'HEAD';
-  /** Repository-relative path. */
   path: string;
   url: string;
-  /** The URL that answered, after redirects. */
-  finalUrl: string;
   range: string | null;
-  /** Final status (after redirects), or null without a response. */
-  status: number | null;
-  /** Final response headers, lower-case names. */
-  headers: Record<string, string | undefined>;
-  contentLength: number | null;
-  /** Body bytes received. */
-  bytes: number;
-  /** The body, for GETs that completed (null otherwise, or once a check dropped it). */
-  body: Uint8Array | null;
-  redirects: Array<{ status: number; from: string; to: string }>;
-  connectionId: number | null;
-  connectionReused: boolean | null;
-  /** Milliseconds since the session started: sent, response headers, done. */
-  start: number;
-  firstByte: number | null;
-  end: number;
-  error: { kind: ExchangeErrorKind; message: string } | null;
-  /** The exchange this one repeats (cached-error and truncation checks), or null. */
   repeatOf: number | null;
+  declaredSize: number | null;
+}
+
+export class Exchange {
+  readonly purpose: ExchangePurpose;
+  readonly method: 'GET' | 'HEAD';
+  /** Repository-relative path. */
+  readonly path: string;
+  /** The URL requested (before redirects). */
+  readonly url: string;
+  readonly range: string | null;
+  /** The exchange this one repeats (cached-error and truncation checks), or null. */
+  readonly repeatOf: number | null;
+  /**
+   * One RequestRecord per hop, in order (the hop after a redirect has `retryOf: 'redirect'`);
+   * the last is the answer. A session neither retries nor decodes: `attempt` counts hops and
+   * `bodyBytes` equals `wireBytes`. Empty only before the first request went out.
+   */
+  readonly records: RequestRecord[] = [];
+  /** The answer's response headers in full, lower-case names (a record keeps the cache headers only). */
+  headers: Record<string, string | undefined> = {};
+  /** The body, for GETs that completed (null otherwise, or once a check dropped it). */
+  body: Uint8Array | null = null;
+  /** What went wrong, in a check's terms (a check may add a short body it found out later). */
+  error: { kind: ExchangeErrorKind; message: string } | null = null;
   /** The size declared elsewhere (superblock, HEAD) the body was held to, or null. */
   declaredSize: number | null;
+
+  constructor(init: ExchangeInit) {
+    this.purpose = init.purpose;
+    this.method = init.method;
+    this.path = init.path;
+    this.url = init.url;
+    this.range = init.range;
+    this.repeatOf = init.repeatOf;
+    this.declaredSize = init.declaredSize;
+  }
+
+  /** The first hop's record id: what repeats point back at. */
+  get id(): number {
+    return this.records[0]?.requestId ?? 0;
+  }
+
+  /** The answer's record (the last hop's), or null before the first request went out. */
+  get answer(): RequestRecord | null {
+    return this.records.at(-1) ?? null;
+  }
+
+  /** The URL that answered, after redirects. */
+  get finalUrl(): string {
+    return this.answer?.url ?? this.url;
+  }
+
+  /** Final status (after redirects), or null without a response. */
+  get status(): number | null {
+    return this.answer?.status ?? null;
+  }
+
+  get contentLength(): number | null {
+    return this.answer?.contentLength ?? null;
+  }
+
+  /** Body bytes received. */
+  get bytes(): number {
+    return this.answer?.wireBytes ?? 0;
+  }
+
+  /** The redirects followed: each hop but the last, with where it led. */
+  get redirects(): Array<{ status: number; from: string; to: string }> {
+    const out: Array<{ status: number; from: string; to: string }> = [];
+    for (let i = 0; i + 1 < this.records.length; i++) {
+      const r = this.records[i] as RequestRecord;
+      out.push({ status: r.status ?? 0, from: r.url, to: (this.records[i + 1] as RequestRecord).url });
+    }
+    return out;
+  }
+
+  get connectionId(): number | null {
+    return this.answer?.connectionId ?? null;
+  }
+
+  get connectionReused(): boolean | null {
+    return this.answer?.connectionReused ?? null;
+  }
+
+  /** When the first hop was sent, the answer's headers arrived and it ended (performance.now() ms). */
+  get start(): number {
+    const t = this.records[0]?.timings;
+    return t === undefined ? 0 : (t.dispatched ?? t.queued);
+  }
+
+  get firstByte(): number | null {
+    return this.answer?.timings.firstByte ?? null;
+  }
+
+  get end(): number {
+    return this.answer?.timings.done ?? this.start;
+  }
 }
 
 /** How a check should read an exchange. */

@@ -78,7 +78,7 @@ export interface MirrorCheckOptions {
    */
   allowUrl?: (url: string) => boolean;
   onEvent?: (event: MirrorCheckEvent) => void;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface ResolvedMirrorCheckOptions {

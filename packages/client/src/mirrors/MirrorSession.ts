@@ -1,24 +1,27 @@
 /**
  * The HTTP side of checking one server: raw exchanges through an undici keep-alive pool capped
- * at `connections` (and as many requests in flight), redirects followed by hand (at most 5) and
- * counted, bodies bounded, timings taken. GETs of whole files are memoised by path, so the
- * checks share what one of them fetched.
+ * at `connections` (and as many requests in flight), redirects followed by the redirect policy a
+ * pull uses (http/redirects.ts), bodies bounded, every hop recorded as a pull's RequestRecord.
+ * GETs of whole files are memoised by path, so the checks share what one of them fetched.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
+import { throwIfAborted } from '../errors/abortError.js';
+import { ErrorCodes } from '../errors/codes.js';
+import { AttemptRecorder } from '../http/AttemptRecorder.js';
+import { classifyTransportError } from '../http/classifyTransportError.js';
 import { FileTransport } from '../http/FileTransport.js';
 import { pinnedLookup } from '../http/pinnedLookup.js';
-import type { Transport } from '../http/Transport.js';
-import type { TransportConnection } from '../http/TransportTrace.js';
+import { followRedirect, REDIRECT_STATUSES } from '../http/redirects.js';
+import type { RequestErrorClass, RequestRecord } from '../http/RequestRecord.js';
+import type { RequestPurpose, Transport } from '../http/Transport.js';
 import { UndiciTransport } from '../http/UndiciTransport.js';
-import type { Exchange, ExchangeErrorKind, ExchangePurpose } from './Exchange.js';
-
-const MAX_REDIRECTS = 5;
+import { Exchange, type ExchangeErrorKind, type ExchangePurpose } from './Exchange.js';
 
 export interface MirrorSessionOptions {
   connections: number;
   timeouts: { connect: number; firstByte: number; bodyStall: number };
   userAgent: string;
-  /** Redirect targets allowed (null: any). */
+  /** Redirect targets allowed (null: any the redirect policy allows). */
   allowUrl?: ((url: string) => boolean) | null;
   signal: AbortSignal | undefined;
   onExchange?: (e: Exchange) => void;
@@ -40,6 +43,27 @@ export interface RequestSpec {
   expectedSize?: number;
 }
 
+/** The purpose a pull's records would give each check's request (reports group by it). */
+const RECORD_PURPOSE: Readonly<Record<ExchangePurpose, RequestPurpose>> = {
+  summary: 'summary',
+  'summary.sig': 'summary.sig',
+  'summary.idx': 'summary.idx',
+  'summary.idx.sig': 'summary.idx.sig',
+  'idx-sig': 'summary.idx.sig',
+  subsummary: 'subsummary',
+  'delta-index': 'delta-index',
+  superblock: 'superblock',
+  'delta-part': 'delta-part',
+  fallback: 'fallback',
+  commit: 'commit',
+  commitmeta: 'commitmeta',
+  walk: 'dirtree',
+  object: 'file',
+  'probe-missing': 'other',
+  'probe-range': 'other',
+  repeat: 'other',
+};
+
 export class MirrorSession {
   readonly base: URL;
   readonly exchanges: Exchange[] = [];
@@ -47,7 +71,6 @@ export class MirrorSession {
   readonly #limit: LimitFunction;
   readonly #options: MirrorSessionOptions;
   readonly #memo = new Map<string, Promise<Exchange>>();
-  readonly #t0 = performance.now();
   #nextId = 1;
 
   constructor(url: string, options: MirrorSessionOptions) {
@@ -71,6 +94,11 @@ export class MirrorSession {
 
   get url(): string {
     return this.base.href;
+  }
+
+  /** Every hop of every exchange, as a pull records its attempts. */
+  get records(): RequestRecord[] {
+    return this.exchanges.flatMap((e) => e.records);
   }
 
   resolve(path: string): string {
@@ -98,97 +126,78 @@ export class MirrorSession {
 
   async #exchange(path: string, spec: RequestSpec): Promise<Exchange> {
     const signal = this.#options.signal;
-    signal?.throwIfAborted();
     const method = spec.method ?? 'GET';
     const url = this.resolve(path);
-    const e: Exchange = {
-      id: this.#nextId++,
+    throwIfAborted(signal, `${method} ${url}`, { url });
+    const e = new Exchange({
       purpose: spec.purpose,
       method,
       path,
       url,
-      finalUrl: url,
       range: spec.range ?? null,
-      status: null,
-      headers: {},
-      contentLength: null,
-      bytes: 0,
-      body: null,
-      redirects: [],
-      connectionId: null,
-      connectionReused: null,
-      start: this.#now(),
-      firstByte: null,
-      end: 0,
-      error: null,
       repeatOf: spec.repeatOf ?? null,
       declaredSize: spec.expectedSize ?? null,
-    };
+    });
+    const requestId = this.#nextId;
+    const visited = new Set([url]);
     let target = new URL(url);
+    let rec: AttemptRecorder | null = null;
     try {
       for (;;) {
-        let connection: TransportConnection | null = null;
+        rec = new AttemptRecorder({
+          id: this.#nextId++,
+          requestId,
+          method,
+          url: target.href,
+          purpose: RECORD_PURPOSE[spec.purpose],
+          attempt: e.records.length + 1,
+          retryOf: e.records.length > 0 ? 'redirect' : null,
+        });
+        rec.dispatched(spec.range ?? null);
         const headers: Record<string, string> = { 'user-agent': this.#options.userAgent };
         if (spec.range !== undefined) headers.range = spec.range;
-        const res = await this.#transport.request({
-          url: target,
-          method,
-          headers,
-          signal,
-          timeouts: this.#options.timeouts,
-          trace: {
-            requestSent: (_at, c) => {
-              connection = c;
-            },
-            responseStart: () => {},
-            bodyChunk: () => {},
-            responseEnd: () => {},
-          },
-        });
-        e.firstByte = this.#now();
-        const conn = connection as TransportConnection | null;
-        e.connectionId = conn?.id ?? null;
-        e.connectionReused = conn?.reused ?? null;
-        e.status = res.status;
+        const res = await this.#transport.request({ url: target, method, headers, signal, timeouts: this.#options.timeouts, trace: rec });
+        rec.response(res.status, res.headers);
         e.headers = res.headers;
         const location = res.headers.location;
-        if (res.status >= 300 && res.status < 400 && res.status !== 304) {
+        if (REDIRECT_STATUSES.has(res.status)) {
           res.dispose();
-          if (location === undefined) throw new ExchangeError('redirect', `${res.status} without Location`);
-          if (e.redirects.length >= MAX_REDIRECTS) throw new ExchangeError('redirect', `more than ${MAX_REDIRECTS} redirects`);
-          const next = new URL(location, target);
-          if (this.#options.allowUrl?.(next.href) === false)
-            throw new ExchangeError('redirect', `redirect to ${next.href} refused: not an allowed URL`);
-          e.redirects.push({ status: res.status, from: target.href, to: next.href });
+          if (location === undefined || location === '') throw new ExchangeError('redirect', `${res.status} without Location`);
+          const next = followRedirect(target, location, visited, { allowUrl: this.#options.allowUrl ?? null });
+          if (!(next instanceof URL)) throw new ExchangeError('redirect', `redirect to ${location} refused: ${next.refused}`);
+          e.records.push(rec.finish(null, false, null));
           target = next;
-          e.finalUrl = next.href;
           continue;
         }
-        const cl = res.headers['content-length'];
-        e.contentLength = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : null;
-        if (method === 'HEAD') {
-          res.dispose();
-          break;
-        }
-        await this.#readBody(e, res.body, spec.maxBytes, () => res.dispose());
+        if (method === 'GET') await this.#readBody(e, rec, res.body, spec.maxBytes, () => res.dispose());
+        else res.dispose();
+        e.records.push(rec.finish(null, false, null));
         break;
       }
     } catch (err) {
       if (signal?.aborted) throw err;
-      e.error = classify(err, e);
+      e.error = classify(err, rec);
+      if (rec !== null) e.records.push(rec.finish(recordError(err, e.error), false, null));
     }
-    e.end = this.#now();
     this.exchanges.push(e);
     this.#options.onExchange?.(e);
     return e;
   }
 
-  async #readBody(e: Exchange, body: AsyncIterable<Uint8Array>, maxBytes: number, dispose: () => void): Promise<void> {
+  async #readBody(
+    e: Exchange,
+    rec: AttemptRecorder,
+    body: AsyncIterable<Uint8Array>,
+    maxBytes: number,
+    dispose: () => void,
+  ): Promise<void> {
     const chunks: Uint8Array[] = [];
+    const declared = rec.contentLengthHeader;
     try {
       for await (const chunk of body) {
-        e.bytes += chunk.length;
-        if (e.bytes > maxBytes) {
+        rec.wire(chunk.length);
+        rec.body(chunk.length);
+        if (rec.wireBytes > maxBytes) {
           dispose();
           throw new ExchangeError('too-large', `body larger than ${maxBytes} bytes`);
         }
@@ -196,22 +205,19 @@ export class MirrorSession {
       }
     } catch (err) {
       if (err instanceof ExchangeError) throw err;
-      if (e.contentLength !== null && e.bytes < e.contentLength) {
-        throw new ExchangeError('short-body', `connection closed after ${e.bytes} of ${e.contentLength} bytes`);
+      if (declared !== null && rec.wireBytes < declared) {
+        throw new ExchangeError('short-body', `connection closed after ${rec.wireBytes} of ${declared} bytes`);
       }
       throw err;
     }
-    if (e.contentLength !== null && e.bytes !== e.contentLength && e.headers['content-encoding'] === undefined) {
-      throw new ExchangeError('short-body', `${e.bytes} bytes for Content-Length ${e.contentLength}`);
+    const bytes = rec.wireBytes;
+    if (declared !== null && bytes !== declared && e.headers['content-encoding'] === undefined) {
+      throw new ExchangeError('short-body', `${bytes} bytes for Content-Length ${declared}`);
     }
-    if (e.declaredSize !== null && e.bytes < e.declaredSize && e.range === null && e.headers['content-encoding'] === undefined) {
-      throw new ExchangeError('short-body', `${e.bytes} bytes of the declared ${e.declaredSize}`);
+    if (e.declaredSize !== null && bytes < e.declaredSize && e.range === null && e.headers['content-encoding'] === undefined) {
+      throw new ExchangeError('short-body', `${bytes} bytes of the declared ${e.declaredSize}`);
     }
     e.body = Buffer.concat(chunks);
-  }
-
-  #now(): number {
-    return Math.round((performance.now() - this.#t0) * 1000) / 1000;
   }
 }
 
@@ -224,13 +230,29 @@ class ExchangeError extends Error {
   }
 }
 
-function classify(err: unknown, e: Exchange): { kind: ExchangeErrorKind; message: string } {
+/** What went wrong, in a check's terms; transport failures are sorted as a pull's are (classifyTransportError). */
+function classify(err: unknown, rec: AttemptRecorder | null): { kind: ExchangeErrorKind; message: string } {
   if (err instanceof ExchangeError) return { kind: err.kind, message: err.message };
   const code = (err as { code?: string }).code ?? '';
   const message = (err as Error).message ?? String(err);
-  if (/TIMEOUT/.test(code) || (err as Error).name?.includes('Timeout')) return { kind: 'timeout', message: code || message };
-  if (e.status !== null && e.contentLength !== null && e.bytes < e.contentLength) {
-    return { kind: 'short-body', message: `connection closed after ${e.bytes} of ${e.contentLength} bytes` };
+  const answered = rec !== null && rec.status !== null;
+  const { errorClass } = classifyTransportError(err, answered);
+  if (errorClass === 'connect-timeout' || errorClass === 'first-byte-timeout' || errorClass === 'body-stall') {
+    return { kind: 'timeout', message: code || message };
+  }
+  const declared = rec?.contentLengthHeader ?? null;
+  if (answered && declared !== null && rec.wireBytes < declared) {
+    return { kind: 'short-body', message: `connection closed after ${rec.wireBytes} of ${declared} bytes` };
   }
   return { kind: 'network', message: code ? `${code}: ${message}` : message };
+}
+
+/** The record's error for a failed hop: the class a pull's record would carry. */
+function recordError(err: unknown, error: { kind: ExchangeErrorKind; message: string }): RequestRecord['error'] {
+  const byKind: Partial<Record<ExchangeErrorKind, RequestErrorClass>> = { 'short-body': 'truncated', 'too-large': 'size-violation' };
+  if (error.kind === 'redirect') return { class: 'other', message: error.message, code: ErrorCodes.REDIRECT };
+  const known = byKind[error.kind];
+  if (known !== undefined) return { class: known, message: error.message, code: null };
+  const c = classifyTransportError(err, false);
+  return { class: c.errorClass, message: error.message, code: c.code };
 }

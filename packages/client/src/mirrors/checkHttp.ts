@@ -72,23 +72,14 @@ export async function checkHttp(ctx: MirrorContext): Promise<HttpCheck> {
     evidence.push(ev(reused || traced.length <= ctx.o.connections ? 'pass' : 'warn', 'keep-alive', null, 'connections reused', got));
   }
 
-  // Redirects.
+  // Redirects (the policy a pull follows: an https→http downgrade is refused, below).
   const redirects = s.exchanges.flatMap((e) => e.redirects);
   if (redirects.length > 0) {
-    const downgrade = redirects.find((r) => r.from.startsWith('https:') && r.to.startsWith('http:'));
     const targets = [...new Set(redirects.map((r) => new URL(r.to).origin))].join(', ');
-    evidence.push(
-      ev(
-        downgrade ? 'warn' : 'info',
-        'redirects',
-        null,
-        null,
-        `${redirects.length} followed (to ${targets})${downgrade ? `; downgrade to http: ${downgrade.to}` : ''}`,
-      ),
-    );
+    evidence.push(ev('info', 'redirects', null, null, `${redirects.length} followed (to ${targets})`));
   }
 
-  // Redirects that could not be followed (too many, no Location, or refused by `allowUrl`): the
+  // Redirects that could not be followed (refused by the redirect policy or `allowUrl`, or no Location): the
   // content checks could not judge those files, and no other check explains why.
   const broken = s.exchanges.filter((e) => e.error?.kind === 'redirect');
   for (const e of broken.slice(0, 5))

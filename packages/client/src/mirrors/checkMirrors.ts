@@ -36,6 +36,7 @@ import { MirrorSession } from './MirrorSession.js';
 import { PrimaryReference } from './PrimaryReference.js';
 import { loadRepoView, TOP_FILES } from './RepoView.js';
 import { refGlob, sampleNames } from './sampleObjects.js';
+import { asAbortError } from '../errors/abortError.js';
 
 const debug = createDebug('flathub-fetch:mirrors');
 
@@ -172,10 +173,7 @@ export async function checkMirrors(options: MirrorCheckOptions): Promise<MirrorC
       durationMs: Math.round(performance.now() - t0),
     };
   } catch (err) {
-    if (o.signal?.aborted && !(err instanceof FlathubFetchError && err.code === ErrorCodes.ABORTED)) {
-      throw new FlathubFetchError(ErrorCodes.ABORTED, `mirror check against ${o.primary} aborted`, { url: o.primary }, { cause: err });
-    }
-    throw err;
+    throw asAbortError(err, o.signal, `mirror check against ${o.primary}`, { url: o.primary });
   } finally {
     link.dispose();
     await Promise.all(sessions.map((s) => s.close()));

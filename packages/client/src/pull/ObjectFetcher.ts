@@ -17,6 +17,7 @@ import { objectPath } from '../formats/paths.js';
 import type { RequestPurpose } from '../http/Transport.js';
 import { PriorityLimiter } from './PriorityLimiter.js';
 import { MAX_CONTENT_SIZE, MAX_METADATA_SIZE, type PullContext } from './PullContext.js';
+import { throwIfAborted } from '../errors/abortError.js';
 
 const debug = createDebug('flathub-fetch:objects');
 
@@ -209,7 +210,7 @@ export class ObjectFetcher {
      * way to a subpath are (see `subpathWants`), and such a dirtree is walked once per path.
      */
     const visit = async (tree: Checksum, meta: Checksum, path: string, inside: boolean): Promise<void> => {
-      signal?.throwIfAborted();
+      throwIfAborted(signal, `fetch of ${path}`);
       if (!repo.hasCached(ObjectType.DIR_META, meta) && !seenMetas.has(meta)) tracker.expect(0, 1);
       if (!repo.hasCached(ObjectType.DIR_TREE, tree)) tracker.expect(0, 1);
       ensureMeta(meta);

@@ -1,8 +1,6 @@
 /**
  * Options of `pull()`, each with its default, resolved in one place (`resolvePullOptions`).
  */
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
 import type { HttpClientOptions } from '../http/HttpClientOptions.js';
 import { resolveHttpOptions } from '../http/resolveHttpOptions.js';
 import type { Transport } from '../http/Transport.js';
@@ -10,6 +8,7 @@ import { WRITABLE_REPO_MODES, type WritableRepoMode } from '../repo/LocalRepo.js
 import type { GpgKeyInput } from '../trust/GpgKeyring.js';
 import type { PullEvent } from './PullEvent.js';
 import type { XzDecoderChoice } from '../formats/xzDecoders.js';
+import { invalidArgument } from '../errors/invalidArgument.js';
 
 export type DeltaPolicy = 'prefer' | 'never' | 'require';
 
@@ -93,7 +92,7 @@ export interface PullOptions {
    * full pull completes it. @default the whole tree
    */
   subpaths?: string[];
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   onEvent?: (event: PullEvent) => void;
 }
 
@@ -142,36 +141,30 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
   for (const key of Object.keys(o)) {
     if (key in OPTION_KEYS) continue;
     const value = (o as unknown as Record<string, unknown>)[key];
-    if (HTTP_KEYS.has(key)) throw invalid(key, value, `an HTTP option: pass it as http.${key === 'retries' ? 'retry' : key}`);
-    throw invalid(key, value, 'unknown pull option');
+    if (HTTP_KEYS.has(key)) throw invalidArgument(key, value, `an HTTP option: pass it as http.${key === 'retries' ? 'retry' : key}`);
+    throw invalidArgument(key, value, 'unknown pull option');
   }
   const positive = (name: string, v: number | undefined, d: number): number => {
     const x = v ?? d;
-    if (!Number.isInteger(x) || x < 1) {
-      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${name} must be a positive integer, got ${String(v)}`, {
-        argument: name,
-        value: v,
-        reason: 'not a positive integer',
-      });
-    }
+    if (!Number.isInteger(x) || x < 1) throw invalidArgument(name, v, 'not a positive integer');
     return x;
   };
-  if (typeof o.url !== 'string' || o.url === '') throw invalid('url', o.url, 'required');
-  if (typeof o.ref !== 'string' || o.ref === '') throw invalid('ref', o.ref, 'required');
-  if (typeof o.repo !== 'string' || o.repo === '') throw invalid('repo', o.repo, 'required');
+  if (typeof o.url !== 'string' || o.url === '') throw invalidArgument('url', o.url, 'required');
+  if (typeof o.ref !== 'string' || o.ref === '') throw invalidArgument('ref', o.ref, 'required');
+  if (typeof o.repo !== 'string' || o.repo === '') throw invalidArgument('repo', o.repo, 'required');
   const deltas = o.deltas ?? 'prefer';
-  if (!['prefer', 'never', 'require'].includes(deltas)) throw invalid('deltas', deltas, 'expected prefer, never or require');
+  if (!['prefer', 'never', 'require'].includes(deltas)) throw invalidArgument('deltas', deltas, 'expected prefer, never or require');
   if (o.repoMode !== undefined && !WRITABLE_REPO_MODES.includes(o.repoMode)) {
-    throw invalid('repoMode', o.repoMode, `expected ${WRITABLE_REPO_MODES.join(' or ')}`);
+    throw invalidArgument('repoMode', o.repoMode, `expected ${WRITABLE_REPO_MODES.join(' or ')}`);
   }
   const verify = o.verify ?? false;
   const gpgKeys = o.gpgKeys ?? [];
-  if (verify && gpgKeys.length === 0) throw invalid('gpgKeys', 'none', 'verify needs at least one public key');
+  if (verify && gpgKeys.length === 0) throw invalidArgument('gpgKeys', 'none', 'verify needs at least one public key');
   // `/` is the whole tree (libostree would match nothing below the root with it).
   const listed = o.subpaths === undefined ? null : o.subpaths.map(normaliseSubpath);
   const subpaths = listed === null || listed.includes('/') ? null : listed;
   const http = pullHttpOptions(o.http ?? {});
-  if (subpaths !== null && deltas === 'require') throw invalid('deltas', deltas, 'a subpath pull fetches objects, not deltas');
+  if (subpaths !== null && deltas === 'require') throw invalidArgument('deltas', deltas, 'a subpath pull fetches objects, not deltas');
   return {
     subpaths,
     url: o.url,
@@ -197,7 +190,7 @@ export function resolvePullOptions(o: PullOptions): ResolvedPullOptions {
 
 function xzDecoderChoice(v: XzDecoderChoice | undefined): XzDecoderChoice {
   const choice = v ?? 'auto';
-  if (!['auto', 'xz', 'wasm'].includes(choice)) throw invalid('xzDecoder', v, 'expected auto, xz or wasm');
+  if (!['auto', 'xz', 'wasm'].includes(choice)) throw invalidArgument('xzDecoder', v, 'expected auto, xz or wasm');
   return choice;
 }
 
@@ -214,16 +207,9 @@ function pullHttpOptions(h: PullHttpOptions): PullHttpOptions {
 
 /** `/files/de/` → `/files/de`; relative paths, `.`/`..` components and an empty list's elements are refused. */
 function normaliseSubpath(p: unknown): string {
-  if (typeof p !== 'string' || !p.startsWith('/')) throw invalid('subpaths', p, 'each subpath must be an absolute path such as /files/de');
+  if (typeof p !== 'string' || !p.startsWith('/'))
+    throw invalidArgument('subpaths', p, 'each subpath must be an absolute path such as /files/de');
   const parts = p.split('/').filter((x) => x !== '');
-  if (parts.some((x) => x === '.' || x === '..')) throw invalid('subpaths', p, 'no . or .. components');
+  if (parts.some((x) => x === '.' || x === '..')) throw invalidArgument('subpaths', p, 'no . or .. components');
   return `/${parts.join('/')}`;
-}
-
-function invalid(argument: string, value: unknown, reason: string): FlathubFetchError {
-  return new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${argument}: ${reason} (got ${JSON.stringify(value)})`, {
-    argument,
-    value,
-    reason,
-  });
 }

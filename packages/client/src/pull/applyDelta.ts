@@ -12,7 +12,7 @@
 import createDebug from 'debug';
 import pLimit from 'p-limit';
 import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
+import { CORRUPTION_CODES, ErrorCodes, TRANSIENT_CODES } from '../errors/codes.js';
 import type { Checksum } from '../formats/checksum.js';
 import { type DeltaPartPayload, decodePartFile, verifyPartFile } from '../formats/DeltaPart.js';
 import { DeltaPartDecoder } from '../formats/DeltaPartDecoder.js';
@@ -69,8 +69,8 @@ export async function applyDelta(
   // about as fast as a 200–400 Mbit/s link brings them, so parts go first, largest first, and
   // fallback objects (which only need hashing) start once no part is waiting for a download slot
   // and a slot is free: they then share the link with the last parts instead of slowing every
-  // part's decoding from the start (with all of them at once, the 11 MB part of the pull
-  // benchmark got a third of the link and finished last).
+  // part's decoding from the start (with all of them at once, the largest part gets no more of
+  // the link than a small object and finishes last).
   const limit = pLimit(ctx.partConcurrency);
   const queue = [...todo].sort((a, b) => b.size - a.size);
   let waiting = queue.length;
@@ -131,25 +131,8 @@ export async function applyDelta(
 }
 
 /** Failures of a part that fetching its objects one by one can get past (not an abort, a disk error, a bug). */
-const PART_RECOVERABLE: ReadonlySet<string> = new Set([
-  ErrorCodes.HTTP_STATUS,
-  ErrorCodes.NOT_FOUND,
-  ErrorCodes.NETWORK,
-  ErrorCodes.CHECKSUM_MISMATCH,
-  ErrorCodes.SIZE_LIMIT,
-  ErrorCodes.DECOMPRESS,
-  ErrorCodes.DELTA_OP,
-  ErrorCodes.BSPATCH,
-  ErrorCodes.FORMAT,
-  ErrorCodes.GVARIANT_MALFORMED,
-  ErrorCodes.GVARIANT_TRUNCATED,
-  ErrorCodes.FIRST_BYTE_TIMEOUT,
-  ErrorCodes.BODY_STALL,
-  ErrorCodes.CONNECT_TIMEOUT,
-]);
-
 function isRecoverable(err: unknown): boolean {
-  return isFlathubFetchError(err) && PART_RECOVERABLE.has(err.code);
+  return isFlathubFetchError(err) && (TRANSIENT_CODES.has(err.code) || CORRUPTION_CODES.has(err.code));
 }
 
 /** Downloads, decodes and applies one part; `downloaded()` is called once its bytes are all in. */
@@ -178,7 +161,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
         verify: () => decoder.verify(),
       });
       downloaded();
-      payload = await decoder.finish(signal);
+      payload = await decoder.finish({ signal });
       if (decoder.backend !== null) ctx.xzBackends.add(decoder.backend);
     } finally {
       decoder.dispose();
@@ -208,7 +191,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
       if (content.length > stored) ctx.tracker.objectDone(content.length - stored);
     })
     .catch((err: unknown) => {
-      throw isFlathubFetchError(err) && err.code === 'ERR_CHECKSUM_MISMATCH'
+      throw isFlathubFetchError(err) && err.code === ErrorCodes.CHECKSUM_MISMATCH
         ? new FlathubFetchError(ErrorCodes.CHECKSUM_MISMATCH, `${what}: produced ${err.message}`, err.data, { cause: err })
         : err;
     });

@@ -75,13 +75,13 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
   // What deltas end at the target: summary list and delta index; probe paths when neither exists.
   let offered: RemoteDelta[] = [];
   if (input.deltas !== 'never') {
-    offered = (await remote.deltas([target], input.signal)).filter((d) => d.to === target);
+    offered = (await remote.deltas([target], { signal: input.signal })).filter((d) => d.to === target);
     // Nothing lists a delta to the target (no summary or one listing none; a delta index absent,
     // even where config says `indexed-deltas=true` — a mirror that syncs objects/ and deltas/
     // only): probe the superblock paths, as libostree does when it has no delta list.
     if (offered.length === 0 && (remote.summary === null || remote.summary.deltas.size === 0)) {
       for (const f of [...(await completeCommits(repo, refCommits)).slice(0, 1), null]) {
-        const sb = await remote.probeDelta(f, target, input.signal);
+        const sb = await remote.probeDelta(f, target, { signal: input.signal });
         if (sb === null) continue;
         const d: RemoteDelta = { name: deltaName(f, target), from: f, to: target, digest: null, source: 'probe' };
         offered.push(d);
@@ -98,7 +98,7 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
   const fetchSb = async (d: RemoteDelta): Promise<Sb> => {
     let sb = superblocks.get(d.name);
     if (sb === undefined) {
-      sb = await remote.superblock(d.from, d.to, d.digest, input.signal);
+      sb = await remote.superblock(d.from, d.to, { digest: d.digest, signal: input.signal });
       superblocks.set(d.name, sb);
     }
     return sb;

@@ -116,7 +116,7 @@ export async function runPull(
       pullRemoteOptions(o, (r) => tracker.onRecord(r)),
     );
     const spec = parsePullTarget(o.ref);
-    const target = spec.commit ?? (await remote.resolve(spec.ref as string, o.signal)).commit;
+    const target = spec.commit ?? (await remote.resolve(spec.ref as string, { signal: o.signal })).commit;
     facts.target = target;
     const repo = await settledValue(opening);
     // A commit already here (a resumed pull) is verified from its local bytes: no refetch.
@@ -242,7 +242,8 @@ async function transfer(
     const name = plan.chosen.delta;
     let sb: Awaited<ReturnType<typeof remote.superblock>> | undefined;
     try {
-      sb = p.superblocks.get(name) ?? (await remote.superblock(plan.chosen.from, target, plan.superblockDigest, o.signal));
+      sb =
+        p.superblocks.get(name) ?? (await remote.superblock(plan.chosen.from, target, { digest: plan.superblockDigest, signal: o.signal }));
       const outcome = await applyDelta(ctx, sb, fetcher);
       fromDelta = outcome.objectsFromDelta;
       partsSkipped = outcome.partsSkipped;

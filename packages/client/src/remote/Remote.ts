@@ -33,7 +33,7 @@ export interface RemoteOptions {
   arch?: string;
   /** Largest summary / summary.idx / subsummary accepted. @default 64 MiB */
   maxSummarySize?: number;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Directory caching Flatpak subsummaries between opens: an unchanged subsummary costs no
    * request and a changed one only its summary delta. @default no cache
@@ -233,7 +233,10 @@ export class Remote {
    * Resolves a ref name (or a 64-hex commit) to a commit. Without a summary entry, reads
    * `refs/heads/<ref>` as libostree does.
    */
-  async resolve(ref: string, signal?: AbortSignal): Promise<{ name: string | null; commit: Checksum; ref: RemoteRef | null }> {
+  async resolve(
+    ref: string,
+    { signal }: { signal?: AbortSignal | undefined } = {},
+  ): Promise<{ name: string | null; commit: Checksum; ref: RemoteRef | null }> {
     if (/^[0-9a-f]{64}$/i.test(ref)) return { name: null, commit: parseChecksum(ref), ref: null };
     const hit = this.refs().find((r) => r.name === ref);
     if (hit !== undefined) return { name: ref, commit: hit.commit, ref: hit };
@@ -265,7 +268,7 @@ export class Remote {
    * Static deltas the remote advertises: the summary's list, plus — when the remote keeps delta
    * indexes — the index of each commit in `targets` (default: every ref's commit).
    */
-  async deltas(targets?: readonly Checksum[], signal?: AbortSignal): Promise<RemoteDelta[]> {
+  async deltas(targets?: readonly Checksum[], { signal }: { signal?: AbortSignal | undefined } = {}): Promise<RemoteDelta[]> {
     const out = new Map<string, RemoteDelta>();
     for (const [name, digest] of this.summary?.deltas ?? []) {
       const { from, to } = parseDeltaName(name);
@@ -276,14 +279,14 @@ export class Remote {
     if ((this.indexedDeltas || this.summarySource === 'summary.idx') && out.size === 0) {
       const commits = targets ?? [...new Set(this.refs().map((r) => r.commit))];
       for (const to of commits) {
-        for (const d of await this.deltaIndex(to, signal)) if (!out.has(d.name)) out.set(d.name, d);
+        for (const d of await this.deltaIndex(to, { signal })) if (!out.has(d.name)) out.set(d.name, d);
       }
     }
     return [...out.values()];
   }
 
   /** Deltas ending at `to` from its delta index (empty when the index is absent). */
-  async deltaIndex(to: Checksum, signal?: AbortSignal): Promise<RemoteDelta[]> {
+  async deltaIndex(to: Checksum, { signal }: { signal?: AbortSignal | undefined } = {}): Promise<RemoteDelta[]> {
     const path = deltaIndexPath(to);
     const bytes = await this.http.get(path, { purpose: 'delta-index', maxBytes: this.#maxSummary, allowMissing: true, signal });
     if (bytes === null) return [];
@@ -295,12 +298,11 @@ export class Remote {
     return out;
   }
 
-  /** Fetches and parses a superblock; checks its SHA-256 when `digest` is given. */
+  /** Fetches and parses a superblock; checks its SHA-256 when `digest` is given (not null). */
   async superblock(
     from: Checksum | null,
     to: Checksum,
-    digest?: Checksum | null,
-    signal?: AbortSignal,
+    { digest = null, signal }: { digest?: Checksum | null; signal?: AbortSignal | undefined } = {},
   ): Promise<DeltaSuperblock & { bytes: Uint8Array }> {
     const path = deltaSuperblockPath(from, to);
     const url = this.http.resolve(path).href;
@@ -331,7 +333,11 @@ export class Remote {
    * Looks for a superblock at its well-known path when nothing lists deltas (libostree does the
    * same): the parsed superblock, or null on 404/403/410.
    */
-  async probeDelta(from: Checksum | null, to: Checksum, signal?: AbortSignal): Promise<(DeltaSuperblock & { bytes: Uint8Array }) | null> {
+  async probeDelta(
+    from: Checksum | null,
+    to: Checksum,
+    { signal }: { signal?: AbortSignal | undefined } = {},
+  ): Promise<(DeltaSuperblock & { bytes: Uint8Array }) | null> {
     const path = deltaSuperblockPath(from, to);
     const bytes = await this.http.get(path, {
       purpose: 'superblock',

@@ -10,9 +10,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import createDebug from 'debug';
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
 import type { WorkerReply, WorkerRequest } from './contentWorkerProtocol.js';
+import { abortError } from '../errors/abortError.js';
 
 const debug = createDebug('flathub-fetch:repo');
 
@@ -74,7 +73,7 @@ export class ContentWorkerPool {
     const queued = this.#queue;
     this.#slots = [];
     this.#queue = [];
-    const closed = new FlathubFetchError(ErrorCodes.ABORTED, 'content worker pool closed', {});
+    const closed = abortError('content worker pool closed');
     for (const job of queued) job.reject(closed);
     for (const s of slots) for (const job of s.jobs) job.reject(closed);
     if (slots.length > 0) debug('terminating %d content worker(s)', slots.length);

@@ -1,7 +1,9 @@
 /** Options of a local repository: how objects are written and where the CPU work runs. */
 import { availableParallelism } from 'node:os';
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
+import { invalidArgument } from '../errors/invalidArgument.js';
+
+/** Names these options in argument errors. */
+const WHOSE = 'LocalRepo option';
 
 /**
  * When written files are flushed to stable storage.
@@ -42,9 +44,9 @@ export interface LocalRepoOptions {
   inlineInflateBelow?: number;
   /**
    * zlib level for `.filez` written from content (objects produced by delta parts). ostree
-   * writes level 6 and reads any level; level 1 is ~2.1× faster to compress for ~8 % more disk
-   * (measured on the pull benchmark's 50 MB tree: 28.1 vs 26.0 MB), and compressing is the
-   * largest CPU cost of applying a delta. @default 1
+   * writes level 6 and reads any level; compressing is the largest CPU cost of applying a delta,
+   * and level 1 trades a little disk for much less of it (BENCHMARKS.md has the current
+   * figures). @default 1
    */
   compressionLevel?: number;
   /** Largest content object accepted, in bytes. @default 2 ** 32 */
@@ -62,22 +64,15 @@ export function resolveLocalRepoOptions(options: LocalRepoOptions = {}): Resolve
     compressionLevel: options.compressionLevel ?? 1,
     maxObjectSize: options.maxObjectSize ?? 2 ** 32,
   };
-  if (o.fsync !== 'commit' && o.fsync !== 'object' && o.fsync !== 'none') invalid('fsync', o.fsync, "must be 'commit', 'object' or 'none'");
-  if (!Number.isInteger(o.workers) || o.workers < 1) invalid('workers', o.workers, 'must be an integer >= 1');
-  if (!(o.inlineDeflateBelow >= 0)) invalid('inlineDeflateBelow', o.inlineDeflateBelow, 'must be >= 0');
-  if (!(o.inlineInflateBelow >= 0)) invalid('inlineInflateBelow', o.inlineInflateBelow, 'must be >= 0');
+  if (o.fsync !== 'commit' && o.fsync !== 'object' && o.fsync !== 'none')
+    throw invalidArgument('fsync', o.fsync, "must be 'commit', 'object' or 'none'", WHOSE);
+  if (!Number.isInteger(o.workers) || o.workers < 1) throw invalidArgument('workers', o.workers, 'must be an integer >= 1', WHOSE);
+  if (!(o.inlineDeflateBelow >= 0)) throw invalidArgument('inlineDeflateBelow', o.inlineDeflateBelow, 'must be >= 0', WHOSE);
+  if (!(o.inlineInflateBelow >= 0)) throw invalidArgument('inlineInflateBelow', o.inlineInflateBelow, 'must be >= 0', WHOSE);
   if (!Number.isInteger(o.compressionLevel) || o.compressionLevel < 0 || o.compressionLevel > 9) {
-    invalid('compressionLevel', o.compressionLevel, 'must be an integer 0..9');
+    throw invalidArgument('compressionLevel', o.compressionLevel, 'must be an integer 0..9', WHOSE);
   }
   if (!Number.isSafeInteger(o.maxObjectSize) || o.maxObjectSize < 0)
-    invalid('maxObjectSize', o.maxObjectSize, 'must be a safe integer >= 0');
+    throw invalidArgument('maxObjectSize', o.maxObjectSize, 'must be a safe integer >= 0', WHOSE);
   return o;
-}
-
-function invalid(argument: string, value: unknown, reason: string): never {
-  throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `LocalRepo option ${argument}=${String(value)}: ${reason}`, {
-    argument,
-    value,
-    reason,
-  });
 }

@@ -20,9 +20,9 @@ export interface AtomicWriteOptions {
 }
 
 /**
- * Below this size (and without fsync) the write is done with synchronous calls: four thread-pool
- * round trips (open, write, close, rename) cost far more than the ~50 µs the calls take, and
- * they queue behind xz decoding and other I/O on libuv's four threads.
+ * Below this size (and without fsync) the write is done with synchronous calls: for a small file
+ * the four thread-pool round trips (open, write, close, rename) cost more than the calls
+ * themselves, and they queue behind xz decoding and other I/O on libuv's four threads.
  */
 export const SYNC_WRITE_BELOW = 256 * 1024;
 

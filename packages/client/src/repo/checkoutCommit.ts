@@ -32,7 +32,7 @@ import { errnoOf, fsError } from './fsError.js';
 import type { ObjectSource } from './ObjectSource.js';
 import { mapLimit } from './mapLimit.js';
 import { removeTree } from './removeTree.js';
-import { throwIfAborted } from './throwIfAborted.js';
+import { throwIfAborted } from '../errors/abortError.js';
 
 const debug = createDebug('flathub-fetch:repo');
 
@@ -50,7 +50,7 @@ export interface CheckoutProgress {
 }
 
 export interface CheckoutOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   onProgress?: (progress: CheckoutProgress) => void;
   /** Files read, inflated and written at once. @default 4 */
   concurrency?: number;

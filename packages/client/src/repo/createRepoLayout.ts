@@ -6,11 +6,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
 import { atomicWriteFile } from './atomicWriteFile.js';
 import { fsError } from './fsError.js';
 import { assertRefName } from './refPath.js';
+import { invalidArgument } from '../errors/invalidArgument.js';
+
+/** Names these options in argument errors. */
+const WHOSE = 'create repository:';
 
 export interface RemoteConfig {
   /** Remote name (one ref fragment: `[-._A-Za-z0-9]+`). */
@@ -48,7 +50,12 @@ export function repoConfigText(options: CreateRepoOptions = {}): string {
   if (options.collectionId !== undefined) {
     assertConfigValue('collectionId', options.collectionId);
     if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(options.collectionId)) {
-      invalid('collectionId', options.collectionId, 'must be a reverse-DNS name (at least two dot-separated elements)');
+      throw invalidArgument(
+        'collectionId',
+        options.collectionId,
+        'must be a reverse-DNS name (at least two dot-separated elements)',
+        WHOSE,
+      );
     }
     text += `collection-id=${options.collectionId}\n`;
   }
@@ -65,7 +72,7 @@ export function remoteSectionText(remote: RemoteConfig): string {
 
 export async function createRepoLayout(path: string, options: CreateRepoOptions = {}, fsync = true): Promise<void> {
   if (options.mode !== undefined && options.mode !== 'archive' && options.mode !== 'bare-user-only') {
-    invalid('mode', options.mode, "only 'archive' and 'bare-user-only' repositories can be created");
+    throw invalidArgument('mode', options.mode, "only 'archive' and 'bare-user-only' repositories can be created", WHOSE);
   }
   const config = repoConfigText(options);
   for (const d of ['', ...REPO_DIRS]) {
@@ -80,13 +87,6 @@ export async function createRepoLayout(path: string, options: CreateRepoOptions 
 }
 
 function assertConfigValue(argument: string, value: string): void {
-  if (value.length === 0 || /[\n\r\0]/.test(value) || value !== value.trim()) invalid(argument, value, 'must be a non-empty single line');
-}
-
-function invalid(argument: string, value: unknown, reason: string): never {
-  throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `create repository: ${argument} ${JSON.stringify(value)} ${reason}`, {
-    argument,
-    value,
-    reason,
-  });
+  if (value.length === 0 || /[\n\r\0]/.test(value) || value !== value.trim())
+    throw invalidArgument(argument, value, 'must be a non-empty single line', WHOSE);
 }

@@ -17,7 +17,7 @@ import { formatError } from '../formats/formatError.js';
 import { ObjectType } from '../formats/ObjectType.js';
 import type { ObjectSource } from './ObjectSource.js';
 import { mapLimit } from './mapLimit.js';
-import { throwIfAborted } from './throwIfAborted.js';
+import { throwIfAborted } from '../errors/abortError.js';
 import { verifyCommitMeta } from './verifyMetadataObject.js';
 
 const debug = createDebug('flathub-fetch:repo');
@@ -54,7 +54,7 @@ export interface VerifyCommitProgress {
 }
 
 export interface VerifyCommitOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   onProgress?: (progress: VerifyCommitProgress) => void;
   /** Content objects verified at once. @default 4 */
   concurrency?: number;

@@ -4,15 +4,14 @@
  * summary's `xa.gpg-keys` (binary).
  *
  * OpenPGP is done by OpenPGP.js (`openpgp` 6): maintained by Proton with regular releases,
- * no dependencies, typed, pure JS with native `crypto` underneath. Measured here
- * (`node bench/run.mjs mirrors`): verifying one RSA-2048 signature over summary.idx takes
- * ~1.0 ms in process against ~3.7 ms for a spawned `gpgv`; reading a key ~3 ms; the first
- * verification ~20 ms (code paths compiling). The alternatives were `kbpgp` (Keybase's,
- * CoffeeScript, ~11 k downloads a week) and spawning `gpgv` (a system tool, not a library).
+ * no dependencies, typed, pure JS with native `crypto` underneath; verifying in process costs
+ * less than spawning `gpgv` per signature (`node bench/run.mjs mirrors` compares them). The
+ * alternatives were `kbpgp` (Keybase's, CoffeeScript, little used) and spawning `gpgv` (a
+ * system tool, not a library).
  */
 import type { PublicKey, readSignature } from 'openpgp';
 
-/** OpenPGP.js, loaded on first use: importing it costs ~65 ms, which commands that verify nothing should not pay. */
+/** OpenPGP.js, loaded on first use: commands that verify nothing should not pay for importing it. */
 let openpgp: Promise<typeof import('openpgp')> | null = null;
 const loadOpenPgp = () => {
   openpgp ??= import('openpgp');

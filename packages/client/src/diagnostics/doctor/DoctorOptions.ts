@@ -35,7 +35,7 @@ export interface DiagnoseConnectionOptions {
   maxBytes?: number;
   userAgent?: string;
   onEvent?: (event: DoctorEvent) => void;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface ResolvedDoctorOptions {

@@ -7,8 +7,6 @@
  * repository's own host.
  */
 import { isIP } from 'node:net';
-import { FlathubFetchError } from '../../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../../errors/codes.js';
 import { ObjectType } from '../../formats/ObjectType.js';
 import { deltaPartPath, objectPath } from '../../formats/paths.js';
 import { Remote } from '../../remote/Remote.js';
@@ -26,6 +24,7 @@ import { PinnedClient, tlsFacts } from './PinnedClient.js';
 import { renderDoctorMarkdown } from './renderDoctor.js';
 import { resolveHost } from './resolveHost.js';
 import { doctorFindings } from './verdict.js';
+import { asAbortError, throwIfAborted } from '../../errors/abortError.js';
 
 /** Addresses probed per family (a host may list many; two show whether they differ). */
 const PER_FAMILY = 2;
@@ -44,7 +43,7 @@ export async function diagnoseConnection(options: DiagnoseConnectionOptions): Pr
     const ordered = addresses.filter((a) => probed.includes(a));
     const probes: AddressProbe[] = [];
     for (const address of ordered) {
-      o.signal?.throwIfAborted();
+      throwIfAborted(o.signal, `doctor of ${o.url.href}`, { url: o.url.href });
       o.onEvent({ type: 'address', address, phase: 'start' });
       const client = new PinnedClient(o, address);
       clients.push(client);
@@ -84,9 +83,7 @@ export async function diagnoseConnection(options: DiagnoseConnectionOptions): Pr
     result.markdown = renderDoctorMarkdown(result);
     return result;
   } catch (err) {
-    if (o.signal?.aborted && !(err instanceof FlathubFetchError && err.code === ErrorCodes.ABORTED))
-      throw new FlathubFetchError(ErrorCodes.ABORTED, `doctor of ${o.url.href} aborted`, { url: o.url.href }, { cause: err });
-    throw err;
+    throw asAbortError(err, o.signal, `doctor of ${o.url.href}`, { url: o.url.href });
   } finally {
     await Promise.all(clients.map((c) => c.close()));
   }
@@ -140,13 +137,13 @@ async function sampleContent(
     const ref = (o.ref === null ? undefined : refs.find((r) => r.name === o.ref)) ?? refs.find((r) => r.name.startsWith('app/')) ?? refs[0];
     if (ref === undefined) return null;
     client.as('delta-index');
-    const deltas = await remote.deltas([ref.commit], o.signal).catch(() => []);
+    const deltas = await remote.deltas([ref.commit], { signal: o.signal }).catch(() => []);
     const delta = deltas.find((d) => d.from === null) ?? deltas[0];
     let objects: Array<{ path: string; size: number | null }> = [];
     let part: { path: string; size: number } | null = null;
     if (delta !== undefined) {
       client.as('superblock');
-      const sb = await remote.superblock(delta.from, delta.to, delta.digest, o.signal).catch(() => null);
+      const sb = await remote.superblock(delta.from, delta.to, { digest: delta.digest, signal: o.signal }).catch(() => null);
       if (sb !== null) {
         // The largest part up to PART_CAP (enough to time the link, not a whole app's download).
         const parts = sb.parts.filter((p) => !sb.inlineParts.has(p.index)).sort((a, b) => b.size - a.size);
