@@ -18,6 +18,9 @@ import type { FixtureSet } from './fixtures.js';
 import { type NginxServer, startNginx } from './nginx.js';
 import { startVarnish, type VarnishServer } from './varnish.js';
 
+/** First-byte delay of the `very-slow` mirror, ms. */
+export const VERY_SLOW_MS = 1200;
+
 export const ZOO = [
   'healthy',
   'stale-summary',
@@ -216,7 +219,9 @@ export async function startZoo(set: FixtureSet): Promise<Zoo> {
     const [truncated, corrupted, slow, cut] = await Promise.all([
       rs((ctx) => (filez(ctx.path) ? { kind: 'truncate', keep: 512, lie: true } : null)),
       rs((ctx) => (filez(ctx.path) ? { kind: 'corrupt' } : null)),
-      rs(() => ({ kind: 'first-byte-delay', ms: 400 })),
+      // Well past the performance check's fail rule (×8 the healthy reference and 250 ms more)
+      // even when a loaded machine slows the reference's own first bytes to ~100 ms.
+      rs(() => ({ kind: 'first-byte-delay', ms: VERY_SLOW_MS })),
       // GETs of large files end at CUT_AT with a Content-Length to match; HEAD tells the truth.
       rs((ctx) => (ctx.method === 'GET' && /^\/(objects|deltas)\//.test(ctx.path) ? { kind: 'truncate', keep: CUT_AT, lie: false } : null)),
     ]);

@@ -16,7 +16,9 @@
  * Connection: see PipelinedConnection (no small request queued behind a large body).
  */
 import type { Client } from 'undici';
-import { PipelinedConnection } from './PipelinedConnection.js';
+import { type OriginPipelining, PipelinedConnection } from './PipelinedConnection.js';
+
+export type { OriginPipelining } from './PipelinedConnection.js';
 
 /**
  * Pipelinable responses an origin must answer promptly before its connections pipeline. Each
@@ -32,24 +34,6 @@ export const COOL_MS = 1000;
 export const MAX_COOL_MS = 30_000;
 /** A strike within this long (ms) after the last cool-down ended doubles the next one. */
 const STRIKE_MEMORY_MS = 10_000;
-
-/** Per origin. */
-export interface OriginPipelining {
-  /** Current depth for new requests: 1 (probation, cool-down) or maxDepth. */
-  depth: number;
-  /** Prompt pipelinable responses so far in this probation. */
-  prompt: number;
-  /** Cool-down ends at this time (performance.now()), or null when not cooling down. */
-  coolUntil: number | null;
-  /** Length of the last cool-down, ms (0: none yet). */
-  lastCool: number;
-  /** When the last cool-down ended, or null. */
-  cooledAt: number | null;
-  /** Only requests written after this (performance.now()) count for the probation: not those pipelined before a cool-down. */
-  probationSince: number;
-  /** HTTP/1.1 connections of the origin (HTTP/2 ones are left alone). */
-  readonly connections: Set<PipelinedConnection>;
-}
 
 export interface PipeliningEvent {
   origin: string;

@@ -24,7 +24,6 @@
  * retries it as an attempt of its own, recorded.
  */
 import type { Client } from 'undici';
-import type { OriginPipelining } from './AdaptivePipelining.js';
 
 /** A response declaring at least this many bytes caps its connection until it ends. */
 export const LARGE_BODY = 1024 * 1024;
@@ -45,6 +44,24 @@ export class PipelineRequeueError extends Error {
 export interface PipelineMember {
   /** Ends the request (written, no response yet) with a PipelineRequeueError. */
   requeue(error: PipelineRequeueError): void;
+}
+
+/** An origin's pipelining state (kept by AdaptivePipelining; its connections read it). */
+export interface OriginPipelining {
+  /** Current depth for new requests: 1 (probation, cool-down) or maxDepth. */
+  depth: number;
+  /** Prompt pipelinable responses so far in this probation. */
+  prompt: number;
+  /** Cool-down ends at this time (performance.now()), or null when not cooling down. */
+  coolUntil: number | null;
+  /** Length of the last cool-down, ms (0: none yet). */
+  lastCool: number;
+  /** When the last cool-down ended, or null. */
+  cooledAt: number | null;
+  /** Only requests written after this (performance.now()) count for the probation: not those pipelined before a cool-down. */
+  probationSince: number;
+  /** HTTP/1.1 connections of the origin (HTTP/2 ones are left alone). */
+  readonly connections: Set<PipelinedConnection>;
 }
 
 export class PipelinedConnection {
