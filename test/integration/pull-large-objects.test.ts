@@ -120,6 +120,37 @@ describeWithTools(['nginx', 'ostree'], 'large content objects: streamed to disk,
     }
   });
 
+  test('an abort while large objects stream in: ERR_ABORTED, nothing of them in objects/ or tmp/', async () => {
+    const slow = new Set(large.map((p) => `/${p}`));
+    const server = await RepoServer.start(repo, {
+      faults: (ctx) => (slow.has(ctx.path) ? { kind: 'slow', bytesPerSecond: 300_000 } : null),
+    });
+    try {
+      for (const mode of ['archive', 'bare-user-only'] as const) {
+        const dest = join(base, `abort-${mode}`);
+        const controller = new AbortController();
+        let streaming = 0;
+        const err = await pull({
+          url: server.url,
+          ref: REF,
+          repo: dest,
+          repoMode: mode,
+          deltas: 'never',
+          signal: controller.signal,
+          // Aborted once every small file is in: the large ones are then part-way through.
+          onEvent: (e) => {
+            if (e.type === 'request' && e.record.purpose === 'file' && e.record.status === 200 && ++streaming === 40) controller.abort();
+          },
+        }).catch((e: unknown) => e);
+        expect(isFlathubFetchError(err, 'ERR_ABORTED')).toBe(true);
+        for (const p of large) expect(existsSync(join(dest, p.replace('.filez', mode === 'archive' ? '.filez' : '.file')))).toBe(false);
+        expect(readdirSync(join(dest, 'tmp')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   test('a large object corrupt on every request: ERR_CHECKSUM_MISMATCH naming it, nothing of it stored', async () => {
     const [first] = large as [string];
     const server = await RepoServer.start(repo, { faults: (ctx) => (ctx.path === `/${first}` ? { kind: 'corrupt' } : null) });

@@ -320,10 +320,17 @@ export class FilezReceiver {
     await this.#sink.writeWhole(filez);
   }
 
+  /** Called once, when `dispose()` has finished. */
+  onDisposed: (() => void) | null = null;
+
+  /** Drops what is buffered and any file being written (idempotent). */
   async dispose(): Promise<void> {
     this.#chunks = [];
     await this.#dropped;
     await this.#stream?.dispose();
     this.#stream = null;
+    const done = this.onDisposed;
+    this.onDisposed = null;
+    done?.();
   }
 }

@@ -67,6 +67,8 @@ export class RepoTransaction implements WriteOwner {
   readonly #preparation: Promise<{ error: unknown } | null>;
   /** Writes started and not yet settled. */
   readonly #pending = new Set<Promise<unknown>>();
+  /** Receivers of streamed objects not yet disposed. */
+  readonly #receivers = new Set<FilezReceiver>();
   #warming: ReturnType<typeof setImmediate> | undefined;
   #state: State = 'open';
 
@@ -155,7 +157,11 @@ export class RepoTransaction implements WriteOwner {
    */
   receiveFilez(checksum: Checksum, options: { declaredSize?: number | undefined } = {}): FilezReceiver {
     this.#assertOpen();
-    return this.#writer.receiveFilez(checksum, options.declaredSize, (write) => this.#write(write));
+    const receiver = this.#writer.receiveFilez(checksum, options.declaredSize, (write) => this.#write(write));
+    // Until disposed, a receiver may hold a file in tmp/: abort() disposes of those still open.
+    this.#receivers.add(receiver);
+    receiver.onDisposed = () => this.#receivers.delete(receiver);
+    return receiver;
   }
 
   /**
@@ -188,6 +194,8 @@ export class RepoTransaction implements WriteOwner {
   /** Ends the transaction without a ref: waits for the writes already started; what they stored stays (see the invariants above). */
   async abort(): Promise<void> {
     if (this.#state === 'open') this.#end('aborted');
+    // Bodies still streaming in (their requests are being aborted too): their files in tmp/ go.
+    await Promise.all([...this.#receivers].map((r) => r.dispose()));
     await this.settled();
   }
 
