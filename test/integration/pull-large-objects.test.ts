@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { isFlathubFetchError, pull } from '../../packages/client/src/index.js';
+import { isFlathubFetchError, LocalRepo, pull } from '../../packages/client/src/index.js';
 import { type Fault, RepoServer } from '../../packages/client/src/testing/index.js';
 import { startNginx } from '../support/nginx.js';
 import { checkout, fsck, ostree, treeManifest } from '../support/ostree.js';
@@ -148,6 +148,30 @@ describeWithTools(['nginx', 'ostree'], 'large content objects: streamed to disk,
       }
     } finally {
       await server.close();
+    }
+  });
+
+  test("a transaction's abort removes the file of a body still streaming in (its receiver not yet disposed)", async () => {
+    const [first] = large as [string];
+    const checksum = first
+      .replace(/^objects\//, '')
+      .replace('/', '')
+      .replace('.filez', '');
+    const filez = readFileSync(join(repo, first));
+    for (const mode of ['archive', 'bare-user-only'] as const) {
+      const local = await LocalRepo.create(join(base, `txn-abort-${mode}`), { mode, fsync: 'none' });
+      try {
+        const txn = local.beginTransaction();
+        await txn.ready();
+        const receiver = txn.receiveFilez(checksum, { declaredSize: filez.length });
+        await receiver.push(filez.subarray(0, 1024 * 1024));
+        const tmpFiles = () => readdirSync(join(local.path, 'tmp')).filter((f) => f.endsWith('.tmp'));
+        expect(tmpFiles()).toHaveLength(1);
+        await txn.abort();
+        expect(tmpFiles()).toEqual([]);
+      } finally {
+        await local.close();
+      }
     }
   });
 

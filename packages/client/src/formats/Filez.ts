@@ -18,13 +18,7 @@ export interface FilezOptions {
 export function readFilez(bytes: Uint8Array, what = 'filez', options: FilezOptions = {}): { info: FileInfo; content: Uint8Array } {
   const { info, payloadOffset } = parseFilezHeader(bytes, what);
   const max = options.maxSize ?? 2 ** 32;
-  if (info.size > max) {
-    throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: declared size ${info.size} exceeds the limit ${max}`, {
-      what,
-      size: info.size,
-      limit: max,
-    });
-  }
+  if (info.size > max) throw declaredSizeError(what, info.size, max);
   const payload = bytes.subarray(payloadOffset);
   if (isSymlink(info)) {
     if (payload.length !== 0 && inflateBounded(payload, 0, what).length !== 0) throw formatError(what, 'symlink has content bytes');
@@ -43,20 +37,33 @@ export function inflateBounded(payload: Uint8Array, size: number, what: string):
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: content inflates beyond the declared ${size} bytes`, {
-        what,
-        size,
-        limit: size,
-      });
-    }
-    throw new FlathubFetchError(
-      ErrorCodes.DECOMPRESS,
-      `${what}: deflate data is invalid (${(err as Error).message})`,
-      { what, format: 'deflate' },
-      { cause: err },
-    );
+    if (code === 'ERR_BUFFER_TOO_LARGE') throw inflatesBeyondError(what, size);
+    throw deflateError(what, (err as Error).message, err);
   }
+}
+
+/** ERR_SIZE_LIMIT: a content object declares more bytes than `limit` allows (a policy limit). */
+export function declaredSizeError(what: string, size: number, limit: number): FlathubFetchError {
+  return new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: declared size ${size} exceeds the limit ${limit}`, { what, size, limit });
+}
+
+/** ERR_SIZE_LIMIT: the content inflates beyond the size its header declares (corrupt bytes). */
+export function inflatesBeyondError(what: string, size: number): FlathubFetchError {
+  return new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: content inflates beyond the declared ${size} bytes`, {
+    what,
+    size,
+    limit: size,
+  });
+}
+
+/** ERR_DECOMPRESS: the raw-deflate payload of a `.filez` does not inflate. */
+export function deflateError(what: string, message: string, cause?: unknown): FlathubFetchError {
+  return new FlathubFetchError(
+    ErrorCodes.DECOMPRESS,
+    `${what}: deflate data is invalid (${message})`,
+    { what, format: 'deflate' },
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** Encodes content as a `.filez` (raw deflate, level 6 as ostree writes it). */

@@ -86,9 +86,7 @@ export class ObjectFetcher {
       maxBytes: req.size ?? MAX_METADATA_SIZE,
       ...(req.size !== undefined ? { expectedSize: req.size } : {}),
       signal,
-      verify: async (body: Uint8Array) => {
-        await txn.writeMetadata(req.type, req.checksum, body);
-      },
+      verify: (body: Uint8Array) => txn.writeMetadata(req.type, req.checksum, body).then(() => undefined),
     });
   }
 
@@ -107,9 +105,7 @@ export class ObjectFetcher {
         signal,
         onChunk: (c) => receiver.push(c),
         onRestart: () => receiver.restart(),
-        verify: async () => {
-          await receiver.commit();
-        },
+        verify: () => receiver.commit(),
       });
     } finally {
       await receiver.dispose();

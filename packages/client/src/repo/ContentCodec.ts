@@ -7,8 +7,7 @@
  * Both paths give identical results and identical typed errors.
  */
 import { deflateRawSync } from 'node:zlib';
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
+import type { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import type { Checksum } from '../formats/checksum.js';
 import {
   contentChecksum,
@@ -20,7 +19,7 @@ import {
   parseFilezHeader,
   withFilezSize,
 } from '../formats/FileHeader.js';
-import { readFilez } from '../formats/Filez.js';
+import { declaredSizeError, deflateError, inflatesBeyondError, readFilez } from '../formats/Filez.js';
 import { formatError } from '../formats/formatError.js';
 import { runStore, runStoreFilez } from './contentStore.js';
 import { ContentWorkerPool, type WorkerReply, type WorkerRequest, type WorkerWriteOptions } from './ContentWorkerPool.js';
@@ -211,13 +210,7 @@ export class ContentCodec {
 
   #checkSize(size: number, what: string): void {
     const max = this.options.maxObjectSize;
-    if (size > max) {
-      throw new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: declared size ${size} exceeds the limit ${max}`, {
-        what,
-        size,
-        limit: max,
-      });
-    }
+    if (size > max) throw declaredSizeError(what, size, max);
   }
 
   /** Checks a `.filez` (header rules, bounded inflation, exact size) and returns its checksum. */
@@ -373,13 +366,7 @@ export function inflateError(
   size: number,
   what: string,
 ): FlathubFetchError {
-  if (reply.kind === 'too-large') {
-    return new FlathubFetchError(ErrorCodes.SIZE_LIMIT, `${what}: content inflates beyond the declared ${size} bytes`, {
-      what,
-      size,
-      limit: size,
-    });
-  }
+  if (reply.kind === 'too-large') return inflatesBeyondError(what, size);
   if (reply.kind === 'short') return formatError(what, `content is ${reply.length ?? '?'} bytes, header declares ${size}`);
-  return new FlathubFetchError(ErrorCodes.DECOMPRESS, `${what}: deflate data is invalid (${reply.message})`, { what, format: 'deflate' });
+  return deflateError(what, reply.message);
 }

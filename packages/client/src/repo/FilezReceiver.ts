@@ -19,10 +19,9 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
-import { FlathubFetchError } from '../errors/FlathubFetchError.js';
-import { ErrorCodes } from '../errors/codes.js';
 import type { Checksum } from '../formats/checksum.js';
 import { contentHasher, type FileInfo, isSymlink, parseFilezHeader } from '../formats/FileHeader.js';
+import { declaredSizeError, deflateError, inflatesBeyondError } from '../formats/Filez.js';
 import { formatError } from '../formats/formatError.js';
 import { assertBareUserOnlyStorable } from './assertBareUserOnlyStorable.js';
 import { fsError } from './fsError.js';
@@ -160,17 +159,7 @@ export class FilezStream {
     if (len > MAX_HEADER) throw formatError(this.#what, `header length ${len} exceeds ${MAX_HEADER}`);
     if (this.#headLength < 8 + len) return null;
     const { info, payloadOffset } = parseFilezHeader(head, this.#what);
-    if (info.size > this.#target.maxObjectSize) {
-      throw new FlathubFetchError(
-        ErrorCodes.SIZE_LIMIT,
-        `${this.#what}: declared size ${info.size} exceeds the limit ${this.#target.maxObjectSize}`,
-        {
-          what: this.#what,
-          size: info.size,
-          limit: this.#target.maxObjectSize,
-        },
-      );
-    }
+    if (info.size > this.#target.maxObjectSize) throw declaredSizeError(this.#what, info.size, this.#target.maxObjectSize);
     if (isSymlink(info)) throw formatError(this.#what, 'a symlink object with a body this large');
     if (this.#target.bare) assertBareUserOnlyStorable(info, this.#checksum);
     this.#info = info;
@@ -180,21 +169,14 @@ export class FilezStream {
     inflater.on('data', (out: Buffer) => {
       this.#inflated += out.length;
       if (this.#inflated > info.size) {
-        this.#fail(formatError(this.#what, `content inflates beyond the declared ${info.size} bytes`));
+        this.#fail(inflatesBeyondError(this.#what, info.size));
         return;
       }
       this.#hash?.update(out);
       if (this.#target.bare) this.#write(out);
     });
     inflater.on('error', (err) => {
-      this.#fail(
-        new FlathubFetchError(
-          ErrorCodes.DECOMPRESS,
-          `${this.#what}: deflate data is invalid (${err.message})`,
-          { what: this.#what, format: 'deflate' },
-          { cause: err },
-        ),
-      );
+      this.#fail(deflateError(this.#what, err.message, err));
     });
     this.#inflater = inflater;
     return head.subarray(payloadOffset);
