@@ -13,5 +13,7 @@ nodeModule.enableCompileCache?.();
 // what the pull holds, not how fast it allocates. V8 flags are process-wide; this one may be set
 // at run time (the heap reads it each time it considers growing).
 setFlagsFromString('--semi-space-growth-factor=1');
-const { main } = await import('./main.js');
+// The bundle of main.js with the library (scripts/bundle.mjs, part of `npm run build`): one
+// module graph of a few files instead of hundreds of modules to resolve and link.
+const { main }: typeof import('./main.js') = await import(new URL('./bundle/main.js', import.meta.url).href);
 process.exitCode = await main(process.argv.slice(2));

@@ -9,7 +9,7 @@
  * `X-Prometheus-Scrape-Timeout-Seconds` minus a margin, capped by the module's `timeout`, and
  * counts from the request's arrival (queueing included). A probe whose scraper hung up is aborted.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { USER_AGENT } from '../http/HttpClient.js';
 import type { ExporterConfig, ExporterModule } from './ExporterConfig.js';
@@ -188,6 +188,9 @@ export async function startExporter(config: ExporterConfig, options: ExporterOpt
     }
   };
 
+  // Not a static import: an ES module importing `node:http` makes Node.js evaluate every export
+  // of it, its bundled fetch implementation included, in every process that loads the library.
+  const { createServer } = process.getBuiltinModule('node:http');
   const server: Server = createServer(
     { maxHeaderSize: 16 * 1024, requestTimeout: (maxSeconds + 30) * 1000, headersTimeout: 10_000 },
     (req, res) => {

@@ -60,10 +60,6 @@ export async function applyDelta(
     missing + fallbacks.length + (has({ type: ObjectType.COMMIT, checksum: sb.to }) ? 0 : 1),
   );
 
-  // The xz program is looked up (its `--version` run) while the first parts are requested, not
-  // when their first bytes are in.
-  if (ctx.xzDecoder !== 'wasm' && todo.some((p) => !sb.inlineParts.has(p.index))) void findXzProgram();
-
   tracker.setPhase('delta');
   // Download order. Decoding a part (xz) is the CPU-bound critical path and can take its bytes
   // about as fast as a 200–400 Mbit/s link brings them, so parts go first, largest first, and
@@ -148,7 +144,9 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
     payload = await decodePartFile(inline, part.uncompressedSize, what, { xzDecoder: ctx.xzDecoder, ...(signal ? { signal } : {}) });
     ctx.xzBackends.add(xzBackend(ctx.xzDecoder));
   } else {
-    // Decoded as it streams in: decompression overlaps the download.
+    // Decoded as it streams in: decompression overlaps the download. The xz program's lookup
+    // (started with the pull) is awaited, not run again synchronously.
+    if (ctx.xzDecoder !== 'wasm') await findXzProgram();
     const decoder = new DeltaPartDecoder(part, what, { xzDecoder: ctx.xzDecoder });
     try {
       await remote.http.download(path, {
@@ -170,6 +168,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
   const has = (o: { type: ObjectType; checksum: Checksum }) => repo.hasCached(o.type, o.checksum);
   const sources = new Map<Checksum, Uint8Array>();
   for (const c of deltaPartReadSources(part, payload, has)) sources.set(c, (await repo.readContent(c)).content);
+
   const metadata: Array<Extract<DeltaOutput, { kind: 'metadata' }>> = [];
   const content: Array<Extract<DeltaOutput, { kind: 'content' }>> = [];
   executeDeltaPart(part, payload, (o) => (o.kind === 'metadata' ? metadata.push(o) : content.push(o)), {

@@ -22,7 +22,7 @@ import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum } from '../formats/checksum.js';
 import { ObjectType } from '../formats/ObjectType.js';
 import { objectPath } from '../formats/paths.js';
-import { xzDecoderInfo } from '../formats/xzDecoders.js';
+import { findXzProgram, xzDecoderInfo } from '../formats/xzDecoders.js';
 import type { RequestRecord } from '../http/RequestRecord.js';
 import { Remote, type RemoteOptions } from '../remote/Remote.js';
 import { LocalRepo } from '../repo/LocalRepo.js';
@@ -115,6 +115,10 @@ export async function runPull(
       o.url,
       pullRemoteOptions(o, (r) => tracker.onRecord(r)),
     );
+    // The xz program (its `--version`) is looked up while the ref's commit, superblocks and first
+    // parts are on the wire (not before the first request: its start would delay it), so that a
+    // delta's first part is decoded as soon as its bytes come in.
+    if (o.deltas !== 'never' && o.xzDecoder !== 'wasm') void findXzProgram();
     const spec = parsePullTarget(o.ref);
     const target = spec.commit ?? (await remote.resolve(spec.ref as string, { signal: o.signal })).commit;
     facts.target = target;
