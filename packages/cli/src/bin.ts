@@ -5,6 +5,7 @@
 // import: on a Node.js without it, the CLI still starts (and says which Node.js it needs).
 import * as nodeModule from 'node:module';
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 nodeModule.enableCompileCache?.();
 // A pull allocates per request, and tens of thousands of requests at a high rate make V8 grow
@@ -13,6 +14,13 @@ nodeModule.enableCompileCache?.();
 // what the pull holds, not how fast it allocates. V8 flags are process-wide; this one may be set
 // at run time (the heap reads it each time it considers growing).
 setFlagsFromString('--semi-space-growth-factor=1');
+// Dead buffers (bodies received, objects inflated) are freed only by a garbage collection, which
+// V8 schedules late for memory allocated outside its heap: up to tens of MB of garbage in each
+// thread. With V8's collector exposed, the library collects once a thread has made a bounded
+// amount of it (GarbageBudget). Set before any worker thread starts, which then sees `gc`.
+setFlagsFromString('--expose-gc');
+// This thread's context predates the flag: its collector comes from a context made after it.
+(globalThis as { gc?: unknown }).gc ??= runInNewContext('gc');
 // The bundle of main.js with the library (scripts/bundle.mjs, part of `npm run build`): one
 // module graph of a few files instead of hundreds of modules to resolve and link.
 const { main }: typeof import('./main.js') = await import(new URL('./bundle/main.js', import.meta.url).href);

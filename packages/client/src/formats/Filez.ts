@@ -2,12 +2,13 @@
  * Whole `.filez` objects (archive-mode content): framed header + raw deflate of the content.
  * Inflation is bounded by the size the header declares; the result is checked against it.
  */
-import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import type { Checksum } from './checksum.js';
 import { contentChecksum, encodeFilezHeader, type FileInfo, isSymlink, parseFilezHeader } from './FileHeader.js';
 import { formatError } from './formatError.js';
+import { exactInflateOptions } from './inflateOptions.js';
 
 export interface FilezOptions {
   /** Largest content accepted, in bytes. @default 2 ** 32 */
@@ -33,7 +34,7 @@ export function readFilez(bytes: Uint8Array, what = 'filez', options: FilezOptio
 export function inflateBounded(payload: Uint8Array, size: number, what: string): Uint8Array {
   if (payload.length === 0) return new Uint8Array(0);
   try {
-    const out = inflateRawSync(payload, { maxOutputLength: Math.max(size, 1), finishFlush: constants.Z_SYNC_FLUSH });
+    const out = inflateRawSync(payload, exactInflateOptions(size));
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (err) {
     const code = (err as { code?: string }).code;

@@ -11,6 +11,7 @@ import * as zlib from 'node:zlib';
 // `.ts` specifiers (rewritten to `.js` in the build): in a content worker run from the sources,
 // as the tests do, this file is loaded by Node.js itself (type stripping), which does not map
 // `.js` to `.ts`.
+import { exactInflateOptions } from '../formats/inflateOptions.ts';
 import type { WorkerRequest, WorkerWriteOptions } from './contentWorkerProtocol.ts';
 import { FILEZ_FIELDS, FilezField as F, type PackedResults, STORE_FIELDS, StoreField as S, type StoreResult } from './StoreJobLayout.ts';
 
@@ -19,9 +20,7 @@ type StoreRequest = Extract<WorkerRequest, { op: 'store' }>;
 type StoreFilezRequest = Extract<WorkerRequest, { op: 'storeFilez' }>;
 
 export function inflateExact(payload: Uint8Array, size: number): Uint8Array {
-  return payload.length === 0
-    ? new Uint8Array(0)
-    : zlib.inflateRawSync(payload, { maxOutputLength: Math.max(size, 1), finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  return payload.length === 0 ? new Uint8Array(0) : zlib.inflateRawSync(payload, exactInflateOptions(size));
 }
 
 const range = (m: { data: Uint8Array }, offset: number, length: number) => m.data.subarray(offset, offset + length);

@@ -10,11 +10,22 @@ import * as zlib from 'node:zlib';
 // file is loaded by Node.js itself (type stripping), which does not map `.js` to `.ts`.
 import { inflateExact, runStore, runStoreFilez } from './contentStore.ts';
 import type { WorkerReply, WorkerRequest } from './contentWorkerProtocol.ts';
+import { GarbageBudget } from '../formats/garbageBudget.ts';
+
+/** Dead buffer bytes a worker may hold before it collects them. */
+const WORKER_GARBAGE_BUDGET = 16 << 20;
 
 const port = parentPort;
 if (port === null) throw new Error('contentWorker.ts runs as a worker thread');
 
 const post = (id: number, reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage({ id, ...reply }, transfer);
+
+/**
+ * A job allocates buffers (its transferred input, inflated contents) and keeps none: the dead
+ * ones are collected every few jobs instead of piling up to V8's external-memory allowance in
+ * each worker (see GarbageBudget).
+ */
+const garbage = new GarbageBudget(WORKER_GARBAGE_BUDGET);
 
 /** A buffer that owns its whole ArrayBuffer (so it can be transferred). */
 function owned(buf: Uint8Array): Uint8Array {
@@ -26,7 +37,7 @@ function reply(id: number, checksum: string, data: Uint8Array | null): void {
   post(id, { ok: true, checksum, data }, data === null ? [] : [data.buffer as ArrayBuffer]);
 }
 
-port.on('message', (msg: WorkerRequest & { id: number }) => {
+const handle = (msg: WorkerRequest & { id: number }) => {
   const { id } = msg;
   try {
     switch (msg.op) {
@@ -51,5 +62,13 @@ port.on('message', (msg: WorkerRequest & { id: number }) => {
   } catch (err) {
     const kind = (err as { code?: string })?.code === 'ERR_BUFFER_TOO_LARGE' ? 'too-large' : 'zlib';
     post(id, { ok: false, kind, message: String((err as Error)?.message) });
+  }
+};
+
+port.on('message', (msg: WorkerRequest & { id: number }) => {
+  try {
+    handle(msg);
+  } finally {
+    garbage.check();
   }
 });

@@ -1,0 +1,46 @@
+/**
+ * Bounds the dead ArrayBuffers (Node.js Buffers) a thread keeps resident.
+ *
+ * V8 frees a dead ArrayBuffer's memory only in a garbage collection, and it schedules those by
+ * its JavaScript heap and a generous allowance of memory allocated outside it (tens of MB per
+ * isolate, whatever the heap's size). A thread that allocates mostly buffers — a content worker
+ * inflating and writing objects, the pull's thread receiving bodies — so keeps that much
+ * garbage resident, in each thread. Where the embedder exposes V8's collector (`globalThis.gc`,
+ * as the CLI does), `GarbageBudget` runs a full collection once the thread's ArrayBuffer bytes
+ * have grown by `budget` since the last one: garbage stays within the budget, and a collection
+ * costs a small fraction of the work that made it. Without the collector exposed it does
+ * nothing and V8's own schedule applies.
+ */
+export class GarbageBudget {
+  readonly #budget: number;
+  readonly #step: number;
+  /** ArrayBuffer bytes after the last collection (what was live then). */
+  #base = 0;
+  /** Bytes noted since the last look at the ArrayBuffer total. */
+  #noted = 0;
+
+  /** `budget`: ArrayBuffer bytes a thread may gain before a collection. */
+  constructor(budget: number) {
+    this.#budget = budget;
+    this.#step = Math.max(1, budget >> 3);
+  }
+
+  /** Records `bytes` allocated in buffers; looks at the thread's total every eighth of the budget. */
+  note(bytes: number): void {
+    this.#noted += bytes;
+    if (this.#noted >= this.#step) this.check();
+  }
+
+  /** Collects if the thread's ArrayBuffer bytes grew by the budget since the last collection. */
+  check(): void {
+    this.#noted = 0;
+    const gc = (globalThis as { gc?: unknown }).gc;
+    if (typeof gc !== 'function') return;
+    const now = process.memoryUsage().arrayBuffers;
+    // Buffers freed by V8's own collections lower the base too.
+    if (now < this.#base) this.#base = now;
+    if (now - this.#base < this.#budget) return;
+    gc();
+    this.#base = process.memoryUsage().arrayBuffers;
+  }
+}
