@@ -13,6 +13,7 @@
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { threadGarbage } from './garbageBudget.js';
 import { type XzOutput, XzOutputSink, type XzStream, type XzStreamError } from './xzOutput.js';
 
 /** Decoder memory limit: xz -9 needs 65 MiB; anything above is refused, not allocated. */
@@ -64,6 +65,8 @@ export class XzProcessStream implements XzStream {
     // and finish() reports why.
     if (this.#error !== null || this.#destroyed || this.#exit !== null || stdin.destroyed) return undefined;
     // A copy: the caller may reuse its buffer once this returns, and a pipe write can be queued.
+    // Garbage once written (see GarbageBudget).
+    threadGarbage.note(bytes.length);
     if (stdin.write(Buffer.from(bytes))) return undefined;
     return new Promise<void>((resolve) => {
       const done = () => {

@@ -44,3 +44,9 @@ export class GarbageBudget {
     this.#base = process.memoryUsage().arrayBuffers;
   }
 }
+
+/**
+ * This thread's budget for buffers that die soon after they arrive (bodies received, a decoder's
+ * output chunks once copied): one per thread, as V8's heap is.
+ */
+export const threadGarbage = new GarbageBudget(16 << 20);

@@ -5,6 +5,8 @@
  * worker thread), so that all of them bound their output the same way: more than `limit` bytes in
  * all is refused as soon as it is produced.
  */
+// A `.ts` specifier: the xz worker thread loads this file from the sources in tests (see xzWorker.ts).
+import { threadGarbage } from './garbageBudget.ts';
 
 /** A decoder's output once the stream ended: `outSize` bytes, the first `inShared` of them in the buffer. */
 export interface XzOutput {
@@ -52,6 +54,8 @@ export class XzOutputSink {
 
   /** Copies `b` in (a Buffer's slice() would be a view); false (nothing kept) once the output passes the limit. */
   write(b: Uint8Array): boolean {
+    // `b` (a chunk of the decoder's output) is garbage once copied.
+    threadGarbage.note(b.length);
     const at = this.#outSize;
     this.#outSize += b.length;
     if (this.#outSize > this.#limit) return false;

@@ -19,10 +19,7 @@ import { parseRetryAfter } from './parseRetryAfter.js';
 import { readWire } from './readWire.js';
 import type { RequestPurpose, Transport, TransportResponse } from './Transport.js';
 import { REDIRECT_STATUSES } from './redirects.js';
-import { GarbageBudget } from '../formats/garbageBudget.js';
-
-/** Dead buffer bytes received before this thread collects them. */
-const MAIN_GARBAGE_BUDGET = 16 << 20;
+import { threadGarbage } from '../formats/garbageBudget.js';
 
 /** What one logical request wants; the same for all its attempts. */
 export interface FetchSpec {
@@ -61,12 +58,6 @@ class Stop extends Error {
   }
 }
 
-/**
- * Received bodies become buffers the caller keeps for a moment (decoded, hashed, written) and
- * the transport's read buffers they are cut from: this thread's dead ones are collected every
- * so many bytes received (see GarbageBudget; a no-op unless the embedder exposes V8's collector).
- */
-const receivedGarbage = new GarbageBudget(MAIN_GARBAGE_BUDGET);
 const RESUMABLE = new Set(['reset', 'truncated', 'body-stall', 'other']);
 /** Small object GETs of a pull: they may share an HTTP/1.1 pipeline (see TransportRequest.pipelinable). */
 const PIPELINABLE: ReadonlySet<RequestPurpose> = new Set<RequestPurpose>(['commit', 'commitmeta', 'dirtree', 'dirmeta', 'file']);
@@ -330,7 +321,9 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptOutcome> {
       () => fire(timeoutError(ErrorCodes.BODY_STALL, timeouts.bodyStall)),
       (n) => {
         rec.wire(n);
-        receivedGarbage.note(n);
+        // Bodies become buffers kept for a moment (decoded, hashed, written), cut from the
+        // transport's read buffers: counted towards this thread's collections (GarbageBudget).
+        threadGarbage.note(n);
         if (rec.wireBytes > maxWire) throw new Stop(tooBig(rec.wireBytes, maxWire, false));
       },
     );

@@ -13,7 +13,7 @@ import type { WorkerReply, WorkerRequest } from './contentWorkerProtocol.ts';
 import { GarbageBudget } from '../formats/garbageBudget.ts';
 
 /** Dead buffer bytes a worker may hold before it collects them. */
-const WORKER_GARBAGE_BUDGET = 16 << 20;
+const WORKER_GARBAGE_BUDGET = 8 << 20;
 
 const port = parentPort;
 if (port === null) throw new Error('contentWorker.ts runs as a worker thread');
