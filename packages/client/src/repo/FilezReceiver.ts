@@ -23,6 +23,7 @@ import type { Checksum } from '../formats/checksum.js';
 import { contentHasher, type FileInfo, isSymlink, parseFilezHeader } from '../formats/FileHeader.js';
 import { declaredSizeError, deflateError, inflatesBeyondError } from '../formats/Filez.js';
 import { formatError } from '../formats/formatError.js';
+import { threadGarbage } from '../formats/garbageBudget.js';
 import { assertBareUserOnlyStorable } from './assertBareUserOnlyStorable.js';
 import { fsError } from './fsError.js';
 import { mismatch, undecodable } from './writeErrors.js';
@@ -167,6 +168,8 @@ export class FilezStream {
     this.#head = [];
     const inflater = createInflateRaw();
     inflater.on('data', (out: Buffer) => {
+      // Garbage once hashed and written: counted towards this thread's collections.
+      threadGarbage.note(out.length);
       this.#inflated += out.length;
       if (this.#inflated > info.size) {
         this.#fail(inflatesBeyondError(this.#what, info.size));
