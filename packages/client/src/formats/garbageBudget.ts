@@ -46,7 +46,8 @@ export class GarbageBudget {
 }
 
 /**
- * This thread's budget for buffers that die soon after they arrive (bodies received, a decoder's
- * output chunks once copied): one per thread, as V8's heap is.
+ * This thread's budget for buffers that die soon after they are made (bodies received, a
+ * decoder's output chunks once copied, a content worker's jobs): one per thread (each thread
+ * has its own instance of this module), as V8's heap is.
  */
 export const threadGarbage = new GarbageBudget(16 << 20);

@@ -10,22 +10,12 @@ import * as zlib from 'node:zlib';
 // file is loaded by Node.js itself (type stripping), which does not map `.js` to `.ts`.
 import { inflateExact, runStore, runStoreFilez } from './contentStore.ts';
 import type { WorkerReply, WorkerRequest } from './contentWorkerProtocol.ts';
-import { GarbageBudget } from '../formats/garbageBudget.ts';
-
-/** Dead buffer bytes a worker may hold before it collects them. */
-const WORKER_GARBAGE_BUDGET = 8 << 20;
+import { threadGarbage } from '../formats/garbageBudget.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('contentWorker.ts runs as a worker thread');
 
 const post = (id: number, reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage({ id, ...reply }, transfer);
-
-/**
- * A job allocates buffers (its transferred input, inflated contents) and keeps none: the dead
- * ones are collected every few jobs instead of piling up to V8's external-memory allowance in
- * each worker (see GarbageBudget).
- */
-const garbage = new GarbageBudget(WORKER_GARBAGE_BUDGET);
 
 /** A buffer that owns its whole ArrayBuffer (so it can be transferred). */
 function owned(buf: Uint8Array): Uint8Array {
@@ -69,6 +59,9 @@ port.on('message', (msg: WorkerRequest & { id: number }) => {
   try {
     handle(msg);
   } finally {
-    garbage.check();
+    // A job allocates buffers (its transferred input, inflated contents) and keeps none: the
+    // dead ones are collected every few jobs instead of piling up to V8's allowance for memory
+    // outside its heap, in each worker (see GarbageBudget).
+    threadGarbage.check();
   }
 });
