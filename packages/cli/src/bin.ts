@@ -24,8 +24,16 @@ setFlagsFromString('--heap-growing-percent=50');
 // thread. With V8's collector exposed, the library collects once a thread has made a bounded
 // amount of it (GarbageBudget). Set before any worker thread starts, which then sees `gc`.
 setFlagsFromString('--expose-gc');
-// This thread's context predates the flag: its collector comes from a context made after it.
-(globalThis as { gc?: unknown }).gc ??= runInNewContext('gc');
+// This thread's context predates the flag: its collector comes from a context made after it,
+// made when first asked for (a command that moves no data never asks).
+Object.defineProperty(globalThis, 'gc', {
+  configurable: true,
+  get() {
+    const gc: unknown = runInNewContext('gc');
+    Object.defineProperty(globalThis, 'gc', { value: gc, configurable: true, writable: true });
+    return gc;
+  },
+});
 // The bundle of main.js with the library (scripts/bundle.mjs, part of `npm run build`): one
 // module graph of a few files instead of hundreds of modules to resolve and link.
 const { main }: typeof import('./main.js') = await import(new URL('./bundle/main.js', import.meta.url).href);
