@@ -31,6 +31,8 @@ import { mismatch, undecodable } from './writeErrors.js';
 const MAX_HEADER = 1 << 20;
 /** Inflated bytes waiting to be written before `push()` waits for the disk. */
 const WRITE_BACKLOG = 4 << 20;
+/** zlib's output chunk for a streamed object (well under WRITE_BACKLOG). */
+const INFLATE_CHUNK = 256 << 10;
 
 /** Where and how a streamed object is written. */
 export interface FilezStreamTarget {
@@ -165,7 +167,9 @@ export class FilezStream {
     this.#info = info;
     this.#hash = contentHasher(info);
     this.#head = [];
-    const inflater = createInflateRaw();
+    // Output in large chunks: each one is a 'data' event, a hash update and a file write, and
+    // zlib's default (16 KiB) would make a 100 MB object thousands of each.
+    const inflater = createInflateRaw({ chunkSize: INFLATE_CHUNK });
     inflater.on('data', (out: Buffer) => {
       this.#inflated += out.length;
       if (this.#inflated > info.size) {
