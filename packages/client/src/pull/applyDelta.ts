@@ -165,6 +165,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
       });
       downloaded();
       payload = await decoder.finish({ signal });
+      debug('part %d: decoded', part.index);
       if (decoder.backend !== null) ctx.xzBackends.add(decoder.backend);
     } finally {
       decoder.dispose();
@@ -192,6 +193,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
     verifyContent: false,
   });
   const produced = metadata.length + content.length;
+  debug('part %d: %d read sources, %d objects built', part.index, sources.size, produced);
   const contentWrite = ctx.txn
     .writeContentBatch(content, { onWritten: (n) => ctx.tracker.objectDone(n) })
     .then((stored) => {
