@@ -3,7 +3,7 @@
  * the embedded sample via `demo`), with and without --json, asserting output content.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -58,6 +58,20 @@ test('an unreachable remote fails with exit 1 and one line naming the URL and ca
   expect(r.stderr.trim()).toMatch(
     /^flathub-fetch refs: GET http:\/\/127\.0\.0\.1:9\/repo\/(config|summary\.idx): connection refused \(ECONNREFUSED\) \(after 6 attempts\)$/,
   );
+});
+
+test('pull from a server that never answers fails after the usual retries, not after the stall window', () => {
+  // `pull` retries for as long as it makes progress (the stall window is 2 minutes); a server
+  // that has never answered gets the finite retries instead.
+  const dir = mkdtempSync(join(tmpdir(), 'ffetch-cli-'));
+  const dest = join(dir, 'repo');
+  const r = run(['pull', 'http://127.0.0.1:9/repo/', 'app/org.example.Hello/x86_64/stable', '--repo', dest]);
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim()).toMatch(
+    /^flathub-fetch pull: GET http:\/\/127\.0\.0\.1:9\/repo\/(config|summary\.idx): connection refused \(ECONNREFUSED\) \(after 6 attempts\)$/,
+  );
+  expect(existsSync(dest)).toBe(false); // the repository it would have created is not left behind
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('demo: the sample through an emulated link with injected 503s; plan and compare make the point', { timeout: 150_000 }, () => {

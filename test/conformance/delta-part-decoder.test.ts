@@ -6,7 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DeltaPartDecoder,
@@ -271,5 +272,24 @@ describe.each([
     await feed(dec, p.file, rand);
     dec.verify();
     expect(await codeOf(dec.finish())).toBe('ERR_SIZE_LIMIT');
+  });
+
+  test('a part that inflates far past its limit (256 MB of zeros in 38 KB) is refused, leaving no temporary file', async () => {
+    const zeros = execFileSync('sh', ['-c', 'head -c 268435456 /dev/zero | xz -c -9e'], { maxBuffer: 1 << 24 });
+    const file = new Uint8Array(Buffer.concat([Buffer.from([0x78]), zeros]));
+    const header = { ...(parts[0] as PartFile).header, index: 0, uncompressedSize: 1 << 20, objects: [] } as DeltaPartHeader;
+    // The xz program's output goes through a temporary file in the OS temporary directory.
+    const dir = mkdtempSync(join(tmpdir(), 'ffetch-xz-tmp-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = dir;
+    try {
+      const code = await decodeDeclared(header, file, 'zero bomb', { ...mode, maxPayloadSize: 4 << 20 }, seededRandom(7));
+      expect(code).toBe('ERR_SIZE_LIMIT');
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -60,6 +60,10 @@ describeWithTools(['nginx', 'ostree'], `pull into bare-user-only over nginx (${s
     const result = await pull({ url: url('archive'), ref: APP, repo, repoMode: 'bare-user-only' });
     expect(result.strategy).toBe('delta-scratch');
     expect(result.commit).toBe(head);
+    // Every object the parts list (counted although the parts run concurrently), and the commit
+    // the superblock carries.
+    expect(delta.parts).toBeGreaterThan(1);
+    expect(result.objects.fromDelta).toBe(delta.parts_meta.reduce((n, p) => n + p.nobjects, 0) + 1);
     const uris = log().map((e) => e.uri);
     expect(uris.filter((u) => u.includes('/objects/')).length).toBe(delta.fallback_count);
     expect(uris.length).toBe(4 + 1 + delta.parts + delta.fallback_count);
@@ -81,6 +85,44 @@ describeWithTools(['nginx', 'ostree'], `pull into bare-user-only over nginx (${s
     const third = await pull({ url: url('archive'), ref: APP, repo, repoMode: 'bare-user-only' });
     expect(third.strategy).toBe('delta-from');
     await expectBareUserOnly(repo, 'archive', a3);
+  });
+
+  test('a damaged local read source: what the delta builds from it fails its checksum, the part is fetched as objects', async () => {
+    // Read sources are not hashed when read (as in libostree): the objects built from them are.
+    const repo = newRepo('damaged-source');
+    const [a1, a2] = (m.archive?.refs[APP] ?? []) as [string, string];
+    await pull({ url: url('archive'), ref: `${APP}@${a1}`, repo, repoMode: 'bare-user-only' });
+    // A file changed between a1 and a2: its a1 version is what a2's from-revision delta reads.
+    const files = (rev: string) =>
+      new Map(
+        ostree(['ls', `--repo=${server('archive')}`, '-R', '-C', rev])
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/))
+          .filter((f) => f[0]?.startsWith('-') && f.length >= 6)
+          .map((f) => [f.slice(5).join(' '), f[4] as string]),
+      );
+    const before = files(a1);
+    const after = files(a2);
+    const changed = [...after]
+      .filter(([path, c]) => before.has(path) && before.get(path) !== c)
+      .map(([path]) => before.get(path) as string);
+    expect(changed.length).toBeGreaterThan(0);
+    for (const c of changed) {
+      const file = join(repo, 'objects', c.slice(0, 2), `${c.slice(2)}.file`);
+      chmodSync(file, 0o644);
+      writeFileSync(file, 'damaged\n');
+    }
+    const events: string[] = [];
+    const result = await pull({ url: url('archive'), ref: `${APP}@${a2}`, repo, onEvent: (e) => events.push(e.type) });
+    expect(result.strategy).toBe('delta-from');
+    expect(result.commit).toBe(a2);
+    expect(result.partsRecovered).toBeGreaterThan(0);
+    expect(events).toContain('part-fallback');
+    const dest = join(mkdtempSync(join(tmpdir(), 'ffetch-buo-co-')), 'tree');
+    const local = await LocalRepo.open(repo);
+    await local.checkout(a2, dest);
+    await local.close();
+    expect(treeManifest(dest)).toEqual(treeManifest(checkout(server('archive'), a2)));
   });
 
   test('--no-deltas: every fetched .filez is inflated, verified and stored as a plain file', async () => {

@@ -116,7 +116,9 @@ Options:
                        failures (503s, resets, timeouts, corrupt bodies) are retried, paced by a
                        retry budget (one retry per successful request plus 10 a second), so an
                        outage shorter than this is ridden out. A permanent error (a required
-                       object missing, a corrupt body that repeats, a bad signature) fails at once
+                       object missing, a corrupt body that repeats, a bad signature) fails at once,
+                       and a server that never answered (refused, unknown, connect timeout)
+                       after 5 retries
   --arch ARCH          architecture whose Flatpak subsummary to read (default: this machine's)
   --xz-decoder WHICH   decoder for xz delta parts: auto (default: the system's xz program, XZ
                        Utils, when found; else WebAssembly), xz, or wasm. The output and the

@@ -1,28 +1,76 @@
 /**
  * The `xz` program (XZ Utils) as an xz decoder: one child process per stream, compressed bytes to
- * its stdin, output from its stdout into an {@link XzOutputSink}. It is liblzma itself, at the
- * speed of `xz -d`, on a core of its own, and nothing is compiled or downloaded at install: the
- * program is the one the system already has (Debian, Fedora, Arch and the Flatpak runtimes ship
- * it). Where it is missing, or is not XZ Utils' (BusyBox's `xz` applet), the WebAssembly decoder
- * runs instead (see xzDecoders.ts).
+ * its stdin, output into an {@link XzOutputSink}. It is liblzma itself, at the speed of `xz -d`,
+ * on a core of its own, and nothing is compiled or downloaded at install: the program is the one
+ * the system already has (Debian, Fedora, Arch and the Flatpak runtimes ship it). Where it is
+ * missing, or is not XZ Utils' (BusyBox's `xz` applet), the WebAssembly decoder runs instead (see
+ * xzDecoders.ts).
+ *
+ * The output goes to a temporary file (created and unlinked at once, in the OS temporary
+ * directory: nothing is left behind, whatever happens), read into the sink in a few large reads
+ * once xz has ended. Through a pipe, the same bytes would arrive in tens of thousands of small
+ * reads (xz writes 8 KiB at a time, a pipe holds 64 KiB), each a wake-up, a Buffer and a copy on
+ * this thread: for a delta's hundreds of megabytes, seconds of CPU that the file does not cost.
+ * Its size is polled while xz runs, so output past `limit` kills xz within one poll interval;
+ * the file's size after the end is checked again before anything is read. Where no temporary
+ * file can be made, the output is read from a pipe instead.
  *
  * The child gets a fixed environment for its options (XZ_DEFAULTS and XZ_OPT emptied: a user's
  * settings must not change decoding) and a decoder memory limit, so a hostile stream header cannot
- * make it allocate more than that. Output beyond `limit` kills it. A child outlives nothing: when
- * this process dies its stdin closes and xz exits.
+ * make it allocate more than that. A child outlives nothing: when this process dies its stdin
+ * closes and xz exits.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstat, fstatSync, openSync, read, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { threadGarbage } from './garbageBudget.js';
 import { type XzOutput, XzOutputSink, type XzStream, type XzStreamError } from './xzOutput.js';
 
 /** Decoder memory limit: xz -9 needs 65 MiB; anything above is refused, not allocated. */
 const MEMLIMIT = '256MiB';
 const STDERR_KEEP = 2048;
+/** How often the output file's size is checked against the limit while xz runs, ms. */
+const SIZE_POLL_MS = 50;
+
+/** An unlinked temporary file open for reading and writing, or null where none can be made. */
+function anonymousFile(): number | null {
+  const path = join(tmpdir(), `flathub-fetch-xz-${process.pid}-${randomBytes(6).toString('hex')}`);
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx+', 0o600);
+  } catch {
+    return null;
+  }
+  try {
+    unlinkSync(path);
+  } catch {
+    closeSync(fd);
+    return null;
+  }
+  return fd;
+}
+
+/** Reads `length` bytes at `position` of `fd` into `into` (a loop of reads: one may return fewer). */
+async function readFully(fd: number, into: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < into.length) {
+    const n = await new Promise<number>((resolve, reject) =>
+      read(fd, into, done, into.length - done, position + done, (err, bytes) => (err === null ? resolve(bytes) : reject(err))),
+    );
+    if (n === 0) throw new Error(`the output file ended at ${position + done} bytes`);
+    done += n;
+  }
+}
 
 export class XzProcessStream implements XzStream {
-  readonly #child: ChildProcessByStdio<Writable, Readable, Readable>;
+  readonly #child: ChildProcessByStdio<Writable, Readable | null, Readable>;
   readonly #sink: XzOutputSink;
+  readonly #limit: number;
+  /** The output file (see above), until it is read and closed; null when the output is piped. */
+  #fd: number | null;
+  #poll: ReturnType<typeof setInterval> | undefined;
   readonly #closed: Promise<void>;
   #error: XzStreamError | null = null;
   #exit: { code: number | null; signal: string | null } | null = null;
@@ -31,16 +79,28 @@ export class XzProcessStream implements XzStream {
 
   constructor(program: string, shared: ArrayBufferLike | null, limit: number) {
     this.#sink = new XzOutputSink(shared, limit);
+    this.#limit = limit;
+    this.#fd = anonymousFile();
     const env = { ...process.env, LC_ALL: 'C', XZ_DEFAULTS: '', XZ_OPT: '' };
     this.#child = spawn(program, ['--decompress', '--stdout', '--quiet', `--memlimit-decompress=${MEMLIMIT}`], {
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', this.#fd ?? 'pipe', 'pipe'],
       env,
-    });
+    }) as ChildProcessByStdio<Writable, Readable | null, Readable>;
     const child = this.#child;
-    child.stdout.on('data', (b: Buffer) => {
-      if (this.#error !== null) return;
-      if (!this.#sink.write(b)) this.#fail(this.#sink.tooLarge());
-    });
+    if (this.#fd !== null) {
+      const fd = this.#fd;
+      this.#poll = setInterval(() => {
+        fstat(fd, (err, st) => {
+          if (err === null && st.size > limit && this.#fd === fd) this.#fail({ ...this.#sink.tooLarge(), size: st.size });
+        });
+      }, SIZE_POLL_MS);
+      this.#poll.unref();
+    } else {
+      child.stdout?.on('data', (b: Buffer) => {
+        if (this.#error !== null) return;
+        if (!this.#sink.write(b)) this.#fail(this.#sink.tooLarge());
+      });
+    }
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (s: string) => {
       if (this.#stderr.length < STDERR_KEEP) this.#stderr += s.slice(0, STDERR_KEEP - this.#stderr.length);
@@ -50,11 +110,15 @@ export class XzProcessStream implements XzStream {
     this.#closed = new Promise<void>((resolve) => {
       child.once('error', (err) => {
         this.#fail({ kind: 'xz', message: `cannot run ${program}: ${err.message}` });
+        this.#closeFile();
         resolve();
       });
       child.once('close', (code, signal) => {
         this.#exit = { code, signal };
-        resolve();
+        this.#collect().finally(() => {
+          this.#closeFile();
+          resolve();
+        });
       });
     });
   }
@@ -64,10 +128,8 @@ export class XzProcessStream implements XzStream {
     // xz already stopped (it failed on bad data, or was killed): the rest of the input is moot,
     // and finish() reports why.
     if (this.#error !== null || this.#destroyed || this.#exit !== null || stdin.destroyed) return undefined;
-    // A copy: the caller may reuse its buffer once this returns, and a pipe write can be queued.
-    // Garbage once written (see GarbageBudget).
-    threadGarbage.note(bytes.length);
-    if (stdin.write(Buffer.from(bytes))) return undefined;
+    // A view, not a copy (a pipe write can be queued: the caller must not change the bytes).
+    if (stdin.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) return undefined;
     return new Promise<void>((resolve) => {
       const done = () => {
         stdin.off('drain', done);
@@ -99,6 +161,35 @@ export class XzProcessStream implements XzStream {
     if (this.#destroyed) return;
     this.#destroyed = true;
     if (this.#exit === null) this.#child.kill('SIGKILL');
+    else this.#closeFile();
+  }
+
+  /** After a clean exit: the output file into the sink (its size checked against the limit first). */
+  async #collect(): Promise<void> {
+    const fd = this.#fd;
+    if (fd === null || this.#error !== null || this.#destroyed || this.#exit?.code !== 0) return;
+    try {
+      const size = fstatSync(fd).size;
+      if (size > this.#limit) {
+        this.#fail({ ...this.#sink.tooLarge(), size });
+        return;
+      }
+      await this.#sink.fill(size, (into, position) => readFully(fd, into, position));
+    } catch (err) {
+      this.#fail({ kind: 'xz', message: `reading the output: ${(err as Error).message}` });
+    }
+  }
+
+  #closeFile(): void {
+    clearInterval(this.#poll);
+    if (this.#fd === null) return;
+    const fd = this.#fd;
+    this.#fd = null;
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
   }
 
   #fail(err: XzStreamError): void {

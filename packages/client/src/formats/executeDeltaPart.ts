@@ -93,8 +93,10 @@ export function executeDeltaPart(
     return src.subarray(off, off + len);
   };
 
-  // State of the content object being written by o/w/B/c.
-  let current: { ref: DeltaObjectRef; info: FileInfo; skip: boolean; buf: Uint8Array; written: number } | null = null;
+  // State of the content object being written by o/w/B/c. Its buffer is made by the first `w`
+  // (none when a bspatch makes the whole object), and is a view, not a copy, when that write
+  // covers the whole object (the payload's buffer is then what the writers read from).
+  let current: { ref: DeltaObjectRef; info: FileInfo; skip: boolean; buf: Uint8Array | null; written: number } | null = null;
   let source: Uint8Array | null = null;
   let sourceChecksum: Checksum | null = null;
 
@@ -183,7 +185,7 @@ export function executeDeltaPart(
         const size = arg();
         const skip = has(ref);
         const info = fileInfo(modeIdx, xattrIdx, size, ref);
-        current = { ref, info, skip, buf: skip ? new Uint8Array(0) : new Uint8Array(size), written: 0 };
+        current = { ref, info, skip, buf: null, written: 0 };
         break;
       }
       case 'w': {
@@ -194,8 +196,13 @@ export function executeDeltaPart(
         const src = source ?? data;
         const bytes = slice(off, len, src, source !== null ? `read source ${sourceChecksum}` : 'data');
         if (!current.skip) {
-          if (current.written + len > current.buf.length) fail(`writes past the declared size ${current.buf.length}`);
-          current.buf.set(bytes, current.written);
+          const size = current.info.size;
+          if (current.written + len > size) fail(`writes past the declared size ${size}`);
+          if (current.buf === null && len === size) current.buf = bytes;
+          else {
+            current.buf ??= new Uint8Array(size);
+            current.buf.set(bytes, current.written);
+          }
           current.written += len;
         }
         break;
@@ -247,7 +254,7 @@ export function executeDeltaPart(
           if (!current.skip) {
             if (current.written !== current.info.size)
               fail(`object ${current.ref.checksum} got ${current.written} of ${current.info.size} bytes`);
-            finishContent(current.ref, current.info, current.buf);
+            finishContent(current.ref, current.info, current.buf ?? new Uint8Array(0));
           }
           current = null;
           objIndex++;

@@ -28,7 +28,10 @@ export interface XzStreamError {
 
 /** One xz stream being decoded: the interface every backend implements. */
 export interface XzStream {
-  /** Feeds compressed bytes (copied); a promise while the decoder is behind (backpressure). */
+  /**
+   * Feeds compressed bytes, which the caller must not change afterwards (a backend may hold on to
+   * them until they are written); a promise while the decoder is behind (backpressure).
+   */
   push(bytes: Uint8Array): Promise<void> | undefined;
   /** Ends the input: the output, or an {@link XzStreamError}. */
   finish(): Promise<XzOutput>;
@@ -71,6 +74,25 @@ export class XzOutputSink {
     // No buffer (or past its end already): `#spill` stays where the buffer's part ended.
     this.#overflow.push(new Uint8Array(b));
     return true;
+  }
+
+  /**
+   * Takes all `size` bytes of the output at once from `read` (which fills the array it is given
+   * from that position of the source): into the buffer as far as it goes, the rest as one
+   * overflow chunk. For a decoder that put its output elsewhere first (the `xz` program, into a
+   * file); the caller has checked `size` against the limit. Once, on a sink with no output yet.
+   */
+  async fill(size: number, read: (into: Uint8Array, position: number) => Promise<void>): Promise<void> {
+    if (this.#outSize !== 0) throw new Error('the sink has output already');
+    const fit = this.#out === null ? 0 : Math.min(size, this.#out.length);
+    if (this.#out !== null && fit > 0) await read(this.#out.subarray(0, fit), 0);
+    if (fit < size) {
+      const rest = new Uint8Array(size - fit);
+      await read(rest, fit);
+      this.#overflow.push(rest);
+      this.#spill = fit;
+    }
+    this.#outSize = size;
   }
 
   tooLarge(): XzStreamError {

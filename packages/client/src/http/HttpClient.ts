@@ -21,7 +21,7 @@ import type { HttpClientOptions, ResolvedHttpClientOptions } from './HttpClientO
 import { InFlightLimiter } from './InFlightLimiter.js';
 import { raceSignal } from './raceSignal.js';
 import { followRedirect } from './redirects.js';
-import type { RequestRecord } from './RequestRecord.js';
+import type { RequestErrorClass, RequestRecord } from './RequestRecord.js';
 import type { DownloadOptions, DownloadResult, GetOptions } from './HttpRequestOptions.js';
 import { DEFAULT_USER_AGENT, resolveHttpOptions } from './resolveHttpOptions.js';
 import { RetryBudget } from './RetryBudget.js';
@@ -40,6 +40,9 @@ const debug = createDebug('flathub-fetch:http');
  * way), or after this many retries of corrupt bodies in one request.
  */
 const MAX_CORRUPTION_RETRIES = 8;
+/** Failures that never reached the server (see HttpClient's `#reached`), and the retries they get until it has answered. */
+const UNREACHED: ReadonlySet<RequestErrorClass> = new Set(['refused', 'dns', 'connect-timeout']);
+const UNREACHED_RETRIES = 5;
 
 export type { DownloadOptions, DownloadResult, GetOptions } from './HttpRequestOptions.js';
 
@@ -54,6 +57,13 @@ export class HttpClient {
   #nextId = 1;
   readonly #budget: RetryBudget;
   readonly #watch: StallWatch;
+  /**
+   * Whether the server was ever reached (an attempt got further than a refused, unresolvable or
+   * timed-out connection). Until it is, such failures get at most UNREACHED_RETRIES retries
+   * whatever `retry.retries` says: retrying "as long as the pull makes progress" presumes a
+   * server that answered once; one that never did is down, or the URL is wrong.
+   */
+  #reached = false;
   /** Aborted (with ERR_STALLED) when the stall window passes: every request listens on it. */
   readonly #own = new AbortController();
   /** Caller signal → this client's linked signal (one listener on the caller's, however many requests wait on it). */
@@ -302,6 +312,7 @@ export class HttpClient {
         release?.();
       }
       this.#adapt(outcome, epoch);
+      if (outcome.kind !== 'failed') this.#reached = true;
 
       if (outcome.kind === 'redirect') {
         const from = url;
@@ -326,9 +337,12 @@ export class HttpClient {
       }
 
       const repeated = outcome.corruption && fingerprint !== null && seenBefore(corruptSeen, fingerprint.digest('hex'));
+      const unreached = UNREACHED.has(outcome.errorClass);
+      if (!unreached) this.#reached = true;
+      const retries = unreached && !this.#reached ? Math.min(o.retry.retries, UNREACHED_RETRIES) : o.retry.retries;
       let finalReason: string | null = null;
       if (!outcome.retryable) finalReason = 'not retryable';
-      else if (attempt - (visited.size - 1) > o.retry.retries) finalReason = `after ${attempt} attempts`;
+      else if (attempt - (visited.size - 1) > retries) finalReason = `after ${attempt} attempts`;
       else if (repeated) finalReason = `after ${attempt} attempts; the same corrupt body came twice`;
       else if (outcome.corruption && corruptionRetries >= MAX_CORRUPTION_RETRIES)
         finalReason = `after ${attempt} attempts; the body was corrupt ${corruptionRetries + 1} times`;

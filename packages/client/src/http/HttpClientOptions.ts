@@ -10,7 +10,8 @@ import type { UndiciTransportOptions } from './UndiciTransport.js';
 export interface RetryOptions {
   /**
    * Retries per request after the first attempt (0 disables retrying; `Infinity`: a request is
-   * retried for as long as the client makes progress — see `stallTimeout`). @default 5
+   * retried for as long as the client makes progress — see `stallTimeout`). Until the server
+   * has answered once, refused, unresolvable and timed-out connections get at most 5. @default 5
    */
   retries?: number;
   /** Shortest backoff, ms: retry n waits a uniformly random time in [minDelay, min(maxDelay, minDelay·factor^n)] ("full jitter" above the floor). @default 250 */

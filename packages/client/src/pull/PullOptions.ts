@@ -70,7 +70,9 @@ export interface PullOptions {
    *   retried for as long as the pull makes progress: retries are paced by the retry budget and
    *   backoff, and the pull fails on a permanent error (a required object missing, a corrupt
    *   body that repeats, a bad signature) or when nothing arrives for `stallTimeout` (the
-   *   stall window, ms, @default 120_000; 0 disables).
+   *   stall window, ms, @default 120_000; 0 disables). Until the server has answered once,
+   *   a refused, unresolvable or timed-out connection gets at most 5 retries: a server that
+   *   never answered is down or the URL is wrong, not slow.
    *
    * Validated once, by the HTTP client's rules (`resolveHttpOptions`).
    */

@@ -24,10 +24,13 @@ import { ObjectType } from '../formats/ObjectType.js';
 import { deltaPartPath } from '../formats/paths.js';
 import { serializeDetachedMetadata } from '../formats/Signatures.js';
 import { findXzProgram, xzBackend } from '../formats/xzDecoders.js';
+import { mapLimit } from '../repo/mapLimit.js';
 import type { ObjectFetcher } from './ObjectFetcher.js';
 import type { PullContext } from './PullContext.js';
 
 const debug = createDebug('flathub-fetch:delta');
+/** Read sources of a part read at once (the file reads run on libuv's thread pool). */
+const SOURCE_READS = 16;
 
 export interface DeltaOutcome {
   /** Objects written from the delta: part outputs, plus the commit carried in the superblock. */
@@ -96,7 +99,9 @@ export async function applyDelta(
       };
       slotFreed();
       try {
-        outcome.objectsFromDelta += await applyPart(ctx, sb, p, done);
+        // Not `+= await`: that reads the total before the part runs, and parts run concurrently.
+        const produced = await applyPart(ctx, sb, p, done);
+        outcome.objectsFromDelta += produced;
       } catch (err) {
         done();
         if (signal?.aborted || !isRecoverable(err)) throw err;
@@ -160,14 +165,19 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
       });
       downloaded();
       payload = await decoder.finish({ signal });
+      debug('part %d: decoded', part.index);
       if (decoder.backend !== null) ctx.xzBackends.add(decoder.backend);
     } finally {
       decoder.dispose();
     }
   }
   const has = (o: { type: ObjectType; checksum: Checksum }) => repo.hasCached(o.type, o.checksum);
+  // The local objects the part reads from, read concurrently and not hashed: every object built
+  // from them is (a damaged source yields a checksum mismatch, and the part's fallback).
   const sources = new Map<Checksum, Uint8Array>();
-  for (const c of deltaPartReadSources(part, payload, has)) sources.set(c, (await repo.readContent(c)).content);
+  await mapLimit(deltaPartReadSources(part, payload, has), SOURCE_READS, async (c) => {
+    sources.set(c, (await repo.readContent(c, { verify: false })).content);
+  });
 
   const metadata: Array<Extract<DeltaOutput, { kind: 'metadata' }>> = [];
   const content: Array<Extract<DeltaOutput, { kind: 'content' }>> = [];
@@ -183,6 +193,7 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
     verifyContent: false,
   });
   const produced = metadata.length + content.length;
+  debug('part %d: %d read sources, %d objects built', part.index, sources.size, produced);
   const contentWrite = ctx.txn
     .writeContentBatch(content, { onWritten: (n) => ctx.tracker.objectDone(n) })
     .then((stored) => {

@@ -32,6 +32,10 @@ import { mismatch, undecodable } from './writeErrors.js';
 const MAX_HEADER = 1 << 20;
 /** Inflated bytes waiting to be written before `push()` waits for the disk. */
 const WRITE_BACKLOG = 4 << 20;
+/** zlib's output chunk for a streamed object (well under WRITE_BACKLOG). */
+const INFLATE_CHUNK = 256 << 10;
+/** Input gathered before it is inflated (or, for an archive, written). */
+const INPUT_BATCH = 256 << 10;
 
 /** Where and how a streamed object is written. */
 export interface FilezStreamTarget {
@@ -65,6 +69,9 @@ export class FilezStream {
   #backlog = 0;
   #position = 0;
   #error: unknown = null;
+  /** Input not yet processed (see `push`). */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
 
   constructor(checksum: Checksum, target: FilezStreamTarget) {
     this.#checksum = checksum;
@@ -75,6 +82,21 @@ export class FilezStream {
 
   /** Takes the next bytes of the `.filez`; resolves when they may be followed by more (backpressure). */
   async push(chunk: Uint8Array): Promise<void> {
+    if (this.#error !== null) return;
+    // Gathered into batches: network chunks are small (an HTTP/2 frame is 16 KiB), and each one
+    // fed on its own would be a zlib job on the thread pool (and, for an archive, a file write).
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#pendingBytes >= INPUT_BATCH) await this.#consume();
+  }
+
+  /** Processes the gathered input. */
+  async #consume(): Promise<void> {
+    if (this.#pendingBytes === 0) return;
+    let chunk: Uint8Array =
+      this.#pending.length === 1 ? (this.#pending[0] as Uint8Array) : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
     if (this.#error !== null) return;
     try {
       if (!this.#target.bare) this.#write(chunk);
@@ -95,6 +117,7 @@ export class FilezStream {
 
   /** Verifies what was pushed and renames it into place. Throws the first failure (see the module comment). */
   async finish(): Promise<void> {
+    await this.#consume();
     try {
       if (this.#error === null && this.#inflater === null) {
         throw formatError(this.#what, `body ended within the ${this.#headLength}-byte header`);
@@ -143,6 +166,8 @@ export class FilezStream {
   /** Drops what was written (idempotent; nothing stays in `tmp/`). */
   async dispose(): Promise<void> {
     this.#error ??= new Error('disposed');
+    this.#pending = [];
+    this.#pendingBytes = 0;
     this.#inflater?.destroy();
     await this.#writes.catch(() => undefined);
     if (this.#file === null) return;
@@ -166,7 +191,9 @@ export class FilezStream {
     this.#info = info;
     this.#hash = contentHasher(info);
     this.#head = [];
-    const inflater = createInflateRaw();
+    // Output in large chunks: each one is a 'data' event, a hash update and a file write, and
+    // zlib's default (16 KiB) would make a 100 MB object thousands of each.
+    const inflater = createInflateRaw({ chunkSize: INFLATE_CHUNK });
     inflater.on('data', (out: Buffer) => {
       // Garbage once hashed and written: counted towards this thread's collections.
       threadGarbage.note(out.length);
