@@ -312,7 +312,7 @@ export class HttpClient {
         release?.();
       }
       this.#adapt(outcome, epoch);
-      if (outcome.kind !== 'failed') this.#reached = true;
+      if (outcome.kind !== 'failed' || !UNREACHED.has(outcome.errorClass)) this.#reached = true;
 
       if (outcome.kind === 'redirect') {
         const from = url;
@@ -337,9 +337,7 @@ export class HttpClient {
       }
 
       const repeated = outcome.corruption && fingerprint !== null && seenBefore(corruptSeen, fingerprint.digest('hex'));
-      const unreached = UNREACHED.has(outcome.errorClass);
-      if (!unreached) this.#reached = true;
-      const retries = unreached && !this.#reached ? Math.min(o.retry.retries, UNREACHED_RETRIES) : o.retry.retries;
+      const retries = this.#reached ? o.retry.retries : Math.min(o.retry.retries, UNREACHED_RETRIES);
       let finalReason: string | null = null;
       if (!outcome.retryable) finalReason = 'not retryable';
       else if (attempt - (visited.size - 1) > retries) finalReason = `after ${attempt} attempts`;
