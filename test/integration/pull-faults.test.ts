@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { FlathubFetchError, isFlathubFetchError, pull } from '../../packages/client/src/index.js';
+import { FlathubFetchError, isFlathubFetchError, pull, type RequestRecord } from '../../packages/client/src/index.js';
 import { randomFaults, RepoServer } from '../../packages/client/src/testing/index.js';
 import { fixtureSets, REPO_ROOT } from '../support/fixtures.js';
 import { checkout, copyRepo, fsck, treeManifest } from '../support/ostree.js';
@@ -35,17 +35,26 @@ describeWithTools(['ostree'], `pull under faults (${set.name} fixtures)`, () => 
       });
       try {
         const repo = join(tmp, `faults-${deltas}`);
+        const emitted: RequestRecord[] = [];
         const result = await pull({
           url: server.url,
           ref: APP,
           repo,
           deltas,
           http: { timeouts: { firstByte: 500 }, retry: { retries: 5, minDelay: 1, maxDelay: 20 } },
+          onEvent: (e) => {
+            if (e.type === 'request') emitted.push(e.record);
+          },
         });
         expect(result.commit).toBe(HEAD);
         const faults = server.log.filter((e) => e.fault !== null).length;
         expect(faults, 'the policy injected faults').toBeGreaterThan(0);
         expect(result.requests.filter((r) => r.error !== null).length).toBeGreaterThanOrEqual(1);
+        // The result's records (kept compact during the pull) are the ones delivered as events:
+        // same values, same fields in the same order (failed attempts, retries, resumed ranges).
+        expect(result.requests).toStrictEqual(emitted);
+        expect(JSON.stringify(result.requests)).toBe(JSON.stringify(emitted));
+        expect(result.requests.some((r) => r.range !== null || r.retryOf !== null)).toBe(true);
         fsck(repo);
         expect(treeManifest(checkout(repo, HEAD))).toEqual(expected());
         verifiedObjectCount(repo);

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { isFlathubFetchError, LocalRepo, pull } from '../../packages/client/src/index.js';
+import { isFlathubFetchError, LocalRepo, pull, type RequestRecord } from '../../packages/client/src/index.js';
 import { type Fault, RepoServer } from '../../packages/client/src/testing/index.js';
 import { startNginx } from '../support/nginx.js';
 import { checkout, fsck, ostree, treeManifest } from '../support/ostree.js';
@@ -72,8 +72,23 @@ describeWithTools(['nginx', 'ostree'], 'large content objects: streamed to disk,
     test(`${mode}: loose objects and delta fallbacks over nginx`, async () => {
       for (const deltas of ['never', 'prefer'] as const) {
         const dest = join(base, `${mode}-${deltas}`);
-        const result = await pull({ url: nginx.url, ref: REF, repo: dest, repoMode: mode, deltas });
+        const emitted: RequestRecord[] = [];
+        const result = await pull({
+          url: nginx.url,
+          ref: REF,
+          repo: dest,
+          repoMode: mode,
+          deltas,
+          onEvent: (e) => {
+            if (e.type === 'request') emitted.push(e.record);
+          },
+        });
         expect(result.strategy).toBe(deltas === 'never' ? 'objects' : 'delta-scratch');
+        // The result's records (kept compact during the pull) are the ones delivered as events,
+        // field for field and in the same order, nginx's cache headers included.
+        expect(result.requests).toStrictEqual(emitted);
+        expect(JSON.stringify(result.requests)).toBe(JSON.stringify(emitted));
+        expect(result.requests.filter((r) => r.status === 200).every((r) => r.cacheHeaders.etag !== undefined)).toBe(true);
         const fetched = result.requests.filter((r) => large.some((p) => r.url.endsWith(p)) && r.status === 200);
         expect(fetched.map((r) => r.purpose).sort()).toEqual(Array(3).fill(deltas === 'never' ? 'file' : 'fallback'));
         expectComplete(dest, mode);

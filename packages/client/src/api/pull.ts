@@ -75,7 +75,7 @@ function partialResult(o: ResolvedPullOptions, tracker: ProgressTracker, facts: 
     partsSkipped: 0,
     partsRecovered: 0,
     decoders: { xz: null, zstd: null },
-    requests: tracker.records,
+    requests: tracker.records.toArray(),
     durationMs: tracker.elapsedMs,
     failure,
   };

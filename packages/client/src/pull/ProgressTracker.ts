@@ -3,6 +3,7 @@
  * never shrink and never fall below what is done (so a progress bar never runs backwards).
  * Events are throttled to one per `intervalMs` except on phase changes and at the end.
  */
+import { RequestLog } from '../http/RequestLog.js';
 import type { RequestRecord } from '../http/RequestRecord.js';
 import type { PullEvent, PullProgress } from './PullEvent.js';
 
@@ -20,7 +21,8 @@ export class ProgressTracker {
   retries = 0;
   errors = 0;
   inFlightLimit: number | null = null;
-  readonly records: RequestRecord[] = [];
+  /** Every attempt's record, compact until the result lists them (`records.toArray()`). */
+  readonly records = new RequestLog();
 
   constructor(emit: (e: PullEvent) => void, intervalMs = 100) {
     this.#emit = emit;

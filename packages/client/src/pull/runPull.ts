@@ -23,6 +23,7 @@ import { type Checksum, parseChecksum } from '../formats/checksum.js';
 import { ObjectType } from '../formats/ObjectType.js';
 import { objectPath } from '../formats/paths.js';
 import { findXzProgram, xzDecoderInfo } from '../formats/xzDecoders.js';
+import type { RequestLog } from '../http/RequestLog.js';
 import type { RequestRecord } from '../http/RequestRecord.js';
 import { Remote, type RemoteOptions } from '../remote/Remote.js';
 import { LocalRepo } from '../repo/LocalRepo.js';
@@ -184,7 +185,7 @@ export async function runPull(
       plan,
       ...fetched,
       ...(verification !== undefined ? { verification } : {}),
-      requests: tracker.records,
+      requests: tracker.records.toArray(),
       durationMs: tracker.elapsedMs,
     };
     o.onEvent({ type: 'done', result });
@@ -294,9 +295,9 @@ async function transfer(
 }
 
 /** The decoders that ran in a pull (see PullResult.decoders). */
-function decodersUsed(xzBackends: PullContext['xzBackends'], records: readonly RequestRecord[]): PullResult['decoders'] {
+function decodersUsed(xzBackends: PullContext['xzBackends'], records: RequestLog): PullResult['decoders'] {
   const xz = xzBackends.size === 0 ? null : xzDecoderInfo(xzBackends.has('xz') ? 'xz' : 'wasm');
-  const zstd = records.some((r) => r.contentEncoding === 'zstd') ? `node:zlib (zstd ${process.versions.zstd ?? 'built in'})` : null;
+  const zstd = records.hasContentEncoding('zstd') ? `node:zlib (zstd ${process.versions.zstd ?? 'built in'})` : null;
   return { xz, zstd };
 }
 
