@@ -102,14 +102,26 @@ describeWithTools(['nginx', 'ostree'], `pull over nginx (${set.name} fixtures)`,
     expect(third.strategy).toBe('delta-from');
     expect(third.plan.chosen?.from).toBe(a2);
     expect(log3().length).toBeLessThanOrEqual(7);
-    // Without download sizes in the summary, both superblocks (from a2, and from scratch, to
-    // price the alternative) are requested in the same round trip, not one after the other.
+    // Without download sizes in the summary, the from-revision delta is taken as libostree takes
+    // it: only its superblock is requested (the from-scratch one would only price the alternative).
     const superblocks = third.requests.filter((r) => r.purpose === 'superblock');
-    expect(superblocks).toHaveLength(2);
-    const [x, y] = superblocks as [RequestRecord, RequestRecord];
-    expect(Math.max(x.timings.queued, y.timings.queued)).toBeLessThan(Math.min(x.timings.firstByte ?? 0, y.timings.firstByte ?? 0));
-    expect(third.plan.alternatives.find((a) => a.strategy === 'delta-scratch')?.estimate).toBe('exact');
+    expect(superblocks).toHaveLength(1);
+    expect(superblocks[0]?.url).toContain('-'); // from-revision: deltas/FROM-TO/superblock
+    expect(third.plan.alternatives.find((a) => a.strategy === 'delta-scratch')?.note).toBe('superblock not fetched');
+    expect(third.plan.reason).not.toContain('cheaper');
     expectSameCheckout(repo, 'archive', a3);
+    // Asked for a full plan, both superblocks (from a2, and from scratch, to price the
+    // alternative) are requested in the same round trip, not one after the other.
+    const priced = newRepo('update-full-plan');
+    await pull({ url: url('archive'), ref: `${APP}@${a2}`, repo: priced });
+    const full = await pull({ url: url('archive'), ref: APP, repo: priced, fullPlan: true });
+    expect(full.strategy).toBe('delta-from');
+    const both = full.requests.filter((r) => r.purpose === 'superblock');
+    expect(both).toHaveLength(2);
+    const [x, y] = both as [RequestRecord, RequestRecord];
+    expect(Math.max(x.timings.queued, y.timings.queued)).toBeLessThan(Math.min(x.timings.firstByte ?? 0, y.timings.firstByte ?? 0));
+    expect(full.plan.alternatives.find((a) => a.strategy === 'delta-scratch')?.estimate).toBe('exact');
+    expectSameCheckout(priced, 'archive', a3);
   });
 
   test('--no-deltas pulls every object individually and verifies', async () => {

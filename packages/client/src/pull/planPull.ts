@@ -156,11 +156,12 @@ export async function planPull(input: PlanInput): Promise<PlanOutput> {
   };
 
   // Price the alternatives. A from-revision delta is fetched when it exists; the scratch delta
-  // when it is the only delta, when asked for a full plan, or when it may beat the alternative.
-  // Otherwise only worth a request when the from-delta is big compared with what the ref
-  // downloads; when the summary does not say (no size), both superblocks come in one round trip.
+  // when it is the only delta, when asked for a full plan, or when it may beat the alternative:
+  // the from-delta is big compared with what the ref downloads. When the summary does not say
+  // (no size), the from-revision delta is taken unpriced, as libostree always takes it: the
+  // from-scratch superblock (tens to hundreds of KB for a runtime) is not fetched for an update.
   const size = remote.refs().find((r) => r.commit === target)?.downloadSize ?? null;
-  const scratchNow = scratch !== null && (fromDelta === null || input.fullPlan || size === null);
+  const scratchNow = scratch !== null && (fromDelta === null || input.fullPlan);
   // A superblock whose every object is looked at (the from-revision one: the objects new since
   // its source; the from-scratch one when it is the only one) has them looked up in the
   // directories they are in, read concurrently. With a from-revision delta, the from-scratch
