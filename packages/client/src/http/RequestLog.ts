@@ -15,9 +15,6 @@
  */
 import { type RequestRecord, type RequestTimings, TIMING_PHASES } from './RequestRecord.js';
 
-/** Timing fields, in the order AttemptRecorder creates them (JSON key order). */
-const TIMING_KEYS = TIMING_PHASES;
-
 // Columns of a row. Interned strings are stored as their index in the table plus one (0: null).
 const C_ID = 0;
 const C_REQUEST_ID = 1;
@@ -40,7 +37,7 @@ const C_WILL_RETRY = 17;
 const C_RETRY_DELAY = 18;
 const C_IN_FLIGHT = 19;
 const C_TIMINGS = 20;
-const COLUMNS = C_TIMINGS + TIMING_KEYS.length;
+const COLUMNS = C_TIMINGS + TIMING_PHASES.length;
 /** Per-record strings: URL, range, cache headers. */
 const STRINGS = 3;
 
@@ -88,7 +85,7 @@ export class RequestLog implements Iterable<RequestRecord> {
     rows[b + C_WILL_RETRY] = r.willRetry ? 1 : 0;
     rows[b + C_RETRY_DELAY] = num(r.retryDelay);
     rows[b + C_IN_FLIGHT] = num(r.inFlightLimit);
-    for (let i = 0; i < TIMING_KEYS.length; i++) rows[b + C_TIMINGS + i] = num(r.timings[TIMING_KEYS[i] as keyof RequestTimings]);
+    for (let i = 0; i < TIMING_PHASES.length; i++) rows[b + C_TIMINGS + i] = num(r.timings[TIMING_PHASES[i] as keyof RequestTimings]);
     const keys = Object.keys(r.cacheHeaders);
     // Header names hold no ':' and values no newline (HTTP forbids both).
     this.#strings.push(r.url, r.range, keys.length === 0 ? null : keys.map((k) => `${k}:${r.cacheHeaders[k]}`).join('\n'));
@@ -104,8 +101,8 @@ export class RequestLog implements Iterable<RequestRecord> {
     const b = i * COLUMNS;
     const s = i * STRINGS;
     const timings = {} as RequestTimings;
-    for (let k = 0; k < TIMING_KEYS.length; k++) {
-      (timings as unknown as Record<string, number | null>)[TIMING_KEYS[k] as string] = orNull(rows[b + C_TIMINGS + k] as number);
+    for (let k = 0; k < TIMING_PHASES.length; k++) {
+      (timings as unknown as Record<string, number | null>)[TIMING_PHASES[k] as string] = orNull(rows[b + C_TIMINGS + k] as number);
     }
     const cacheHeaders: Record<string, string> = {};
     const joined = this.#strings[s + 2];
