@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,6 +14,7 @@ import {
   type DeltaPartHeader,
   type DeltaPartPayload,
   decodePartFile,
+  filePayload,
   isFlathubFetchError,
   gv,
   PART_PAYLOAD_TYPE,
@@ -162,6 +163,76 @@ describe.each([
       await feed(dec2, p.file, rand);
       dec2.verify();
       same(await dec2.finish(), expected);
+    }
+  });
+
+  test('with payloadInFile the payload stays in the xz program’s file: the same tables and data, read by range; close() releases it', async () => {
+    const rand = seededRandom(11);
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (const p of [...parts, bigPart(1)]) {
+      const expected = await decodePartFile(p.file, p.header.uncompressedSize, p.name);
+      const dec = new DeltaPartDecoder(p.header, p.name, { ...mode, payloadInFile: true });
+      await feed(dec, p.file, rand);
+      dec.verify();
+      const src = await dec.finishSource();
+      dec.dispose();
+      // In a file only where the xz program decoded it (uncompressed parts and the WebAssembly decoder: in memory).
+      expect(src.inFile, p.name).toBe(mode.xzDecoder === 'xz' && p.file[0] === 0x78);
+      expect(src.modes).toEqual(expected.modes);
+      expect(src.xattrs).toEqual(expected.xattrs);
+      expect(Buffer.from(src.ops).equals(Buffer.from(expected.ops))).toBe(true);
+      expect(src.dataLength).toBe(expected.data.length);
+      const buffer = new Uint8Array(new SharedArrayBuffer(expected.data.length + 7));
+      for (const [at, n] of [
+        [0, expected.data.length],
+        [Math.floor(expected.data.length / 3), Math.floor(expected.data.length / 2)],
+        [expected.data.length, 0],
+      ] as const) {
+        const got = await src.readData(at, n, () => buffer);
+        expect(Buffer.from(got).equals(Buffer.from(expected.data.subarray(at, at + n))), `${p.name} [${at}, +${n})`).toBe(true);
+      }
+      src.close();
+    }
+    // (The WebAssembly decoder's pooled worker threads hold descriptors of their own.)
+    if (mode.xzDecoder === 'xz') expect(fds()).toBe(before);
+  });
+
+  test('a payload file with malformed framing is a typed error, and its file is closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffetch-payload-'));
+    try {
+      const good = gv(PART_PAYLOAD_TYPE).encode([[[1, 2, 3]], [], new Uint8Array(300), new Uint8Array([0x53])]);
+      /** `good` with its last bytes (the framing offsets, 2 bytes each here) replaced by `tail`. */
+      const withTail = (tail: number[]) => {
+        const b = new Uint8Array(good);
+        b.set(tail, b.length - tail.length);
+        return b;
+      };
+      const cases: Array<[string, Uint8Array]> = [
+        ['empty', new Uint8Array(0)],
+        ['too short for its offsets', good.subarray(0, 2)],
+        // The data blob's end pointing past the ops' start.
+        ['offsets out of order', withTail([0xff, 0xff, ...good.subarray(good.length - 4)])],
+        // A mode table that is not whole (uuu) rows.
+        ['mode table cut', withTail([5, 0])],
+      ];
+      const before = readdirSync('/proc/self/fd').length;
+      for (const [name, bytes] of cases) {
+        const path = join(dir, name);
+        writeFileSync(path, bytes);
+        const fd = openSync(path, 'r');
+        expect(await codeOf(filePayload(fd, bytes.length, name)), name).toMatch(/^ERR_(FORMAT|GVARIANT_MALFORMED|GVARIANT_TRUNCATED)$/);
+      }
+      expect(readdirSync('/proc/self/fd').length).toBe(before);
+      // The well-formed one reads back.
+      writeFileSync(join(dir, 'good'), good);
+      const src = await filePayload(openSync(join(dir, 'good'), 'r'), good.length, 'good');
+      expect(src.modes).toEqual([{ uid: 0x01000000, gid: 0x02000000, mode: 0x03000000 }]);
+      expect(src.dataLength).toBe(300);
+      expect([...src.ops]).toEqual([0x53]);
+      src.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

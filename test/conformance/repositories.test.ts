@@ -12,8 +12,10 @@ import {
   applySummaryDelta,
   type Checksum,
   decodePartFile,
+  deltaPartReadSources,
   executeDeltaPart,
   filezChecksum,
+  partWindows,
   listTree,
   LocalRepo,
   ObjectType,
@@ -217,10 +219,41 @@ for (const set of fixtureSets()) {
               const file = sb.inlineParts.get(part.index) ?? new Uint8Array(readFileSync(join(dir, d.path, String(part.index))));
               verifyPartFile(file, part);
               const payload = await decodePartFile(file, part.uncompressedSize, `${d.name} part ${part.index}`);
-              const counts = executeDeltaPart(part, payload, (o) => produced.push(o), {
-                readSource: (c: Checksum) => readFilez(new Uint8Array(readFileSync(local.objectFile(ObjectType.FILE, c)))).content,
-              });
+              const readSource = (c: Checksum) => readFilez(new Uint8Array(readFileSync(local.objectFile(ObjectType.FILE, c)))).content;
+              const whole: DeltaOutput[] = [];
+              const counts = executeDeltaPart(part, payload, (o) => whole.push(o), { readSource });
               for (const [k, v] of Object.entries(counts)) ops[k] = (ops[k] ?? 0) + v;
+              produced.push(...whole);
+              // Run a window at a time (as a pull does), each window given only its bytes of the
+              // data blob, it produces the same objects and reads the same sources.
+              const sources = deltaPartReadSources(part, payload);
+              for (const maxBytes of [1, 4096, 256 * 1024, 2 ** 40]) {
+                const windows = partWindows(part, payload.ops, payload.data.length, maxBytes);
+                expect(windows[0]?.pc).toBe(0);
+                expect(windows.at(-1)?.opsEnd).toBe(payload.ops.length);
+                if (maxBytes === 2 ** 40) expect(windows.length).toBe(1);
+                const got: DeltaOutput[] = [];
+                const read = new Set<string>();
+                for (const [i, window] of windows.entries()) {
+                  if (i > 0) expect(window.pc).toBe(windows[i - 1]?.opsEnd);
+                  if (i > 0) expect(window.fromObject).toBe(windows[i - 1]?.toObject);
+                  const data = new Uint8Array(payload.data.subarray(window.dataStart, window.dataEnd));
+                  const windowed = { window, dataLength: payload.data.length };
+                  for (const c of deltaPartReadSources(part, { ops: payload.ops, data }, undefined, windowed)) read.add(c);
+                  executeDeltaPart(part, { ...payload, data }, (o) => got.push(o), { readSource }, windowed);
+                }
+                expect([...read].sort()).toEqual([...sources].sort());
+                expect(got.map((o) => o.checksum)).toEqual(whole.map((o) => o.checksum));
+                for (const [i, o] of got.entries()) {
+                  const w = whole[i] as DeltaOutput;
+                  const bytes = (x: DeltaOutput) => (x.kind === 'metadata' ? x.bytes : x.content);
+                  expect(Buffer.compare(bytes(o), bytes(w)), o.checksum).toBe(0);
+                }
+                // Every object with content reads the data blob (its bytes, a patch or a source's
+                // checksum), so with a 1-byte bound no two of them share a window.
+                const reading = whole.filter((o) => (o.kind === 'metadata' ? o.bytes : o.content).length > 0).length;
+                if (maxBytes === 1) expect(windows.length).toBeGreaterThanOrEqual(reading);
+              }
             }
             // Every object the delta produces equals (by checksum) the repository's object.
             expect(produced.length).toBe(sb.parts.reduce((n, p) => n + p.objects.length, 0));

@@ -8,12 +8,14 @@
  *
  * Use: `push()` every chunk in order (await it: it resolves when the decoder can take more),
  * `restart()` when the body starts over, `verify()` after the last chunk (size and checksum
- * against the superblock's part header), then `finish()` for the decoded payload. The output
+ * against the superblock's part header), then `finish()` for the decoded payload in memory, or
+ * — with `payloadInFile` — `finishSource()` for it where the `xz` program wrote it. The output
  * is bounded as it is produced (`PartDecodeOptions.maxPayloadSize`); a decoder error before
  * `verify()` is held back, so corrupt bytes surface as ERR_CHECKSUM_MISMATCH (which a
  * downloader retries) rather than as an xz error.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { closeSync } from 'node:fs';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import {
@@ -27,7 +29,9 @@ import {
 } from './DeltaPart.js';
 import type { DeltaPartHeader } from './DeltaSuperblock.js';
 import { checkXzEnd } from './xz.js';
-import { type XzBackend, type XzDecoderChoice, startXzStream } from './xzDecoders.js';
+import { filePayload, memoryPayload, type PartPayloadSource } from './PartPayload.js';
+import { readAt } from './readAt.js';
+import { type XzBackend, type XzDecoderChoice, startXzStream, xzBackend } from './xzDecoders.js';
 import type { XzStream, XzStreamError } from './xzOutput.js';
 import { throwIfAborted } from '../errors/abortError.js';
 
@@ -41,11 +45,23 @@ import { throwIfAborted } from '../errors/abortError.js';
 const PREALLOCATE_UP_TO = 128 * 1024 * 1024;
 const preallocation = (declared: number) => declared + Math.ceil(declared / 8) + 64 * 1024;
 
+export interface PartDecoderOptions extends PartDecodeOptions {
+  /**
+   * Leave the payload where the `xz` program decodes it, in a temporary file, for
+   * `finishSource()` to read a window at a time (see PartPayload.ts), instead of in memory.
+   * @default false
+   */
+  payloadInFile?: boolean;
+}
+
 export class DeltaPartDecoder {
   readonly header: DeltaPartHeader;
   readonly what: string;
   readonly limit: number;
   readonly #xzChoice: XzDecoderChoice;
+  readonly #inFile: boolean;
+  /** The decoded payload's file (see `payloadInFile`), from the end of decoding until handed over. */
+  #file: { fd: number; size: number } | null = null;
   #hash: Hash = createHash('sha256');
   #size = 0;
   #compression: PartCompression | null = null;
@@ -62,11 +78,12 @@ export class DeltaPartDecoder {
   /** The last bytes of the xz data (see checkXzEnd), and how many xz bytes came in all. */
   readonly #tail = new XzTail();
 
-  constructor(header: DeltaPartHeader, what = `delta part ${header.index}`, options: PartDecodeOptions = {}) {
+  constructor(header: DeltaPartHeader, what = `delta part ${header.index}`, options: PartDecoderOptions = {}) {
     this.header = header;
     this.what = what;
     this.limit = payloadLimit(header.uncompressedSize, options);
     this.#xzChoice = options.xzDecoder ?? 'auto';
+    this.#inFile = options.payloadInFile === true && xzBackend(this.#xzChoice) === 'xz';
   }
 
   /** The xz backend that decoded this part (null: not an xz part, or not started). */
@@ -95,7 +112,7 @@ export class DeltaPartDecoder {
         this.#error ??= err;
       }
       body = chunk.subarray(1);
-      if (this.#error === null) this.#preallocate();
+      if (this.#error === null && !(this.#inFile && this.#compression === 'xz')) this.#preallocate();
       if (this.#compression === 'xz') this.#startXz();
     }
     if (this.#error !== null || body.length === 0) return undefined;
@@ -110,6 +127,7 @@ export class DeltaPartDecoder {
   /** The body starts again from byte 0: drop everything decoded so far. */
   restart(): void {
     this.#destroyXz();
+    this.#closeFile();
     // A new buffer: a worker may still be finishing a write into the old one.
     this.#buf = null;
     this.#hash = createHash('sha256');
@@ -137,8 +155,38 @@ export class DeltaPartDecoder {
     this.#verified = true;
   }
 
-  /** The decoded, size-checked payload of a verified file. */
+  /** The decoded, size-checked payload of a verified file, in memory. */
   async finish({ signal }: { signal?: AbortSignal | undefined } = {}): Promise<DeltaPartPayload> {
+    await this.#settle(signal);
+    const file = this.#file;
+    if (file !== null) {
+      this.#file = null;
+      try {
+        const bytes = new Uint8Array(file.size);
+        await readAt(file.fd, bytes, 0);
+        return checkedPayload(bytes, this.limit, this.what);
+      } finally {
+        closeSync(file.fd);
+      }
+    }
+    return this.#memoryPayload();
+  }
+
+  /**
+   * The decoded, size-checked payload of a verified file, for the executor: in its file when
+   * decoded with `payloadInFile` by the `xz` program (the source then owns the file: close it),
+   * else in memory.
+   */
+  async finishSource({ signal }: { signal?: AbortSignal | undefined } = {}): Promise<PartPayloadSource> {
+    await this.#settle(signal);
+    const file = this.#file;
+    if (file === null) return memoryPayload(this.#memoryPayload());
+    this.#file = null;
+    return filePayload(file.fd, file.size, this.what);
+  }
+
+  /** Ends decoding: the output is then in `#file`, or in `#buf`/`#out`; throws what went wrong. */
+  async #settle(signal: AbortSignal | undefined): Promise<void> {
     if (!this.#verified) {
       throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.what}: finish() before a successful verify()`, {
         argument: 'finish',
@@ -153,7 +201,10 @@ export class DeltaPartDecoder {
         const out = await xz.finish();
         const buf = this.#buf;
         this.#outSize = out.outSize;
-        if (out.overflow.length > 0 || buf === null) {
+        if (out.file !== undefined) {
+          this.#file = { fd: out.file, size: out.outSize };
+          this.#buf = null;
+        } else if (out.overflow.length > 0 || buf === null) {
           this.#out = [...(buf === null ? [] : [buf.subarray(0, out.inShared)]), ...out.overflow];
           this.#buf = null;
         }
@@ -165,10 +216,18 @@ export class DeltaPartDecoder {
         this.#xz = null;
       }
     }
-    throwIfAborted(signal, this.what);
-    if (this.#error !== null) throw this.#error;
-    if (this.#compression === null) throw new FlathubFetchError(ErrorCodes.FORMAT, `${this.what}: empty part file`, { what: this.what });
-    if (this.#compression === 'xz') this.#tail.check(this.#outSize, this.what);
+    try {
+      throwIfAborted(signal, this.what);
+      if (this.#error !== null) throw this.#error;
+      if (this.#compression === null) throw new FlathubFetchError(ErrorCodes.FORMAT, `${this.what}: empty part file`, { what: this.what });
+      if (this.#compression === 'xz') this.#tail.check(this.#outSize, this.what);
+    } catch (err) {
+      this.#closeFile();
+      throw err;
+    }
+  }
+
+  #memoryPayload(): DeltaPartPayload {
     const payload = this.#buf !== null ? this.#buf.subarray(0, this.#outSize) : Buffer.concat(this.#out, this.#outSize);
     this.#buf = null;
     this.#out = [];
@@ -178,6 +237,7 @@ export class DeltaPartDecoder {
   /** Stops decoding and releases the buffers (after a failure or an abort). */
   dispose(): void {
     this.#destroyXz();
+    this.#closeFile();
     this.#buf = null;
     this.#out = [];
     this.#outSize = 0;
@@ -193,7 +253,7 @@ export class DeltaPartDecoder {
 
   #startXz(): void {
     const shared = (this.#buf?.buffer as SharedArrayBuffer | undefined) ?? null;
-    const { stream, backend } = startXzStream(shared, this.limit, this.#xzChoice);
+    const { stream, backend } = startXzStream(shared, this.limit, this.#xzChoice, this.#inFile);
     this.#xz = stream;
     this.#backend = backend;
   }
@@ -227,6 +287,12 @@ export class DeltaPartDecoder {
     this.#buf = null;
     this.#out = [];
     this.#destroyXz();
+  }
+
+  #closeFile(): void {
+    if (this.#file === null) return;
+    closeSync(this.#file.fd);
+    this.#file = null;
   }
 
   #destroyXz(): void {

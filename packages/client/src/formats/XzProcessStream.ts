@@ -22,10 +22,11 @@
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstat, fstatSync, openSync, read, unlinkSync } from 'node:fs';
+import { closeSync, fstat, fstatSync, openSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { readAt } from './readAt.js';
 import { type XzOutput, XzOutputSink, type XzStream, type XzStreamError } from './xzOutput.js';
 
 /** Decoder memory limit: xz -9 needs 65 MiB; anything above is refused, not allocated. */
@@ -52,18 +53,6 @@ function anonymousFile(): number | null {
   return fd;
 }
 
-/** Reads `length` bytes at `position` of `fd` into `into` (a loop of reads: one may return fewer). */
-async function readFully(fd: number, into: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < into.length) {
-    const n = await new Promise<number>((resolve, reject) =>
-      read(fd, into, done, into.length - done, position + done, (err, bytes) => (err === null ? resolve(bytes) : reject(err))),
-    );
-    if (n === 0) throw new Error(`the output file ended at ${position + done} bytes`);
-    done += n;
-  }
-}
-
 export class XzProcessStream implements XzStream {
   readonly #child: ChildProcessByStdio<Writable, Readable | null, Readable>;
   readonly #sink: XzOutputSink;
@@ -76,10 +65,16 @@ export class XzProcessStream implements XzStream {
   #exit: { code: number | null; signal: string | null } | null = null;
   #stderr = '';
   #destroyed = false;
+  /** finish() is reading the output file. */
+  #collecting = false;
 
-  constructor(program: string, shared: ArrayBufferLike | null, limit: number) {
+  readonly #keepFile: boolean;
+
+  /** `keepFile`: finish() hands the output file over (XzOutput.file) instead of reading it. */
+  constructor(program: string, shared: ArrayBufferLike | null, limit: number, keepFile = false) {
     this.#sink = new XzOutputSink(shared, limit);
     this.#limit = limit;
+    this.#keepFile = keepFile;
     this.#fd = anonymousFile();
     const env = { ...process.env, LC_ALL: 'C', XZ_DEFAULTS: '', XZ_OPT: '' };
     this.#child = spawn(program, ['--decompress', '--stdout', '--quiet', `--memlimit-decompress=${MEMLIMIT}`], {
@@ -115,10 +110,9 @@ export class XzProcessStream implements XzStream {
       });
       child.once('close', (code, signal) => {
         this.#exit = { code, signal };
-        this.#collect().finally(() => {
-          this.#closeFile();
-          resolve();
-        });
+        // The output stays in its file until finish() reads it (or destroy() drops it).
+        clearInterval(this.#poll);
+        resolve();
       });
     });
   }
@@ -149,11 +143,22 @@ export class XzProcessStream implements XzStream {
     if (this.#destroyed) throw { kind: 'xz', message: 'stream destroyed' } satisfies XzStreamError;
     if (this.#error === null) this.#child.stdin.end();
     await this.#closed;
-    if (this.#error !== null) throw this.#error;
     const exit = this.#exit;
+    if (this.#error !== null || exit === null || exit.code !== 0) this.#closeFile();
+    if (this.#error !== null) throw this.#error;
     if (exit === null || exit.code !== 0) {
       throw { kind: 'xz', message: this.#reason(exit) } satisfies XzStreamError;
     }
+    if (this.#keepFile && this.#fd !== null) return this.#handOver(this.#fd);
+    this.#collecting = true;
+    try {
+      await this.#collect();
+    } finally {
+      this.#collecting = false;
+      this.#closeFile();
+    }
+    if (this.#destroyed) throw { kind: 'xz', message: 'stream destroyed' } satisfies XzStreamError;
+    if (this.#error !== null) throw this.#error;
     return this.#sink.take();
   }
 
@@ -161,10 +166,14 @@ export class XzProcessStream implements XzStream {
     if (this.#destroyed) return;
     this.#destroyed = true;
     if (this.#exit === null) this.#child.kill('SIGKILL');
-    else this.#closeFile();
+    // A read in flight closes the file when it ends (its descriptor must not be reused under it).
+    if (!this.#collecting) this.#closeFile();
   }
 
-  /** After a clean exit: the output file into the sink (its size checked against the limit first). */
+  /**
+   * After a clean exit, in finish(): the output file into the sink (its size checked against the
+   * limit first). Not at the exit itself: the caller decides when the output becomes memory.
+   */
   async #collect(): Promise<void> {
     const fd = this.#fd;
     if (fd === null || this.#error !== null || this.#destroyed || this.#exit?.code !== 0) return;
@@ -174,10 +183,27 @@ export class XzProcessStream implements XzStream {
         this.#fail({ ...this.#sink.tooLarge(), size });
         return;
       }
-      await this.#sink.fill(size, (into, position) => readFully(fd, into, position));
+      await this.#sink.fill(size, (into, position) => readAt(fd, into, position));
     } catch (err) {
       this.#fail({ kind: 'xz', message: `reading the output: ${(err as Error).message}` });
     }
+  }
+
+  /** The output file, size-checked, for the caller to read and close (see keepFile). */
+  #handOver(fd: number): XzOutput {
+    let size: number;
+    try {
+      size = fstatSync(fd).size;
+    } catch (err) {
+      this.#closeFile();
+      throw { kind: 'xz', message: `reading the output: ${(err as Error).message}` } satisfies XzStreamError;
+    }
+    if (size > this.#limit) {
+      this.#closeFile();
+      throw { ...this.#sink.tooLarge(), size } satisfies XzStreamError;
+    }
+    this.#fd = null;
+    return { outSize: size, inShared: 0, overflow: [], file: fd };
   }
 
   #closeFile(): void {

@@ -9,6 +9,7 @@ import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, checksumFromBytes } from './checksum.js';
 import type { DeltaPartPayload } from './DeltaPart.js';
 import type { DeltaObjectRef, DeltaPartHeader } from './DeltaSuperblock.js';
+import type { WindowData } from './executeDeltaPart.js';
 import { ObjectType } from './ObjectType.js';
 import { readVarint } from './varint.js';
 
@@ -16,13 +17,17 @@ const ARGS: Record<string, number> = { o: 3, w: 2, r: 1, R: 0, c: 0, B: 2 };
 
 export function deltaPartReadSources(
   header: DeltaPartHeader,
-  payload: DeltaPartPayload,
+  payload: Pick<DeltaPartPayload, 'ops' | 'data'>,
   has: (o: DeltaObjectRef) => boolean = () => false,
+  windowed?: WindowData,
 ): Set<Checksum> {
   const out = new Set<Checksum>();
   const { ops, data } = payload;
-  let pc = 0;
-  let obj = 0;
+  // With `windowed`: that window's ops only, `data` being its bytes of the blob (as for executeDeltaPart).
+  const dataStart = windowed?.window.dataStart ?? 0;
+  const opsEnd = windowed?.window.opsEnd ?? ops.length;
+  let pc = windowed?.window.pc ?? 0;
+  let obj = windowed?.window.fromObject ?? 0;
   let skipping = false;
   const fail = (reason: string): never => {
     throw new FlathubFetchError(ErrorCodes.DELTA_OP, `delta part ${header.index}: op at byte ${pc}: ${reason}`, {
@@ -38,7 +43,7 @@ export function deltaPartReadSources(
     pc = r.next;
     return r.value;
   };
-  while (pc < ops.length) {
+  while (pc < opsEnd) {
     const op = String.fromCharCode(ops[pc++] as number);
     if (op === 'S') {
       const ref = header.objects[obj++];
@@ -51,8 +56,8 @@ export function deltaPartReadSources(
       arg();
       arg();
     } else if (op === 'r') {
-      const off = arg();
-      if (off + 32 > data.length) fail(`read-source offset ${off} outside the data`);
+      const off = arg() - dataStart;
+      if (off < 0 || off + 32 > data.length) fail(`read-source offset ${off + dataStart} outside the data`);
       if (!skipping) out.add(checksumFromBytes(data.subarray(off, off + 32)));
     } else if (op === 'c') {
       obj++;

@@ -44,6 +44,26 @@ export interface ExecuteOptions {
   verifyContent?: boolean;
 }
 
+/**
+ * A stretch of a part's op stream that can run on its own (see partWindows): ops from byte `pc`
+ * up to `opsEnd`, producing objects `fromObject` to `toObject - 1`, and reading the data blob
+ * only within `[dataStart, dataEnd)`.
+ */
+export interface PartWindow {
+  pc: number;
+  opsEnd: number;
+  fromObject: number;
+  toObject: number;
+  dataStart: number;
+  dataEnd: number;
+}
+
+/** Where a window's data is: bytes `[window.dataStart, window.dataEnd)` of a blob of `dataLength` bytes. */
+export interface WindowData {
+  window: PartWindow;
+  dataLength: number;
+}
+
 export interface OpCounts {
   S: number;
   o: number;
@@ -56,21 +76,30 @@ export interface OpCounts {
 
 /**
  * Executes the part, calling `emit` for each produced object in order. Returns the op counts.
+ *
+ * With `windowed`, it runs one window of the part (see partWindows) and `payload.data` holds
+ * only that window's bytes of the data blob; the checks at the end of the op stream are the last
+ * window's. Objects produced from the data are views of `payload.data`, not copies.
  */
 export function executeDeltaPart(
   header: DeltaPartHeader,
-  payload: DeltaPartPayload,
+  payload: Pick<DeltaPartPayload, 'modes' | 'xattrs' | 'ops' | 'data'>,
   emit: (object: DeltaOutput) => void,
   options: ExecuteOptions,
+  windowed?: WindowData,
 ): OpCounts {
   const what = options.what ?? `delta part ${header.index}`;
   const has = options.has ?? (() => false);
   const maxObject = options.maxObjectSize ?? 1024 ** 3;
   const verifyContent = options.verifyContent ?? true;
   const { ops, data } = payload;
+  const dataLength = windowed?.dataLength ?? data.length;
+  const dataStart = windowed?.window.dataStart ?? 0;
+  const opsEnd = windowed?.window.opsEnd ?? ops.length;
+  const lastWindow = opsEnd === ops.length;
   const counts: OpCounts = { S: 0, o: 0, w: 0, r: 0, R: 0, c: 0, B: 0 };
-  let pc = 0;
-  let objIndex = 0;
+  let pc = windowed?.window.pc ?? 0;
+  let objIndex = windowed?.window.fromObject ?? 0;
   let opStart = 0;
   let opName = '';
 
@@ -91,6 +120,14 @@ export function executeDeltaPart(
   const slice = (off: number, len: number, src: Uint8Array, name: string): Uint8Array => {
     if (!(off >= 0 && len >= 0 && off + len <= src.length)) fail(`${name} range [${off}, +${len}) is outside ${src.length} bytes`);
     return src.subarray(off, off + len);
+  };
+  /** Bytes of the data blob (`off` counts from the blob's start, wherever the window is). */
+  const dataSlice = (off: number, len: number, name: string): Uint8Array => {
+    if (!(off >= 0 && len >= 0 && off + len <= dataLength)) fail(`${name} range [${off}, +${len}) is outside ${dataLength} bytes`);
+    const at = off - dataStart;
+    // partWindows puts every in-bounds range an op of the window reads inside it.
+    if (at < 0 || at + len > data.length) fail(`${name} range [${off}, +${len}) is outside the window read for it`);
+    return data.subarray(at, at + len);
   };
 
   // State of the content object being written by o/w/B/c. Its buffer is made by the first `w`
@@ -132,7 +169,7 @@ export function executeDeltaPart(
     sourceChecksum = null;
   };
 
-  while (pc < ops.length) {
+  while (pc < opsEnd) {
     opStart = pc;
     const code = ops[pc++] as number;
     opName = String.fromCharCode(code);
@@ -144,7 +181,7 @@ export function executeDeltaPart(
         if (ref.type !== ObjectType.FILE) {
           const len = arg();
           const off = arg();
-          const bytes = slice(off, len, data, 'metadata');
+          const bytes = dataSlice(off, len, 'metadata');
           if (!has(ref)) {
             const actual = sha256Hex(bytes);
             if (actual !== ref.checksum) mismatch(ref, actual);
@@ -155,7 +192,7 @@ export function executeDeltaPart(
           const xattrIdx = arg();
           const size = arg();
           const off = arg();
-          const bytes = slice(off, size, data, 'content');
+          const bytes = dataSlice(off, size, 'content');
           if (!has(ref)) {
             const info = fileInfo(modeIdx, xattrIdx, size, ref);
             if (isSymlink(info)) {
@@ -193,8 +230,7 @@ export function executeDeltaPart(
         const len = arg();
         const off = arg();
         if (current === null) return fail('no object is open');
-        const src = source ?? data;
-        const bytes = slice(off, len, src, source !== null ? `read source ${sourceChecksum}` : 'data');
+        const bytes = source !== null ? slice(off, len, source, `read source ${sourceChecksum}`) : dataSlice(off, len, 'data');
         if (!current.skip) {
           const size = current.info.size;
           if (current.written + len > size) fail(`writes past the declared size ${size}`);
@@ -210,7 +246,7 @@ export function executeDeltaPart(
       case 'r': {
         counts.r++;
         const off = arg();
-        const csum = checksumFromBytes(slice(off, 32, data, 'read-source checksum'));
+        const csum = checksumFromBytes(dataSlice(off, 32, 'read-source checksum'));
         if (current === null || !current.skip) {
           try {
             source = options.readSource(csum);
@@ -239,7 +275,7 @@ export function executeDeltaPart(
         counts.B++;
         const off = arg();
         const len = arg();
-        const patch = slice(off, len, data, 'bsdiff patch');
+        const patch = dataSlice(off, len, 'bsdiff patch');
         if (current === null) return fail('no object is open');
         if (source === null) return fail('bspatch without a read source');
         if (!current.skip) {
@@ -268,10 +304,116 @@ export function executeDeltaPart(
         fail(`unknown opcode 0x${code.toString(16).padStart(2, '0')}`);
     }
   }
+  if (!lastWindow) {
+    if (current !== null || objIndex !== windowed?.window.toObject) fail('the window does not end between objects');
+    return counts;
+  }
   if (current !== null) fail('op stream ends with an object still open');
   if (objIndex !== header.objects.length) {
     opName = 'end';
     fail(`produced ${objIndex} objects, the part lists ${header.objects.length}`);
   }
   return counts;
+}
+
+/**
+ * Cuts a part's op stream into windows (see PartWindow) whose data each spans at most
+ * `maxBytes` where the ops allow it: a window ends only between objects with no read source set,
+ * so one object's data may span more. The walk reads ops as the executor does; ranges out of
+ * bounds are left out (the executor refuses them), and at an op it cannot read (one the
+ * executor refuses too) it stops: the last window runs to the end of the stream.
+ */
+export function partWindows(header: DeltaPartHeader, ops: Uint8Array, dataLength: number, maxBytes: number): PartWindow[] {
+  const windows: PartWindow[] = [];
+  /** The window being filled; its span is empty while lo >= hi. */
+  let cur = { pc: 0, fromObject: 0, lo: Number.POSITIVE_INFINITY, hi: 0 };
+  /** The ops since the last boundary: where they start, the objects before them, their span. */
+  let unitPc = 0;
+  let unitFrom = 0;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = 0;
+  let obj = 0;
+  let open = false;
+  let sourceSet = false;
+  let pc = 0;
+  let broken = false;
+  const arg = (): number => {
+    const r = readVarint(ops, pc);
+    if (r === null) {
+      broken = true;
+      return 0;
+    }
+    pc = r.next;
+    return r.value;
+  };
+  const reads = (off: number, len: number) => {
+    if (broken || off + len > dataLength) return;
+    lo = Math.min(lo, off);
+    hi = Math.max(hi, off + len);
+  };
+  const mergeUnit = () => {
+    if (lo < hi) {
+      cur.lo = Math.min(cur.lo, lo);
+      cur.hi = Math.max(cur.hi, hi);
+    }
+  };
+  while (pc < ops.length && !broken) {
+    const op = String.fromCharCode(ops[pc++] as number);
+    if (op === 'S') {
+      const ref = header.objects[obj];
+      if (ref === undefined || open) break;
+      if (ref.type === ObjectType.FILE) {
+        arg();
+        arg();
+        const size = arg();
+        reads(arg(), size);
+      } else {
+        const len = arg();
+        reads(arg(), len);
+      }
+      obj++;
+      sourceSet = false;
+    } else if (op === 'o') {
+      if (open) break;
+      open = true;
+      arg();
+      arg();
+      arg();
+    } else if (op === 'w') {
+      const len = arg();
+      const off = arg();
+      if (!sourceSet) reads(off, len);
+    } else if (op === 'r') {
+      reads(arg(), 32);
+      sourceSet = true;
+    } else if (op === 'B') {
+      const off = arg();
+      reads(off, arg());
+    } else if (op === 'R') {
+      sourceSet = false;
+    } else if (op === 'c') {
+      if (!open) break;
+      open = false;
+      sourceSet = false;
+      obj++;
+    } else {
+      break;
+    }
+    if (broken || open || sourceSet) continue;
+    // Between objects: the ops since the last boundary join this window, or start the next.
+    if (cur.lo < cur.hi && lo < hi && Math.max(cur.hi, hi) - Math.min(cur.lo, lo) > maxBytes) {
+      windows.push({ pc: cur.pc, opsEnd: unitPc, fromObject: cur.fromObject, toObject: unitFrom, dataStart: cur.lo, dataEnd: cur.hi });
+      cur = { pc: unitPc, fromObject: unitFrom, lo, hi };
+    } else {
+      mergeUnit();
+    }
+    unitPc = pc;
+    unitFrom = obj;
+    lo = Number.POSITIVE_INFINITY;
+    hi = 0;
+  }
+  mergeUnit();
+  const span = cur.lo < cur.hi ? { dataStart: cur.lo, dataEnd: cur.hi } : { dataStart: 0, dataEnd: 0 };
+  windows.push({ pc: cur.pc, opsEnd: ops.length, fromObject: cur.fromObject, toObject: header.objects.length, ...span });
+  return windows;
 }

@@ -16,6 +16,7 @@ export * from './DeltaIndex.js';
 export * from './DeltaSuperblock.js';
 export * from './DeltaPart.js';
 export * from './DeltaPartDecoder.js';
+export * from './PartPayload.js';
 export * from './executeDeltaPart.js';
 export * from './bspatch.js';
 export * from './varint.js';

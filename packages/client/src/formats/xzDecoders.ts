@@ -127,14 +127,17 @@ export function xzDecoderInfo(choice: XzDecoderChoice = 'auto'): XzDecoderInfo {
 /**
  * Starts decoding one xz stream with the chosen backend. Output goes to `shared` first (see
  * XzOutputSink); `limit` bounds it. Choosing `xz` where no program exists falls back to `wasm`.
+ * `keepFile`: the `xz` program's output file is handed over at the end (XzOutput.file) rather
+ * than read into memory (the other backend decodes into memory all the same).
  */
 export function startXzStream(
   shared: SharedArrayBuffer | null,
   limit: number,
   choice: XzDecoderChoice = 'auto',
+  keepFile = false,
 ): { stream: XzStream; backend: XzBackend } {
   const backend = xzBackend(choice);
   const p = xzProgram();
-  if (backend === 'xz' && p !== null) return { stream: new XzProcessStream(p.path, shared, limit), backend };
+  if (backend === 'xz' && p !== null) return { stream: new XzProcessStream(p.path, shared, limit, keepFile), backend };
   return { stream: new XzWorkerStream(shared, limit), backend: 'wasm' };
 }

@@ -16,6 +16,11 @@ export interface XzOutput {
   inShared: number;
   /** The rest, in order. */
   overflow: Uint8Array[];
+  /**
+   * Where a decoder asked to keep its output file did (the `xz` program's, see XzProcessStream):
+   * the open file holding all `outSize` bytes, now the caller's to close; nothing is in the buffer.
+   */
+  file?: number;
 }
 
 /** Why a decoder stopped: invalid data (`xz`) or output beyond the limit (`too-large`). */

@@ -2,8 +2,8 @@
  * Dirtrees a pull has verified and written (from delta parts), kept so that the final walk of
  * the commit's tree need not read them back from disk. Bounded: once `maxBytes` are held,
  * further dirtrees are simply read back when needed. A dirtree is kept as a copy of its own
- * size: the bytes given are a view into a whole delta part's payload (tens of MB), which a view
- * kept here would hold for the rest of the pull.
+ * size: the bytes given are a view into a delta part's payload or a window of it, which a view
+ * kept here would hold for the rest of the pull (and a window's buffer is reused).
  */
 import type { Checksum } from '../formats/checksum.js';
 
@@ -20,7 +20,8 @@ export class KnownDirTrees {
   add(checksum: Checksum, bytes: Uint8Array): void {
     if (this.#trees.has(checksum) || this.#bytes + bytes.length > this.maxBytes) return;
     this.#bytes += bytes.length;
-    this.#trees.set(checksum, bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice());
+    const own = bytes.byteLength === bytes.buffer.byteLength && !(bytes.buffer instanceof SharedArrayBuffer);
+    this.#trees.set(checksum, own ? bytes : bytes.slice());
   }
 
   get(checksum: Checksum): Uint8Array | undefined {

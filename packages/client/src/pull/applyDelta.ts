@@ -6,20 +6,22 @@
  * `.filez`. Parts whose objects are all present are skipped; fallback objects are fetched loose.
  * A part that keeps failing is replaced by fetching its objects individually.
  *
- * Memory: at most `partConcurrency` parts (decoded payload + produced objects) at once; a part
- * file is never held whole (inline parts excepted).
+ * Memory: at most `partConcurrency` parts at once, each holding its op tables and a few windows
+ * of its data (see runPart): neither a part file nor its decoded payload is held whole (inline
+ * parts, and payloads the WebAssembly decoder made, excepted: those are in memory).
  */
 import createDebug from 'debug';
 import pLimit from 'p-limit';
 import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { CORRUPTION_CODES, ErrorCodes, TRANSIENT_CODES } from '../errors/codes.js';
 import type { Checksum } from '../formats/checksum.js';
-import { type DeltaPartPayload, decodePartFile, verifyPartFile } from '../formats/DeltaPart.js';
+import { decodePartFile, verifyPartFile } from '../formats/DeltaPart.js';
 import { DeltaPartDecoder } from '../formats/DeltaPartDecoder.js';
 import { deltaPartReadSources } from '../formats/deltaPartReadSources.js';
 import type { DeltaPartHeader, DeltaSuperblock } from '../formats/DeltaSuperblock.js';
 import { superblockCommitMeta } from '../formats/DeltaSuperblock.js';
-import { type DeltaOutput, executeDeltaPart } from '../formats/executeDeltaPart.js';
+import { type DeltaOutput, executeDeltaPart, type PartWindow, partWindows } from '../formats/executeDeltaPart.js';
+import { memoryPayload, type PartPayloadSource } from '../formats/PartPayload.js';
 import { ObjectType } from '../formats/ObjectType.js';
 import { deltaPartPath } from '../formats/paths.js';
 import { serializeDetachedMetadata } from '../formats/Signatures.js';
@@ -31,6 +33,10 @@ import type { PullContext } from './PullContext.js';
 const debug = createDebug('flathub-fetch:delta');
 /** Read sources of a part read at once (the file reads run on libuv's thread pool). */
 const SOURCE_READS = 16;
+/** Data of a part run at once (see runPart): a window spans at most this, unless one object's data does. */
+const WINDOW_BYTES = 4 * 1024 * 1024;
+/** Windows of a part whose writes may be pending while the next one runs. */
+const WRITES_BEHIND = 2;
 
 export interface DeltaOutcome {
   /** Objects written from the delta: part outputs, plus the commit carried in the superblock. */
@@ -71,6 +77,7 @@ export async function applyDelta(
   // part's decoding from the start (with all of them at once, the largest part gets no more of
   // the link than a small object and finishes last).
   const limit = pLimit(ctx.partConcurrency);
+  const buffers = new WindowBuffers();
   const queue = [...todo].sort((a, b) => b.size - a.size);
   let waiting = queue.length;
   let downloading = 0;
@@ -100,7 +107,7 @@ export async function applyDelta(
       slotFreed();
       try {
         // Not `+= await`: that reads the total before the part runs, and parts run concurrently.
-        const produced = await applyPart(ctx, sb, p, done);
+        const produced = await applyPart(ctx, sb, p, done, buffers);
         outcome.objectsFromDelta += produced;
       } catch (err) {
         done();
@@ -137,63 +144,163 @@ function isRecoverable(err: unknown): boolean {
 }
 
 /** Downloads, decodes and applies one part; `downloaded()` is called once its bytes are all in. */
-async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartHeader, downloaded: () => void): Promise<number> {
-  const { repo, remote, signal } = ctx;
-  const path = deltaPartPath(sb.from, sb.to, part.index);
-  const what = remote.http.resolve(path).href;
+async function applyPart(
+  ctx: PullContext,
+  sb: DeltaSuperblock,
+  part: DeltaPartHeader,
+  downloaded: () => void,
+  buffers: WindowBuffers,
+): Promise<number> {
+  const what = ctx.remote.http.resolve(deltaPartPath(sb.from, sb.to, part.index)).href;
   const inline = sb.inlineParts.get(part.index);
-  let payload: DeltaPartPayload;
+  let source: PartPayloadSource;
   if (inline !== undefined) {
     downloaded();
     verifyPartFile(inline, part, `${what} (inline)`);
-    payload = await decodePartFile(inline, part.uncompressedSize, what, { xzDecoder: ctx.xzDecoder, ...(signal ? { signal } : {}) });
+    const payload = await decodePartFile(inline, part.uncompressedSize, what, {
+      xzDecoder: ctx.xzDecoder,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
     ctx.xzBackends.add(xzBackend(ctx.xzDecoder));
+    source = memoryPayload(payload);
   } else {
-    // Decoded as it streams in: decompression overlaps the download. The xz program's lookup
-    // (started with the pull) is awaited, not run again synchronously.
-    if (ctx.xzDecoder !== 'wasm') await findXzProgram();
-    const decoder = new DeltaPartDecoder(part, what, { xzDecoder: ctx.xzDecoder });
+    const decoder = await downloadPart(ctx, sb, part, what);
     try {
-      await remote.http.download(path, {
-        purpose: 'delta-part',
-        maxBytes: part.size,
-        expectedSize: part.size,
-        signal,
-        onChunk: (c) => decoder.push(c),
-        onRestart: () => decoder.restart(),
-        verify: () => decoder.verify(),
-      });
       downloaded();
-      payload = await decoder.finish({ signal });
+      source = await decoder.finishSource({ signal: ctx.signal });
       debug('part %d: decoded', part.index);
       if (decoder.backend !== null) ctx.xzBackends.add(decoder.backend);
     } finally {
       decoder.dispose();
     }
   }
-  const has = (o: { type: ObjectType; checksum: Checksum }) => repo.hasCached(o.type, o.checksum);
-  // The local objects the part reads from, read concurrently and not hashed: every object built
-  // from them is (a damaged source yields a checksum mismatch, and the part's fallback).
-  const sources = new Map<Checksum, Uint8Array>();
-  await mapLimit(deltaPartReadSources(part, payload, has), SOURCE_READS, async (c) => {
-    sources.set(c, (await repo.readContent(c, { verify: false })).content);
-  });
+  try {
+    return await runPart(ctx, part, source, what, buffers);
+  } finally {
+    source.close();
+  }
+}
 
-  const metadata: Array<Extract<DeltaOutput, { kind: 'metadata' }>> = [];
-  const content: Array<Extract<DeltaOutput, { kind: 'content' }>> = [];
-  executeDeltaPart(part, payload, (o) => (o.kind === 'metadata' ? metadata.push(o) : content.push(o)), {
-    what,
-    has,
-    readSource: (c) => {
-      const s = sources.get(c);
-      if (s === undefined) throw new Error(`read source ${c} was not preloaded`);
-      return s;
-    },
-    // Content checksums are verified by writeContentBatch, in the worker threads.
-    verifyContent: false,
-  });
-  const produced = metadata.length + content.length;
-  debug('part %d: %d read sources, %d objects built', part.index, sources.size, produced);
+/** Downloads a part file, decoding it as it streams in: the decoder, verified, for finishSource(). */
+async function downloadPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartHeader, what: string): Promise<DeltaPartDecoder> {
+  const { remote, signal } = ctx;
+  // Decompression overlaps the download; the payload stays in the xz program's output file. The
+  // program's lookup (started with the pull) is awaited, not run again synchronously.
+  if (ctx.xzDecoder !== 'wasm') await findXzProgram();
+  const decoder = new DeltaPartDecoder(part, what, { xzDecoder: ctx.xzDecoder, payloadInFile: true });
+  try {
+    await remote.http.download(deltaPartPath(sb.from, sb.to, part.index), {
+      purpose: 'delta-part',
+      maxBytes: part.size,
+      expectedSize: part.size,
+      signal,
+      onChunk: (c) => decoder.push(c),
+      onRestart: () => decoder.restart(),
+      verify: () => decoder.verify(),
+    });
+  } catch (err) {
+    decoder.dispose();
+    throw err;
+  }
+  return decoder;
+}
+
+/**
+ * Runs a decoded part's ops and writes the objects they build, a window of its data at a time
+ * (see partWindows): the next window is read while one runs, and the writes of at most
+ * WRITES_BEHIND windows are pending, so a part holds a few windows of its payload, not all of it.
+ * Returns the number of objects built.
+ */
+async function runPart(
+  ctx: PullContext,
+  part: DeltaPartHeader,
+  src: PartPayloadSource,
+  what: string,
+  buffers: WindowBuffers,
+): Promise<number> {
+  const { repo } = ctx;
+  const has = (o: { type: ObjectType; checksum: Checksum }) => repo.hasCached(o.type, o.checksum);
+  const windows = partWindows(part, src.ops, src.dataLength, WINDOW_BYTES);
+  /** The buffers of the windows read and not yet written (returned to `buffers` once written). */
+  const held: Uint8Array[] = [];
+  const read = (w: PartWindow) => {
+    const length = w.dataEnd - w.dataStart;
+    const p = src.readData(w.dataStart, length, () => {
+      const b = buffers.take(length);
+      held.push(b);
+      return b;
+    });
+    p.catch(() => {}); // awaited in turn
+    return p;
+  };
+  let produced = 0;
+  let sourcesRead = 0;
+  const pending: Array<Promise<void>> = [];
+  let failure = null as { err: unknown } | null;
+  let next = read(windows[0] as PartWindow);
+  try {
+    for (let i = 0; i < windows.length; i++) {
+      const window = windows[i] as PartWindow;
+      const data = await next;
+      if (i + 1 < windows.length) next = read(windows[i + 1] as PartWindow);
+      if (failure !== null) throw failure.err;
+      const windowed = { window, dataLength: src.dataLength };
+      const payload = { modes: src.modes, xattrs: src.xattrs, ops: src.ops, data };
+      // The local objects the window reads from, read concurrently and not hashed: every object
+      // built from them is (a damaged source yields a checksum mismatch, and the part's fallback).
+      const sources = new Map<Checksum, Uint8Array>();
+      await mapLimit(deltaPartReadSources(part, payload, has, windowed), SOURCE_READS, async (c) => {
+        sources.set(c, (await repo.readContent(c, { verify: false })).content);
+      });
+      sourcesRead += sources.size;
+      const metadata: Array<Extract<DeltaOutput, { kind: 'metadata' }>> = [];
+      const content: Array<Extract<DeltaOutput, { kind: 'content' }>> = [];
+      executeDeltaPart(
+        part,
+        payload,
+        (o) => (o.kind === 'metadata' ? metadata.push(o) : content.push(o)),
+        {
+          what,
+          has,
+          readSource: (c) => {
+            const s = sources.get(c);
+            if (s === undefined) throw new Error(`read source ${c} was not preloaded`);
+            return s;
+          },
+          // Content checksums are verified by writeContentBatch, in the worker threads.
+          verifyContent: false,
+        },
+        windowed,
+      );
+      produced += metadata.length + content.length;
+      // This window's buffer (when it has one) is free again once its objects are written.
+      const buffer = src.inFile ? held.shift() : undefined;
+      const written = writeObjects(ctx, metadata, content, what).then(() => {
+        if (buffer !== undefined) buffers.give(buffer);
+      });
+      written.catch((err: unknown) => {
+        failure ??= { err };
+      });
+      pending.push(written);
+      if (pending.length > WRITES_BEHIND) await pending.shift();
+    }
+    await Promise.all(pending);
+  } catch (err) {
+    // Nothing is left running on the part's buffers (or its file) when this returns.
+    await Promise.allSettled([...pending, next]);
+    throw err;
+  }
+  debug('part %d: %d windows, %d read sources, %d objects written', part.index, windows.length, sourcesRead, produced);
+  return produced;
+}
+
+/** Writes what a window of a part built. */
+async function writeObjects(
+  ctx: PullContext,
+  metadata: Array<Extract<DeltaOutput, { kind: 'metadata' }>>,
+  content: Array<Extract<DeltaOutput, { kind: 'content' }>>,
+  what: string,
+): Promise<void> {
   const contentWrite = ctx.txn
     .writeContentBatch(content, { onWritten: (n) => ctx.tracker.objectDone(n) })
     .then((stored) => {
@@ -214,6 +321,24 @@ async function applyPart(ctx: PullContext, sb: DeltaSuperblock, part: DeltaPartH
     }),
   );
   await Promise.all([contentWrite, ...metadataWrites]);
-  debug('part %d: %d objects written', part.index, produced);
-  return produced;
+}
+
+/**
+ * The buffers parts' windows are read into (see runPart), reused from one window to the next:
+ * a window's worth of memory allocated and freed over and over would go to the C heap (the
+ * allocator serves freed sizes from its heap, not fresh mappings) and stay resident there,
+ * fragmented. At most partConcurrency × (WRITES_BEHIND + 2) are kept; a window larger than
+ * WINDOW_BYTES (one object's data) gets a buffer of its own.
+ */
+class WindowBuffers {
+  readonly #free: Uint8Array[] = [];
+
+  take(length: number): Uint8Array {
+    if (length > WINDOW_BYTES) return new Uint8Array(new SharedArrayBuffer(length));
+    return this.#free.pop() ?? new Uint8Array(new SharedArrayBuffer(WINDOW_BYTES));
+  }
+
+  give(buffer: Uint8Array): void {
+    if (buffer.length === WINDOW_BYTES) this.#free.push(buffer);
+  }
 }
