@@ -7,7 +7,7 @@
  * a body that is corrupt every time fails with ERR_CHECKSUM_MISMATCH and stores nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -15,6 +15,7 @@ import { isFlathubFetchError, LocalRepo, pull, type RequestRecord } from '../../
 import { type Fault, RepoServer } from '../../packages/client/src/testing/index.js';
 import { startNginx } from '../support/nginx.js';
 import { checkout, fsck, ostree, treeManifest } from '../support/ostree.js';
+import { tmpLeftovers } from '../support/repoChecks.js';
 import { describeWithTools } from '../support/tools.js';
 
 const REF = 'test/large';
@@ -65,7 +66,7 @@ describeWithTools(['nginx', 'ostree'], 'large content objects: streamed to disk,
     expect(readFileSync(join(dest, 'config'), 'utf8')).toContain(`mode=${mode === 'archive' ? 'archive-z2' : mode}\n`);
     expect(fsck(dest)).toContain('Verifying content integrity');
     expect(treeManifest(checkout(dest, commit))).toEqual(treeManifest(tree));
-    expect(readdirSync(join(dest, 'tmp')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(tmpLeftovers(dest)).toEqual([]);
   };
 
   for (const mode of ['archive', 'bare-user-only'] as const) {
@@ -159,7 +160,7 @@ describeWithTools(['nginx', 'ostree'], 'large content objects: streamed to disk,
         }).catch((e: unknown) => e);
         expect(isFlathubFetchError(err, 'ERR_ABORTED')).toBe(true);
         for (const p of large) expect(existsSync(join(dest, p.replace('.filez', mode === 'archive' ? '.filez' : '.file')))).toBe(false);
-        expect(readdirSync(join(dest, 'tmp')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+        expect(tmpLeftovers(dest)).toEqual([]);
       }
     } finally {
       await server.close();
@@ -180,7 +181,7 @@ describeWithTools(['nginx', 'ostree'], 'large content objects: streamed to disk,
         await txn.ready();
         const receiver = txn.receiveFilez(checksum, { declaredSize: filez.length });
         await receiver.push(filez.subarray(0, 1024 * 1024));
-        const tmpFiles = () => readdirSync(join(local.path, 'tmp')).filter((f) => f.endsWith('.tmp'));
+        const tmpFiles = () => tmpLeftovers(local.path);
         expect(tmpFiles()).toHaveLength(1);
         await txn.abort();
         expect(tmpFiles()).toEqual([]);
@@ -205,7 +206,7 @@ describeWithTools(['nginx', 'ostree'], 'large content objects: streamed to disk,
         expect((err as Error).message).toContain(checksum);
         const stored = join(dest, first.replace('.filez', mode === 'archive' ? '.filez' : '.file'));
         expect(existsSync(stored)).toBe(false);
-        expect(readdirSync(join(dest, 'tmp')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+        expect(tmpLeftovers(dest)).toEqual([]);
       }
     } finally {
       await server.close();

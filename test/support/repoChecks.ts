@@ -1,4 +1,6 @@
 /** Checks on a local repository after a hostile or interrupted pull. */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import * as library from '../../packages/client/src/index.js';
 import { checkObjects, listObjects } from './looseObjects.ts';
 
@@ -20,4 +22,13 @@ export function verifiedObjectCount(repo: string): number {
   const { counts, corrupt } = checkObjects(repo, library);
   if (corrupt.length > 0) throw new Error(`objects that do not verify: ${corrupt.join(', ')}`);
   return counts.commit + counts.dirtree + counts.dirmeta + counts.filez + counts.file + counts.skipped;
+}
+
+/**
+ * What a finished (or aborted) write left in a repository's `tmp/`: every file or directory in it,
+ * at any depth (the writers' own directories included), but `cache/` (libostree's, and ours
+ * for summaries).
+ */
+export function tmpLeftovers(repo: string): string[] {
+  return readdirSync(join(repo, 'tmp'), { recursive: true, encoding: 'utf8' }).filter((f) => f !== 'cache' && !f.startsWith('cache/'));
 }

@@ -71,16 +71,20 @@ export async function applyDelta(
 
   tracker.setPhase('delta');
   // Download order. Decoding a part (xz) is the CPU-bound critical path and can take its bytes
-  // about as fast as a 200–400 Mbit/s link brings them, so parts go first, largest first, and
-  // fallback objects (which only need hashing) start once no part is waiting for a download slot
-  // and a slot is free: they then share the link with the last parts instead of slowing every
-  // part's decoding from the start (with all of them at once, the largest part gets no more of
-  // the link than a small object and finishes last).
+  // about as fast as a 200–400 Mbit/s link brings them, so parts go first, largest first.
+  // Fallback objects (which only need hashing) start once the parts have no more bytes left to
+  // download than the fallbacks have, or once no part waits for a slot and a slot is free: a
+  // large part is then not slowed from the start by sharing the link with them (with all of them
+  // at once, the largest part gets no more of the link than a small object and finishes last),
+  // and the fallbacks do not all come after the last part (with many parts, each decoded slower
+  // than the link brings it, they would be the whole tail of the pull).
   const limit = pLimit(ctx.partConcurrency);
   const buffers = new WindowBuffers();
   const queue = [...todo].sort((a, b) => b.size - a.size);
   let waiting = queue.length;
   let downloading = 0;
+  const fallbackBytes = fallbacks.reduce((n, f) => n + f.size, 0);
+  let partBytesLeft = queue.reduce((n, p) => n + (sb.inlineParts.has(p.index) ? 0 : p.size), 0);
   let fallbackResult: Promise<void> | null = null;
   const startFallbacks = (): Promise<void> => {
     if (fallbackResult === null) {
@@ -90,7 +94,7 @@ export async function applyDelta(
     return fallbackResult;
   };
   const slotFreed = () => {
-    if (waiting === 0 && downloading < ctx.partConcurrency) startFallbacks();
+    if (partBytesLeft <= fallbackBytes || (waiting === 0 && downloading < ctx.partConcurrency)) startFallbacks();
   };
   slotFreed();
   const partResults = queue.map((p) =>
@@ -102,6 +106,7 @@ export async function applyDelta(
         if (downloaded) return;
         downloaded = true;
         downloading--;
+        if (!sb.inlineParts.has(p.index)) partBytesLeft -= p.size;
         slotFreed();
       };
       slotFreed();

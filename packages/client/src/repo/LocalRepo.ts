@@ -27,6 +27,7 @@ import { addRemoteToConfig } from './addRemoteToConfig.js';
 import { type CheckoutOptions, type CheckoutResult, checkoutCommit } from './checkoutCommit.js';
 import { type CreateRepoOptions, createRepoLayout } from './createRepoLayout.js';
 import { errnoOf, fsError } from './fsError.js';
+import { removeThreadTmpDirs } from './threadTmp.js';
 import { type LocalRepoOptions, type ResolvedLocalRepoOptions, resolveLocalRepoOptions } from './LocalRepoOptions.js';
 import type { ObjectSource } from './ObjectSource.js';
 import { isPartial } from './partialMarker.js';
@@ -390,5 +391,6 @@ export class LocalRepo implements ObjectSource {
   async close(): Promise<void> {
     await this.#core.settled();
     await this.#core.codec.close();
+    removeThreadTmpDirs(this.#core.tmpDir);
   }
 }

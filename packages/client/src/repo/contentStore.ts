@@ -14,6 +14,7 @@ import * as zlib from 'node:zlib';
 import { exactInflateOptions } from '../formats/inflateOptions.ts';
 import type { WorkerRequest, WorkerWriteOptions } from './contentWorkerProtocol.ts';
 import { FILEZ_FIELDS, FilezField as F, type PackedResults, STORE_FIELDS, StoreField as S, type StoreResult } from './StoreJobLayout.ts';
+import { THREAD_TMP_PREFIX } from './threadTmp.ts';
 
 type Failure = Exclude<StoreResult, { status: 'ok' }>;
 type StoreRequest = Extract<WorkerRequest, { op: 'store' }>;
@@ -91,9 +92,23 @@ function runAll<M extends StoreRequest | StoreFilezRequest>(m: M, count: number,
   return { count, failed };
 }
 
-// Temporary names: a random prefix per worker, a counter per file (no random bytes per object).
-const tmpPrefix = `/flathub-fetch-${randomBytes(6).toString('hex')}-`;
+// Temporary files: in a directory of this thread's own under the repository's tmp/ (see
+// THREAD_TMP_PREFIX), named by a counter (no random bytes per object). Not tmp/ itself: creating
+// a file in a directory and renaming one out of it take the directory's lock, and the writers
+// (each content worker, this thread) would spend their time in the kernel waiting for it.
+const tmpSubdir = `${THREAD_TMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
 let tmpCounter = 0;
+/** The thread directories made (or found) so far, by repository tmp/ directory. */
+const madeDirs = new Set<string>();
+
+function threadTmpDir(tmpDir: string): string {
+  const dir = `${tmpDir}/${tmpSubdir}`;
+  if (!madeDirs.has(dir)) {
+    fs.mkdirSync(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  return dir;
+}
 
 /**
  * Writes chunks (or, for null, a symlink to `target`) to a temporary file and renames it into
@@ -106,13 +121,15 @@ function writeObject(
   target: Uint8Array | null,
   chunks: Uint8Array[] | null,
 ): Failure | null {
-  const tmp = `${m.tmpDir}${tmpPrefix}${(tmpCounter++).toString(36)}-${expected.slice(0, 16)}.tmp`;
   let step = chunks === null ? 'symlink' : 'open';
+  let tmp = `${m.tmpDir}/${tmpSubdir}`;
   let path = tmp;
   try {
+    tmp = `${threadTmpDir(m.tmpDir)}/${(tmpCounter++).toString(36)}-${expected.slice(0, 16)}.tmp`;
+    path = tmp;
     if (chunks === null) fs.symlinkSync(Buffer.from(target ?? new Uint8Array(0)), tmp);
     else {
-      const fd = fs.openSync(tmp, 'wx', 0o644);
+      const fd = openCreating(tmp, m.tmpDir);
       try {
         step = 'write';
         for (const c of chunks) fs.writeFileSync(fd, c);
@@ -139,5 +156,21 @@ function writeObject(
     }
     const e = err as NodeJS.ErrnoException;
     return { status: 'fs', syscall: step, path, code: e?.code, message: String(e?.message) };
+  }
+}
+
+/**
+ * Opens `tmp` (in this thread's directory under `tmpDir`) for writing; the directory is made
+ * again when it has gone (LocalRepo.close() of another handle on the repository in this process
+ * removes the empty ones).
+ */
+function openCreating(tmp: string, tmpDir: string): number {
+  try {
+    return fs.openSync(tmp, 'wx', 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    madeDirs.delete(`${tmpDir}/${tmpSubdir}`);
+    threadTmpDir(tmpDir);
+    return fs.openSync(tmp, 'wx', 0o644);
   }
 }
