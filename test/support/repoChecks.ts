@@ -1,6 +1,6 @@
 /** Checks on a local repository after a hostile or interrupted pull. */
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import * as library from '../../packages/client/src/index.js';
 import { checkObjects, listObjects } from './looseObjects.ts';
 
@@ -25,10 +25,14 @@ export function verifiedObjectCount(repo: string): number {
 }
 
 /**
- * What a finished (or aborted) write left in a repository's `tmp/`: every file or directory in it,
- * at any depth (the writers' own directories included), but `cache/` (libostree's, and ours
- * for summaries).
+ * What is left in a repository's `tmp/`, at any depth, but `cache/` (libostree's, and ours for
+ * summaries): with `files`, only files (a writer thread's own directory stays, empty, while the
+ * repository is open: none after any write, finished or failed); without, directories too (none
+ * once the repository is closed).
  */
-export function tmpLeftovers(repo: string): string[] {
-  return readdirSync(join(repo, 'tmp'), { recursive: true, encoding: 'utf8' }).filter((f) => f !== 'cache' && !f.startsWith('cache/'));
+export function tmpLeftovers(repo: string, { files = false }: { files?: boolean } = {}): string[] {
+  return readdirSync(join(repo, 'tmp'), { recursive: true, withFileTypes: true })
+    .filter((d) => !(files && d.isDirectory()))
+    .map((d) => relative(join(repo, 'tmp'), join(d.parentPath, d.name)))
+    .filter((f) => f !== 'cache' && !f.startsWith('cache/'));
 }

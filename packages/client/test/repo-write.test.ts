@@ -19,6 +19,7 @@ import { type CreateRepoOptions, LocalRepo, type LocalRepoOptions, listTree, REP
 import type { RepoTransaction } from '../src/repo/RepoTransaction.js';
 import { syncFilesystem } from '../src/repo/syncFilesystem.js';
 import { COMMITTED_FIXTURES } from '../../../test/support/fixtures.js';
+import { tmpLeftovers } from '../../../test/support/repoChecks.js';
 
 const FIXTURE = join(COMMITTED_FIXTURES, 'repos', 'archive');
 const EXT: Record<string, ObjectType> = {
@@ -64,7 +65,6 @@ const txn = (repo: LocalRepo): RepoTransaction => {
   }
   return t;
 };
-const tmpEntries = async (repo: LocalRepo) => (await readdir(join(repo.path, 'tmp'))).filter((e) => e !== 'cache');
 /** Byte equality without vitest's element-by-element deep equality (slow on megabytes). */
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 const exists = (p: string) =>
@@ -140,14 +140,14 @@ describe('create / open', () => {
     await expect(LocalRepo.openOrCreate(path, { remote: { name: 'flathub', url: 'https://elsewhere/' } })).rejects.toMatchObject({
       code: 'ERR_PATH_CONFLICT',
     });
-    expect(await tmpEntries(b)).toEqual([]);
+    expect(tmpLeftovers(b.path, { files: true })).toEqual([]);
   });
 
   test('maxObjectSize: a larger declared size is ERR_SIZE_LIMIT (a policy limit, not corruption)', async () => {
     const repo = await fresh({ maxObjectSize: 1000 });
     const big = content((s) => s > 1000);
     await expect(txn(repo).writeFilez(big.checksum, big.bytes)).rejects.toMatchObject({ code: 'ERR_SIZE_LIMIT' });
-    expect(await tmpEntries(repo)).toEqual([]);
+    expect(tmpLeftovers(repo.path, { files: true })).toEqual([]);
   });
 
   test('options are validated', async () => {
@@ -193,7 +193,7 @@ describe('writing every object of the fixture', () => {
         expect(v, ref).toMatchObject({ ok: true, missing: [], corrupt: [], partial: false });
       }
       expect(await repo.listRefs()).toEqual(heads);
-      expect(await tmpEntries(repo)).toEqual([]);
+      expect(tmpLeftovers(repo.path, { files: true })).toEqual([]);
       // A second write of any object is a no-op.
       const again = await Promise.all(
         objects.slice(0, 10).map((o) => (o.type === ObjectType.FILE ? txn(repo).writeFilez(o.checksum, o.bytes) : false)),
@@ -223,7 +223,7 @@ describe('writing every object of the fixture', () => {
         expect(sameBytes(ours.content, theirs.content), o.checksum).toBe(true);
       }
       await expectFixtureTrees(repo, fixture);
-      expect(await tmpEntries(repo)).toEqual([]);
+      expect(tmpLeftovers(repo.path, { files: true })).toEqual([]);
     } finally {
       await repo.close();
       await fixture.close();
@@ -248,7 +248,7 @@ describe('writing every object of the fixture', () => {
       const { info, content } = readFilez(o.bytes);
       const other = byType(ObjectType.FILE).find((x) => x.checksum !== o.checksum) as FixtureObject;
       await expect(txn(repo).writeContent(other.checksum, info, content)).rejects.toMatchObject({ code: 'ERR_CHECKSUM_MISMATCH' });
-      expect(await tmpEntries(repo)).toEqual([]);
+      expect(tmpLeftovers(repo.path, { files: true })).toEqual([]);
     } finally {
       await repo.close();
       await fixture.close();
@@ -275,7 +275,7 @@ describe('writing every object of the fixture', () => {
       }
       await expectFixtureTrees(repo, fixture);
       await txn(repo).commit();
-      expect(await tmpEntries(repo)).toEqual([]);
+      expect(tmpLeftovers(repo.path, { files: true })).toEqual([]);
     } finally {
       await repo.close();
       await fixture.close();
@@ -372,7 +372,7 @@ describe('refusing bad bytes', () => {
     expect(isFlathubFetchError(err), String(err)).toBe(true);
     expect(codes).toContain((err as { code: string }).code);
     expect(await exists(join(repo.path, objectPath(checksum, type)))).toBe(false);
-    expect(await tmpEntries(repo)).toEqual([]);
+    expect(tmpLeftovers(repo.path, { files: true })).toEqual([]);
   };
 
   test('metadata: flipped byte → ERR_CHECKSUM_MISMATCH; right hash, wrong type → a decode error', async () => {
@@ -491,7 +491,7 @@ describe('presence and concurrency', () => {
     const all = byType(ObjectType.FILE);
     await Promise.all(all.flatMap((o) => [txn(repo).writeFilez(o.checksum, o.bytes), txn(other).writeFilez(o.checksum, o.bytes)]));
     for (const o of all) expect((await other.verifyContent(o.checksum)).size).toBe(readFilez(o.bytes).info.size);
-    expect(await tmpEntries(repo)).toEqual([]);
+    expect(tmpLeftovers(repo.path, { files: true })).toEqual([]);
     await Promise.all([repo.close(), other.close()]);
   });
 });
@@ -559,7 +559,7 @@ describe('partial commits and refs', () => {
     expect(await repo.isPartial(c)).toBe(true);
     expect(await repo.readRef('x/y', { remote: 'origin' })).toBeNull();
     for (const o of half) expect(await repo.has(ObjectType.FILE, o.checksum)).toBe(true);
-    expect(await tmpEntries(repo)).toEqual([]);
+    expect(tmpLeftovers(repo.path, { files: true })).toEqual([]);
     await expect(aborted.writeFilez(files[0]?.checksum as Checksum, files[0]?.bytes as Uint8Array)).rejects.toMatchObject({
       code: 'ERR_INVALID_ARGUMENT',
     });
@@ -573,7 +573,7 @@ describe('partial commits and refs', () => {
     await resumed.commit({ ref: 'x/y', remote: 'origin' });
     expect(await repo.isPartial(c)).toBe(false);
     expect(await repo.readRef('x/y', { remote: 'origin' })).toBe(c);
-    expect(await tmpEntries(repo)).toEqual([]);
+    expect(tmpLeftovers(repo.path, { files: true })).toEqual([]);
 
     // A ref needs a commit to point at; a subpath-style commit keeps the marker.
     const anonymous = repo.beginTransaction();
@@ -620,7 +620,7 @@ describe('partial commits and refs', () => {
       await expect(repo.writeRef('x', a, { remote: bad }), bad).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     }
     await expect(repo.writeRef('x', 'not-a-checksum')).rejects.toMatchObject({ code: 'ERR_BAD_CHECKSUM' });
-    expect(await tmpEntries(repo)).toEqual([]);
+    expect(tmpLeftovers(repo.path, { files: true })).toEqual([]);
   });
 
   test('writing to a bare or bare-user repository is refused (they need ownership and xattrs)', async () => {
