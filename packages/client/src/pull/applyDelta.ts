@@ -249,6 +249,7 @@ async function runPart(
       const data = await next;
       if (i + 1 < windows.length) next = read(windows[i + 1] as PartWindow);
       if (failure !== null) throw failure.err;
+      ctx.signal?.throwIfAborted();
       const windowed = { window, dataLength: src.dataLength };
       const payload = { modes: src.modes, xattrs: src.xattrs, ops: src.ops, data };
       // The local objects the window reads from, read concurrently and not hashed: every object
