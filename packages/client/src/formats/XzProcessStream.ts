@@ -8,7 +8,8 @@
  *
  * The output goes to a temporary file (created and unlinked at once, in the OS temporary
  * directory: nothing is left behind, whatever happens), read into the sink in a few large reads
- * once xz has ended. Through a pipe, the same bytes would arrive in tens of thousands of small
+ * once xz has ended, or with `keepFile` handed to the caller, who reads it by range. Through a
+ * pipe, the same bytes would arrive in tens of thousands of small
  * reads (xz writes 8 KiB at a time, a pipe holds 64 KiB), each a wake-up, a Buffer and a copy on
  * this thread: for a delta's hundreds of megabytes, seconds of CPU that the file does not cost.
  * Its size is polled while xz runs, so output past `limit` kills xz within one poll interval;
