@@ -496,6 +496,25 @@ describe('presence and concurrency', () => {
   });
 });
 
+describe('writer threads’ temporary directories', () => {
+  test('a handle closed while another on the repository writes on: the writer’s directory is made again; both closed, tmp/ is empty', async () => {
+    // Batches: their objects are written by the content workers, in the workers' directories.
+    const repo = await fresh({ inlineDeflateBelow: 0, inlineInflateBelow: 0 });
+    const other = await LocalRepo.open(repo.path);
+    const files = byType(ObjectType.FILE).map((o) => ({ checksum: o.checksum, ...readFilez(o.bytes) }));
+    const half = Math.floor(files.length / 2);
+    expect(await txn(repo).writeContentBatch(files.slice(0, half))).toBe(half);
+    expect(tmpLeftovers(repo.path).length).toBeGreaterThan(0);
+    // This process's empty writer directories go with the other handle.
+    await other.close();
+    expect(tmpLeftovers(repo.path)).toEqual([]);
+    expect(await txn(repo).writeContentBatch(files.slice(half))).toBe(files.length - half);
+    for (const f of files.slice(half)) expect(sameBytes((await repo.readContent(f.checksum)).content, f.content)).toBe(true);
+    await repo.close();
+    expect(tmpLeftovers(repo.path)).toEqual([]);
+  });
+});
+
 describe('syncFilesystem (coreutils sync --file-system = syncfs)', () => {
   test.runIf(process.platform === 'linux')(
     'syncs an existing repository; a missing path gives false (the caller falls back to fsync)',

@@ -30,7 +30,6 @@ import {
 import type { DeltaPartHeader } from './DeltaSuperblock.js';
 import { checkXzEnd } from './xz.js';
 import { filePayload, memoryPayload, type PartPayloadSource } from './PartPayload.js';
-import { readAt } from './readAt.js';
 import { type XzBackend, type XzDecoderChoice, startXzStream, xzBackend } from './xzDecoders.js';
 import type { XzStream, XzStreamError } from './xzOutput.js';
 import { throwIfAborted } from '../errors/abortError.js';
@@ -59,6 +58,9 @@ export class DeltaPartDecoder {
   readonly what: string;
   readonly limit: number;
   readonly #xzChoice: XzDecoderChoice;
+  /** `payloadInFile` was asked for (finish() is then refused, whichever decoder runs). */
+  readonly #forSource: boolean;
+  /** ... and the `xz` program decodes: the payload stays in its file. */
   readonly #inFile: boolean;
   /** The decoded payload's file (see `payloadInFile`), from the end of decoding until handed over. */
   #file: { fd: number; size: number } | null = null;
@@ -83,7 +85,8 @@ export class DeltaPartDecoder {
     this.what = what;
     this.limit = payloadLimit(header.uncompressedSize, options);
     this.#xzChoice = options.xzDecoder ?? 'auto';
-    this.#inFile = options.payloadInFile === true && xzBackend(this.#xzChoice) === 'xz';
+    this.#forSource = options.payloadInFile === true;
+    this.#inFile = this.#forSource && xzBackend(this.#xzChoice) === 'xz';
   }
 
   /** The xz backend that decoded this part (null: not an xz part, or not started). */
@@ -155,20 +158,15 @@ export class DeltaPartDecoder {
     this.#verified = true;
   }
 
-  /** The decoded, size-checked payload of a verified file, in memory. */
+  /** The decoded, size-checked payload of a verified file, in memory (not with `payloadInFile`: see finishSource()). */
   async finish({ signal }: { signal?: AbortSignal | undefined } = {}): Promise<DeltaPartPayload> {
-    await this.#settle(signal);
-    const file = this.#file;
-    if (file !== null) {
-      this.#file = null;
-      try {
-        const bytes = new Uint8Array(file.size);
-        await readAt(file.fd, bytes, 0);
-        return checkedPayload(bytes, this.limit, this.what);
-      } finally {
-        closeSync(file.fd);
-      }
+    if (this.#forSource) {
+      throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${this.what}: finish() on a decoder made with payloadInFile`, {
+        argument: 'finish',
+        reason: 'payloadInFile: use finishSource()',
+      });
     }
+    await this.#settle(signal);
     return this.#memoryPayload();
   }
 

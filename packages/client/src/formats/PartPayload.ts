@@ -26,15 +26,15 @@ export interface PartPayloadSource {
   readonly ops: Uint8Array;
   /** Size of the data blob. */
   readonly dataLength: number;
+  /** True when the data blob is in a file: readData() then needs a buffer to read into. */
+  readonly inFile: boolean;
   /**
    * Bytes `[offset, offset + length)` of the data blob (the caller checked the range): a view of
-   * the payload in memory, or read from the file into the start of `into` (which must hold
-   * `length` bytes; a SharedArrayBuffer's, so the content workers read the objects in it without
-   * a copy) and returned as a view of it.
+   * the payload in memory (`into` unused), or read from the file into the start of `into` (which
+   * must hold `length` bytes; a SharedArrayBuffer's, so the content workers read the objects in
+   * it without a copy) and returned as a view of it.
    */
-  readData(offset: number, length: number, into: () => Uint8Array): Promise<Uint8Array>;
-  /** True when readData() reads into the buffer it is given (false: it returns views of memory). */
-  readonly inFile: boolean;
+  readData(offset: number, length: number, into: Uint8Array | null): Promise<Uint8Array>;
   /** Releases the file (the source is not read again). */
   close(): void;
 }
@@ -47,8 +47,8 @@ export function memoryPayload(payload: DeltaPartPayload): PartPayloadSource {
     xattrs: payload.xattrs,
     ops: payload.ops,
     dataLength: data.length,
-    readData: async (offset, length) => data.subarray(offset, offset + length),
     inFile: false,
+    readData: async (offset, length) => data.subarray(offset, offset + length),
     close: () => undefined,
   };
 }
@@ -100,12 +100,13 @@ export async function filePayload(fd: number, size: number, what: string): Promi
       xattrs,
       ops,
       dataLength: dataEnd - dataStart,
+      inFile: true,
       async readData(offset, length, into) {
-        const out = into().subarray(0, length);
+        if (into === null || into.length < length) throw new Error(`${what}: no buffer of ${length} bytes to read the data into`);
+        const out = into.subarray(0, length);
         await readAt(fd, out, dataStart + offset);
         return out;
       },
-      inFile: true,
       close,
     };
   } catch (err) {

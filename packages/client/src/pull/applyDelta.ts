@@ -226,17 +226,13 @@ async function runPart(
   const { repo } = ctx;
   const has = (o: { type: ObjectType; checksum: Checksum }) => repo.hasCached(o.type, o.checksum);
   const windows = partWindows(part, src.ops, src.dataLength, WINDOW_BYTES);
-  /** The buffers of the windows read and not yet written (returned to `buffers` once written). */
-  const held: Uint8Array[] = [];
+  /** Reads a window's data: into a buffer of `buffers` (when the data is in a file), given back once its objects are written. */
   const read = (w: PartWindow) => {
     const length = w.dataEnd - w.dataStart;
-    const p = src.readData(w.dataStart, length, () => {
-      const b = buffers.take(length);
-      held.push(b);
-      return b;
-    });
-    p.catch(() => {}); // awaited in turn
-    return p;
+    const buffer = src.inFile ? buffers.take(length) : null;
+    const data = src.readData(w.dataStart, length, buffer);
+    data.catch(() => {}); // awaited in turn
+    return { buffer, data };
   };
   let produced = 0;
   let sourcesRead = 0;
@@ -246,7 +242,8 @@ async function runPart(
   try {
     for (let i = 0; i < windows.length; i++) {
       const window = windows[i] as PartWindow;
-      const data = await next;
+      const { buffer } = next;
+      const data = await next.data;
       if (i + 1 < windows.length) next = read(windows[i + 1] as PartWindow);
       if (failure !== null) throw failure.err;
       ctx.signal?.throwIfAborted();
@@ -280,9 +277,8 @@ async function runPart(
       );
       produced += metadata.length + content.length;
       // This window's buffer (when it has one) is free again once its objects are written.
-      const buffer = src.inFile ? held.shift() : undefined;
       const written = writeObjects(ctx, metadata, content, what).then(() => {
-        if (buffer !== undefined) buffers.give(buffer);
+        if (buffer !== null) buffers.give(buffer);
       });
       written.catch((err: unknown) => {
         failure ??= { err };
@@ -293,7 +289,7 @@ async function runPart(
     await Promise.all(pending);
   } catch (err) {
     // Nothing is left running on the part's buffers (or its file) when this returns.
-    await Promise.allSettled([...pending, next]);
+    await Promise.allSettled([...pending, next.data]);
     throw err;
   }
   debug('part %d: %d windows, %d read sources, %d objects written', part.index, windows.length, sourcesRead, produced);

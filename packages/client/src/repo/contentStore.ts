@@ -98,17 +98,8 @@ function runAll<M extends StoreRequest | StoreFilezRequest>(m: M, count: number,
 // (each content worker, this thread) would spend their time in the kernel waiting for it.
 const tmpSubdir = `${THREAD_TMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
 let tmpCounter = 0;
-/** The thread directories made (or found) so far, by repository tmp/ directory. */
+/** The thread directories made so far (see inThreadDir). */
 const madeDirs = new Set<string>();
-
-function threadTmpDir(tmpDir: string): string {
-  const dir = `${tmpDir}/${tmpSubdir}`;
-  if (!madeDirs.has(dir)) {
-    fs.mkdirSync(dir, { recursive: true });
-    madeDirs.add(dir);
-  }
-  return dir;
-}
 
 /**
  * Writes chunks (or, for null, a symlink to `target`) to a temporary file and renames it into
@@ -121,15 +112,13 @@ function writeObject(
   target: Uint8Array | null,
   chunks: Uint8Array[] | null,
 ): Failure | null {
+  const tmp = `${m.tmpDir}/${tmpSubdir}/${(tmpCounter++).toString(36)}-${expected.slice(0, 16)}.tmp`;
   let step = chunks === null ? 'symlink' : 'open';
-  let tmp = `${m.tmpDir}/${tmpSubdir}`;
   let path = tmp;
   try {
-    tmp = `${threadTmpDir(m.tmpDir)}/${(tmpCounter++).toString(36)}-${expected.slice(0, 16)}.tmp`;
-    path = tmp;
-    if (chunks === null) fs.symlinkSync(Buffer.from(target ?? new Uint8Array(0)), tmp);
+    if (chunks === null) inThreadDir(m.tmpDir, () => fs.symlinkSync(Buffer.from(target ?? new Uint8Array(0)), tmp));
     else {
-      const fd = openCreating(tmp, m.tmpDir);
+      const fd = inThreadDir(m.tmpDir, () => fs.openSync(tmp, 'wx', 0o644));
       try {
         step = 'write';
         for (const c of chunks) fs.writeFileSync(fd, c);
@@ -160,17 +149,21 @@ function writeObject(
 }
 
 /**
- * Opens `tmp` (in this thread's directory under `tmpDir`) for writing; the directory is made
- * again when it has gone (LocalRepo.close() of another handle on the repository in this process
- * removes the empty ones).
+ * Runs `create` (which makes a file in this thread's directory under `tmpDir`), making the
+ * directory first when this thread has not yet, or again when it has gone (LocalRepo.close() of
+ * another handle on the repository in this process removes the empty ones).
  */
-function openCreating(tmp: string, tmpDir: string): number {
+function inThreadDir<T>(tmpDir: string, create: () => T): T {
+  const dir = `${tmpDir}/${tmpSubdir}`;
+  if (!madeDirs.has(dir)) {
+    fs.mkdirSync(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
   try {
-    return fs.openSync(tmp, 'wx', 0o644);
+    return create();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    madeDirs.delete(`${tmpDir}/${tmpSubdir}`);
-    threadTmpDir(tmpDir);
-    return fs.openSync(tmp, 'wx', 0o644);
+    fs.mkdirSync(dir, { recursive: true });
+    return create();
   }
 }
