@@ -17,7 +17,7 @@ import { ObjectType } from '../src/formats/ObjectType.js';
 import { objectPath } from '../src/formats/paths.js';
 import { type CreateRepoOptions, LocalRepo, type LocalRepoOptions, listTree, REPO_DIRS, repoConfigText } from '../src/repo/index.js';
 import type { RepoTransaction } from '../src/repo/RepoTransaction.js';
-import { syncFilesystem } from '../src/repo/syncFilesystem.js';
+import { syncAllFilesystems, syncFilesystem } from '../src/repo/syncFilesystem.js';
 import { COMMITTED_FIXTURES } from '../../../test/support/fixtures.js';
 import { tmpLeftovers } from '../../../test/support/repoChecks.js';
 
@@ -523,6 +523,8 @@ describe('syncFilesystem (coreutils sync --file-system = syncfs)', () => {
       try {
         expect(await syncFilesystem(repo.path)).toBe(true);
         expect(await syncFilesystem(join(repo.path, 'no-such-dir'))).toBe(false);
+        // sync(2), where a transaction kept no list of files and syncfs is refused.
+        expect(await syncAllFilesystems()).toBeNull();
       } finally {
         await repo.close();
       }

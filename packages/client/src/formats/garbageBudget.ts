@@ -11,6 +11,8 @@
  * costs a small fraction of the work that made it. Without the collector exposed it does
  * nothing and V8's own schedule applies.
  */
+import { isMainThread } from 'node:worker_threads';
+
 export class GarbageBudget {
   readonly #budget: number;
   readonly #step: number;
@@ -48,6 +50,9 @@ export class GarbageBudget {
 /**
  * This thread's budget for buffers that die soon after they are made (bodies received, a
  * decoder's output chunks once copied, a content worker's jobs): one per thread (each thread
- * has its own instance of this module), as V8's heap is.
+ * has its own instance of this module), as V8's heap is. A collection costs in proportion to
+ * the live heap it traces: the pull's thread, which holds the pull's state, collects less often;
+ * a worker thread, which holds almost nothing between jobs, collects cheaply and keeps less
+ * garbage (its buffers come from its own allocator arena, resident until freed).
  */
-export const threadGarbage = new GarbageBudget(16 << 20);
+export const threadGarbage = new GarbageBudget(isMainThread ? 16 << 20 : 4 << 20);

@@ -41,7 +41,11 @@ export interface PullOptions {
    * ran. @default 'auto'
    */
   xzDecoder?: XzDecoderChoice;
-  /** Delta parts downloaded and applied at once (bounds memory: each part is held while applied). @default 2 */
+  /**
+   * Delta parts downloaded and decoded at once, and parts applied at once (bounds memory: a part
+   * being applied holds its op tables and a few windows of its data; a decoded one waiting to be
+   * applied, its decoder's temporary file). @default 2
+   */
   partConcurrency?: number;
   /** Architecture for Flatpak summary.idx subsummaries. @default this machine's */
   arch?: string;

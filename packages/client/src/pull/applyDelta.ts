@@ -6,12 +6,14 @@
  * `.filez`. Parts whose objects are all present are skipped; fallback objects are fetched loose.
  * A part that keeps failing is replaced by fetching its objects individually.
  *
- * Memory: at most `partConcurrency` parts at once, each holding its op tables and a few windows
- * of its data (see runPart): neither a part file nor its decoded payload is held whole (inline
- * parts, and payloads the WebAssembly decoder made, excepted: those are in memory).
+ * Memory: at most `partConcurrency` parts download and decode at once, and as many run, each
+ * holding its op tables and a few windows of its data (see runPart); a decoded part waiting to
+ * run holds its op tables and its payload's file. Neither a part file nor its decoded payload is
+ * held whole in memory (inline parts, and payloads the WebAssembly decoder made, excepted: those
+ * are in memory, and keep their download slot until they have run).
  */
 import createDebug from 'debug';
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { FlathubFetchError, isFlathubFetchError } from '../errors/FlathubFetchError.js';
 import { CORRUPTION_CODES, ErrorCodes, TRANSIENT_CODES } from '../errors/codes.js';
 import type { Checksum } from '../formats/checksum.js';
@@ -34,7 +36,7 @@ const debug = createDebug('flathub-fetch:delta');
 /** Read sources of a part read at once (the file reads run on libuv's thread pool). */
 const SOURCE_READS = 16;
 /** Data of a part run at once (see runPart): a window spans at most this, unless one object's data does. */
-const WINDOW_BYTES = 4 * 1024 * 1024;
+const WINDOW_BYTES = 1024 * 1024;
 /** Windows of a part whose writes may be pending while the next one runs. */
 const WRITES_BEHIND = 2;
 
@@ -78,7 +80,14 @@ export async function applyDelta(
   // at once, the largest part gets no more of the link than a small object and finishes last),
   // and the fallbacks do not all come after the last part (with many parts, each decoded slower
   // than the link brings it, they would be the whole tail of the pull).
-  const limit = pLimit(ctx.partConcurrency);
+  // A part holds a download slot while it downloads and decodes, then a run slot while its ops
+  // run: the next parts download and decode (on other cores) while one runs. Decoded payloads
+  // wait in their files, so at most 2 × partConcurrency parts are under way at once.
+  const slots: PartSlots = {
+    fetch: pLimit(ctx.partConcurrency),
+    run: pLimit(ctx.partConcurrency),
+  };
+  const underWay = pLimit(2 * ctx.partConcurrency);
   const buffers = new WindowBuffers();
   const queue = [...todo].sort((a, b) => b.size - a.size);
   let waiting = queue.length;
@@ -98,21 +107,26 @@ export async function applyDelta(
   };
   slotFreed();
   const partResults = queue.map((p) =>
-    limit(async () => {
-      waiting--;
-      downloading++;
+    underWay(async () => {
+      let started = false;
       let downloaded = false;
+      // Once the part has a download slot (it no longer waits for one).
+      const start = () => {
+        started = true;
+        waiting--;
+        downloading++;
+        slotFreed();
+      };
       const done = () => {
-        if (downloaded) return;
+        if (!started || downloaded) return;
         downloaded = true;
         downloading--;
         if (!sb.inlineParts.has(p.index)) partBytesLeft -= p.size;
         slotFreed();
       };
-      slotFreed();
       try {
         // Not `+= await`: that reads the total before the part runs, and parts run concurrently.
-        const produced = await applyPart(ctx, sb, p, done, buffers);
+        const produced = await applyPart(ctx, sb, p, { start, done }, slots, buffers);
         outcome.objectsFromDelta += produced;
       } catch (err) {
         done();
@@ -148,15 +162,50 @@ function isRecoverable(err: unknown): boolean {
   return isFlathubFetchError(err) && (TRANSIENT_CODES.has(err.code) || CORRUPTION_CODES.has(err.code));
 }
 
-/** Downloads, decodes and applies one part; `downloaded()` is called once its bytes are all in. */
+/** The limits a part goes through: downloading and decoding, then running. */
+interface PartSlots {
+  fetch: LimitFunction;
+  run: LimitFunction;
+}
+
+/**
+ * Downloads, decodes and applies one part; `hooks.start()` is called once it has a download
+ * slot, `hooks.done()` once its bytes are all in. A payload in a file waits for a run slot
+ * without its download slot; one in memory keeps it, so payloads held in memory are never more
+ * than partConcurrency.
+ */
 async function applyPart(
   ctx: PullContext,
   sb: DeltaSuperblock,
   part: DeltaPartHeader,
-  downloaded: () => void,
+  hooks: { start: () => void; done: () => void },
+  slots: PartSlots,
   buffers: WindowBuffers,
 ): Promise<number> {
   const what = ctx.remote.http.resolve(deltaPartPath(sb.from, sb.to, part.index)).href;
+  const run = async (source: PartPayloadSource): Promise<number> => {
+    try {
+      return await slots.run(() => runPart(ctx, part, source, what, buffers));
+    } finally {
+      source.close();
+    }
+  };
+  const decoded = await slots.fetch(async (): Promise<{ source: PartPayloadSource } | { produced: number }> => {
+    hooks.start();
+    const source = await fetchPart(ctx, sb, part, what, hooks.done);
+    return source.inFile ? { source } : { produced: await run(source) };
+  });
+  return 'produced' in decoded ? decoded.produced : run(decoded.source);
+}
+
+/** Downloads (or takes from the superblock) and decodes one part: its payload. */
+async function fetchPart(
+  ctx: PullContext,
+  sb: DeltaSuperblock,
+  part: DeltaPartHeader,
+  what: string,
+  downloaded: () => void,
+): Promise<PartPayloadSource> {
   const inline = sb.inlineParts.get(part.index);
   let source: PartPayloadSource;
   if (inline !== undefined) {
@@ -179,11 +228,7 @@ async function applyPart(
       decoder.dispose();
     }
   }
-  try {
-    return await runPart(ctx, part, source, what, buffers);
-  } finally {
-    source.close();
-  }
+  return source;
 }
 
 /** Downloads a part file, decoding it as it streams in: the decoder, verified, for finishSource(). */

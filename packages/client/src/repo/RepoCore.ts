@@ -21,7 +21,7 @@ import type { ResolvedLocalRepoOptions } from './LocalRepoOptions.js';
 import { HEX_PREFIXES, ObjectIndex } from './ObjectIndex.js';
 import { RefStore } from './RefStore.js';
 import { syncDir, syncFile } from './syncDir.js';
-import { syncFilesystem } from './syncFilesystem.js';
+import { canSyncFilesystem, syncAllFilesystems, syncFilesystem } from './syncFilesystem.js';
 
 export type RepoMode = 'archive' | 'bare' | 'bare-user' | 'bare-user-only';
 /** The modes this library writes. */
@@ -52,8 +52,14 @@ export class RepoCore {
   readonly owners = new Set<WriteOwner>();
   /** `objects/XX` directories known to exist (or being created). */
   readonly #dirs = new Map<string, Promise<void>>();
-  /** Object files written but not yet fsynced (fsync policy 'commit'). */
-  readonly #unsynced: string[] = [];
+  /**
+   * Object files written but not yet fsynced (fsync policy 'commit'), up to SYNCFS_FROM of them:
+   * past that (where syncfs can be run) `flush()` syncs the filesystem and needs no list, so none
+   * is kept — the paths of a whole pull would grow with its object count.
+   */
+  #unsynced: string[] = [];
+  /** More than SYNCFS_FROM files written since the last flush: `#unsynced` is not kept. */
+  #manyUnsynced = false;
   /** Directories whose new entries are not yet fsynced. */
   readonly #dirtyDirs = new Set<string>();
 
@@ -123,7 +129,13 @@ export class RepoCore {
   /** Bookkeeping of an object now in place: the index, and what the next `flush()` must sync. */
   stored(key: string, dest: string): void {
     this.index.add(key);
-    if (this.options.fsync === 'commit') this.#unsynced.push(dest);
+    if (this.options.fsync === 'commit' && !this.#manyUnsynced) {
+      this.#unsynced.push(dest);
+      if (this.#unsynced.length >= SYNCFS_FROM && canSyncFilesystem) {
+        this.#manyUnsynced = true;
+        this.#unsynced = [];
+      }
+    }
     if (this.options.fsync !== 'none') this.#dirtyDirs.add(dirname(dest));
   }
 
@@ -161,16 +173,25 @@ export class RepoCore {
   /**
    * Makes every object written so far durable: fsync of the files not yet synced and of the
    * directories that received new entries, or — from SYNCFS_FROM files on — one syncfs of the
-   * repository's filesystem (see `syncFilesystem`). A no-op with fsync policy 'none'.
+   * repository's filesystem (see `syncFilesystem`; sync(2) where that is refused). A no-op with
+   * fsync policy 'none'.
    */
   async flush(): Promise<void> {
     if (this.options.fsync === 'none') return;
-    const files = this.#unsynced.splice(0);
+    const files = this.#unsynced;
+    const many = this.#manyUnsynced;
+    this.#unsynced = [];
+    this.#manyUnsynced = false;
     const dirs = [...this.#dirtyDirs].sort((a, b) => b.length - a.length);
     this.#dirtyDirs.clear();
     // Many new files: one syncfs of the repository's filesystem, as libostree does at the end of
     // a transaction (the objects, tmp/ and state/ are all on it).
-    if (files.length >= SYNCFS_FROM && (await syncFilesystem(this.path))) return;
+    if (many) {
+      if (await syncFilesystem(this.path)) return;
+      const err = await syncAllFilesystems();
+      if (err !== null) throw fsError('sync', this.path, err);
+      return;
+    }
     // Many fsyncs in flight let the filesystem commit them in a few journal transactions.
     const limit = pLimit(32);
     await Promise.all(files.map((f) => limit(() => syncFile(f))));
