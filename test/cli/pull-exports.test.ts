@@ -84,6 +84,12 @@ describeWithTools(['nginx'], `cli pull exports from nginx (${set.name} fixtures)
     streams.file = events.map(label);
     expect(events.filter((e) => e.type === 'plan')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'request')).toHaveLength(total);
+    // Each delta part's stages, in order, once per part fetched.
+    const partRequests = events.filter((e) => label(e) === 'request:delta-part').length;
+    const stages = events.filter((e) => e.type === 'part');
+    expect(new Set(stages.map((e) => e.part)).size).toBe(partRequests);
+    for (const p of new Set(stages.map((e) => e.part)))
+      expect(stages.filter((e) => e.part === p).map((e) => e.stage)).toEqual(['downloading', 'decoded', 'applied']);
     expect(events.at(-1)?.type).toBe('done');
   });
 

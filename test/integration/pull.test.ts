@@ -76,6 +76,53 @@ describeWithTools(['nginx', 'ostree'], `pull over nginx (${set.name} fixtures)`,
     expect(tmpLeftovers(repo)).toEqual([]);
   });
 
+  test('delta parts: the next part downloads and decodes while one runs; at most partConcurrency in each stage', async () => {
+    const head = m.archive?.heads[APP] as string;
+    const delta = m.archive?.deltas.find((d) => d.from === null && d.to === head);
+    if (delta === undefined) throw new Error('fixture lacks the scratch delta');
+    expect(delta.parts).toBeGreaterThan(1);
+    for (const partConcurrency of [1, 2]) {
+      const repo = newRepo(`stages-${partConcurrency}`);
+      const events: Array<{ part: number; stage: string; objects?: number }> = [];
+      const result = await pull({
+        url: url('archive'),
+        ref: APP,
+        repo,
+        partConcurrency,
+        onEvent: (e) => {
+          if (e.type === 'part') events.push({ part: e.part, stage: e.stage, ...(e.objects !== undefined ? { objects: e.objects } : {}) });
+        },
+      });
+      const parts = [...new Set(events.map((e) => e.part))];
+      expect(parts.sort((a, b) => a - b)).toEqual(Array.from({ length: delta.parts }, (_, i) => i));
+      // Each part's stages, in order; the objects it applied add up to what the delta wrote (the
+      // commit, from the superblock, aside).
+      for (const p of parts) expect(events.filter((e) => e.part === p).map((e) => e.stage)).toEqual(['downloading', 'decoded', 'applied']);
+      expect(events.filter((e) => e.stage === 'applied').reduce((n, e) => n + (e.objects ?? 0), 0)).toBe(result.objects.fromDelta - 1);
+      // Stages overlap: replaying the events, never more than partConcurrency parts download or
+      // decode, nor run, at once …
+      let fetching = 0;
+      let running = 0;
+      for (const e of events) {
+        if (e.stage === 'downloading') fetching++;
+        else if (e.stage === 'decoded') {
+          fetching--;
+          running++;
+        } else running--;
+        expect(fetching).toBeLessThanOrEqual(partConcurrency);
+        expect(running).toBeLessThanOrEqual(partConcurrency);
+      }
+      // … and the part after the first `partConcurrency` starts downloading as soon as one of
+      // those is decoded, before any of them has run.
+      if (delta.parts > partConcurrency) {
+        const starts = events.flatMap((e, i) => (e.stage === 'downloading' ? [i] : []));
+        const firstApplied = events.findIndex((e) => e.stage === 'applied');
+        expect(starts[partConcurrency]).toBeLessThan(firstApplied);
+      }
+      expectSameCheckout(repo, 'archive', head);
+    }
+  });
+
   test('delta parts whose objects are all present are skipped', async () => {
     const head = m.archive?.heads[APP] as string;
     const delta = m.archive?.deltas.find((d) => d.from === null && d.to === head);

@@ -2,7 +2,11 @@
  * Events a pull emits, as things happen: `request` (one per HTTP attempt) and `progress` events
  * from the start — the requests that open the remote and price the plan (config, summaries,
  * signatures, delta indexes, superblocks) come before `plan` — then `plan`, then the pull's
- * requests, progress and any `part-fallback`, and last `done`.
+ * requests, progress, `part` events and any `part-fallback`, and last `done`.
+ *
+ * A delta part's `part` events come in the order of its stages: `downloading` (it has a download
+ * slot), `decoded` (downloaded, verified and decoded), `applied` (its objects written); a part
+ * that fails and is replaced by its objects has a `part-fallback` instead of `applied`.
  */
 import type { RequestRecord } from '../http/RequestRecord.js';
 import type { PullPlan } from './PullPlan.js';
@@ -27,5 +31,6 @@ export type PullEvent =
   | { type: 'plan'; plan: PullPlan }
   | { type: 'progress'; progress: PullProgress }
   | { type: 'request'; record: RequestRecord }
+  | { type: 'part'; part: number; stage: 'downloading' | 'decoded' | 'applied'; /** Objects written (`applied`). */ objects?: number }
   | { type: 'part-fallback'; part: number; reason: string }
   | { type: 'done'; result: PullResult };

@@ -115,6 +115,7 @@ export async function applyDelta(
         started = true;
         waiting--;
         downloading++;
+        tracker.emitEvent({ type: 'part', part: p.index, stage: 'downloading' });
         slotFreed();
       };
       const done = () => {
@@ -185,7 +186,11 @@ async function applyPart(
   const what = ctx.remote.http.resolve(deltaPartPath(sb.from, sb.to, part.index)).href;
   const run = async (source: PartPayloadSource): Promise<number> => {
     try {
-      return await slots.run(() => runPart(ctx, part, source, what, buffers));
+      return await slots.run(async () => {
+        const produced = await runPart(ctx, part, source, what, buffers);
+        ctx.tracker.emitEvent({ type: 'part', part: part.index, stage: 'applied', objects: produced });
+        return produced;
+      });
     } finally {
       source.close();
     }
@@ -193,6 +198,7 @@ async function applyPart(
   const decoded = await slots.fetch(async (): Promise<{ source: PartPayloadSource } | { produced: number }> => {
     hooks.start();
     const source = await fetchPart(ctx, sb, part, what, hooks.done);
+    ctx.tracker.emitEvent({ type: 'part', part: part.index, stage: 'decoded' });
     return source.inFile ? { source } : { produced: await run(source) };
   });
   return 'produced' in decoded ? decoded.produced : run(decoded.source);
