@@ -31,6 +31,12 @@ export type PullEvent =
   | { type: 'plan'; plan: PullPlan }
   | { type: 'progress'; progress: PullProgress }
   | { type: 'request'; record: RequestRecord }
-  | { type: 'part'; part: number; stage: 'downloading' | 'decoded' | 'applied'; /** Objects written (`applied`). */ objects?: number }
+  | {
+      type: 'part';
+      part: number;
+      stage: 'downloading' | 'decoded' | 'applied';
+      /** Objects the part wrote (with `applied`). */
+      objects?: number;
+    }
   | { type: 'part-fallback'; part: number; reason: string }
   | { type: 'done'; result: PullResult };
