@@ -4,7 +4,7 @@
  * planner can ask "is it there?" synchronously for thousands of objects. Filled one `objects/XX`
  * directory at a time, when an object under it is first asked about (or all at once by `load()`),
  * so a pull reads only the directories of the objects it looks at — not the whole repository;
- * every write through the repository adds to it. The keys are held as bytes (ObjectKeySet).
+ * every write through the repository adds to it.
  */
 import { readdirSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -13,7 +13,6 @@ import type { Checksum } from '../formats/checksum.js';
 import type { ObjectType } from '../formats/ObjectType.js';
 import { objectExtension } from '../formats/paths.js';
 import { errnoOf, fsError } from './fsError.js';
-import { ObjectKeySet } from './ObjectKeySet.js';
 
 const DIR = /^[0-9a-f]{2}$/;
 const FILE = /^[0-9a-f]{62}\.[a-z-]+$/;
@@ -22,8 +21,7 @@ export const HEX_PREFIXES: readonly string[] = Array.from({ length: 256 }, (_, i
 
 export class ObjectIndex {
   readonly #objectsDir: string;
-  /** The keys, held as bytes (see ObjectKeySet). */
-  readonly #set = new ObjectKeySet();
+  readonly #set = new Set<string>();
   /** Prefixes (`XX`) whose directory has been read, or is known not to exist. */
   readonly #read = new Set<string>();
   /** Reads of prefix directories under way. */
