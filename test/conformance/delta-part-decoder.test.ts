@@ -194,6 +194,13 @@ describe.each([
         const got = await src.readData(at, n, buffer);
         expect(Buffer.from(got).equals(Buffer.from(expected.data.subarray(at, at + n))), `${p.name} [${at}, +${n})`).toBe(true);
       }
+      // From a file, the data is read into the caller's buffer: none, or one too small, is refused.
+      if (src.inFile && expected.data.length > 0) {
+        await expect(src.readData(0, expected.data.length, null)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(src.readData(0, expected.data.length, new Uint8Array(expected.data.length - 1))).rejects.toMatchObject({
+          code: 'ERR_INVALID_ARGUMENT',
+        });
+      }
       src.close();
     }
     // (The WebAssembly decoder's pooled worker threads hold descriptors of their own.)

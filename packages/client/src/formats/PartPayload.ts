@@ -10,6 +10,8 @@
  * table, the xattr table and the data blob, the first at the very end) follow the ops.
  */
 import { closeSync } from 'node:fs';
+import { FlathubFetchError } from '../errors/FlathubFetchError.js';
+import { ErrorCodes } from '../errors/codes.js';
 import { containerSize, offsetWidth } from '../gvariant/framing.js';
 import { gv } from '../gvariant/schema.js';
 import type { DeltaPartPayload } from './DeltaPart.js';
@@ -102,7 +104,12 @@ export async function filePayload(fd: number, size: number, what: string): Promi
       dataLength: dataEnd - dataStart,
       inFile: true,
       async readData(offset, length, into) {
-        if (into === null || into.length < length) throw new Error(`${what}: no buffer of ${length} bytes to read the data into`);
+        if (into === null || into.length < length) {
+          throw new FlathubFetchError(ErrorCodes.INVALID_ARGUMENT, `${what}: readData() needs a buffer of ${length} bytes to read into`, {
+            argument: 'into',
+            reason: `a buffer of at least ${length} bytes`,
+          });
+        }
         const out = into.subarray(0, length);
         await readAt(fd, out, dataStart + offset);
         return out;
