@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { copyFile, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -17,6 +17,7 @@ import type { Checksum } from '../../packages/client/src/formats/checksum.js';
 import { readFilez } from '../../packages/client/src/formats/Filez.js';
 import { ObjectType } from '../../packages/client/src/formats/ObjectType.js';
 import { LocalRepo } from '../../packages/client/src/repo/index.js';
+import { PREFIX_READ_FROM } from '../../packages/client/src/repo/ObjectIndex.js';
 import { fixtureSets } from '../support/fixtures.js';
 import { describeWithTools, toolPath } from '../support/tools.js';
 
@@ -83,6 +84,39 @@ describeWithTools(['ostree'], `LocalRepo writes what ostree accepts (${set.name}
     expect(await layout(ours.path)).toEqual(await layout(theirs));
     expect(await readFile(join(ours.path, 'config'), 'utf8')).toBe(await readFile(join(theirs, 'config'), 'utf8'));
     expect(ostree('remote', 'list', '-u', `--repo=${ours.path}`).trim()).toBe('origin  https://example.com/repo');
+  });
+
+  test('knowObjects: a few objects under objects/XX are looked up one by one, many get their directory read', async () => {
+    // A repository made by ostree (the fixture); `objects/ab` and `objects/cd` made if missing.
+    const path = join(root, 'index-lookups');
+    await cp(set.repoPath('archive'), path, { recursive: true });
+    for (const d of ['refs/heads', 'refs/remotes', 'tmp', 'state', 'objects/ab', 'objects/cd'])
+      await mkdir(join(path, d), { recursive: true });
+    const someDirtree = (await readdir(join(path, 'objects'), { recursive: true })).find((f) => f.endsWith('.dirtree')) as string;
+    /** Places an object file (any bytes: the index goes by names) as `objects/XX/REST.dirtree`. */
+    const place = (c: string) =>
+      copyFile(join(path, 'objects', someDirtree), join(path, 'objects', c.slice(0, 2), `${c.slice(2)}.dirtree`));
+    const fake = (prefix: string, i: number) => `${prefix}${i.toString(16).padStart(62, '0')}` as Checksum;
+    const repo = await LocalRepo.open(path);
+    try {
+      const few = [fake('cd', 1), fake('cd', 2)];
+      const many = Array.from({ length: PREFIX_READ_FROM }, (_, i) => fake('ab', i));
+      await place(few[0] as string);
+      await repo.knowObjects([...few, ...many].map((checksum) => ({ type: ObjectType.DIR_TREE, checksum })));
+      expect(repo.hasCached(ObjectType.DIR_TREE, few[0] as Checksum)).toBe(true);
+      expect(repo.hasCached(ObjectType.DIR_TREE, few[1] as Checksum)).toBe(false);
+      // Objects that appear afterwards (another process): under objects/cd, which was not read,
+      // one not asked about before is looked up when asked; what was asked is answered from memory.
+      await place(fake('cd', 3));
+      await place(few[1] as string);
+      expect(repo.hasCached(ObjectType.DIR_TREE, fake('cd', 3))).toBe(true);
+      expect(repo.hasCached(ObjectType.DIR_TREE, few[1] as Checksum)).toBe(false);
+      // objects/ab, with PREFIX_READ_FROM objects asked about, was read: answered from memory.
+      await place(fake('ab', 9999));
+      expect(repo.hasCached(ObjectType.DIR_TREE, fake('ab', 9999))).toBe(false);
+    } finally {
+      await repo.close();
+    }
   });
 
   for (const name of REPOS) {

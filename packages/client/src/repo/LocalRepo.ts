@@ -29,6 +29,7 @@ import { type CreateRepoOptions, createRepoLayout } from './createRepoLayout.js'
 import { errnoOf, fsError } from './fsError.js';
 import { removeThreadTmpDirs } from './threadTmp.js';
 import { type LocalRepoOptions, type ResolvedLocalRepoOptions, resolveLocalRepoOptions } from './LocalRepoOptions.js';
+import { PREFIX_READ_FROM } from './ObjectIndex.js';
 import type { ObjectSource } from './ObjectSource.js';
 import { isPartial } from './partialMarker.js';
 import { RepoCore, type RepoMode } from './RepoCore.js';
@@ -298,24 +299,36 @@ export class LocalRepo implements ObjectSource {
   }
 
   /**
-   * Makes `hasCached` answer for these objects without touching the disk: reads (concurrently)
-   * the `objects/XX` directories they are in that were not read yet.
+   * Makes `hasCached` answer for these objects without touching the disk again: the
+   * `objects/XX` directories with PREFIX_READ_FROM or more of them are read (concurrently), the
+   * others looked up one by one. What this costs grows with the objects, not the repository.
    */
   async knowObjects(objects: Iterable<{ type: ObjectType; checksum: Checksum }>): Promise<void> {
-    const index = this.#core.index;
-    this.#core.indexInUse = true;
-    const prefixes = new Set<string>();
+    const core = this.#core;
+    const index = core.index;
+    core.indexInUse = true;
+    const unknown = new Map<string, string[]>();
     for (const o of objects) {
       const p = o.checksum.slice(0, 2);
-      if (!index.knows(p)) prefixes.add(p);
+      if (index.knows(p)) continue;
+      const key = core.key(o.type, o.checksum);
+      if (index.knowsKey(key)) continue;
+      const keys = unknown.get(p);
+      if (keys === undefined) unknown.set(p, [key]);
+      else keys.push(key);
     }
-    if (prefixes.size > 0) await index.loadPrefixes(prefixes);
+    const read: string[] = [];
+    for (const [p, keys] of unknown) {
+      if (keys.length >= PREFIX_READ_FROM) read.push(p);
+      else for (const k of keys) index.checkSync(k);
+    }
+    if (read.length > 0) await index.loadPrefixes(read);
   }
 
   /**
-   * Synchronous presence check against the index: objects found in `objects/` (the directory of
-   * an object not asked about before is read now, unless `knowObjects` or `loadObjectIndex` did
-   * already) or written through this repository since. ERR_INVALID_ARGUMENT until one of those
+   * Synchronous presence check against the index: objects found in `objects/` (an object not
+   * asked about before is looked up now, one `lstat`, unless `knowObjects` or `loadObjectIndex`
+   * did already) or written through this repository since. ERR_INVALID_ARGUMENT until one of those
    * two has been called (the index is then in use).
    */
   hasCached(type: ObjectType, checksum: Checksum): boolean {
@@ -326,10 +339,11 @@ export class LocalRepo implements ObjectSource {
         reason: 'object index not in use',
       });
     }
-    const prefix = checksum.slice(0, 2);
-    if (!index.knows(prefix)) index.loadPrefixSync(prefix);
     // An empty repository (a fresh pull asks thousands of times) needs no key.
-    return index.keys.size > 0 && index.has(this.#core.key(type, checksum));
+    if (index.knows(checksum.slice(0, 2))) return index.keys.size > 0 && index.has(this.#core.key(type, checksum));
+    const key = this.#core.key(type, checksum);
+    index.checkSync(key);
+    return index.has(key);
   }
 
   // ---------------------------------------------------------------- partial commits

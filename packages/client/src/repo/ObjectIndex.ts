@@ -1,12 +1,14 @@
 /**
  * In-memory set of the loose objects of a repository, keyed `<checksum>.<ext>` (the object
  * file name with its two-character directory folded back in, e.g. `ab12….dirtree`), so that a
- * planner can ask "is it there?" synchronously for thousands of objects. Filled one `objects/XX`
- * directory at a time, when an object under it is first asked about (or all at once by `load()`),
- * so a pull reads only the directories of the objects it looks at — not the whole repository;
- * every write through the repository adds to it.
+ * planner can ask "is it there?" synchronously for thousands of objects. Filled as objects are
+ * asked about, never by reading more of `objects/` than they need: an object alone is looked up
+ * with one `lstat` (`checkSync`); the objects under one `objects/XX` directory asked about
+ * together, from PREFIX_READ_FROM of them, by reading that directory (`loadPrefixes`); all of
+ * them only by `load()`. The cost of a pull's questions so grows with the objects it asks about,
+ * not with the repository. Every write through the repository adds to it.
  */
-import { readdirSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Checksum } from '../formats/checksum.js';
@@ -16,6 +18,12 @@ import { errnoOf, fsError } from './fsError.js';
 
 const DIR = /^[0-9a-f]{2}$/;
 const FILE = /^[0-9a-f]{62}\.[a-z-]+$/;
+/**
+ * Objects asked about together under one `objects/XX` from which its directory is read instead
+ * of each object looked up: a directory entry costs a small fraction of an `lstat`, so reading
+ * a directory of a few thousand entries costs about as much as this many lookups.
+ */
+export const PREFIX_READ_FROM = 32;
 /** `00` … `ff`: the `objects/` subdirectories. */
 export const HEX_PREFIXES: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -24,6 +32,11 @@ export class ObjectIndex {
   readonly #set = new Set<string>();
   /** Prefixes (`XX`) whose directory has been read, or is known not to exist. */
   readonly #read = new Set<string>();
+  /**
+   * Keys looked up one by one (`checkSync`) and not found. At most the objects a caller asked
+   * about; a write of one moves it to the set.
+   */
+  readonly #absent = new Set<string>();
   /** Reads of prefix directories under way. */
   readonly #reading = new Map<string, Promise<void>>();
   /** The `objects/XX` directories that exist, once `objects/` has been listed (null before). */
@@ -53,12 +66,18 @@ export class ObjectIndex {
     return this.#read.has(prefix);
   }
 
+  /** Whether `key`'s presence is known: its prefix directory read, or the object looked up. */
+  knowsKey(key: string): boolean {
+    return this.#set.has(key) || this.#absent.has(key) || this.#read.has(key.slice(0, 2));
+  }
+
   has(key: string): boolean {
     return this.#set.has(key);
   }
 
   add(key: string): void {
     this.#set.add(key);
+    this.#absent.delete(key);
   }
 
   delete(key: string): void {
@@ -109,9 +128,13 @@ export class ObjectIndex {
     await Promise.all(reads);
   }
 
-  /** Reads one prefix directory now (for a synchronous question about an object under it). */
-  loadPrefixSync(prefix: string): void {
-    if (this.#read.has(prefix)) return;
+  /**
+   * Looks up one object now (for a synchronous question about it): one `lstat` of its file, or
+   * none when its `objects/XX` directory does not exist (nothing under it, then, is present).
+   */
+  checkSync(key: string): void {
+    if (this.knowsKey(key)) return;
+    const prefix = key.slice(0, 2);
     if (this.#subdirs === null) {
       let names: string[];
       try {
@@ -126,15 +149,16 @@ export class ObjectIndex {
       this.#read.add(prefix);
       return;
     }
-    const dir = join(this.#objectsDir, prefix);
-    let names: string[];
+    const file = join(this.#objectsDir, prefix, key.slice(2));
+    let found: boolean;
     try {
-      names = readdirSync(dir);
+      found = lstatSync(file, { throwIfNoEntry: false }) !== undefined;
     } catch (err) {
-      if (errnoOf(err) !== 'ENOTDIR' && errnoOf(err) !== 'ENOENT') throw fsError('readdir', dir, err);
-      names = [];
+      if (errnoOf(err) !== 'ENOTDIR') throw fsError('stat', file, err);
+      found = false;
     }
-    this.#merge(prefix, names);
+    if (found) this.#set.add(key);
+    else this.#absent.add(key);
   }
 
   #merge(prefix: string, names: readonly string[]): void {
