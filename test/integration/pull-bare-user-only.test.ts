@@ -51,6 +51,26 @@ describeWithTools(['nginx', 'ostree'], `pull into bare-user-only over nginx (${s
     await local.close();
   };
 
+  /**
+   * An archive repository made by ostree with one commit on `branch` of `files` (name → bytes
+   * and permission bits, committed as they are), served by nginx at the returned URL.
+   */
+  const serveTree = async (branch: string, files: Record<string, { text: string; mode: number }>) => {
+    const base = mkdtempSync(join(tmp, `${branch}-`));
+    const src = join(base, 'repo');
+    const tree = join(base, 'tree');
+    mkdirSync(tree);
+    for (const [name, f] of Object.entries(files)) {
+      writeFileSync(join(tree, name), f.text);
+      chmodSync(join(tree, name), f.mode);
+    }
+    ostree(['init', `--repo=${src}`, '--mode=archive']);
+    ostree(['commit', `--repo=${src}`, `--branch=${branch}`, '--owner-uid=0', '--owner-gid=0', '--no-xattrs', `--tree=dir=${tree}`]);
+    ostree(['summary', '-u', `--repo=${src}`]);
+    const nginx = await startNginx(base);
+    return { url: `${nginx.url}repo/`, stop: () => nginx.stop() };
+  };
+
   test('fresh pull with the from-scratch delta: same requests as into archive, objects as plain files', async () => {
     const repo = newRepo('fresh');
     const head = m.archive?.heads[APP] as string;
@@ -186,22 +206,64 @@ describeWithTools(['nginx', 'ostree'], `pull into bare-user-only over nginx (${s
     await local.close();
   });
 
+  test('permission bits the umask would strip are set all the same, as libostree sets them', async () => {
+    // Files created with their own bits need no fchmod, except where the process's umask
+    // removes some: 0664 and 0775 under the usual 022.
+    const umask = Number.parseInt(/^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0', 8);
+    const modes = [0o600, 0o640, 0o644, 0o664, 0o700, 0o750, 0o755, 0o775];
+    expect(modes.some((mode) => (mode & umask) !== 0)).toBe(true);
+    const served = await serveTree(
+      'modes',
+      Object.fromEntries(modes.map((mode) => [`m${mode.toString(8)}`, { text: `mode ${mode.toString(8)}\n`, mode }])),
+    );
+    try {
+      const repo = newRepo('modes');
+      await pull({ url: served.url, ref: 'modes', repo, repoMode: 'bare-user-only' });
+      expect(fsck(repo)).toContain('Verifying content integrity');
+      const local = await LocalRepo.open(repo);
+      try {
+        const seen: number[] = [];
+        for (const d of readdirSync(join(repo, 'objects')))
+          for (const f of readdirSync(join(repo, 'objects', d)).filter((n) => n.endsWith('.file'))) {
+            const st = lstatSync(join(repo, 'objects', d, f));
+            const { info, content } = await local.readContent(`${d}${f.replace('.file', '')}`);
+            expect(st.mode & 0o7777, f).toBe(Number.parseInt(/^mode ([0-7]+)/.exec(Buffer.from(content).toString())?.[1] ?? '', 8));
+            expect(st.mode, f).toBe(info.mode);
+            expect(st.mtimeMs, f).toBe(0);
+            seen.push(st.mode & 0o7777);
+          }
+        expect(seen.sort((a, b) => a - b)).toEqual(modes);
+      } finally {
+        await local.close();
+      }
+      // libostree stores the same bits.
+      const theirs = newRepo('modes-ostree');
+      ostree(['init', `--repo=${theirs}`, '--mode=bare-user-only']);
+      ostree(['remote', 'add', `--repo=${theirs}`, '--no-gpg-verify', 'r', served.url]);
+      ostree(['pull', `--repo=${theirs}`, 'r', 'modes']);
+      const bits = (r: string) =>
+        readdirSync(join(r, 'objects'))
+          .flatMap((d) =>
+            readdirSync(join(r, 'objects', d))
+              .filter((n) => n.endsWith('.file'))
+              .map((f) => `${d}${f} ${(lstatSync(join(r, 'objects', d, f)).mode & 0o7777).toString(8)}`),
+          )
+          .sort();
+      expect(bits(repo)).toEqual(bits(theirs));
+    } finally {
+      await served.stop();
+    }
+  });
+
   test('objects a bare-user-only repository cannot hold are refused with a clear error, like ostree does', async () => {
     // A tree with a world-writable file (mode 0777), committed as is.
-    const base = mkdtempSync(join(tmp, 'odd-'));
-    const src = join(base, 'repo');
-    const tree = join(base, 'tree');
-    mkdirSync(tree);
-    writeFileSync(join(tree, 'ok.txt'), 'fine\n');
-    writeFileSync(join(tree, 'open.txt'), 'world-writable\n');
-    chmodSync(join(tree, 'open.txt'), 0o777);
-    ostree(['init', `--repo=${src}`, '--mode=archive']);
-    ostree(['commit', `--repo=${src}`, '--branch=odd', '--owner-uid=0', '--owner-gid=0', '--no-xattrs', `--tree=dir=${tree}`]);
-    ostree(['summary', '-u', `--repo=${src}`]);
-    const odd = await startNginx(base);
+    const odd = await serveTree('odd', {
+      'ok.txt': { text: 'fine\n', mode: 0o644 },
+      'open.txt': { text: 'world-writable\n', mode: 0o777 },
+    });
     try {
       const repo = newRepo('odd');
-      const err = await pull({ url: `${odd.url}repo/`, ref: 'odd', repo, repoMode: 'bare-user-only' }).catch((e: unknown) => e);
+      const err = await pull({ url: odd.url, ref: 'odd', repo, repoMode: 'bare-user-only' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(FlathubFetchError);
       expect((err as FlathubFetchError).code).toBe('ERR_UNSUPPORTED_OBJECT');
       expect((err as FlathubFetchError).message).toMatch(/^file [0-9a-f]{64} cannot be stored in a bare-user-only repository: mode 0777/);
@@ -213,11 +275,11 @@ describeWithTools(['nginx', 'ostree'], `pull into bare-user-only over nginx (${s
       // libostree refuses the same object in the same mode.
       const theirs = newRepo('odd-ostree');
       ostree(['init', `--repo=${theirs}`, '--mode=bare-user-only']);
-      ostree(['remote', 'add', `--repo=${theirs}`, '--no-gpg-verify', 'r', `${odd.url}repo/`]);
+      ostree(['remote', 'add', `--repo=${theirs}`, '--no-gpg-verify', 'r', odd.url]);
       expect(() => ostree(['pull', `--repo=${theirs}`, 'r', 'odd'])).toThrow(/invalid mode/);
       // Into an archive repository it is fine.
       const archive = newRepo('odd-archive');
-      await pull({ url: `${odd.url}repo/`, ref: 'odd', repo: archive });
+      await pull({ url: odd.url, ref: 'odd', repo: archive });
       expect(fsck(archive)).toContain('Verifying content integrity');
     } finally {
       await odd.stop();

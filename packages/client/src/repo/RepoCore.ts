@@ -17,6 +17,7 @@ import { objectPath } from '../formats/paths.js';
 import { ContentCodec } from './ContentCodec.js';
 import type { WorkerWriteOptions } from './ContentWorkerPool.js';
 import { errnoOf, fsError } from './fsError.js';
+import { processUmask } from './processUmask.js';
 import type { ResolvedLocalRepoOptions } from './LocalRepoOptions.js';
 import { HEX_PREFIXES, ObjectIndex } from './ObjectIndex.js';
 import { RefStore } from './RefStore.js';
@@ -85,7 +86,13 @@ export class RepoCore {
 
   /** Where and how the worker threads write objects (`ContentCodec.store` / `storeFilez`). */
   workerWriteOptions(): WorkerWriteOptions {
-    return { objectsDir: join(this.path, 'objects'), tmpDir: this.tmpDir, fsync: this.options.fsync === 'object', bare: this.bare };
+    return {
+      objectsDir: join(this.path, 'objects'),
+      tmpDir: this.tmpDir,
+      fsync: this.options.fsync === 'object',
+      bare: this.bare,
+      umask: processUmask(),
+    };
   }
 
   objectFile(type: ObjectType, checksum: Checksum): string {

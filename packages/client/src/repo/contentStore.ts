@@ -118,13 +118,15 @@ function writeObject(
   try {
     if (chunks === null) inThreadDir(m.tmpDir, () => fs.symlinkSync(Buffer.from(target ?? new Uint8Array(0)), tmp));
     else {
-      const fd = inThreadDir(m.tmpDir, () => fs.openSync(tmp, 'wx', 0o644));
+      // bare-user-only: created with its permission bits; set again only where the umask
+      // removes some (or for bits beyond 0777).
+      const fd = inThreadDir(m.tmpDir, () => fs.openSync(tmp, 'wx', m.bare ? mode & 0o777 : 0o644));
       try {
         step = 'write';
         for (const c of chunks) fs.writeFileSync(fd, c);
         if (m.bare) {
           step = 'chmod';
-          fs.fchmodSync(fd, mode);
+          if (m.umask === null || (mode & m.umask) !== 0 || mode > 0o777) fs.fchmodSync(fd, mode);
           fs.futimesSync(fd, 0, 0);
         }
         if (m.fsync) fs.fsyncSync(fd);
