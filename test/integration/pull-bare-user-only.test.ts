@@ -216,8 +216,9 @@ describeWithTools(['nginx', 'ostree'], `pull into bare-user-only over nginx (${s
       'modes',
       Object.fromEntries(modes.map((mode) => [`m${mode.toString(8)}`, { text: `mode ${mode.toString(8)}\n`, mode }])),
     );
-    try {
-      const repo = newRepo('modes');
+    /** Pulls the tree into a new bare-user-only repository and checks every object's bits and mtime. */
+    const pullAndCheck = async (name: string) => {
+      const repo = newRepo(name);
       await pull({ url: served.url, ref: 'modes', repo, repoMode: 'bare-user-only' });
       expect(fsck(repo)).toContain('Verifying content integrity');
       const local = await LocalRepo.open(repo);
@@ -235,6 +236,18 @@ describeWithTools(['nginx', 'ostree'], `pull into bare-user-only over nginx (${s
         expect(seen.sort((a, b) => a - b)).toEqual(modes);
       } finally {
         await local.close();
+      }
+      return repo;
+    };
+    try {
+      const repo = await pullAndCheck('modes');
+      // The umask changed later in the same process (077 strips bits of every mode here but 0600
+      // and 0700) is the one the next pull's writes go by.
+      const before = process.umask(0o077);
+      try {
+        await pullAndCheck('modes-umask-077');
+      } finally {
+        process.umask(before);
       }
       // libostree stores the same bits.
       const theirs = newRepo('modes-ostree');

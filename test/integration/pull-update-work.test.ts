@@ -39,7 +39,7 @@ function objectNames(repo: string): string[] {
 describeWithTools(['nginx', 'ostree', 'strace'], 'update pull: the local repository work it does', () => {
   const { url, newRepo, server } = useFixtureNginx(set, 'ffetch-update-work-');
 
-  test('looks up only the objects it needs, lists no object directory, reads no dirtree the delta did not bring', async () => {
+  test("lists no object directory, looks up no object but the repository's and the delta's, reads no dirtree the delta did not bring", async () => {
     const [, a2, a3] = (m.archive?.refs[APP] ?? []) as [string, string, string];
     const d23 = m.archive?.deltas.find((d) => d.from === a2 && d.to === a3);
     const scratch = m.archive?.deltas.find((d) => d.from === null && d.to === a3);

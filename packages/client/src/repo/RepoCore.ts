@@ -63,6 +63,8 @@ export class RepoCore {
   #manyUnsynced = false;
   /** Directories whose new entries are not yet fsynced. */
   readonly #dirtyDirs = new Set<string>();
+  /** The umask the workers' writes assume (see `noteUmask`); null: unknown, permission bits always set. */
+  #umask: number | null = null;
 
   constructor(path: string, config: KeyFile, options: ResolvedLocalRepoOptions) {
     this.path = path;
@@ -91,8 +93,17 @@ export class RepoCore {
       tmpDir: this.tmpDir,
       fsync: this.options.fsync === 'object',
       bare: this.bare,
-      umask: processUmask(),
+      umask: this.#umask,
     };
+  }
+
+  /**
+   * Reads the process's umask again (`processUmask`), for the writes that follow: each
+   * transaction does as it begins, so a umask changed between transactions is followed (one
+   * changed while a transaction writes is not).
+   */
+  noteUmask(): void {
+    this.#umask = processUmask();
   }
 
   objectFile(type: ObjectType, checksum: Checksum): string {

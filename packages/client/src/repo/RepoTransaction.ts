@@ -75,6 +75,7 @@ export class RepoTransaction implements WriteOwner {
   /** @internal Use `LocalRepo.beginTransaction()`. */
   constructor(core: RepoCore, options: BeginTransactionOptions = {}) {
     core.assertWritable();
+    core.noteUmask();
     this.#core = core;
     this.target = options.commit == null ? null : parseChecksum(options.commit, 'commit checksum');
     this.#writer = new ObjectWriter(core);

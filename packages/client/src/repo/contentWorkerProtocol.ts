@@ -29,8 +29,9 @@ export interface WorkerWriteOptions {
   /** Write bare-user-only objects (`.file`: the content, with its mode; symlinks as symlinks) instead of `.filez`. */
   bare: boolean;
   /**
-   * The process's umask (null: unknown). A `.file` whose permission bits it leaves alone is
-   * created with them, without a separate fchmod (one system call less per object).
+   * The process's umask when the transaction began (null: unknown). A `.file` whose permission
+   * bits it leaves alone is created with them, without a separate fchmod (one system call less
+   * per object).
    */
   umask: number | null;
 }
