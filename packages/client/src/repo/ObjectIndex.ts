@@ -20,8 +20,10 @@ const DIR = /^[0-9a-f]{2}$/;
 const FILE = /^[0-9a-f]{62}\.[a-z-]+$/;
 /**
  * Objects asked about together under one `objects/XX` from which its directory is read instead
- * of each object looked up: a directory entry costs a small fraction of an `lstat`, so reading
- * a directory of a few thousand entries costs about as much as this many lookups.
+ * of each object looked up. Reading an entry costs well under an `lstat`, but a directory holds
+ * every object under its prefix: about the break-even point for a repository of a runtime's
+ * size (≈ 90 objects per directory). Fewer asked about cost at most that many lookups, whatever
+ * the repository's size.
  */
 export const PREFIX_READ_FROM = 32;
 /** `00` … `ff`: the `objects/` subdirectories. */
