@@ -89,7 +89,7 @@ describeWithTools(['nginx'], `cli pull exports from nginx (${set.name} fixtures)
     const stages = events.filter((e) => e.type === 'part');
     expect(new Set(stages.map((e) => e.part)).size).toBe(partRequests);
     for (const p of new Set(stages.map((e) => e.part)))
-      expect(stages.filter((e) => e.part === p).map((e) => e.stage)).toEqual(['downloading', 'decoded', 'applied']);
+      expect(stages.filter((e) => e.part === p).map((e) => e.stage)).toEqual(['downloading', 'decoded', 'running', 'applied']);
     expect(events.at(-1)?.type).toBe('done');
   });
 

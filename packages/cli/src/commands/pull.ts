@@ -135,8 +135,8 @@ Options:
                        bytes {wire, decoded, …}, waste, errors, retries, connections, latency,
                        throughput, slowest, entries[] (one per HTTP attempt), durationMs
   --events FILE|-      stream pull events as NDJSON (one JSON object per line: plan, request,
-                       progress, part (a delta part downloading/decoded/applied), part-fallback,
-                       done) to FILE, or stdout with "-"
+                       progress, part (a delta part downloading/decoded/running/applied),
+                       part-fallback, done) to FILE, or stdout with "-"
   --har FILE           write every HTTP attempt as HAR 1.2 (open in browser dev tools or a HAR viewer);
                        written for a failed pull too, up to the failure
   --metrics FILE       write Prometheus text metrics (flathub_fetch_*) for node_exporter's textfile

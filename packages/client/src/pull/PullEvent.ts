@@ -5,8 +5,11 @@
  * requests, progress, `part` events and any `part-fallback`, and last `done`.
  *
  * A delta part's `part` events come in the order of its stages: `downloading` (it has a download
- * slot), `decoded` (downloaded, verified and decoded), `applied` (its objects written); a part
- * that fails and is replaced by its objects has a `part-fallback` instead of `applied`.
+ * slot), `decoded` (downloaded, verified and decoded; it may then wait for a run slot),
+ * `running` (it has a run slot: its objects are being built and written), `applied` (its objects
+ * written). At most `partConcurrency` parts are between `downloading` and `decoded`, and at most
+ * `partConcurrency` between `running` and `applied`. A part that fails and is replaced by its
+ * objects has a `part-fallback` instead of `applied`.
  */
 import type { RequestRecord } from '../http/RequestRecord.js';
 import type { PullPlan } from './PullPlan.js';
@@ -34,7 +37,7 @@ export type PullEvent =
   | {
       type: 'part';
       part: number;
-      stage: 'downloading' | 'decoded' | 'applied';
+      stage: 'downloading' | 'decoded' | 'running' | 'applied';
       /** Objects the part wrote (with `applied`). */
       objects?: number;
     }

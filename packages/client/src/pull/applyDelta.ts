@@ -187,6 +187,7 @@ async function applyPart(
   const run = async (source: PartPayloadSource): Promise<number> => {
     try {
       return await slots.run(async () => {
+        ctx.tracker.emitEvent({ type: 'part', part: part.index, stage: 'running' });
         const produced = await runPart(ctx, part, source, what, buffers);
         ctx.tracker.emitEvent({ type: 'part', part: part.index, stage: 'applied', objects: produced });
         return produced;
