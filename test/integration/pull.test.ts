@@ -97,7 +97,8 @@ describeWithTools(['nginx', 'ostree'], `pull over nginx (${set.name} fixtures)`,
       expect(parts.sort((a, b) => a - b)).toEqual(Array.from({ length: delta.parts }, (_, i) => i));
       // Each part's stages, in order; the objects it applied add up to what the delta wrote (the
       // commit, from the superblock, aside).
-      for (const p of parts) expect(events.filter((e) => e.part === p).map((e) => e.stage)).toEqual(['downloading', 'decoded', 'running', 'applied']);
+      for (const p of parts)
+        expect(events.filter((e) => e.part === p).map((e) => e.stage)).toEqual(['downloading', 'decoded', 'running', 'applied']);
       expect(events.filter((e) => e.stage === 'applied').reduce((n, e) => n + (e.objects ?? 0), 0)).toBe(result.objects.fromDelta - 1);
       // Stages overlap: replaying the events, never more than partConcurrency parts download or
       // decode, nor run, at once (a decoded part may wait for a run slot in between) …
