@@ -10,13 +10,13 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Checksum } from '../../packages/client/src/formats/checksum.js';
 import { readFilez } from '../../packages/client/src/formats/Filez.js';
 import { ObjectType } from '../../packages/client/src/formats/ObjectType.js';
-import { LocalRepo } from '../../packages/client/src/repo/index.js';
+import { defaultContentWorkers, LocalRepo } from '../../packages/client/src/repo/index.js';
 import { PREFIX_READ_FROM } from '../../packages/client/src/repo/ObjectIndex.js';
 import { fixtureSets } from '../support/fixtures.js';
 import { describeWithTools, toolPath } from '../support/tools.js';
@@ -84,6 +84,31 @@ describeWithTools(['ostree'], `LocalRepo writes what ostree accepts (${set.name}
     expect(await layout(ours.path)).toEqual(await layout(theirs));
     expect(await readFile(join(ours.path, 'config'), 'utf8')).toBe(await readFile(join(theirs, 'config'), 'utf8'));
     expect(ostree('remote', 'list', '-u', `--repo=${ours.path}`).trim()).toBe('origin  https://example.com/repo');
+  });
+
+  test("content workers by default: by the mode of the repository ostree made (a pull's thread and one worker on two cores, unless archive)", async () => {
+    // The function's rule, for a few machines.
+    expect([1, 2, 3, 8].map((cores) => defaultContentWorkers('archive', cores))).toEqual([1, 2, 2, 2]);
+    for (const mode of ['bare-user-only', 'bare-user', 'bare'] as const)
+      expect([1, 2, 3, 8].map((cores) => defaultContentWorkers(mode, cores))).toEqual([1, 1, 2, 2]);
+    // The mode is read from the config ostree wrote (`archive-z2` for archive), not assumed; an
+    // explicit number wins in every mode.
+    for (const mode of ['archive', 'bare-user-only', 'bare-user'] as const) {
+      const path = join(root, `workers-${mode}`);
+      ostree('init', `--mode=${mode}`, `--repo=${path}`);
+      const repo = await LocalRepo.open(path);
+      const pinned = await LocalRepo.open(path, { workers: 3 });
+      try {
+        expect(repo.mode).toBe(mode);
+        expect(repo.options.workers, mode).toBe(defaultContentWorkers(mode));
+        expect(pinned.options.workers).toBe(3);
+      } finally {
+        await repo.close();
+        await pinned.close();
+      }
+    }
+    // On two cores (this kind of machine, as in CI): two workers for archive, one for the other modes.
+    if (availableParallelism() === 2) expect([defaultContentWorkers('archive'), defaultContentWorkers('bare-user-only')]).toEqual([2, 1]);
   });
 
   test('knowObjects: a few objects under objects/XX are looked up one by one, many get their directory read', async () => {

@@ -14,20 +14,27 @@
 import { isMainThread } from 'node:worker_threads';
 
 export class GarbageBudget {
-  readonly #budget: number;
+  readonly #min: number;
+  readonly #max: number;
   readonly #step: number;
   /** ArrayBuffer bytes after the last collection (what was live then). */
   #base = 0;
   /** Bytes noted since the last look at the ArrayBuffer total. */
   #noted = 0;
 
-  /** `budget`: ArrayBuffer bytes a thread may gain before a collection. */
-  constructor(budget: number) {
-    this.#budget = budget;
-    this.#step = Math.max(1, budget >> 3);
+  /**
+   * The thread may gain half its live JavaScript heap in ArrayBuffer bytes before a collection,
+   * within `[min, max]` bytes: a full collection costs in proportion to the heap it traces, so
+   * each one then frees garbage in proportion to its cost (a small heap collects more often, and
+   * keeps less garbage). `min === max` is a fixed budget.
+   */
+  constructor(min: number, max = min) {
+    this.#min = min;
+    this.#max = Math.max(min, max);
+    this.#step = Math.max(1, min >> 3);
   }
 
-  /** Records `bytes` allocated in buffers; looks at the thread's total every eighth of the budget. */
+  /** Records `bytes` allocated in buffers; looks at the thread's total every eighth of the smallest budget. */
   note(bytes: number): void {
     this.#noted += bytes;
     if (this.#noted >= this.#step) this.check();
@@ -38,10 +45,10 @@ export class GarbageBudget {
     this.#noted = 0;
     const gc = (globalThis as { gc?: unknown }).gc;
     if (typeof gc !== 'function') return;
-    const now = process.memoryUsage().arrayBuffers;
+    const { arrayBuffers: now, heapUsed } = process.memoryUsage();
     // Buffers freed by V8's own collections lower the base too.
     if (now < this.#base) this.#base = now;
-    if (now - this.#base < this.#budget) return;
+    if (now - this.#base < Math.min(this.#max, Math.max(this.#min, heapUsed >> 1))) return;
     gc();
     this.#base = process.memoryUsage().arrayBuffers;
   }
@@ -50,9 +57,9 @@ export class GarbageBudget {
 /**
  * This thread's budget for buffers that die soon after they are made (bodies received, a
  * decoder's output chunks once copied, a content worker's jobs): one per thread (each thread
- * has its own instance of this module), as V8's heap is. A collection costs in proportion to
- * the live heap it traces: the pull's thread, which holds the pull's state, collects less often;
- * a worker thread, which holds almost nothing between jobs, collects cheaply and keeps less
- * garbage (its buffers come from its own allocator arena, resident until freed).
+ * has its own instance of this module), as V8's heap is. The pull's thread holds the pull's
+ * state, so its budget follows its heap (4–16 MiB); a worker thread holds almost nothing between
+ * jobs, collects cheaply and keeps 4 MiB at most (its buffers come from its own allocator arena,
+ * resident until freed).
  */
-export const threadGarbage = new GarbageBudget(isMainThread ? 16 << 20 : 4 << 20);
+export const threadGarbage = isMainThread ? new GarbageBudget(4 << 20, 16 << 20) : new GarbageBudget(4 << 20);

@@ -32,7 +32,7 @@ import { type LocalRepoOptions, type ResolvedLocalRepoOptions, resolveLocalRepoO
 import { PREFIX_READ_FROM } from './ObjectIndex.js';
 import type { ObjectSource } from './ObjectSource.js';
 import { isPartial } from './partialMarker.js';
-import { RepoCore, type RepoMode } from './RepoCore.js';
+import { RepoCore, type RepoMode, repoModeOf } from './RepoCore.js';
 import { type BeginTransactionOptions, RepoTransaction } from './RepoTransaction.js';
 import type { RefLocation } from './refPath.js';
 import { verifyCommit, type VerifyCommitOptions, type VerifyCommitResult } from './verifyCommit.js';
@@ -58,7 +58,7 @@ export class LocalRepo implements ObjectSource {
 
   /** Opens an existing repository (ERR_NOT_FOUND when `path/config` is missing). */
   static async open(path: string, options: LocalRepoOptions = {}): Promise<LocalRepo> {
-    const resolved = resolveLocalRepoOptions(options);
+    resolveLocalRepoOptions(options); // invalid options are refused before anything is read
     let text: string;
     try {
       text = await readFile(join(path, 'config'), 'utf8');
@@ -68,7 +68,8 @@ export class LocalRepo implements ObjectSource {
         path,
       });
     }
-    return new LocalRepo(path, parseKeyFile(text, join(path, 'config')), resolved);
+    const config = parseKeyFile(text, join(path, 'config'));
+    return new LocalRepo(path, config, resolveLocalRepoOptions(options, repoModeOf(config)));
   }
 
   /**

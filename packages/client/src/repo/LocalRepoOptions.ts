@@ -1,6 +1,7 @@
 /** Options of a local repository: how objects are written and where the CPU work runs. */
 import { availableParallelism } from 'node:os';
 import { invalidArgument } from '../errors/invalidArgument.js';
+import type { RepoMode } from './RepoCore.js';
 
 /** Names these options in argument errors. */
 const WHOSE = 'LocalRepo option';
@@ -28,7 +29,7 @@ export interface LocalRepoOptions {
   fsync?: FsyncPolicy;
   /**
    * Worker threads that compress, inflate and hash content objects. Created on first use,
-   * terminated by `close()`. @default Math.min(2, os.availableParallelism())
+   * terminated by `close()`. @default {@link defaultContentWorkers} of the repository's mode
    */
   workers?: number;
   /**
@@ -55,10 +56,23 @@ export interface LocalRepoOptions {
 
 export type ResolvedLocalRepoOptions = Required<LocalRepoOptions>;
 
-export function resolveLocalRepoOptions(options: LocalRepoOptions = {}): ResolvedLocalRepoOptions {
+/**
+ * Content workers for a repository in `mode` on `cores` cores. In an archive repository the
+ * workers deflate every object a delta produces, a pull's largest CPU cost: two of them, where
+ * there are two cores. In the other modes they inflate and write files, which costs little CPU
+ * besides the kernel's: one core is left to the pull's thread (network, TLS, verification) and
+ * the `xz` programs, so on two cores one worker (a second one only competes with them for the
+ * CPU, and each costs its own heap and allocator arena).
+ */
+export function defaultContentWorkers(mode: RepoMode, cores = availableParallelism()): number {
+  return mode === 'archive' ? Math.min(2, cores) : Math.max(1, Math.min(2, cores - 1));
+}
+
+/** `mode`: the repository's, which decides the default number of workers (archive when unknown). */
+export function resolveLocalRepoOptions(options: LocalRepoOptions = {}, mode: RepoMode = 'archive'): ResolvedLocalRepoOptions {
   const o: ResolvedLocalRepoOptions = {
     fsync: options.fsync ?? 'commit',
-    workers: options.workers ?? Math.min(2, availableParallelism()),
+    workers: options.workers ?? defaultContentWorkers(mode),
     inlineDeflateBelow: options.inlineDeflateBelow ?? 4096,
     inlineInflateBelow: options.inlineInflateBelow ?? 16384,
     compressionLevel: options.compressionLevel ?? 1,

@@ -25,6 +25,12 @@ import { syncDir, syncFile } from './syncDir.js';
 import { canSyncFilesystem, syncAllFilesystems, syncFilesystem } from './syncFilesystem.js';
 
 export type RepoMode = 'archive' | 'bare' | 'bare-user' | 'bare-user-only';
+/** A repository's mode from its config (`core.mode`; ostree's default is `bare`, `archive-z2` is `archive`). */
+export function repoModeOf(config: KeyFile): RepoMode {
+  const m = keyFileGet(config, 'core', 'mode') ?? 'bare';
+  return m === 'archive-z2' || m === 'archive' ? 'archive' : (m as RepoMode);
+}
+
 /** The modes this library writes. */
 export type WritableRepoMode = 'archive' | 'bare-user-only';
 export const WRITABLE_REPO_MODES: readonly WritableRepoMode[] = ['archive', 'bare-user-only'];
@@ -70,8 +76,7 @@ export class RepoCore {
     this.path = path;
     this.config = config;
     this.options = options;
-    const m = keyFileGet(config, 'core', 'mode') ?? 'bare';
-    this.mode = m === 'archive-z2' || m === 'archive' ? 'archive' : (m as RepoMode);
+    this.mode = repoModeOf(config);
     this.codec = new ContentCodec(options);
     this.refs = new RefStore(path, options.fsync !== 'none');
     this.index = new ObjectIndex(join(path, 'objects'));
