@@ -7,8 +7,10 @@
  * the pull must be complete (ref written, every object present, `ostree fsck` clean).
  *
  * The ceilings are what this code reaches with a margin, so that a change that makes memory
- * grow again fails here. The issue's goal for every pull is 160 MB; neither pull is there yet
- * (see BENCHMARKS.md, "Where our peak RSS goes").
+ * grow again fails here. The issue's goal
+ * for every pull is 160 MB: the delta pull is under it here (nginx on loopback), not yet in the
+ * field over the emulated link; the no-delta pull is not (see BENCHMARKS.md, "Where our peak RSS
+ * goes").
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +24,7 @@ import { runWithPeakRss } from '../support/peakRss.js';
 import { describeWithTools } from '../support/tools.js';
 
 /** Measured ceilings, bytes (libostree: 24–114 MB on repositories of this size). */
-const CEILING = { delta: 225_000_000, 'no-delta': 240_000_000 } as const;
+const CEILING = { delta: 175_000_000, 'no-delta': 230_000_000 } as const;
 
 describeWithTools(['nginx', 'ostree', 'python3'], 'peak memory of a 20,000-object pull stays under its measured ceiling', () => {
   let made: FieldRepo;

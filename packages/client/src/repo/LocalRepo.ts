@@ -32,12 +32,13 @@ import { type LocalRepoOptions, type ResolvedLocalRepoOptions, resolveLocalRepoO
 import { PREFIX_READ_FROM } from './ObjectIndex.js';
 import type { ObjectSource } from './ObjectSource.js';
 import { isPartial } from './partialMarker.js';
-import { RepoCore, type RepoMode, repoModeOf } from './RepoCore.js';
+import { RepoCore } from './RepoCore.js';
+import { type RepoMode, repoModeOf } from './repoMode.js';
 import { type BeginTransactionOptions, RepoTransaction } from './RepoTransaction.js';
 import type { RefLocation } from './refPath.js';
 import { verifyCommit, type VerifyCommitOptions, type VerifyCommitResult } from './verifyCommit.js';
 
-export { type RepoMode, WRITABLE_REPO_MODES, type WritableRepoMode } from './RepoCore.js';
+export { type RepoMode, WRITABLE_REPO_MODES, type WritableRepoMode } from './repoMode.js';
 
 const debug = createDebug('flathub-fetch:repo');
 

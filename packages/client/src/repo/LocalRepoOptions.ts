@@ -1,7 +1,7 @@
 /** Options of a local repository: how objects are written and where the CPU work runs. */
 import { availableParallelism } from 'node:os';
 import { invalidArgument } from '../errors/invalidArgument.js';
-import type { RepoMode } from './RepoCore.js';
+import type { RepoMode } from './repoMode.js';
 
 /** Names these options in argument errors. */
 const WHOSE = 'LocalRepo option';

@@ -11,7 +11,7 @@ import pLimit from 'p-limit';
 import { FlathubFetchError } from '../errors/FlathubFetchError.js';
 import { ErrorCodes } from '../errors/codes.js';
 import { type Checksum, parseChecksum } from '../formats/checksum.js';
-import { type KeyFile, keyFileGet } from '../formats/KeyFile.js';
+import type { KeyFile } from '../formats/KeyFile.js';
 import type { ObjectType } from '../formats/ObjectType.js';
 import { objectPath } from '../formats/paths.js';
 import { ContentCodec } from './ContentCodec.js';
@@ -19,21 +19,11 @@ import type { WorkerWriteOptions } from './ContentWorkerPool.js';
 import { errnoOf, fsError } from './fsError.js';
 import { processUmask } from './processUmask.js';
 import type { ResolvedLocalRepoOptions } from './LocalRepoOptions.js';
+import { type RepoMode, repoModeOf, WRITABLE_REPO_MODES } from './repoMode.js';
 import { HEX_PREFIXES, ObjectIndex } from './ObjectIndex.js';
 import { RefStore } from './RefStore.js';
 import { syncDir, syncFile } from './syncDir.js';
 import { canSyncFilesystem, syncAllFilesystems, syncFilesystem } from './syncFilesystem.js';
-
-export type RepoMode = 'archive' | 'bare' | 'bare-user' | 'bare-user-only';
-/** A repository's mode from its config (`core.mode`; ostree's default is `bare`, `archive-z2` is `archive`). */
-export function repoModeOf(config: KeyFile): RepoMode {
-  const m = keyFileGet(config, 'core', 'mode') ?? 'bare';
-  return m === 'archive-z2' || m === 'archive' ? 'archive' : (m as RepoMode);
-}
-
-/** The modes this library writes. */
-export type WritableRepoMode = 'archive' | 'bare-user-only';
-export const WRITABLE_REPO_MODES: readonly WritableRepoMode[] = ['archive', 'bare-user-only'];
 
 /** From this many unsynced files on, `flush()` syncs the whole filesystem once instead. */
 const SYNCFS_FROM = 64;
