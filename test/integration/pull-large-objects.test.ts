@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { isFlathubFetchError, LocalRepo, pull, type RequestRecord } from '../../packages/client/src/index.js';
+import { LARGE_AT_ONCE } from '../../packages/client/src/pull/ObjectFetcher.js';
 import { type Fault, RepoServer } from '../../packages/client/src/testing/index.js';
 import { startNginx } from '../support/nginx.js';
 import { checkout, fsck, ostree, treeManifest } from '../support/ostree.js';
@@ -96,6 +97,44 @@ describeWithTools(['nginx', 'ostree'], 'large content objects: streamed to disk,
       }
     });
   }
+
+  test(`fallbacks: at most ${LARGE_AT_ONCE} large bodies downloading at once, all of them stored`, async () => {
+    // A second repository: seven incompressible 1.5 MiB files, each a fallback of the delta.
+    const many = join(base, 'many');
+    const manyTree = join(base, 'many-tree');
+    mkdirSync(manyTree, { recursive: true });
+    for (let i = 0; i < 7; i++) writeFileSync(join(manyTree, `blob-${i}.bin`), randomBytes(1536 * 1024));
+    ostree(['init', `--repo=${many}`, '--mode=archive']);
+    const manyCommit = ostree(['commit', `--repo=${many}`, `--branch=${REF}`, '--subject=many', `--tree=dir=${manyTree}`]).trim();
+    ostree(['static-delta', 'generate', `--repo=${many}`, '--empty', `--to=${REF}`, '--min-fallback-size=1']);
+    ostree(['summary', '-u', `--repo=${many}`]);
+    const server = await startNginx(many);
+    try {
+      const dest = join(base, 'many-pulled');
+      const result = await pull({ url: server.url, ref: REF, repo: dest, repoMode: 'bare-user-only', deltas: 'prefer' });
+      expect(result.strategy).toBe('delta-scratch');
+      const fallbacks = result.requests.filter((r) => r.purpose === 'fallback');
+      expect(fallbacks.filter((r) => r.status === 200)).toHaveLength(7);
+      // Each attempt's life, from its creation to its end: never more than LARGE_AT_ONCE overlap.
+      const edges = fallbacks.flatMap((r) => [
+        { t: r.timings.queued, d: 1 },
+        { t: r.timings.done ?? Number.POSITIVE_INFINITY, d: -1 },
+      ]);
+      edges.sort((a, b) => a.t - b.t || a.d - b.d);
+      let open = 0;
+      let most = 0;
+      for (const e of edges) {
+        open += e.d;
+        most = Math.max(most, open);
+      }
+      expect(most).toBe(LARGE_AT_ONCE);
+      expect(fsck(dest)).toContain('Verifying content integrity');
+      expect(treeManifest(checkout(dest, manyCommit))).toEqual(treeManifest(manyTree));
+      expect(tmpLeftovers(dest)).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  });
 
   test('a corrupt body, connections lost mid-body, a stall: each large object is fetched again or resumed, and stored once', async () => {
     const [first, second, third] = large as [string, string, string];

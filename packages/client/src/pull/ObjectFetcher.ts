@@ -9,6 +9,7 @@
  * and never stored. Writes go through the pull's transaction (`PullContext.txn`).
  */
 import createDebug from 'debug';
+import pLimit from 'p-limit';
 import type { Checksum } from '../formats/checksum.js';
 import { parseCommit } from '../formats/Commit.js';
 import { parseDirTree } from '../formats/DirTree.js';
@@ -22,6 +23,16 @@ import { throwIfAborted } from '../errors/abortError.js';
 const debug = createDebug('flathub-fetch:objects');
 
 const DONE: Promise<null> = Promise.resolve(null);
+
+/**
+ * Large objects of a list (a delta's fallbacks: `size` given, at least LARGE_FROM bytes)
+ * downloaded at once. While the cores decode parts, such a body arrives faster than it is
+ * inflated and written, and its paused HTTP/2 stream holds up to its flow-control window (4 MiB)
+ * in memory: Node.js credits the connection's window as data arrives, so only the streams'
+ * windows bound what paused streams hold. Four bodies of that size keep a link busy.
+ */
+export const LARGE_AT_ONCE = 4;
+const LARGE_FROM = 1 << 20;
 
 export interface ObjectRequest {
   type: ObjectType;
@@ -115,7 +126,13 @@ export class ObjectFetcher {
 
   /** Fetches a list of objects (delta fallbacks, or the objects of a delta part that kept failing). */
   async fetchAll(list: readonly ObjectRequest[]): Promise<void> {
-    await Promise.all(list.map((r) => this.ensure(r)));
+    const large = pLimit(LARGE_AT_ONCE);
+    try {
+      await Promise.all(list.map((r) => (r.size !== undefined && r.size >= LARGE_FROM ? large(() => this.ensure(r)) : this.ensure(r))));
+    } finally {
+      // A failure ends the list: what waits for a turn is not started.
+      large.clearQueue();
+    }
   }
 
   /**
