@@ -7,9 +7,9 @@
  * the pull must be complete (ref written, every object present, `ostree fsck` clean).
  *
  * The ceilings are what this code reaches with a margin, so that a change that makes memory
- * grow again fails here. The issue's goal for every pull is 160 MB: the delta pull is under it
- * here (nginx on loopback), not yet in the field over the emulated link; the no-delta pull is
- * not (see BENCHMARKS.md, "Where our peak RSS goes").
+ * grow again fails here. The issue's goal for every pull is 160 MB: the delta pull is under it,
+ * here and in the field over the emulated link; the no-delta pull is not (see BENCHMARKS.md,
+ * "Where our peak RSS goes").
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -26,8 +26,11 @@ const H2_STREAMS = 100;
  * defaults (256 KiB and 512 KiB) cap a stream at window ÷ RTT: 12.8 MB/s at 20 ms, so a 12 MB
  * object or an 11 MB delta part crawled at a third of a 400 Mbit/s link (a fresh delta pull over
  * HTTPS took 3.0 s instead of 2.0 s; BENCHMARKS.md, "pull"). These cover a 100 ms × 300 Mbit/s
- * bandwidth-delay product; memory stays bounded by them, since the pull reads every body as it
- * arrives (curl grants 10 MiB per stream).
+ * bandwidth-delay product (curl grants 10 MiB per stream). A stream paused by its consumer's
+ * backpressure goes on receiving up to its stream window, held in memory; Node.js credits the
+ * connection's window as data arrives, so that one does not bound paused streams: what they
+ * hold is bounded by the stream window times the large bodies in flight (ObjectFetcher's
+ * LARGE_AT_ONCE, the delta's part slots).
  */
 const H2_STREAM_WINDOW = 4 * 1024 * 1024;
 const H2_CONNECTION_WINDOW = 32 * 1024 * 1024;
