@@ -29,8 +29,9 @@ const H2_STREAMS = 100;
  * bandwidth-delay product (curl grants 10 MiB per stream). A stream paused by its consumer's
  * backpressure goes on receiving up to its stream window, held in memory; Node.js credits the
  * connection's window as data arrives, so that one does not bound paused streams: what they
- * hold is bounded by the stream window times the large bodies in flight (ObjectFetcher's
- * LARGE_AT_ONCE, the delta's part slots).
+ * hold is the stream window times the paused bodies (in a delta pull, at most its part slots
+ * plus ObjectFetcher's LARGE_AT_ONCE fallbacks; a walk's files are mostly small and read as
+ * they arrive).
  */
 const H2_STREAM_WINDOW = 4 * 1024 * 1024;
 const H2_CONNECTION_WINDOW = 32 * 1024 * 1024;
