@@ -66,6 +66,27 @@ test("a bounded budget follows the thread's heap: half of what it uses, within [
   expect(floored.allocated).toEqual([]);
 });
 
+test("it looks at the thread's memory every eighth of its current budget, not of the smallest one", () => {
+  // The budget follows the heap (half of it): a look every sixteenth of the heap's size.
+  const budget = new GarbageBudget(MiB, 1024 * MiB);
+  const memoryUsage = process.memoryUsage;
+  let looks = 0;
+  const counted = Object.assign(() => {
+    looks++;
+    return memoryUsage.call(process);
+  }, memoryUsage);
+  try {
+    process.memoryUsage = counted as typeof process.memoryUsage;
+    const { allocated, heapUsed } = run(budget, 64 * MiB);
+    const step = heapUsed / 16;
+    // An eighth of the 1 MiB floor would be a look every 128 KiB: 512 looks.
+    expect(heapUsed).toBeGreaterThan(4 * MiB);
+    expect(looks).toBeLessThanOrEqual((2 * 64 * MiB) / step + allocated.length + 2);
+  } finally {
+    process.memoryUsage = memoryUsage;
+  }
+});
+
 test('without a collector exposed it does nothing', () => {
   const budget = new GarbageBudget(MiB);
   delete g.gc;

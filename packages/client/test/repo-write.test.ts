@@ -4,7 +4,7 @@
  * refusal of corrupt bytes (nothing in objects/, nothing left in tmp/), the object index,
  * concurrent writes of one object, inline vs worker parity, partial markers and refs.
  */
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
@@ -83,6 +83,13 @@ afterAll(async () => {
 });
 
 const byType = (t: ObjectType) => objects.filter((o) => o.type === t);
+/** A copy of `b` with one bit of byte `at` (from the end when negative) flipped. */
+const flip = (b: Uint8Array, at: number) => {
+  const c = b.slice();
+  const i = at < 0 ? c.length + at : at;
+  c[i] = (c[i] as number) ^ 0x01;
+  return c;
+};
 /** A content object of at least `min` bytes (worker path) or below `max` (inline path). */
 const content = (pred: (size: number) => boolean) => {
   for (const o of byType(ObjectType.FILE)) {
@@ -282,6 +289,74 @@ describe('writing every object of the fixture', () => {
     }
   });
 
+  test("metadata in batches (writeMetadataBatch), inline and in a worker: the fixture's bytes, 0644; duplicates and present objects skipped", async () => {
+    const meta = objects.filter((o) => o.type !== ObjectType.FILE);
+    const plain = meta.filter((o) => o.type !== ObjectType.COMMIT_META);
+    // Inline: no worker has started, the batch is small.
+    const inline = await fresh({ fsync: 'commit' });
+    // A worker: started by a content object first (inlineDeflateBelow 0), then the batch goes to it.
+    const pooled = await fresh({ fsync: 'commit', inlineDeflateBelow: 0 });
+    const fixture = await LocalRepo.open(FIXTURE);
+    try {
+      const f = content((s) => s > 0);
+      await txn(pooled).writeContent(f.checksum, f.info, f.content);
+      expect(pooled.workerThreads).toBe(1);
+      for (const repo of [inline, pooled]) {
+        await repo.loadObjectIndex();
+        const first = plain[0] as FixtureObject;
+        expect(await txn(repo).writeMetadata(first.type, first.checksum, first.bytes)).toBe(true);
+        // Everything, plus a duplicate of the first three: each stored once, the one written before skipped.
+        const stored = await txn(repo).writeMetadataBatch([...meta, ...plain.slice(0, 3)]);
+        expect(stored).toBe(plain.length - 1);
+        expect(repo.workerThreads).toBe(repo === inline ? 0 : 1);
+        for (const o of meta) {
+          const file = join(repo.path, objectPath(o.checksum, o.type));
+          expect(sameBytes(await readFile(file), o.bytes), file).toBe(true);
+          if (o.type !== ObjectType.COMMIT_META) expect(repo.hasCached(o.type, o.checksum)).toBe(true);
+          expect((await stat(file)).mode & 0o777).toBe(0o644 & ~process.umask());
+        }
+        expect(await txn(repo).writeMetadataBatch(plain)).toBe(0);
+        await txn(repo).writeContentBatch(byType(ObjectType.FILE).map((o) => ({ checksum: o.checksum, ...readFilez(o.bytes) })));
+        await expectFixtureTrees(repo, fixture);
+        await txn(repo).commit();
+        expect(tmpLeftovers(repo.path, { files: true })).toEqual([]);
+      }
+    } finally {
+      await inline.close();
+      await pooled.close();
+      await fixture.close();
+    }
+  });
+
+  test('writeMetadataBatch: one bad object refuses the batch before anything is written; a filesystem error names the path', async () => {
+    const repo = await fresh({ inlineDeflateBelow: 0 });
+    try {
+      await repo.loadObjectIndex();
+      const f = content((s) => s > 0);
+      await txn(repo).writeContent(f.checksum, f.info, f.content);
+      expect(repo.workerThreads).toBe(1);
+      const trees = byType(ObjectType.DIR_TREE);
+      const [good, bad] = trees as [FixtureObject, FixtureObject];
+      const batch = txn(repo).writeMetadataBatch([good, { ...bad, bytes: flip(bad.bytes, 3) }]);
+      await expect(batch).rejects.toMatchObject({ code: 'ERR_CHECKSUM_MISMATCH', data: { object: bad.checksum } });
+      expect(await exists(join(repo.path, objectPath(good.checksum, good.type)))).toBe(false);
+      // objects/XX taken by a file: the worker's rename fails, the error names it, tmp/ is left clean.
+      const dir = join(repo.path, 'objects', good.checksum.slice(0, 2));
+      await rm(dir, { recursive: true, force: true });
+      await writeFile(dir, 'not a directory');
+      const failed = txn(repo).writeMetadataBatch([good]);
+      await expect(failed).rejects.toMatchObject({ code: 'ERR_FS' });
+      await expect(failed).rejects.toThrow(`objects/${good.checksum.slice(0, 2)}/${good.checksum.slice(2)}.dirtree`);
+      expect(repo.hasCached(good.type, good.checksum)).toBe(false);
+      expect(tmpLeftovers(repo.path, { files: true })).toEqual([]);
+      await rm(dir);
+      await mkdir(dir);
+      expect(await txn(repo).writeMetadataBatch([good])).toBe(1);
+    } finally {
+      await repo.close();
+    }
+  });
+
   test('inline and worker paths produce identical .filez bytes and identical errors', async () => {
     const inline = await fresh({ inlineDeflateBelow: Number.POSITIVE_INFINITY, inlineInflateBelow: Number.POSITIVE_INFINITY });
     const worker = await fresh({ inlineDeflateBelow: 0, inlineInflateBelow: 0, workers: 2 });
@@ -357,12 +432,6 @@ describe('refusing bad bytes', () => {
   });
   afterAll(async () => repo.close());
 
-  const flip = (b: Uint8Array, at: number) => {
-    const c = b.slice();
-    const i = at < 0 ? c.length + at : at;
-    c[i] = (c[i] as number) ^ 0x01;
-    return c;
-  };
   /** The write fails with one of `codes`, and leaves nothing in objects/ or tmp/. */
   const refused = async (write: Promise<unknown>, type: ObjectType, checksum: Checksum, codes: string[]) => {
     const err = await write.then(

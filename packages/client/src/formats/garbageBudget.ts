@@ -16,7 +16,8 @@ import { isMainThread } from 'node:worker_threads';
 export class GarbageBudget {
   readonly #min: number;
   readonly #max: number;
-  readonly #step: number;
+  /** Noted bytes between looks: an eighth of the budget found at the last look. */
+  #step: number;
   /** ArrayBuffer bytes after the last collection (what was live then). */
   #base = 0;
   /** Bytes noted since the last look at the ArrayBuffer total. */
@@ -34,7 +35,10 @@ export class GarbageBudget {
     this.#step = Math.max(1, min >> 3);
   }
 
-  /** Records `bytes` allocated in buffers; looks at the thread's total every eighth of the smallest budget. */
+  /**
+   * Records `bytes` allocated in buffers; looks at the thread's total every eighth of its current
+   * budget (a look reads the process's memory figures: tens to hundreds of microseconds).
+   */
   note(bytes: number): void {
     this.#noted += bytes;
     if (this.#noted >= this.#step) this.check();
@@ -48,7 +52,9 @@ export class GarbageBudget {
     const { arrayBuffers: now, heapUsed } = process.memoryUsage();
     // Buffers freed by V8's own collections lower the base too.
     if (now < this.#base) this.#base = now;
-    if (now - this.#base < Math.min(this.#max, Math.max(this.#min, heapUsed >> 1))) return;
+    const budget = Math.min(this.#max, Math.max(this.#min, heapUsed >> 1));
+    this.#step = Math.max(1, budget >> 3);
+    if (now - this.#base < budget) return;
     gc();
     this.#base = process.memoryUsage().arrayBuffers;
   }

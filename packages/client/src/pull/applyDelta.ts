@@ -366,15 +366,15 @@ async function writeObjects(
         ? new FlathubFetchError(ErrorCodes.CHECKSUM_MISMATCH, `${what}: produced ${err.message}`, err.data, { cause: err })
         : err;
     });
-  const writes = pLimit(8);
-  const metadataWrites = metadata.map((o) =>
-    writes(async () => {
-      await ctx.txn.writeMetadata(o.type, o.checksum, o.bytes);
-      if (o.type === ObjectType.DIR_TREE) ctx.knownDirTrees.add(o.checksum, o.bytes);
-      ctx.tracker.objectDone();
-    }),
-  );
-  await Promise.all([contentWrite, ...metadataWrites]);
+  // Checked here, written by a content worker (this thread runs the part's next window meanwhile).
+  const metadataWrite =
+    metadata.length === 0
+      ? Promise.resolve()
+      : ctx.txn.writeMetadataBatch(metadata).then(() => {
+          for (const o of metadata) if (o.type === ObjectType.DIR_TREE) ctx.knownDirTrees.add(o.checksum, o.bytes);
+          ctx.tracker.objectDone(metadata.length);
+        });
+  await Promise.all([contentWrite, metadataWrite]);
 }
 
 /**

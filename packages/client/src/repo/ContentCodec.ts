@@ -21,9 +21,18 @@ import {
 } from '../formats/FileHeader.js';
 import { declaredSizeError, deflateError, inflatesBeyondError, readFilez } from '../formats/Filez.js';
 import { formatError } from '../formats/formatError.js';
-import { runStore, runStoreFilez } from './contentStore.js';
+import { runStoreJob } from './contentStore.js';
 import { ContentWorkerPool, type WorkerReply, type WorkerRequest, type WorkerWriteOptions } from './ContentWorkerPool.js';
-import { FILEZ_FIELDS, FilezField, STORE_FIELDS, type StoreResult, StoreField, unpackResults } from './StoreJobLayout.js';
+import {
+  FILEZ_FIELDS,
+  FilezField,
+  METADATA_FIELDS,
+  MetadataField,
+  STORE_FIELDS,
+  type StoreResult,
+  StoreField,
+  unpackResults,
+} from './StoreJobLayout.js';
 import type { ResolvedLocalRepoOptions } from './LocalRepoOptions.js';
 
 export type ContentCodecOptions = Pick<
@@ -208,6 +217,31 @@ export class ContentCodec {
     return outcomes as StoreFilezOutcome[];
   }
 
+  /**
+   * Writes a batch of metadata objects in one job (see the `storeMetadata` op): the caller has
+   * verified them; each goes to its `dest`. One result per object, in order.
+   */
+  async storeMetadata(
+    objects: ReadonlyArray<{ checksum: Checksum; bytes: Uint8Array; dest: string }>,
+    opts: WorkerWriteOptions,
+  ): Promise<StoreResult[]> {
+    const pack = new BytePacker();
+    const fields = new Float64Array(objects.length * METADATA_FIELDS);
+    let expected = '';
+    let bytes = 0;
+    objects.forEach((o, i) => {
+      const b = i * METADATA_FIELDS;
+      [fields[b + MetadataField.offset], fields[b + MetadataField.length]] = pack.add(o.bytes);
+      [fields[b + MetadataField.destOffset], fields[b + MetadataField.destLength]] = pack.add(Buffer.from(o.dest, 'utf8'));
+      expected += o.checksum;
+      bytes += o.bytes.length;
+    });
+    const data = pack.finish();
+    const reply = await this.#runStore({ op: 'storeMetadata', data, fields, expected, ...opts }, [data.buffer, fields.buffer], bytes);
+    if (!reply.ok || reply.results === undefined) throw new Error(`content worker: ${reply.ok ? 'no results' : reply.message}`);
+    return unpackResults(reply.results);
+  }
+
   #checkSize(size: number, what: string): void {
     const max = this.options.maxObjectSize;
     if (size > max) throw declaredSizeError(what, size, max);
@@ -258,18 +292,18 @@ export class ContentCodec {
   }
 
   /**
-   * A `store` / `storeFilez` job of `bytes` content bytes: on this thread while no worker has
-   * started and the inline budget lasts (see INLINE_STORE_BYTES), else in the pool.
+   * A `store` / `storeFilez` / `storeMetadata` job of `bytes` object bytes: on this thread while
+   * no worker has started and the inline budget lasts (see INLINE_STORE_BYTES), else in the pool.
    */
   async #runStore(
-    request: Extract<WorkerRequest, { op: 'store' | 'storeFilez' }>,
+    request: Extract<WorkerRequest, { op: 'store' | 'storeFilez' | 'storeMetadata' }>,
     transfer: ArrayBuffer[],
     bytes: number,
   ): Promise<WorkerReply> {
     if (this.#pool !== null || this.#inlineStored + bytes > INLINE_STORE_BYTES) return this.#run(request, transfer);
     this.#inlineStored += bytes;
     try {
-      const results = request.op === 'store' ? runStore(request) : runStoreFilez(request);
+      const results = runStoreJob(request);
       return { ok: true, checksum: '', data: null, results };
     } catch (err) {
       // As a worker answers a job that throws.

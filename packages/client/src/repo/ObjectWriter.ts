@@ -1,7 +1,8 @@
 /**
  * The write paths of a repository transaction: every object is verified before it is stored,
- * written to `tmp/` and renamed into `objects/XX/` (by this thread for metadata and large
- * `.filez` from content, by the content workers for batches and fetched `.filez`), so
+ * written to `tmp/` and renamed into `objects/XX/` (by this thread for single metadata objects
+ * and large `.filez` from content, by the content workers for batches — content, a delta
+ * part's metadata — and fetched `.filez`), so
  * `objects/` never holds a partial or unverified object. Writes of the same object may run
  * concurrently (also from several transactions or processes): the rename is atomic and a
  * duplicate is a no-op.
@@ -33,6 +34,19 @@ interface BatchObject extends ContentObject {
   key: string;
 }
 
+/** A metadata object (dirtree, dirmeta, commit) given as its bytes. */
+export interface MetadataObject {
+  type: ObjectType;
+  checksum: Checksum;
+  bytes: Uint8Array;
+}
+
+/** A metadata object of `writeMetadataBatch`, verified, on its way to a worker. */
+interface MetadataBatchObject extends MetadataObject {
+  dest: string;
+  key: string;
+}
+
 interface BatchCounts {
   stored: number;
   firstError: unknown;
@@ -59,6 +73,65 @@ export class ObjectWriter {
     }
     verifyMetadataObject(type, c, bytes);
     return this.#store(type, c, [bytes], false);
+  }
+
+  /** See `RepoTransaction.writeMetadataBatch`. */
+  async writeMetadataBatch(objects: readonly MetadataObject[]): Promise<number> {
+    const core = this.#core;
+    const todo: MetadataBatchObject[] = [];
+    const waits: Promise<unknown>[] = [];
+    const seen = new Set<string>();
+    // Every object checked before any write starts: a bad one fails the batch with nothing sent.
+    const checked = objects.map((o) => {
+      const c = parseChecksum(o.checksum, `${objectTypeName(o.type)} checksum`);
+      if (o.type === ObjectType.COMMIT_META) verifyCommitMeta(c, o.bytes);
+      else verifyMetadataObject(o.type, c, o.bytes);
+      return { ...o, checksum: c };
+    });
+    for (const o of checked) {
+      const c = o.checksum;
+      if (o.type === ObjectType.COMMIT_META) {
+        waits.push(this.#store(o.type, c, [o.bytes], true));
+        continue;
+      }
+      const key = core.key(o.type, c);
+      if (core.index.has(key) || seen.has(key)) continue;
+      seen.add(key);
+      // Another write of it is under way: its outcome decides (see #store).
+      if (core.inflight.has(key)) waits.push(this.#store(o.type, c, [o.bytes], false));
+      else todo.push({ type: o.type, checksum: c, bytes: o.bytes, dest: core.objectFile(o.type, c), key });
+    }
+    await core.ensureObjectDirs(todo.map((o) => o.dest));
+    const counts: BatchCounts = { stored: 0, firstError: null };
+    const jobs: Promise<void>[] = [];
+    for (let i = 0; i < todo.length; i += BATCH_OBJECTS) {
+      const batch = todo.slice(i, i + BATCH_OBJECTS);
+      const job = this.#storeMetadataBatch(batch, counts);
+      for (const o of batch) core.inflight.set(o.key, job);
+      jobs.push(
+        job.finally(() => {
+          for (const o of batch) if (core.inflight.get(o.key) === job) core.inflight.delete(o.key);
+        }),
+      );
+    }
+    const settled = await Promise.allSettled([...jobs, ...waits]);
+    for (const s of settled) if (s.status === 'rejected') counts.firstError ??= s.reason;
+    if (counts.firstError !== null) throw counts.firstError;
+    return counts.stored;
+  }
+
+  /** One worker job of metadata; its failures go to `counts.firstError` (the first one wins). */
+  async #storeMetadataBatch(batch: MetadataBatchObject[], counts: BatchCounts): Promise<void> {
+    const core = this.#core;
+    const results = await core.codec.storeMetadata(batch, core.workerWriteOptions());
+    batch.forEach((o, k) => {
+      const r = results[k];
+      if (r?.status === 'ok') {
+        core.stored(o.key, o.dest);
+        counts.stored++;
+      } else if (r?.status === 'fs') counts.firstError ??= workerFsError(r);
+      else counts.firstError ??= new Error(`${objectTypeName(o.type)} ${o.checksum}: no result from the content worker`);
+    });
   }
 
   /** See `RepoTransaction.writeCommitMeta`. */

@@ -26,7 +26,7 @@ import { type Checksum, parseChecksum } from '../formats/checksum.js';
 import type { FileInfo } from '../formats/FileHeader.js';
 import type { ObjectType } from '../formats/ObjectType.js';
 import type { FilezReceiver } from './FilezReceiver.js';
-import { type ContentObject, ObjectWriter } from './ObjectWriter.js';
+import { type ContentObject, type MetadataObject, ObjectWriter } from './ObjectWriter.js';
 import { clearPartial, markPartial } from './partialMarker.js';
 import type { RepoCore, WriteOwner } from './RepoCore.js';
 
@@ -102,6 +102,18 @@ export class RepoTransaction implements WriteOwner {
    */
   writeMetadata(type: ObjectType, checksum: Checksum, bytes: Uint8Array): Promise<boolean> {
     return this.#write(() => this.#writer.writeMetadata(type, checksum, bytes));
+  }
+
+  /**
+   * Stores many metadata objects (the dirtrees and dirmetas of a delta part) with the checks of
+   * `writeMetadata`, made on the calling thread; the file writes run in a content worker, in
+   * batches. Objects already present (or being written) are skipped. Every object is written or
+   * known present when this resolves; the first failed check (nothing of the batch is then
+   * sent) or filesystem error (ERR_FS) rejects it after the batches in flight have settled.
+   * Resolves to the number of objects this call stored.
+   */
+  writeMetadataBatch(objects: readonly MetadataObject[]): Promise<number> {
+    return this.#write(() => this.#writer.writeMetadataBatch(objects));
   }
 
   /**

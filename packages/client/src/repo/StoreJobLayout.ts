@@ -1,11 +1,11 @@
 /**
- * How the objects of a content worker's `store` / `storeFilez` job and its results travel
+ * How the objects of a content worker's `store` / `storeFilez` / `storeMetadata` job and its results travel
  * (shared by ContentCodec, which packs them, and the worker source, which reads them).
  */
 /**
- * The objects of a `store` / `storeFilez` job, packed so that posting a batch of thousands costs
+ * The objects of a `store` / `storeFilez` / `storeMetadata` job, packed so that posting a batch of thousands costs
  * a copy of two flat values instead of a structured clone of one record per object: `fields`
- * holds `STORE_FIELDS` / `FILEZ_FIELDS` numbers per object (byte ranges are `[offset, length]`
+ * holds `STORE_FIELDS` / `FILEZ_FIELDS` / `METADATA_FIELDS` numbers per object (byte ranges are `[offset, length]`
  * pairs of the job's `data` unless said otherwise), `expected` every object's checksum, 64
  * characters each.
  */
@@ -53,6 +53,18 @@ export const FilezField = {
 } as const;
 export const FILEZ_FIELDS = 10;
 
+/**
+ * Numbers per object of a `storeMetadata` job: its bytes (already verified by the caller) and
+ * its object file's path (UTF-8), both ranges of `data`.
+ */
+export const MetadataField = {
+  offset: 0,
+  length: 1,
+  destOffset: 2,
+  destLength: 3,
+} as const;
+export const METADATA_FIELDS = 4;
+
 export type StoreResult =
   | { status: 'ok' }
   | { status: 'mismatch'; checksum: string }
@@ -60,7 +72,7 @@ export type StoreResult =
   | { status: 'too-large' | 'short' | 'zlib'; message: string; length?: number };
 
 /**
- * Results of a `store` / `storeFilez` job: `failed` lists `[index, result]` for the objects that
+ * Results of a `store` / `storeFilez` / `storeMetadata` job: `failed` lists `[index, result]` for the objects that
  * were not stored; every other object is `{ status: 'ok' }`.
  */
 export interface PackedResults {

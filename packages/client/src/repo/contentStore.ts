@@ -1,6 +1,7 @@
 /**
- * The object writes of `store` and `storeFilez` jobs (protocol in contentWorkerProtocol.ts):
- * hash, (de)compress, write to a temporary file, rename into `objects/`. Synchronous, built-ins
+ * The object writes of `store`, `storeFilez` and `storeMetadata` jobs (protocol in
+ * contentWorkerProtocol.ts): hash, (de)compress, write to a temporary file, rename into
+ * `objects/`. Synchronous, built-ins
  * only: run by the content workers (contentWorker.ts), and on the calling thread for the few
  * objects of a small pull, where starting worker threads would cost more than the work (see
  * ContentCodec).
@@ -13,12 +14,22 @@ import * as zlib from 'node:zlib';
 // `.js` to `.ts`.
 import { exactInflateOptions } from '../formats/inflateOptions.ts';
 import type { WorkerRequest, WorkerWriteOptions } from './contentWorkerProtocol.ts';
-import { FILEZ_FIELDS, FilezField as F, type PackedResults, STORE_FIELDS, StoreField as S, type StoreResult } from './StoreJobLayout.ts';
+import {
+  FILEZ_FIELDS,
+  FilezField as F,
+  METADATA_FIELDS,
+  MetadataField as M,
+  type PackedResults,
+  STORE_FIELDS,
+  StoreField as S,
+  type StoreResult,
+} from './StoreJobLayout.ts';
 import { THREAD_TMP_PREFIX } from './threadTmp.ts';
 
 type Failure = Exclude<StoreResult, { status: 'ok' }>;
 type StoreRequest = Extract<WorkerRequest, { op: 'store' }>;
 type StoreFilezRequest = Extract<WorkerRequest, { op: 'storeFilez' }>;
+type StoreMetadataRequest = Extract<WorkerRequest, { op: 'storeMetadata' }>;
 
 export function inflateExact(payload: Uint8Array, size: number): Uint8Array {
   return payload.length === 0 ? new Uint8Array(0) : zlib.inflateRawSync(payload, exactInflateOptions(size));
@@ -42,10 +53,10 @@ function storeOne(m: StoreRequest, i: number): Failure | null {
   if (checksum !== expected) return { status: 'mismatch', checksum };
   const symlink = field(f, b + S.symlink) === 1;
   const target = symlink ? range(m, field(f, b + S.targetOffset), field(f, b + S.targetLength)) : null;
-  if (m.bare) return writeObject(m, expected, field(f, b + S.mode), target, symlink ? null : [content]);
+  if (m.bare) return writeObject(m, expected, contentDest(m, expected), field(f, b + S.mode), target, symlink ? null : [content]);
   const filezHeader = range(m, field(f, b + S.filezHeaderOffset), field(f, b + S.filezHeaderLength));
   const chunks = symlink ? [filezHeader] : [filezHeader, zlib.deflateRawSync(content, { level: m.level })];
-  return writeObject(m, expected, 0, null, chunks);
+  return writeObject(m, expected, contentDest(m, expected), null, null, chunks);
 }
 
 function storeFilezOne(m: StoreFilezRequest, i: number): Failure | null {
@@ -69,8 +80,22 @@ function storeFilezOne(m: StoreFilezRequest, i: number): Failure | null {
   if (checksum !== expected) return { status: 'mismatch', checksum };
   const symlink = field(f, b + F.symlink) === 1;
   const target = symlink ? range(m, field(f, b + F.targetOffset), field(f, b + F.targetLength)) : null;
-  if (m.bare) return writeObject(m, expected, field(f, b + F.mode), target, symlink ? null : [content]);
-  return writeObject(m, expected, 0, null, [filez]);
+  if (m.bare) return writeObject(m, expected, contentDest(m, expected), field(f, b + F.mode), target, symlink ? null : [content]);
+  return writeObject(m, expected, contentDest(m, expected), null, null, [filez]);
+}
+
+function storeMetadataOne(m: StoreMetadataRequest, i: number): Failure | null {
+  const f = m.fields;
+  const b = i * METADATA_FIELDS;
+  const dest = Buffer.from(m.data.buffer, m.data.byteOffset + field(f, b + M.destOffset), field(f, b + M.destLength)).toString('utf8');
+  return writeObject(m, m.expected.slice(i * 64, i * 64 + 64), dest, null, null, [
+    range(m, field(f, b + M.offset), field(f, b + M.length)),
+  ]);
+}
+
+/** A content object's file: `.file` (bare-user-only) or `.filez` (archive). */
+function contentDest(m: WorkerWriteOptions, checksum: string): string {
+  return `${m.objectsDir}/${checksum.slice(0, 2)}/${checksum.slice(2)}${m.bare ? '.file' : '.filez'}`;
 }
 
 /** Runs a `store` job's objects: the ones not stored (every other one is stored). */
@@ -83,7 +108,21 @@ export function runStoreFilez(m: StoreFilezRequest): PackedResults {
   return runAll(m, m.fields.length / FILEZ_FIELDS, storeFilezOne);
 }
 
-function runAll<M extends StoreRequest | StoreFilezRequest>(m: M, count: number, one: (m: M, i: number) => Failure | null): PackedResults {
+/** Runs a `storeMetadata` job's objects: the ones not stored (every other one is stored). */
+export function runStoreMetadata(m: StoreMetadataRequest): PackedResults {
+  return runAll(m, m.fields.length / METADATA_FIELDS, storeMetadataOne);
+}
+
+/** Runs any store job: the ones not stored. */
+export function runStoreJob(m: StoreRequest | StoreFilezRequest | StoreMetadataRequest): PackedResults {
+  return m.op === 'store' ? runStore(m) : m.op === 'storeFilez' ? runStoreFilez(m) : runStoreMetadata(m);
+}
+
+function runAll<R extends StoreRequest | StoreFilezRequest | StoreMetadataRequest>(
+  m: R,
+  count: number,
+  one: (m: R, i: number) => Failure | null,
+): PackedResults {
   const failed: PackedResults['failed'] = [];
   for (let i = 0; i < count; i++) {
     const r = one(m, i);
@@ -102,13 +141,16 @@ let tmpCounter = 0;
 const madeDirs = new Set<string>();
 
 /**
- * Writes chunks (or, for null, a symlink to `target`) to a temporary file and renames it into
- * place: `objects/` never holds a partial object. Null when stored, else the failure.
+ * Writes chunks (or, for null, a symlink to `target`) to a temporary file and renames it to
+ * `dest`: `objects/` never holds a partial object. `mode` null: a plain 0644 file (an archive
+ * object, metadata); else a bare-user-only `.file` with these bits and mtime 0. Null when
+ * stored, else the failure.
  */
 function writeObject(
   m: WorkerWriteOptions,
   expected: string,
-  mode: number,
+  dest: string,
+  mode: number | null,
   target: Uint8Array | null,
   chunks: Uint8Array[] | null,
 ): Failure | null {
@@ -120,11 +162,11 @@ function writeObject(
     else {
       // bare-user-only: created with its permission bits; set again only where the umask
       // removes some (or for bits beyond 0777).
-      const fd = inThreadDir(m.tmpDir, () => fs.openSync(tmp, 'wx', m.bare ? mode & 0o777 : 0o644));
+      const fd = inThreadDir(m.tmpDir, () => fs.openSync(tmp, 'wx', mode === null ? 0o644 : mode & 0o777));
       try {
         step = 'write';
         for (const c of chunks) fs.writeFileSync(fd, c);
-        if (m.bare) {
+        if (mode !== null) {
           step = 'chmod';
           if (m.umask === null || (mode & m.umask) !== 0 || mode > 0o777) fs.fchmodSync(fd, mode);
           fs.futimesSync(fd, 0, 0);
@@ -135,7 +177,6 @@ function writeObject(
       }
     }
     step = 'rename';
-    const dest = `${m.objectsDir}/${expected.slice(0, 2)}/${expected.slice(2)}${m.bare ? '.file' : '.filez'}`;
     path = `${tmp} -> ${dest}`;
     fs.renameSync(tmp, dest);
     return null;

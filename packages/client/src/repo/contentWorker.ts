@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
 // `.ts` specifiers (rewritten to `.js` in the build): run from the sources, as the tests do, this
 // file is loaded by Node.js itself (type stripping), which does not map `.js` to `.ts`.
-import { inflateExact, runStore, runStoreFilez } from './contentStore.ts';
+import { inflateExact, runStoreJob } from './contentStore.ts';
 import type { WorkerReply, WorkerRequest } from './contentWorkerProtocol.ts';
 import { threadGarbage } from '../formats/garbageBudget.ts';
 
@@ -37,9 +37,9 @@ const handle = (msg: WorkerRequest & { id: number }) => {
         return reply(id, checksum, owned(zlib.deflateRawSync(msg.content, { level: msg.level })));
       }
       case 'store':
-        return post(id, { ok: true, checksum: '', data: null, results: runStore(msg) });
       case 'storeFilez':
-        return post(id, { ok: true, checksum: '', data: null, results: runStoreFilez(msg) });
+      case 'storeMetadata':
+        return post(id, { ok: true, checksum: '', data: null, results: runStoreJob(msg) });
       case 'inflate': {
         const content = inflateExact(msg.payload, msg.size);
         if (content.length !== msg.size) return post(id, { ok: false, kind: 'short', message: 'size mismatch', length: content.length });

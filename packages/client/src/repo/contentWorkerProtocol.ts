@@ -18,6 +18,9 @@
  * - `storeFilez` (`FilezField`): inflate each fetched `.filez`'s payload (exactly its declared
  *   size), hash header + content; when that is the expected checksum, write the `.filez` as
  *   received (archive) or the inflated content as for `store` (bare-user-only).
+ * - `storeMetadata` (`MetadataField`): write each metadata object's bytes, which the caller has
+ *   verified, to its object path (given; mode 0644 before the umask, in every repository mode),
+ *   by the same temporary file and rename.
  */
 import type { PackedItems, PackedResults } from './StoreJobLayout.ts';
 
@@ -40,7 +43,8 @@ export type WorkerRequest =
   | { op: 'encode'; header: Uint8Array; content: Uint8Array; expected: string | null; compress: boolean; level: number }
   | { op: 'inflate'; header: Uint8Array; payload: Uint8Array; size: number; keep: boolean }
   | ({ op: 'store'; data: Uint8Array; shared: Uint8Array | null; level: number } & PackedItems & WorkerWriteOptions)
-  | ({ op: 'storeFilez'; data: Uint8Array } & PackedItems & WorkerWriteOptions);
+  | ({ op: 'storeFilez'; data: Uint8Array } & PackedItems & WorkerWriteOptions)
+  | ({ op: 'storeMetadata'; data: Uint8Array } & PackedItems & WorkerWriteOptions);
 
 export type WorkerReply =
   | { ok: true; checksum: string; data: Uint8Array | null; results?: PackedResults }
