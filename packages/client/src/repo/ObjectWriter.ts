@@ -34,7 +34,7 @@ interface BatchObject extends ContentObject {
   key: string;
 }
 
-/** A metadata object (dirtree, dirmeta, commit) given as its bytes. */
+/** A metadata object (dirtree, dirmeta, commit; commitmeta as `writeCommitMeta`) given as its bytes. */
 export interface MetadataObject {
   type: ObjectType;
   checksum: Checksum;

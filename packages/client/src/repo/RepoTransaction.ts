@@ -106,8 +106,9 @@ export class RepoTransaction implements WriteOwner {
 
   /**
    * Stores many metadata objects (the dirtrees and dirmetas of a delta part) with the checks of
-   * `writeMetadata`, made on the calling thread; the file writes run in a content worker, in
-   * batches. Objects already present (or being written) are skipped. Every object is written or
+   * `writeMetadata`, made on the calling thread; the file writes run in the content workers, in
+   * batches (on the calling thread while no worker has started and the writes are few, as for
+   * `writeContentBatch`). Objects already present (or being written) are skipped. Every object is written or
    * known present when this resolves; the first failed check (nothing of the batch is then
    * sent) or filesystem error (ERR_FS) rejects it after the batches in flight have settled.
    * Resolves to the number of objects this call stored.
