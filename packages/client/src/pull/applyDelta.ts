@@ -366,7 +366,7 @@ async function writeObjects(
         ? new FlathubFetchError(ErrorCodes.CHECKSUM_MISMATCH, `${what}: produced ${err.message}`, err.data, { cause: err })
         : err;
     });
-  // Checked here, written by a content worker (this thread runs the part's next window meanwhile).
+  // Checked here, written by the content workers (this thread runs the part's next window meanwhile).
   const metadataWrite =
     metadata.length === 0
       ? Promise.resolve()

@@ -1,10 +1,9 @@
 /**
  * The object writes of `store`, `storeFilez` and `storeMetadata` jobs (protocol in
  * contentWorkerProtocol.ts): hash, (de)compress, write to a temporary file, rename into
- * `objects/`. Synchronous, built-ins
- * only: run by the content workers (contentWorker.ts), and on the calling thread for the few
- * objects of a small pull, where starting worker threads would cost more than the work (see
- * ContentCodec).
+ * `objects/`. Synchronous, built-ins only: run by the content workers (contentWorker.ts), and
+ * on the calling thread for the few objects of a small pull, where starting worker threads
+ * would cost more than the work (see ContentCodec).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -99,17 +98,17 @@ function contentDest(m: WorkerWriteOptions, checksum: string): string {
 }
 
 /** Runs a `store` job's objects: the ones not stored (every other one is stored). */
-export function runStore(m: StoreRequest): PackedResults {
+function runStore(m: StoreRequest): PackedResults {
   return runAll(m, m.fields.length / STORE_FIELDS, storeOne);
 }
 
 /** Runs a `storeFilez` job's objects: the ones not stored (every other one is stored). */
-export function runStoreFilez(m: StoreFilezRequest): PackedResults {
+function runStoreFilez(m: StoreFilezRequest): PackedResults {
   return runAll(m, m.fields.length / FILEZ_FIELDS, storeFilezOne);
 }
 
 /** Runs a `storeMetadata` job's objects: the ones not stored (every other one is stored). */
-export function runStoreMetadata(m: StoreMetadataRequest): PackedResults {
+function runStoreMetadata(m: StoreMetadataRequest): PackedResults {
   return runAll(m, m.fields.length / METADATA_FIELDS, storeMetadataOne);
 }
 
