@@ -106,14 +106,22 @@ export class ObjectWriter {
     const jobs: Promise<void>[] = [];
     for (let i = 0; i < todo.length; i += BATCH_OBJECTS) {
       const batch = todo.slice(i, i + BATCH_OBJECTS);
-      const job = this.#storeMetadataBatch(batch, counts);
-      for (const o of batch) core.inflight.set(o.key, job);
-      jobs.push(
-        job.finally(() => {
-          for (const o of batch) if (core.inflight.get(o.key) === job) core.inflight.delete(o.key);
-        }),
-      );
+      jobs.push(this.#inflightJob(batch, this.#storeMetadataBatch(batch, counts)));
     }
+    return this.#settleBatch(jobs, waits, counts);
+  }
+
+  /** `job` is the write of `batch`'s objects while it runs (see `RepoCore.inflight`). */
+  #inflightJob(batch: ReadonlyArray<{ key: string }>, job: Promise<void>): Promise<void> {
+    const inflight = this.#core.inflight;
+    for (const o of batch) inflight.set(o.key, job);
+    return job.finally(() => {
+      for (const o of batch) if (inflight.get(o.key) === job) inflight.delete(o.key);
+    });
+  }
+
+  /** Waits for a batch call's jobs and waits; the first failure rejects, else the objects stored. */
+  async #settleBatch(jobs: Promise<void>[], waits: Promise<unknown>[], counts: BatchCounts): Promise<number> {
     const settled = await Promise.allSettled([...jobs, ...waits]);
     for (const s of settled) if (s.status === 'rejected') counts.firstError ??= s.reason;
     if (counts.firstError !== null) throw counts.firstError;
@@ -176,11 +184,7 @@ export class ObjectWriter {
     const { todo, waits } = this.#batchTodo(objects);
     await this.#core.ensureObjectDirs(todo.map((o) => o.dest));
     const counts: BatchCounts = { stored: 0, firstError: null };
-    const jobs = this.#batchJobs(todo, counts, onWritten);
-    const settled = await Promise.allSettled([...jobs, ...waits]);
-    for (const s of settled) if (s.status === 'rejected') counts.firstError ??= s.reason;
-    if (counts.firstError !== null) throw counts.firstError;
-    return counts.stored;
+    return this.#settleBatch(this.#batchJobs(todo, counts, onWritten), waits, counts);
   }
 
   /**
@@ -261,7 +265,6 @@ export class ObjectWriter {
 
   /** Sends `todo` to the content workers in jobs of up to BATCH_OBJECTS / BATCH_BYTES. */
   #batchJobs(todo: BatchObject[], counts: BatchCounts, onWritten: (n: number) => void): Promise<void>[] {
-    const inflight = this.#core.inflight;
     const jobs: Promise<void>[] = [];
     for (let i = 0; i < todo.length; ) {
       let bytes = 0;
@@ -272,13 +275,7 @@ export class ObjectWriter {
       }
       const batch = todo.slice(i, j);
       i = j;
-      const job = this.#storeBatch(batch, counts, onWritten);
-      for (const o of batch) inflight.set(o.key, job);
-      jobs.push(
-        job.finally(() => {
-          for (const o of batch) if (inflight.get(o.key) === job) inflight.delete(o.key);
-        }),
-      );
+      jobs.push(this.#inflightJob(batch, this.#storeBatch(batch, counts, onWritten)));
     }
     return jobs;
   }
