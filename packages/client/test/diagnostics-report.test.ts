@@ -249,6 +249,26 @@ describe('buildReport', () => {
     res.plan.strategy = 'up-to-date';
     expect(buildReport(res).requests.ideal).toBe(1);
   });
+
+  it('the slowest requests: the same as sorting them all (ties by id, unfinished last), for any count', () => {
+    nextId = 1;
+    // Durations from a small set (many ties), some requests unfinished (no `done`).
+    let seed = 42;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const rs = Array.from({ length: 400 }, (_, i) => {
+      const r = rec({ url: `objects/aa/${i}.filez`, at: Math.floor(rand() * 1000), dur: 1 + Math.floor(rand() * 20) });
+      if (rand() < 0.1) r.timings.done = null;
+      return r;
+    });
+    const total = (r: RequestRecord) => (r.timings.done === null ? -1 : r.timings.done - r.timings.queued);
+    const sorted = [...rs].sort((a, b) => total(b) - total(a) || a.id - b.id).map((r) => r.id);
+    for (const n of [0, 1, 10, 399, 400, 500]) {
+      expect(buildReport(result(rs), { slowest: n }).slowest.map((s) => s.id)).toEqual(sorted.slice(0, n));
+    }
+  });
 });
 
 describe('HAR', () => {

@@ -4,7 +4,7 @@
  * would have been asked at (it frees nothing, so each call marks a new base).
  */
 import { afterEach, expect, test } from 'vitest';
-import { GarbageBudget } from '../src/formats/garbageBudget.js';
+import { GarbageBudget, readThreadMemory } from '../src/formats/garbageBudget.js';
 
 const MiB = 1 << 20;
 const g = globalThis as { gc?: unknown };
@@ -30,7 +30,7 @@ function run(budget: GarbageBudget, total: number): { allocated: number[]; heapU
   };
   budget.check(); // the base: what is live now
   allocated.length = 0;
-  const heapUsed = process.memoryUsage().heapUsed;
+  const heapUsed = readThreadMemory().heapUsed;
   for (let n = 0; n < total; n += 64 * 1024) {
     const b = new Uint8Array(64 * 1024);
     held.push(b);
@@ -68,23 +68,16 @@ test("a bounded budget follows the thread's heap: half of what it uses, within [
 
 test("it looks at the thread's memory every eighth of its current budget, not of the smallest one", () => {
   // The budget follows the heap (half of it): a look every sixteenth of the heap's size.
-  const budget = new GarbageBudget(MiB, 1024 * MiB);
-  const memoryUsage = process.memoryUsage;
   let looks = 0;
-  const counted = Object.assign(() => {
+  const budget = new GarbageBudget(MiB, 1024 * MiB, () => {
     looks++;
-    return memoryUsage.call(process);
-  }, memoryUsage);
-  try {
-    process.memoryUsage = counted as typeof process.memoryUsage;
-    const { allocated, heapUsed } = run(budget, 64 * MiB);
-    const step = heapUsed / 16;
-    // An eighth of the 1 MiB floor would be a look every 128 KiB: 512 looks.
-    expect(heapUsed).toBeGreaterThan(4 * MiB);
-    expect(looks).toBeLessThanOrEqual((2 * 64 * MiB) / step + allocated.length + 2);
-  } finally {
-    process.memoryUsage = memoryUsage;
-  }
+    return readThreadMemory();
+  });
+  const { allocated, heapUsed } = run(budget, 64 * MiB);
+  const step = heapUsed / 16;
+  // An eighth of the 1 MiB floor would be a look every 128 KiB: 512 looks.
+  expect(heapUsed).toBeGreaterThan(4 * MiB);
+  expect(looks).toBeLessThanOrEqual((2 * 64 * MiB) / step + allocated.length + 2);
 });
 
 test('without a collector exposed it does nothing', () => {

@@ -117,25 +117,23 @@ export function buildReport(result: PullResult | FailedPullResult, options: Buil
   const latencyByPurpose: Record<string, LatencyPair> = {};
   for (const p of Object.keys(byPurpose).sort()) latencyByPurpose[p] = pair(records.filter((r) => r.purpose === p));
 
-  const startedAt = records.length === 0 ? null : Math.min(...records.map((r) => r.timings.queued));
-  const slowest: SlowRequest[] = [...records]
-    .sort((a, b) => (totalMs(b) ?? -1) - (totalMs(a) ?? -1) || a.id - b.id)
-    .slice(0, Math.max(0, slowestN))
-    .map((r) => {
-      const fb = firstByteMs(r);
-      const t = totalMs(r);
-      return {
-        id: r.id,
-        url: r.url,
-        purpose: r.purpose,
-        attempt: r.attempt,
-        status: r.status,
-        wireBytes: r.wireBytes,
-        firstByteMs: fb === null ? null : round(fb),
-        totalMs: t === null ? null : round(t),
-        error: r.error?.class ?? null,
-      };
-    });
+  let startedAt: number | null = null;
+  for (const r of records) if (startedAt === null || r.timings.queued < startedAt) startedAt = r.timings.queued;
+  const slowest: SlowRequest[] = slowestOf(records, slowestN).map((r) => {
+    const fb = firstByteMs(r);
+    const t = totalMs(r);
+    return {
+      id: r.id,
+      url: r.url,
+      purpose: r.purpose,
+      attempt: r.attempt,
+      status: r.status,
+      wireBytes: r.wireBytes,
+      firstByteMs: fb === null ? null : round(fb),
+      totalMs: t === null ? null : round(t),
+      error: r.error?.class ?? null,
+    };
+  });
 
   return {
     schema: PULL_REPORT_SCHEMA,
@@ -188,6 +186,23 @@ export function buildReport(result: PullResult | FailedPullResult, options: Buil
   };
 }
 
+/** The `n` slowest records (by total time; unfinished ones last, then by id), slowest first, without sorting them all. */
+function slowestOf(records: readonly RequestRecord[], n: number): RequestRecord[] {
+  const slower = (a: RequestRecord, b: RequestRecord) => (totalMs(b) ?? -1) - (totalMs(a) ?? -1) || a.id - b.id;
+  const top: RequestRecord[] = [];
+  if (n <= 0) return top;
+  for (const r of records) {
+    if (top.length === n && slower(r, top[n - 1] as RequestRecord) >= 0) continue;
+    let i = top.length === n ? n - 1 : top.length;
+    while (i > 0 && slower(r, top[i - 1] as RequestRecord) < 0) {
+      top[i] = top[i - 1] as RequestRecord;
+      i--;
+    }
+    top[i] = r;
+  }
+  return top;
+}
+
 function wasteOf(result: PullResult | FailedPullResult): PullReport['waste'] {
   const records = result.requests;
   const items: WastedFetch[] = [];
@@ -230,8 +245,9 @@ function wasteOf(result: PullResult | FailedPullResult): PullReport['waste'] {
       continue;
     }
     seen.add(r.url);
+    if (fromParts.size === 0 || r.purpose === 'delta-part') continue;
     const m = OBJECT_PATH.exec(pathOf(r.url));
-    if (m !== null && r.purpose !== 'delta-part' && fromParts.has(m[0])) item('loose-in-delta', r, r.wireBytes);
+    if (m !== null && fromParts.has(m[0])) item('loose-in-delta', r, r.wireBytes);
   }
 
   const sum = (kind: WastedFetch['kind']) => {
