@@ -152,18 +152,21 @@ for (const set of fixtureSets()) {
             const lastModified = /^Last-Modified \(ostree\.summary\.last-modified\): (.*)$/m.exec(view)?.[1];
             expect(iso(summary.lastModified) ?? undefined).toBe(lastModified);
             const deltaLine = /^Static Deltas \(ostree\.static-deltas\): \{(.*)\}$/m.exec(view)?.[1];
-            // GLib prints an `ay` as `[byte 0x.., …]`, or as a bytestring `b'…'` when its only NUL is
-            // the last byte (a digest ending in 0x00: 1 in 256).
+            // GLib prints an `ay` as `[byte 0x.., …]`, or as a bytestring when its only NUL is the
+            // last byte (a digest ending in 0x00: 1 in 256): `b'…'`, or `b"…"` when the bytes hold a
+            // single quote (0x27).
             const deltas = new Map(
-              [...(deltaLine ?? '').matchAll(/'([0-9a-f-]+)': <(?:\[byte ([^\]]*)\]|b'((?:[^'\\]|\\.)*)')>/g)].map(([, n, bytes, str]) => [
-                n as string,
-                bytes !== undefined
-                  ? bytes
-                      .split(', ')
-                      .map((b) => b.replace('0x', ''))
-                      .join('')
-                  : glibBytestringHex(str as string),
-              ]),
+              [...(deltaLine ?? '').matchAll(/'([0-9a-f-]+)': <(?:\[byte ([^\]]*)\]|b'((?:[^'\\]|\\.)*)'|b"((?:[^"\\]|\\.)*)")>/g)].map(
+                ([, n, bytes, single, double]) => [
+                  n as string,
+                  bytes !== undefined
+                    ? bytes
+                        .split(', ')
+                        .map((b) => b.replace('0x', ''))
+                        .join('')
+                    : glibBytestringHex((single ?? double) as string),
+                ],
+              ),
             );
             expect(new Map(summary.deltas)).toEqual(deltas);
           });
