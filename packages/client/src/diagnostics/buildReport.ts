@@ -210,14 +210,17 @@ function wasteOf(result: PullResult | FailedPullResult): PullReport['waste'] {
     items.push({ kind, id: r.id, url: r.url, purpose: r.purpose, status: r.status, bytes });
 
   // Failed attempts: their bytes are wasted, except what the next attempt resumed from (Range).
+  // (The attempts of requests that had a failure, by request: a pull's requests mostly have none.)
+  const failed = records.filter((r) => r.error !== null);
+  const retried = new Set(failed.map((r) => r.requestId));
   const byRequest = new Map<number, RequestRecord[]>();
-  for (const r of records) {
+  for (const r of retried.size === 0 ? [] : records) {
+    if (!retried.has(r.requestId)) continue;
     const list = byRequest.get(r.requestId);
     if (list === undefined) byRequest.set(r.requestId, [r]);
     else list.push(r);
   }
-  for (const r of records) {
-    if (r.error === null) continue;
+  for (const r of failed) {
     const next = byRequest.get(r.requestId)?.find((x) => x.attempt === r.attempt + 1);
     const kept = next?.range != null ? Math.min(r.wireBytes, Math.max(0, rangeStart(next.range) - rangeStart(r.range))) : 0;
     item('failed', r, r.wireBytes - kept);

@@ -109,6 +109,8 @@ export async function runPull(
   const opening = outcome(LocalRepo.openOrCreate(o.repo, { mode: o.repoMode }));
   let remote: Remote | null = shared?.remote ?? null;
   let txn: RepoTransaction | null = null;
+  /** The remote's connections closing (once the last object is in, during the commit's sync). */
+  let closing: Promise<void> | null = null;
   let failed = false;
   shared?.route((r) => tracker.onRecord(r));
   try {
@@ -172,6 +174,12 @@ export async function runPull(
       fetched = await transfer(o, { remote, repo, txn, tracker, plan, superblocks, target });
       // An abort that came after the last object still ends the pull before its ref is written.
       o.signal?.throwIfAborted();
+      // Nothing more to fetch: a remote of this pull's own closes its connections while the
+      // commit makes the objects durable (a graceful close waits for the server's side).
+      if (shared === null) {
+        closing = remote.close();
+        closing.catch(() => {}); // awaited in `finally`; avoids an unhandled rejection meanwhile
+      }
       // A subpath pull leaves the commit partial (as libostree does); its objects are flushed
       // before the ref is written all the same.
       await txn.commit({ ...(spec.ref !== null ? { ref: spec.ref, ...location } : {}), keepPartial: o.subpaths !== null });
@@ -198,7 +206,7 @@ export async function runPull(
     throw err;
   } finally {
     if (failed) await txn?.abort();
-    if (shared === null) await remote?.close();
+    if (shared === null) await (closing ?? remote?.close());
     else shared.route(null);
     const opened = await opening;
     if ('value' in opened) await opened.value.close();
