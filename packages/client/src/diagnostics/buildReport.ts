@@ -214,7 +214,7 @@ function wasteOf(result: PullResult | FailedPullResult): PullReport['waste'] {
   const failed = records.filter((r) => r.error !== null);
   const retried = new Set(failed.map((r) => r.requestId));
   const byRequest = new Map<number, RequestRecord[]>();
-  for (const r of retried.size === 0 ? [] : records) {
+  for (const r of records) {
     if (!retried.has(r.requestId)) continue;
     const list = byRequest.get(r.requestId);
     if (list === undefined) byRequest.set(r.requestId, [r]);

@@ -38,11 +38,11 @@ export class GarbageBudget {
   #step: number;
   /** Bytes outside the heap after the last collection, or when the budget began (what was live then). */
   #base: number;
-  /** Bytes noted since the last look at the ArrayBuffer total. */
+  /** Bytes noted since the last look at the thread's figures. */
   #noted = 0;
 
   /**
-   * The thread may gain half its live JavaScript heap in ArrayBuffer bytes before a collection,
+   * The thread may gain half its live JavaScript heap in buffer bytes before a collection,
    * within `[min, max]` bytes: a full collection costs in proportion to the heap it traces, so
    * each one then frees garbage in proportion to its cost (a small heap collects more often, and
    * keeps less garbage). `min === max` is a fixed budget. `read` gives the thread's figures.
