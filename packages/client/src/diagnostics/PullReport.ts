@@ -172,7 +172,11 @@ export interface PullReport {
   };
   /** The slowest attempts by total time, slowest first. */
   slowest: SlowRequest[];
-  /** One entry per attempt: the `RequestRecord` fields, verbatim, in completion order. */
+  /**
+   * One entry per attempt, in completion order: the result's `RequestRecord`s themselves (a new
+   * array, the same objects: a pull of a runtime has tens of thousands, and a copy of each would
+   * double what the report holds).
+   */
   entries: RequestRecord[];
 }
 

@@ -177,12 +177,7 @@ export function buildReport(result: PullResult | FailedPullResult, options: Buil
     latency: { ...pair(records), byPurpose: latencyByPurpose },
     throughput: { bucketMs, buckets: startedAt === null ? [] : throughputBuckets(records, startedAt, bucketMs) },
     slowest,
-    entries: records.map((r) => ({
-      ...r,
-      timings: { ...r.timings },
-      cacheHeaders: { ...r.cacheHeaders },
-      error: r.error && { ...r.error },
-    })),
+    entries: records.slice(),
   };
 }
 
