@@ -101,7 +101,8 @@ describe(`cli pull: HAR and metrics of a failed pull (${set.name} fixtures)`, ()
       const summary503 = doc.log.entries.filter((e) => e.request.url.endsWith('/summary') && e.response.status === 503).length;
       expect(summary503).toBe(server.log.filter((e) => e.path === '/summary' && e.status === 503).length);
       expect(summary503).toBeGreaterThan(1);
-      expect(doc.log.entries.length).toBe(server.log.length);
+      // Unanswered, at most the attempt under way when the stall window ended the pull.
+      expect(doc.log.entries.length - answered).toBeLessThanOrEqual(1);
       const text = readFileSync(prom, 'utf8');
       expect(metric(text, 'flathub_fetch_pull_success')[0]?.value).toBe('0');
       expect(metric(text, 'flathub_fetch_pull_failure_info')[0]?.labels?.code).toMatch(/^ERR_/);
