@@ -46,7 +46,7 @@ const I_WILL_RETRY = 13;
 const I_IN_FLIGHT = 14;
 /** The URL up to and including its last `/`, interned. */
 const I_URL_BASE = 15;
-/** Where the record's strings are: arena chunk, offset, and the byte length of each (−1: null). */
+/** Where the record's strings are: arena chunk, offset, and the byte length of each, in this order (−1: null). */
 const I_ARENA = 16;
 const I_OFFSET = 17;
 const I_URL_TAIL = 18;
@@ -129,10 +129,9 @@ export class RequestLog implements Iterable<RequestRecord> {
     const tail = r.url.slice(slash);
     let cache: string | null = null;
     for (const k in r.cacheHeaders) cache = `${cache === null ? '' : `${cache}\n`}${k}:${r.cacheHeaders[k]}`;
-    const tailBytes = Buffer.byteLength(tail);
-    const rangeBytes = r.range === null ? 0 : Buffer.byteLength(r.range);
-    const cacheBytes = cache === null ? 0 : Buffer.byteLength(cache);
-    const need = tailBytes + rangeBytes + cacheBytes;
+    const strings = [tail, r.range, cache];
+    let need = 0;
+    for (const t of strings) if (t !== null) need += Buffer.byteLength(t);
     let chunk = this.#arena[this.#arena.length - 1];
     if (chunk === undefined || this.#arenaUsed + need > chunk.length) {
       chunk = Buffer.allocUnsafeSlow(Math.max(ARENA_CHUNK, need));
@@ -141,13 +140,13 @@ export class RequestLog implements Iterable<RequestRecord> {
     }
     ints[a + I_ARENA] = this.#arena.length - 1;
     ints[a + I_OFFSET] = this.#arenaUsed;
-    let at = this.#arenaUsed + chunk.write(tail, this.#arenaUsed);
-    ints[a + I_URL_TAIL] = tailBytes;
-    if (r.range !== null) at += chunk.write(r.range, at);
-    ints[a + I_RANGE] = r.range === null ? -1 : rangeBytes;
-    if (cache !== null) at += chunk.write(cache, at);
-    ints[a + I_CACHE] = cache === null ? -1 : cacheBytes;
-    this.#arenaUsed = at;
+    // Each string's byte length in its column (I_URL_TAIL, I_RANGE, I_CACHE), −1 for null.
+    for (let k = 0; k < strings.length; k++) {
+      const t = strings[k] as string | null;
+      const n = t === null ? -1 : chunk.write(t, this.#arenaUsed);
+      if (n > 0) this.#arenaUsed += n;
+      ints[a + I_URL_TAIL + k] = n;
+    }
 
     if (r.error !== null) this.#errors.set(this.#length, { ...r.error });
     this.#length++;
@@ -167,16 +166,18 @@ export class RequestLog implements Iterable<RequestRecord> {
     }
     const chunk = this.#arena[ints[a + I_ARENA] as number] as Buffer;
     let at = ints[a + I_OFFSET] as number;
-    const tailEnd = at + (ints[a + I_URL_TAIL] as number);
-    const url = (this.#string(ints[a + I_URL_BASE] as number) as string) + chunk.toString('utf8', at, tailEnd);
-    at = tailEnd;
-    const rangeBytes = ints[a + I_RANGE] as number;
-    const range = rangeBytes === -1 ? null : chunk.toString('utf8', at, at + rangeBytes);
-    if (rangeBytes > 0) at += rangeBytes;
-    const cacheBytes = ints[a + I_CACHE] as number;
+    const take = (column: number): string | null => {
+      const n = ints[a + column] as number;
+      if (n === -1) return null;
+      at += n;
+      return chunk.toString('utf8', at - n, at);
+    };
+    const url = (this.#string(ints[a + I_URL_BASE] as number) as string) + (take(I_URL_TAIL) as string);
+    const range = take(I_RANGE);
+    const cache = take(I_CACHE);
     const cacheHeaders: Record<string, string> = {};
-    if (cacheBytes !== -1)
-      for (const line of chunk.toString('utf8', at, at + cacheBytes).split('\n')) {
+    if (cache !== null)
+      for (const line of cache.split('\n')) {
         const colon = line.indexOf(':');
         cacheHeaders[line.slice(0, colon)] = line.slice(colon + 1);
       }
