@@ -7,6 +7,10 @@ import { mkdirSync, openSync, writeSync, closeSync, renameSync, rmSync } from 'n
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 const [dir, n, b] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+if (dir === undefined || !(Number.isInteger(n) && n > 0) || !(Number.isInteger(b) && b >= 0)) {
+  console.error('usage: node bench/files-floor.mjs DIR N B');
+  process.exit(2);
+}
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(`${dir}/tmp`, { recursive: true });
 for (let i = 0; i < 256; i++) mkdirSync(`${dir}/objects/${i.toString(16).padStart(2, '0')}`, { recursive: true });

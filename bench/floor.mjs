@@ -23,7 +23,18 @@ if (base === undefined || deltaDir === undefined) {
 const url = new URL(base);
 const dir = deltaDir.endsWith('/') ? deltaDir : `${deltaDir}/`;
 
-/** GET of a path under the repository, resolving to the body's length. */
+/** A response body's length, once it has all arrived. */
+const drain = (body) =>
+  new Promise((resolve, reject) => {
+    let n = 0;
+    body.on('data', (c) => {
+      n += c.length;
+    });
+    body.on('end', () => resolve(n));
+    body.on('error', reject);
+  });
+
+/** GET of a path under the repository: its status and body length. */
 let get;
 let close;
 if (url.protocol === 'https:') {
@@ -35,11 +46,7 @@ if (url.protocol === 'https:') {
   get = (path) =>
     new Promise((resolve, reject) => {
       const stream = session.request({ ':path': url.pathname + path });
-      let n = 0;
-      stream.on('data', (c) => {
-        n += c.length;
-      });
-      stream.on('end', () => resolve(n));
+      stream.on('response', (headers) => drain(stream).then((bytes) => resolve({ path, status: headers[':status'], bytes }), reject));
       stream.on('error', reject);
     });
   close = () => session.close();
@@ -47,19 +54,21 @@ if (url.protocol === 'https:') {
   const agent = new Agent({ keepAlive: true, maxSockets: 3 });
   get = (path) =>
     new Promise((resolve, reject) => {
-      httpGet(new URL(path, url), { agent }, (res) => {
-        let n = 0;
-        res.on('data', (c) => {
-          n += c.length;
-        });
-        res.on('end', () => resolve(n));
-      }).on('error', reject);
+      httpGet(new URL(path, url), { agent }, (res) =>
+        drain(res).then((bytes) => resolve({ path, status: res.statusCode, bytes }), reject),
+      ).on('error', reject);
     });
   close = () => agent.destroy();
 }
 
-const bytes = await Promise.all([get('config'), get('summary'), get('summary.sig')]);
-bytes.push(await get(`${dir}superblock`));
-bytes.push(await get(`${dir}0`));
+const got = await Promise.all([get('config'), get('summary'), get('summary.sig')]);
+got.push(await get(`${dir}superblock`));
+got.push(await get(`${dir}0`));
 close();
-console.log(`${bytes.length} requests, ${bytes.reduce((a, b) => a + b, 0)} bytes`);
+// A floor measured against missing files would be no floor: the delta must be there.
+const missing = got.filter((r) => r.status !== 200 && r.path !== 'summary.sig');
+if (missing.length > 0) {
+  console.error(`floor: ${missing.map((r) => `${r.path}: HTTP ${r.status}`).join(', ')}`);
+  process.exit(1);
+}
+console.log(`${got.length} requests, ${got.reduce((n, r) => n + r.bytes, 0)} bytes`);
